@@ -1,0 +1,134 @@
+# kubengx: build, test, bench, demo.
+#
+#   make            build/ngx_http_k8s_module.so and build/kubengx
+#   make deps       install missing Debian packages (apt-get, idempotent)
+#   make test       deps + build + unit tests (cmocka) + integration (pytest)
+#   make demo       render examples/seed and serve it with nginx + module
+#   make bench      benchmarks (tests/bench/)
+#   make clean
+#
+# BUILD=DIR puts every build product under DIR (default build/), so that
+# several checkouts or concurrent builds do not collide.
+
+SHELL     := /bin/bash
+BUILD     ?= build
+NGX_SRC   ?= /usr/share/nginx/src
+PYTHON    ?= /usr/bin/python3
+PYTEST_ARGS ?=
+SAN       ?=
+
+CC        ?= cc
+WARN      := -Wall -Wextra -Wpointer-arith -Wformat=2 -Wno-unused-parameter \
+             -Werror
+CFLAGS    ?= -O2 -g
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+KUBE_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Ikube \
+              $(shell pkg-config --cflags jansson yaml-0.1 libcurl)
+KUBE_LIBS   = $(shell pkg-config --libs jansson yaml-0.1 libcurl)
+
+KUBE_SRCS   := $(sort $(wildcard kube/*.c))
+KUBE_HDRS   := $(wildcard kube/*.h)
+GEN_SRCS    := $(sort $(wildcard generator/*.c))
+GEN_HDRS    := $(wildcard generator/*.h)
+MOD_SRCS    := $(sort $(wildcard ngx_module/*.c))
+MOD_HDRS    := $(wildcard ngx_module/*.h)
+UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+VERSION     := $(shell cat VERSION)
+ABS_BUILD    = $(abspath $(BUILD))
+NGX_BUILD    = $(ABS_BUILD)/nginx
+
+.PHONY: all deps module cli unit integration test demo bench fuzz clean \
+        check-module
+
+all: module cli
+
+deps:
+	@scripts/deps.sh
+
+# --- the nginx module ------------------------------------------------------
+#
+# nginx's configure runs once per set of source files (a new .c file means
+# a new generated Makefile); edits to existing files only re-run make.
+
+module: $(BUILD)/ngx_http_k8s_module.so
+
+$(BUILD)/.module-srcs: FORCE
+	@mkdir -p $(BUILD)
+	@echo "$(MOD_SRCS) $(KUBE_SRCS) $(MOD_HDRS) $(KUBE_HDRS) $(SAN)" \
+	    | cmp -s - $@ || echo "$(MOD_SRCS) $(KUBE_SRCS) $(MOD_HDRS) \
+	    $(KUBE_HDRS) $(SAN)" > $@
+
+$(NGX_BUILD)/Makefile: $(BUILD)/.module-srcs config
+	@mkdir -p $(NGX_BUILD)
+	@echo "configure nginx module build in $(NGX_BUILD)"
+	@cd $(NGX_SRC) && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    --with-cc-opt="$(SAN_FLAGS)" --with-ld-opt="$(SAN_FLAGS)" \
+	    --add-dynamic-module=$(CURDIR) --builddir=$(NGX_BUILD) \
+	    > $(NGX_BUILD)/configure.log 2>&1 \
+	    || { tail -20 $(NGX_BUILD)/configure.log; exit 1; }
+
+$(BUILD)/ngx_http_k8s_module.so: $(NGX_BUILD)/Makefile $(MOD_SRCS) \
+        $(MOD_HDRS) $(KUBE_SRCS) $(KUBE_HDRS)
+	@echo "build nginx module"
+	@$(MAKE) -s -f $(NGX_BUILD)/Makefile -C $(NGX_SRC) modules \
+	    > $(NGX_BUILD)/make.log 2>&1 \
+	    || { grep -E 'error|warning' -A3 $(NGX_BUILD)/make.log | head -60; \
+	         exit 1; }
+	@cp $(NGX_BUILD)/ngx_http_k8s_module.so $@
+
+# --- the CLI ---------------------------------------------------------------
+
+cli: $(BUILD)/kubengx
+
+$(BUILD)/kubengx: $(GEN_SRCS) $(GEN_HDRS) $(KUBE_SRCS) $(KUBE_HDRS) VERSION
+	@mkdir -p $(BUILD)
+	@echo "build kubengx"
+	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
+	    -o $@ $(GEN_SRCS) $(KUBE_SRCS) $(KUBE_LIBS) $(SAN_FLAGS)
+
+# --- tests -----------------------------------------------------------------
+
+$(BUILD)/unit/%: tests/unit/%.c $(KUBE_SRCS) $(KUBE_HDRS)
+	@mkdir -p $(BUILD)/unit
+	@$(CC) $(KUBE_CFLAGS) -Itests/unit -o $@ $< $(KUBE_SRCS) \
+	    $(KUBE_LIBS) -lcmocka $(SAN_FLAGS)
+
+unit: $(UNIT_BINS)
+	@tests/unit/run.sh $(BUILD)/unit-results.txt $(UNIT_BINS)
+
+integration: all
+	@KUBENGX_BUILD=$(ABS_BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider \
+	    --junitxml=$(BUILD)/integration-results.xml \
+	    tests/integration $(PYTEST_ARGS)
+
+# Runs both suites even when the first fails, then one summary line.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@rm -f $(BUILD)/unit-results.txt $(BUILD)/integration-results.xml
+	@u=0; i=0; \
+	$(MAKE) --no-print-directory unit || u=$$?; \
+	$(MAKE) --no-print-directory integration || i=$$?; \
+	$(PYTHON) tests/summary.py $(BUILD)/unit-results.txt \
+	    $(BUILD)/integration-results.xml; \
+	[ $$u = 0 ] && [ $$i = 0 ]
+
+check-module: all
+	@tests/check-module.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@KUBENGX_BUILD=$(ABS_BUILD) examples/demo.sh
+
+bench: deps
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@KUBENGX_BUILD=$(ABS_BUILD) $(PYTHON) tests/bench/run.py
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:
