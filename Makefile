@@ -25,8 +25,8 @@ ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
 endif
 KUBE_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Ikube \
-              $(shell pkg-config --cflags jansson yaml-0.1 libcurl)
-KUBE_LIBS   = $(shell pkg-config --libs jansson yaml-0.1 libcurl)
+              $(shell pkg-config --cflags jansson yaml-0.1 libcurl libcrypto)
+KUBE_LIBS   = $(shell pkg-config --libs jansson yaml-0.1 libcurl libcrypto)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)

@@ -30,7 +30,17 @@ typedef struct {
  * declaring its entry point here and listing it in KNGX_COMMANDS.
  */
 
-#define KNGX_COMMANDS
+#define KNGX_COMMAND(name, summary, fn)  { name, summary, fn },
+
+int kngx_render_main(int argc, char **argv);
+int kngx_lint_main(int argc, char **argv);
+
+#define KNGX_COMMANDS                                                         \
+    KNGX_COMMAND("render", "turn manifests into nginx config",               \
+                 kngx_render_main)                                            \
+    KNGX_COMMAND("lint", "check manifests for Ingress/Service mistakes",      \
+                 kngx_lint_main)                                              \
+    /* one KNGX_COMMAND per line; keep the trailing backslashes */
 
 
 #endif /* KUBENGX_H */

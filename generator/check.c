@@ -1,0 +1,242 @@
+
+/*
+ * kubengx generator: --check, nginx -t on a complete configuration.
+ *
+ * A temporary directory gets nginx.conf (main context with pid, error
+ * log and temp paths inside it, load_module when a module is given, and
+ * http { include kubengx.conf; }), the rendered kubengx.conf and certs/.
+ * With a module, the http block also gets the "k8s_zone" that its
+ * k8s_service upstreams need (the real deployment's nginx.conf carries
+ * k8s_api and k8s_zone; see DESIGN.md).
+ * `nginx -t -p TMP/ -c TMP/nginx.conf -e TMP/error.log` runs on it; its
+ * output is shown when it fails.  nginx -t opens no sockets and runs as
+ * any user.  The directory is removed afterwards.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "render.h"
+
+
+static void
+kngx_rm_rf(const char *path)
+{
+    DIR            *dir;
+    struct dirent  *de;
+    struct stat     st;
+    char            sub[4200];
+
+    if (lstat(path, &st) != 0) {
+        return;
+    }
+
+    if (S_ISDIR(st.st_mode)) {
+        dir = opendir(path);
+        if (dir) {
+            while ((de = readdir(dir)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0
+                    || strcmp(de->d_name, "..") == 0)
+                {
+                    continue;
+                }
+                snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+                kngx_rm_rf(sub);
+            }
+            closedir(dir);
+        }
+        rmdir(path);
+        return;
+    }
+
+    unlink(path);
+}
+
+
+static int
+kngx_write_file(const char *path, const char *data, size_t len)
+{
+    FILE  *f;
+    int    rc = 0;
+
+    f = fopen(path, "w");
+    if (f == NULL) {
+        return -1;
+    }
+
+    if (fwrite(data, 1, len, f) != len) {
+        rc = -1;
+    }
+
+    if (fclose(f) != 0) {
+        rc = -1;
+    }
+
+    return rc;
+}
+
+
+int
+kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,
+    const kngx_plan_t *p, const char *tmpdir, char *err, size_t err_size)
+{
+    char   path[4200], main_conf[8192], errlog[4200], prefix[4200];
+    char   out[4096];
+    FILE  *f;
+    int    status, rc = -1, n;
+    pid_t  pid;
+    int    pipefd[2];
+    size_t got = 0;
+    ssize_t r;
+
+    /* tmpdir exists and holds certs/ already (the caller wrote them) */
+
+    snprintf(path, sizeof(path), "%s/kubengx.conf", tmpdir);
+    if (kngx_write_file(path, conf, len) != 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+
+    n = snprintf(main_conf, sizeof(main_conf),
+        "daemon off;\n"
+        "pid %s/nginx.pid;\n"
+        "error_log %s/error.log;\n"
+        "%s%s%s"
+        "events { worker_connections 64; }\n"
+        "http {\n"
+        "    access_log off;\n"
+        "    client_body_temp_path %s/tmp/client_body;\n"
+        "    proxy_temp_path %s/tmp/proxy;\n"
+        "    fastcgi_temp_path %s/tmp/fastcgi;\n"
+        "    uwsgi_temp_path %s/tmp/uwsgi;\n"
+        "    scgi_temp_path %s/tmp/scgi;\n"
+        "%s"
+        "    include %s/kubengx.conf;\n"
+        "}\n",
+        tmpdir, tmpdir,
+        o->module ? "load_module \"" : "", o->module ? o->module : "",
+        o->module ? "\";\n" : "",
+        tmpdir, tmpdir, tmpdir, tmpdir, tmpdir,
+        o->module ? "    k8s_zone kubengx_check 1m;\n" : "", tmpdir);
+
+    if (n < 0 || (size_t) n >= sizeof(main_conf)) {
+        snprintf(err, err_size, "temporary path too long");
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "%s/tmp", tmpdir);
+    if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "%s/nginx.conf", tmpdir);
+    if (kngx_write_file(path, main_conf, (size_t) n) != 0) {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+
+    snprintf(errlog, sizeof(errlog), "%s/error.log", tmpdir);
+    snprintf(prefix, sizeof(prefix), "%s/", tmpdir);
+
+    if (pipe(pipefd) != 0) {
+        snprintf(err, err_size, "pipe: %s", strerror(errno));
+        return -1;
+    }
+
+    fflush(NULL);
+
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, err_size, "fork: %s", strerror(errno));
+        close(pipefd[0]);
+        close(pipefd[1]);
+        return -1;
+    }
+
+    if (pid == 0) {
+        dup2(pipefd[1], 1);
+        dup2(pipefd[1], 2);
+        close(pipefd[0]);
+        close(pipefd[1]);
+        execlp(o->nginx, o->nginx, "-t", "-q", "-p", prefix, "-c", path,
+               "-e", errlog, (char *) NULL);
+        fprintf(stderr, "cannot run %s: %s\n", o->nginx, strerror(errno));
+        _exit(127);
+    }
+
+    close(pipefd[1]);
+
+    f = fdopen(pipefd[0], "r");
+    if (f == NULL) {
+        close(pipefd[0]);
+    }
+
+    while (f && (r = (ssize_t) fread(out + got, 1, sizeof(out) - 1 - got, f))
+           > 0)
+    {
+        got += (size_t) r;
+        if (got == sizeof(out) - 1) {
+            char  sink[1024];
+
+            while (fread(sink, 1, sizeof(sink), f) > 0) { /* drain */ }
+            break;
+        }
+    }
+
+    out[got] = '\0';
+
+    if (f) {
+        fclose(f);
+    }
+
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            status = -1;
+            break;
+        }
+    }
+
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        rc = 0;
+
+    } else {
+        size_t  l = strlen(out);
+
+        while (l && out[l - 1] == '\n') {
+            out[--l] = '\0';
+        }
+
+        snprintf(err, err_size, "nginx -t failed:\n%s", out);
+    }
+
+    (void) p;
+
+    return rc;
+}
+
+
+/* create a fresh temporary directory; remove it with kngx_check_cleanup */
+int
+kngx_check_tmpdir(char *out, size_t size)
+{
+    const char  *base = getenv("TMPDIR");
+
+    snprintf(out, size, "%s/kubengx-check.XXXXXX",
+             base && base[0] ? base : "/tmp");
+
+    return mkdtemp(out) ? 0 : -1;
+}
+
+
+void
+kngx_check_cleanup(const char *dir)
+{
+    kngx_rm_rf(dir);
+}

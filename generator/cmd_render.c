@@ -1,0 +1,487 @@
+
+/*
+ * kubengx render: options, --help, and the pipeline
+ *   load -> model -> plan -> text -> [nginx -t] -> output.
+ *
+ * Exit codes: 0 rendered (warnings may have been printed), 2 bad input,
+ * bad usage, a failed --check or an I/O error; nothing is written then.
+ */
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kubengx.h"
+#include "model.h"
+#include "render.h"
+
+
+#define KNGX_MODULE_SO  "ngx_http_k8s_module.so"
+
+
+static void
+kngx_render_usage(FILE *out)
+{
+    fprintf(out,
+"Usage: kubengx render -f PATH... [-o DIR|-] [OPTIONS]\n"
+"\n"
+"Render Ingress, Service, IngressClass, Secret and EndpointSlice manifests\n"
+"into an nginx config file to include inside http { }.  The same objects\n"
+"in any order, split over any files, give the same bytes.\n"
+"\n"
+"Input:\n"
+"  -f, --filename PATH      a file, a directory (recursive *.yaml, *.yml,\n"
+"                           *.json) or - for stdin; repeatable\n"
+"  -n, --namespace NS       namespace of objects that name none (default)\n"
+"\n"
+"Output:\n"
+"  -o, --output DIR|-       write DIR/kubengx.conf and DIR/certs/*.pem\n"
+"                           (keys 0600) atomically; - prints the config\n"
+"                           (default -)\n"
+"      --certs-path PATH    directory the config names for certificates\n"
+"                           (default: DIR/certs as an absolute path)\n"
+"\n"
+"Selection:\n"
+"      --class NAME         serve Ingresses of this class (default kubengx)\n"
+"      --controller NAME    IngressClasses whose spec.controller is NAME\n"
+"                           are ours too (default kubengx.io/ingress-controller)\n"
+"      --watch-without-class\n"
+"                           serve Ingresses that name no class\n"
+"\n"
+"Routing:\n"
+"      --endpoints MODE     module: upstreams use k8s_service (needs the\n"
+"                           kubengx nginx module; default); cluster-ip: the\n"
+"                           Service's ClusterIP; static: the endpoints of\n"
+"                           the input's EndpointSlices\n"
+"      --http-port PORT     (default 80)\n"
+"      --https-port PORT    (default 443)\n"
+"      --listen-address ADDR\n"
+"                           listen on ADDR only (default: all addresses)\n"
+"      --default-backend NS/SVC:PORT\n"
+"                           answers requests no rule matches (else 404)\n"
+"      --default-certificate NS/SECRET\n"
+"                           a kubernetes.io/tls Secret in the input, for\n"
+"                           TLS hosts without a usable Secret and unknown\n"
+"                           names; without it such https is not served\n"
+"\n"
+"Checking:\n"
+"      --check              run nginx -t on a complete config that includes\n"
+"                           the output before writing it\n"
+"      --nginx PATH         nginx binary for --check (default nginx)\n"
+"      --module PATH        module for --check with --endpoints module\n"
+"                           (default: next to kubengx, or\n"
+"                           ../lib/nginx/modules/ from it)\n"
+"\n"
+"  -v, --verbose            also say what was skipped and why\n"
+"  -h, --help               this help\n"
+"\n"
+"Exit status: 0 rendered (warnings go to stderr), 2 bad input or usage,\n"
+"failed --check or write error (then nothing is written).\n");
+}
+
+
+enum {
+    KNGX_OPT_CLASS = 256,
+    KNGX_OPT_CONTROLLER,
+    KNGX_OPT_WITHOUT_CLASS,
+    KNGX_OPT_ENDPOINTS,
+    KNGX_OPT_HTTP_PORT,
+    KNGX_OPT_HTTPS_PORT,
+    KNGX_OPT_LISTEN,
+    KNGX_OPT_DEFAULT_BACKEND,
+    KNGX_OPT_DEFAULT_CERT,
+    KNGX_OPT_CHECK,
+    KNGX_OPT_NGINX,
+    KNGX_OPT_MODULE,
+    KNGX_OPT_CERTS_PATH
+};
+
+
+static const struct option  kngx_render_options[] = {
+    { "filename",            required_argument, NULL, 'f' },
+    { "output",              required_argument, NULL, 'o' },
+    { "namespace",           required_argument, NULL, 'n' },
+    { "class",               required_argument, NULL, KNGX_OPT_CLASS },
+    { "controller",          required_argument, NULL, KNGX_OPT_CONTROLLER },
+    { "watch-without-class", no_argument,       NULL,
+                                                KNGX_OPT_WITHOUT_CLASS },
+    { "endpoints",           required_argument, NULL, KNGX_OPT_ENDPOINTS },
+    { "http-port",           required_argument, NULL, KNGX_OPT_HTTP_PORT },
+    { "https-port",          required_argument, NULL, KNGX_OPT_HTTPS_PORT },
+    { "listen-address",      required_argument, NULL, KNGX_OPT_LISTEN },
+    { "default-backend",     required_argument, NULL,
+                                                KNGX_OPT_DEFAULT_BACKEND },
+    { "default-certificate", required_argument, NULL, KNGX_OPT_DEFAULT_CERT },
+    { "check",               no_argument,       NULL, KNGX_OPT_CHECK },
+    { "nginx",               required_argument, NULL, KNGX_OPT_NGINX },
+    { "module",              required_argument, NULL, KNGX_OPT_MODULE },
+    { "certs-path",          required_argument, NULL, KNGX_OPT_CERTS_PATH },
+    { "verbose",             no_argument,       NULL, 'v' },
+    { "help",                no_argument,       NULL, 'h' },
+    { NULL, 0, NULL, 0 }
+};
+
+
+static int
+kngx_port_arg(const char *s, int *port)
+{
+    char  *end;
+    long   n;
+
+    n = strtol(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || n < 1 || n > 65535) {
+        fprintf(stderr, "kubengx render: bad port \"%s\"\n", s);
+        return -1;
+    }
+
+    *port = (int) n;
+    return 0;
+}
+
+
+/* the module next to the binary, or in ../lib/nginx/modules/ */
+static const char *
+kngx_default_module(char *buf, size_t size)
+{
+    char     exe[PATH_MAX];
+    ssize_t  n;
+    char    *slash;
+
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n <= 0) {
+        return NULL;
+    }
+    exe[n] = '\0';
+
+    slash = strrchr(exe, '/');
+    if (slash == NULL) {
+        return NULL;
+    }
+    *slash = '\0';
+
+    snprintf(buf, size, "%s/" KNGX_MODULE_SO, exe);
+    if (access(buf, R_OK) == 0) {
+        return buf;
+    }
+
+    snprintf(buf, size, "%s/../lib/nginx/modules/" KNGX_MODULE_SO, exe);
+    if (access(buf, R_OK) == 0) {
+        return buf;
+    }
+
+    return NULL;
+}
+
+
+static void
+kngx_print_diags(const kngx_diags_t *ds, int verbose)
+{
+    size_t  i;
+
+    for (i = 0; i < ds->n; i++) {
+        if (ds->items[i].severity == KNGX_DIAG_INFO && !verbose) {
+            continue;
+        }
+        kngx_diag_print(stderr, &ds->items[i]);
+    }
+}
+
+
+int
+kngx_render_main(int argc, char **argv)
+{
+    kngx_plan_opts_t     po;
+    kngx_render_opts_t   ro;
+    kngx_check_opts_t    co;
+    kngx_model_t        *m = NULL;
+    kngx_plan_t         *p = NULL;
+    const char         **files = NULL;
+    const char          *output = "-", *ns = NULL, *certs_path = NULL;
+    const char          *rerr;
+    char                *conf = NULL, *cconf = NULL;
+    char                 err[8192], certs_abs[PATH_MAX + 16];
+    char                 modbuf[PATH_MAX + 64], tmp[PATH_MAX], tcerts[PATH_MAX + 16];
+    size_t               nfiles = 0, len, clen, i;
+    int                  c, verbose = 0, check = 0, rc = KNGX_EXIT_USAGE;
+
+    memset(&po, 0, sizeof(po));
+    memset(&ro, 0, sizeof(ro));
+    memset(&co, 0, sizeof(co));
+
+    po.class_name = "kubengx";
+    po.controller = "kubengx.io/ingress-controller";
+    po.endpoints = KNGX_ENDPOINTS_MODULE;
+    ro.version = KUBENGX_VERSION;
+    ro.http_port = 80;
+    ro.https_port = 443;
+    co.nginx = "nginx";
+
+    files = calloc((size_t) argc + 1, sizeof(char *));
+    if (files == NULL) {
+        fprintf(stderr, "kubengx render: out of memory\n");
+        return KNGX_EXIT_USAGE;
+    }
+
+    optind = 1;
+    opterr = 0;
+
+    while ((c = getopt_long(argc, argv, ":f:o:n:vh", kngx_render_options,
+                            NULL)) != -1)
+    {
+        switch (c) {
+        case 'f':
+            files[nfiles++] = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case 'n':
+            ns = optarg;
+            break;
+        case 'v':
+            verbose = 1;
+            break;
+        case 'h':
+            kngx_render_usage(stdout);
+            free(files);
+            return KNGX_EXIT_OK;
+        case KNGX_OPT_CLASS:
+            po.class_name = optarg;
+            break;
+        case KNGX_OPT_CONTROLLER:
+            po.controller = optarg;
+            break;
+        case KNGX_OPT_WITHOUT_CLASS:
+            po.watch_without_class = 1;
+            break;
+        case KNGX_OPT_ENDPOINTS:
+            if (strcmp(optarg, "module") == 0) {
+                po.endpoints = KNGX_ENDPOINTS_MODULE;
+            } else if (strcmp(optarg, "cluster-ip") == 0) {
+                po.endpoints = KNGX_ENDPOINTS_CLUSTER_IP;
+            } else if (strcmp(optarg, "static") == 0) {
+                po.endpoints = KNGX_ENDPOINTS_STATIC;
+            } else {
+                fprintf(stderr, "kubengx render: --endpoints \"%s\" is not "
+                        "one of module, cluster-ip, static\n", optarg);
+                goto done;
+            }
+            break;
+        case KNGX_OPT_HTTP_PORT:
+            if (kngx_port_arg(optarg, &ro.http_port) != 0) {
+                goto done;
+            }
+            break;
+        case KNGX_OPT_HTTPS_PORT:
+            if (kngx_port_arg(optarg, &ro.https_port) != 0) {
+                goto done;
+            }
+            break;
+        case KNGX_OPT_LISTEN:
+            ro.listen_address = optarg;
+            break;
+        case KNGX_OPT_DEFAULT_BACKEND:
+            po.default_backend = optarg;
+            break;
+        case KNGX_OPT_DEFAULT_CERT:
+            po.default_certificate = optarg;
+            break;
+        case KNGX_OPT_CHECK:
+            check = 1;
+            break;
+        case KNGX_OPT_NGINX:
+            co.nginx = optarg;
+            break;
+        case KNGX_OPT_MODULE:
+            co.module = optarg;
+            break;
+        case KNGX_OPT_CERTS_PATH:
+            certs_path = optarg;
+            break;
+        case ':':
+            fprintf(stderr, "kubengx render: %s needs a value; see "
+                    "kubengx render --help\n", argv[optind - 1]);
+            goto done;
+        default:
+            fprintf(stderr, "kubengx render: unknown option \"%s\"; see "
+                    "kubengx render --help\n", argv[optind - 1]);
+            goto done;
+        }
+    }
+
+    if (optind < argc) {
+        fprintf(stderr, "kubengx render: unexpected argument \"%s\" (input "
+                "files go after -f)\n", argv[optind]);
+        goto done;
+    }
+
+    if (nfiles == 0) {
+        fprintf(stderr, "kubengx render: no input; give -f PATH (see "
+                "kubengx render --help)\n");
+        goto done;
+    }
+
+    if (output[0] == '\0') {
+        fprintf(stderr, "kubengx render: -o needs a directory or -\n");
+        goto done;
+    }
+
+    /* load */
+
+    m = kngx_model_create(ns);
+    if (m == NULL) {
+        goto nomem;
+    }
+
+    for (i = 0; i < nfiles; i++) {
+        if (kngx_model_load_path(m, files[i]) != 0) {
+            goto nomem;
+        }
+    }
+
+    if (kngx_model_finish(m) != 0) {
+        goto nomem;
+    }
+
+    kngx_print_diags(&m->diags, verbose);
+
+    if (kngx_model_nerrors(m)) {
+        fprintf(stderr, "kubengx render: %zu error%s in the input; nothing "
+                "written\n", kngx_model_nerrors(m),
+                kngx_model_nerrors(m) == 1 ? "" : "s");
+        goto done;
+    }
+
+    /* plan */
+
+    p = kngx_plan_build(m, &po);
+    if (p == NULL) {
+        goto nomem;
+    }
+
+    kngx_print_diags(&p->diags, verbose);
+
+    if (p->failed) {
+        fprintf(stderr, "kubengx render: nothing written\n");
+        goto done;
+    }
+
+    /* text */
+
+    if (certs_path) {
+        ro.certs_dir = certs_path;
+
+    } else if (strcmp(output, "-") != 0) {
+        if (realpath(output, certs_abs) == NULL) {
+            /* not there yet: absolute from the current directory */
+            char  cwd[PATH_MAX];
+
+            if (output[0] == '/') {
+                snprintf(certs_abs, sizeof(certs_abs), "%s", output);
+            } else if (getcwd(cwd, sizeof(cwd)) != NULL) {
+                snprintf(certs_abs, sizeof(certs_abs), "%s/%s", cwd, output);
+            } else {
+                snprintf(certs_abs, sizeof(certs_abs), "%s", output);
+            }
+        }
+
+        len = strlen(certs_abs);
+        while (len > 1 && certs_abs[len - 1] == '/') {
+            certs_abs[--len] = '\0';
+        }
+
+        snprintf(certs_abs + len, sizeof(certs_abs) - len, "/certs");
+        ro.certs_dir = certs_abs;
+
+    } else if (p->ncerts) {
+        fprintf(stderr, "kubengx: warning: -o - writes no certificate "
+                "files; the config names them under \"certs/\" (use -o DIR "
+                "or --certs-path)\n");
+    }
+
+    conf = kngx_render(p, &ro, &len, &rerr);
+    if (conf == NULL) {
+        fprintf(stderr, "kubengx render: %s; nothing written\n", rerr);
+        goto done;
+    }
+
+    /* check */
+
+    if (check) {
+        if (po.endpoints == KNGX_ENDPOINTS_MODULE && co.module == NULL) {
+            co.module = kngx_default_module(modbuf, sizeof(modbuf));
+
+            if (co.module == NULL) {
+                fprintf(stderr, "kubengx render: --check with --endpoints "
+                        "module needs the kubengx nginx module; give "
+                        "--module PATH; nothing written\n");
+                goto done;
+            }
+        }
+
+        if (kngx_check_tmpdir(tmp, sizeof(tmp)) != 0) {
+            fprintf(stderr, "kubengx render: --check: cannot create a "
+                    "temporary directory\n");
+            goto done;
+        }
+
+        snprintf(tcerts, sizeof(tcerts), "%s/certs", tmp);
+
+        ro.certs_dir = tcerts;
+        cconf = kngx_render(p, &ro, &clen, &rerr);
+
+        if (cconf == NULL
+            || kngx_output_write_certs(tcerts, p, err, sizeof(err)) != 0
+            || kngx_check(&co, cconf, clen, p, tmp, err, sizeof(err)) != 0)
+        {
+            fprintf(stderr, "kubengx render: --check: %s; nothing written\n",
+                    cconf ? err : rerr);
+            kngx_check_cleanup(tmp);
+            goto done;
+        }
+
+        kngx_check_cleanup(tmp);
+    }
+
+    /* output */
+
+    if (strcmp(output, "-") == 0) {
+        if (fwrite(conf, 1, len, stdout) != len || fflush(stdout) != 0) {
+            fprintf(stderr, "kubengx render: cannot write to stdout\n");
+            goto done;
+        }
+
+    } else if (kngx_output_write(output, conf, len, p, err, sizeof(err))
+               != 0)
+    {
+        fprintf(stderr, "kubengx render: %s\n", err);
+        goto done;
+    }
+
+    if (verbose) {
+        fprintf(stderr, "kubengx: rendered %zu Ingresses, %zu servers, "
+                "%zu upstreams from %zu objects\n", p->ningresses,
+                p->nservers, p->nupstreams, m->nobjects);
+    }
+
+    rc = KNGX_EXIT_OK;
+    goto done;
+
+nomem:
+
+    fprintf(stderr, "kubengx render: out of memory\n");
+    rc = KNGX_EXIT_USAGE;
+
+done:
+
+    free(conf);
+    free(cconf);
+    kngx_plan_free(p);
+    kngx_model_free(m);
+    free(files);
+
+    return rc;
+}

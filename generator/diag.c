@@ -1,0 +1,156 @@
+
+/*
+ * kubengx generator: diagnostics (errors, warnings, infos) and how they
+ * are printed.
+ */
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "load.h"
+
+
+int
+kngx_diag_add(kngx_diags_t *ds, kube_arena_t *arena, kngx_severity_e sev,
+    const kngx_source_t *src, unsigned line, const char *object,
+    const char *field, const char *code, const char *fmt, ...)
+{
+    char          buf[1024];
+    va_list       ap;
+    kngx_diag_t  *d, *items;
+    size_t        cap;
+
+    if (ds->n == ds->cap) {
+        cap = ds->cap ? ds->cap * 2 : 16;
+        items = realloc(ds->items, cap * sizeof(kngx_diag_t));
+        if (items == NULL) {
+            return -1;
+        }
+        ds->items = items;
+        ds->cap = cap;
+    }
+
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+
+    d = &ds->items[ds->n];
+    memset(d, 0, sizeof(kngx_diag_t));
+
+    d->severity = sev;
+    if (src) {
+        d->src = *src;
+    }
+    d->line = line;
+    d->code = code;
+
+    d->message = kube_arena_strdup(arena, buf);
+    if (d->message == NULL) {
+        return -1;
+    }
+
+    if (object) {
+        d->object = kube_arena_strdup(arena, object);
+        if (d->object == NULL) {
+            return -1;
+        }
+    }
+
+    if (field) {
+        d->field = kube_arena_strdup(arena, field);
+        if (d->field == NULL) {
+            return -1;
+        }
+    }
+
+    ds->n++;
+
+    return 0;
+}
+
+
+void
+kngx_diags_free(kngx_diags_t *ds)
+{
+    free(ds->items);
+    ds->items = NULL;
+    ds->n = 0;
+    ds->cap = 0;
+}
+
+
+static int
+kngx_diag_cmp(const void *a, const void *b)
+{
+    const kngx_diag_t  *x = a, *y = b;
+    int                 rc;
+
+    rc = strcmp(x->src.file ? x->src.file : "", y->src.file ? y->src.file
+                                                            : "");
+    if (rc) {
+        return rc;
+    }
+
+    if (x->src.doc != y->src.doc) {
+        return x->src.doc < y->src.doc ? -1 : 1;
+    }
+
+    if (x->src.item != y->src.item) {
+        return x->src.item < y->src.item ? -1 : 1;
+    }
+
+    rc = strcmp(x->object ? x->object : "", y->object ? y->object : "");
+    if (rc) {
+        return rc;
+    }
+
+    rc = strcmp(x->field ? x->field : "", y->field ? y->field : "");
+    if (rc) {
+        return rc;
+    }
+
+    return strcmp(x->message, y->message);
+}
+
+
+void
+kngx_diags_sort(kngx_diags_t *ds)
+{
+    if (ds->n > 1) {
+        qsort(ds->items, ds->n, sizeof(kngx_diag_t), kngx_diag_cmp);
+    }
+}
+
+
+void
+kngx_diag_print(FILE *out, const kngx_diag_t *d)
+{
+    static const char  *sev[] = { "info", "warning", "error" };
+
+    fprintf(out, "kubengx: %s: ", sev[d->severity]);
+
+    if (d->src.file) {
+        fputs(d->src.file, out);
+
+        if (d->src.doc) {
+            fprintf(out, ":%u", d->src.doc);
+        }
+
+        if (d->src.doc && (d->line || d->src.line)) {
+            fprintf(out, ":%u", d->line ? d->line : d->src.line);
+        }
+
+        fputs(": ", out);
+    }
+
+    if (d->object) {
+        fprintf(out, "%s: ", d->object);
+    }
+
+    if (d->field) {
+        fprintf(out, "%s: ", d->field);
+    }
+
+    fprintf(out, "%s\n", d->message);
+}

@@ -1,0 +1,262 @@
+
+/*
+ * kubengx generator: writing the output directory.
+ *
+ *   DIR/kubengx.conf        the http-context config
+ *   DIR/certs/NAME.pem      key + certificate chain of a TLS Secret,
+ *                           mode 0600 (DIR/certs is 0700)
+ *
+ * Every file is written to a temporary name in its directory, flushed
+ * (fsync) and renamed over the old one, so readers see the old or the new
+ * file, never a part.  Certificates go first and kubengx.conf last, so a
+ * config never names a certificate that is not there yet; then .pem files
+ * that the new config no longer uses are removed.  Bad input is found
+ * before anything is written; an I/O error removes the temporary files
+ * and leaves the old output in place.
+ */
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "render.h"
+
+
+static int
+kngx_mkdir_p(const char *path, mode_t mode)
+{
+    char    buf[4096];
+    size_t  i, len = strlen(path);
+
+    if (len >= sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+
+    memcpy(buf, path, len + 1);
+
+    for (i = 1; i <= len; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char  c = buf[i];
+
+            buf[i] = '\0';
+            if (mkdir(buf, mode) != 0 && errno != EEXIST) {
+                return -1;
+            }
+            buf[i] = c;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+kngx_write_all(int fd, const char *data, size_t len)
+{
+    ssize_t  n;
+
+    while (len) {
+        n = write(fd, data, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return -1;
+        }
+        data += n;
+        len -= (size_t) n;
+    }
+
+    return 0;
+}
+
+
+/* write parts atomically to path with mode */
+static int
+kngx_write_atomic(const char *path, const char *const *parts,
+    const size_t *lens, int nparts, mode_t mode, char *err, size_t err_size)
+{
+    char  tmp[4200];
+    int   fd, i;
+
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    if (fd < 0) {
+        snprintf(err, err_size, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+
+    if (fchmod(fd, mode) != 0) {
+        goto failed;
+    }
+
+    for (i = 0; i < nparts; i++) {
+        if (kngx_write_all(fd, parts[i], lens[i]) != 0) {
+            goto failed;
+        }
+    }
+
+    if (fsync(fd) != 0) {
+        goto failed;
+    }
+
+    if (close(fd) != 0) {
+        fd = -1;
+        goto failed;
+    }
+
+    fd = -1;
+
+    if (rename(tmp, path) != 0) {
+        goto failed;
+    }
+
+    return 0;
+
+failed:
+
+    snprintf(err, err_size, "%s: %s", tmp, strerror(errno));
+
+    if (fd >= 0) {
+        close(fd);
+    }
+
+    unlink(tmp);
+
+    return -1;
+}
+
+
+static int
+kngx_cert_used(const kngx_plan_t *p, const char *file)
+{
+    size_t  i, n;
+
+    for (i = 0; i < p->ncerts; i++) {
+        n = strlen(p->certs[i].name);
+        if (strncmp(file, p->certs[i].name, n) == 0
+            && strcmp(file + n, ".pem") == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+static void
+kngx_remove_stale_certs(const char *certs, const kngx_plan_t *p)
+{
+    DIR            *dir;
+    struct dirent  *de;
+    char            path[8400];
+    size_t          len;
+
+    dir = opendir(certs);
+    if (dir == NULL) {
+        return;
+    }
+
+    while ((de = readdir(dir)) != NULL) {
+        len = strlen(de->d_name);
+
+        if (len < 5 || strcmp(de->d_name + len - 4, ".pem") != 0
+            || kngx_cert_used(p, de->d_name))
+        {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", certs, de->d_name);
+        unlink(path);
+    }
+
+    closedir(dir);
+}
+
+
+int
+kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
+    size_t err_size)
+{
+    const kngx_secret_t  *sec;
+    const char           *parts[3];
+    size_t                lens[3], i;
+    char                  path[4200];
+
+    if (p->ncerts == 0) {
+        return 0;
+    }
+
+    if (kngx_mkdir_p(certs, 0700) != 0) {
+        snprintf(err, err_size, "%s: %s", certs, strerror(errno));
+        return -1;
+    }
+
+    for (i = 0; i < p->ncerts; i++) {
+        sec = p->certs[i].secret;
+
+        parts[0] = sec->key;
+        lens[0] = sec->key_len;
+        parts[1] = (sec->key_len && sec->key[sec->key_len - 1] != '\n')
+                   ? "\n" : "";
+        lens[1] = strlen(parts[1]);
+        parts[2] = sec->cert;
+        lens[2] = sec->cert_len;
+
+        snprintf(path, sizeof(path), "%s/%s.pem", certs, p->certs[i].name);
+
+        if (kngx_write_atomic(path, parts, lens, 3, 0600, err, err_size)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+kngx_output_write(const char *dir, const char *conf, size_t len,
+    const kngx_plan_t *p, char *err, size_t err_size)
+{
+    char          path[4200], certs[4200];
+    const char   *parts[1];
+    size_t        lens[1];
+
+    if (strlen(dir) > 4000) {
+        snprintf(err, err_size, "%s: path too long", dir);
+        return -1;
+    }
+
+    if (kngx_mkdir_p(dir, 0755) != 0) {
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+
+    snprintf(certs, sizeof(certs), "%s/certs", dir);
+
+    if (kngx_output_write_certs(certs, p, err, err_size) != 0) {
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "%s/kubengx.conf", dir);
+    parts[0] = conf;
+    lens[0] = len;
+
+    if (kngx_write_atomic(path, parts, lens, 1, 0644, err, err_size) != 0) {
+        return -1;
+    }
+
+    kngx_remove_stale_certs(certs, p);
+
+    return 0;
+}

@@ -1,0 +1,77 @@
+
+/*
+ * kubengx generator: route plan -> nginx text (render.c, emit_upstream.c),
+ * output files (output.c), nginx -t (check.c).
+ */
+
+#ifndef KNGX_RENDER_H
+#define KNGX_RENDER_H
+
+#include <stddef.h>
+
+#include "model.h"
+
+
+/* a growable text buffer */
+typedef struct {
+    char                *data;
+    size_t               len;
+    size_t               cap;
+    int                  nomem;
+} kngx_buf_t;
+
+void kngx_buf_printf(kngx_buf_t *b, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void kngx_buf_free(kngx_buf_t *b);
+
+
+typedef struct {
+    const char          *version;         /* KUBENGX_VERSION */
+    int                  http_port;       /* 80 */
+    int                  https_port;      /* 443 */
+    const char          *listen_address;  /* NULL: all IPv4 addresses */
+    const char          *certs_dir;       /* written in ssl_certificate;
+                                             absolute; NULL: "certs" */
+} kngx_render_opts_t;
+
+
+/*
+ * Render the http-context text.  Returns a malloc'd NUL-terminated string
+ * (length in *len), or NULL on out of memory or when an option value
+ * cannot be written safely (err says which).
+ */
+char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
+    size_t *len, const char **err);
+
+/* emit_upstream.c: the upstream { } blocks */
+void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p);
+
+
+/* output.c: write DIR/kubengx.conf and DIR/certs/NAME.pem atomically */
+int kngx_output_write(const char *dir, const char *conf, size_t len,
+    const kngx_plan_t *p, char *err, size_t err_size);
+
+
+/* write only DIR/certs (mode 0700) and its .pem files (0600) */
+int kngx_output_write_certs(const char *certs, const kngx_plan_t *p,
+    char *err, size_t err_size);
+
+
+/* check.c: nginx -t on a complete config including conf (text);
+ * certs_dir: where the certificates are (may be a temp dir) */
+typedef struct {
+    const char          *nginx;           /* binary, "nginx" via PATH */
+    const char          *module;          /* .so to load, or NULL */
+} kngx_check_opts_t;
+
+int kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,
+    const kngx_plan_t *p, const char *certs_dir_in_conf, char *err,
+    size_t err_size);
+
+int kngx_check_tmpdir(char *out, size_t size);
+void kngx_check_cleanup(const char *dir);
+
+#endif /* KNGX_RENDER_H */
