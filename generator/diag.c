@@ -123,15 +123,41 @@ kngx_diags_sort(kngx_diags_t *ds)
 }
 
 
+/* print s with control bytes as \xNN */
+
+static void
+kngx_diag_put(FILE *out, const char *s)
+{
+    unsigned char  c;
+
+    for ( /* void */ ; *s; s++) {
+        c = (unsigned char) *s;
+
+        if (c < 0x20 || c == 0x7f) {
+            fprintf(out, "\\x%02x", c);
+
+        } else {
+            fputc(c, out);
+        }
+    }
+}
+
+
 void
 kngx_diag_print(FILE *out, const kngx_diag_t *d)
 {
     static const char  *sev[] = { "info", "warning", "error" };
 
+    /*
+     * Every part may carry manifest text (names, fields, values): control
+     * bytes are printed as \xNN so that no input can start a line of its
+     * own on stderr or in a log.
+     */
+
     fprintf(out, "kubengx: %s: ", sev[d->severity]);
 
     if (d->src.file) {
-        fputs(d->src.file, out);
+        kngx_diag_put(out, d->src.file);
 
         if (d->src.doc) {
             fprintf(out, ":%u", d->src.doc);
@@ -145,12 +171,15 @@ kngx_diag_print(FILE *out, const kngx_diag_t *d)
     }
 
     if (d->object) {
-        fprintf(out, "%s: ", d->object);
+        kngx_diag_put(out, d->object);
+        fputs(": ", out);
     }
 
     if (d->field) {
-        fprintf(out, "%s: ", d->field);
+        kngx_diag_put(out, d->field);
+        fputs(": ", out);
     }
 
-    fprintf(out, "%s\n", d->message);
+    kngx_diag_put(out, d->message);
+    fputc('\n', out);
 }

@@ -928,7 +928,7 @@ static int
 kngx_plan_flag_default(kngx_plan_t *p, kngx_target_t *t)
 {
     const char      *s = p->opts.default_backend;
-    const char      *slash, *colon;
+    const char      *slash, *colon, *why;
     kngx_backend_t  *be;
     char            *ns, *end;
     long             n;
@@ -969,6 +969,16 @@ kngx_plan_flag_default(kngx_plan_t *p, kngx_target_t *t)
         be->port_number = (int) n;
     } else {
         be->port_name = colon + 1;
+    }
+
+    /* a flag is not a manifest: a bad value is an error, not a warning */
+
+    if (kngx_dns_name_check(ns, &why) != 0
+        || kngx_dns_name_check(be->service, &why) != 0
+        || (be->port_name && kngx_dns_name_check(be->port_name, &why) != 0))
+    {
+        return kngx_plan_error(p, "--default-backend %s: %s",
+                               kngx_msg_quote(s), why);
     }
 
     if (kngx_plan_target(p, NULL, ns, be, t) < 0) {

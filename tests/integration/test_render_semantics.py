@@ -540,10 +540,12 @@ def test_default_backend_flag(stack, backends):
 
 def test_default_backend_flag_malformed_is_usage_error(stack, tmp_path):
     objs = [simple("n", "known.example.com", "svc-a")]
-    rc = stack.render(objs, "--default-backend", "no-port-here")
-    assert rc == 2, stack.err
-    assert not os.path.exists(os.path.join(str(stack.outdir),
-                                           "kubengx.conf"))
+    for bad in ("no-port-here", "ns/svc;}x:80", "ns/svc:ht tp"):
+        rc = stack.render(objs, "--default-backend", bad)
+        assert rc == 2, (bad, stack.err)
+        assert "--default-backend" in stack.err
+        assert not os.path.exists(os.path.join(str(stack.outdir),
+                                               "kubengx.conf"))
 
 
 # --- proxying --------------------------------------------------------------
