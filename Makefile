@@ -5,6 +5,8 @@
 #   make test       deps + build + unit tests (cmocka) + integration (pytest)
 #   make demo       render examples/seed and serve it with nginx + module
 #   make bench      benchmarks (tests/bench/)
+#   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each
+#   make image      build the container image and check it (docker/)
 #   make clean
 #
 # BUILD=DIR puts every build product under DIR (default build/), so that
@@ -41,8 +43,8 @@ VERSION     := $(shell cat VERSION)
 ABS_BUILD    = $(abspath $(BUILD))
 NGX_BUILD    = $(ABS_BUILD)/nginx
 
-.PHONY: all deps module cli unit integration test demo bench fuzz clean \
-        check-module
+.PHONY: all deps module cli unit integration test demo bench fuzz image \
+        clean check-module
 
 all: module cli
 
@@ -116,9 +118,6 @@ test: deps
 	    $(BUILD)/integration-results.xml; \
 	[ $$u = 0 ] && [ $$i = 0 ]
 
-check-module: all
-	@tests/check-module.sh $(BUILD)
-
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@KUBENGX_BUILD=$(ABS_BUILD) examples/demo.sh
@@ -127,6 +126,17 @@ bench: deps
 	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@KUBENGX_BUILD=$(ABS_BUILD) $(PYTHON) tests/bench/run.py
+
+# libFuzzer targets (clang); FUZZ_SECONDS per target
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@scripts/deps.sh fuzz
+	@BUILD=$(ABS_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# the container image, built and checked without a Docker engine
+image: deps
+	@scripts/deps.sh image
+	@BUILD=$(ABS_BUILD) docker/image-test.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -2,7 +2,9 @@
 # Install the Debian packages kubengx needs, only those missing.
 # Idempotent and quiet when everything is already there.
 #   scripts/deps.sh            build + test packages
-#   scripts/deps.sh bench      also the benchmark peers (Lua)
+#   scripts/deps.sh bench      also the benchmark peers (Lua), plots
+#   scripts/deps.sh fuzz       also clang and its fuzzer runtime
+#   scripts/deps.sh image      also buildah and mmdebstrap
 set -eu
 
 pkgs="build-essential pkg-config nginx nginx-dev libcurl4-openssl-dev
@@ -15,6 +17,8 @@ command -v kubectl >/dev/null 2>&1 || pkgs="$pkgs kubernetes-client"
 
 case "${1:-}" in
 bench) pkgs="$pkgs libnginx-mod-http-lua lua-cjson python3-matplotlib" ;;
+fuzz)  pkgs="$pkgs clang libclang-rt-14-dev" ;;
+image) pkgs="$pkgs buildah mmdebstrap uidmap" ;;
 esac
 
 missing=""
