@@ -43,8 +43,7 @@ VERSION     := $(shell cat VERSION)
 ABS_BUILD    = $(abspath $(BUILD))
 NGX_BUILD    = $(ABS_BUILD)/nginx
 
-.PHONY: all deps module cli unit integration test demo bench fuzz image \
-        clean check-module
+.PHONY: all deps module cli unit integration test demo bench fuzz image clean
 
 all: module cli
 
