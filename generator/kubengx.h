@@ -34,12 +34,15 @@ typedef struct {
 
 int kngx_render_main(int argc, char **argv);
 int kngx_lint_main(int argc, char **argv);
+int kngx_controller_main(int argc, char **argv);
 
 #define KNGX_COMMANDS                                                         \
     KNGX_COMMAND("render", "turn manifests into nginx config",               \
                  kngx_render_main)                                            \
     KNGX_COMMAND("lint", "check manifests for Ingress/Service mistakes",      \
                  kngx_lint_main)                                              \
+    KNGX_COMMAND("controller", "watch the API, run and reload nginx",        \
+                 kngx_controller_main)                                        \
     /* one KNGX_COMMAND per line; keep the trailing backslashes */
 
 

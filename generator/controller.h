@@ -1,0 +1,273 @@
+
+/*
+ * kubengx controller: shared declarations of the controller mode.
+ *
+ *   controller.c         options, --help, the poll() main loop, signals
+ *   controller_api.c     API endpoint and auth for libcurl; one-shot
+ *                        requests (leases, status, events)
+ *   controller_watch.c   libcurl multi driving one kube_lw per kind, and
+ *                        the in-memory object store it fills
+ *   controller_model.c   object store -> kngx_model_t
+ *   controller_sync.c    model -> plan -> text; only when the text or a
+ *                        certificate changed: nginx -t, write, reload
+ *   controller_nginx.c   nginx as a child: start, reload, quit, reap
+ *   controller_http.c    /healthz, /readyz, /metrics
+ *   controller_leader.c  Lease leader election, Ingress status
+ *   controller_events.c  warnings -> rate-limited core v1 Events
+ *
+ * One thread.  Everything runs from the main loop; one-shot API requests
+ * (lease, status, events) are short blocking calls with a timeout.
+ */
+
+#ifndef KNGX_CONTROLLER_H
+#define KNGX_CONTROLLER_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+
+#include "kube_auth.h"
+#include "kube_listwatch.h"
+#include "model.h"
+#include "render.h"
+
+
+#define KNGX_CTL_NKINDS  5
+
+enum {
+    KNGX_KIND_INGRESS = 0,
+    KNGX_KIND_SERVICE,
+    KNGX_KIND_CLASS,
+    KNGX_KIND_SECRET,
+    KNGX_KIND_SLICE
+};
+
+
+typedef struct kngx_ctl_s  kngx_ctl_t;
+
+
+/* one watched kind: its list/watch machine, transfer and objects */
+typedef struct {
+    kngx_ctl_t          *ctl;
+    int                  idx;
+    const char          *kind;          /* "Ingress" */
+    const char          *api_version;   /* "networking.k8s.io/v1" */
+    const char          *api_prefix;
+    const char          *resource;
+    const char          *field_selector;
+    unsigned             enabled:1;
+    unsigned             in_flight:1;
+    unsigned             aborted:1;
+    unsigned             got_status:1;
+
+    kube_lw_t           *lw;
+    CURL                *easy;
+    struct curl_slist   *headers;
+    char                *url;
+    uint64_t             wake_ms;
+
+    json_t              *objects;       /* "ns/name" -> object */
+    json_t              *pending;       /* the list being received */
+    uint64_t             changes;
+} kngx_ctl_kind_t;
+
+
+typedef struct {
+    /* API */
+    const char          *kubeconfig;
+    const char          *context;
+    const char          *watch_namespace;     /* NULL: all */
+
+    /* nginx */
+    const char          *nginx;
+    const char          *nginx_conf;          /* user's; NULL: ours */
+    const char          *conf_dir;
+    const char          *module;
+    const char          *worker_processes;
+    const char          *access_log;
+
+    /* rendering */
+    kngx_plan_opts_t     po;
+    kngx_render_opts_t   ro;
+
+    /* timing */
+    uint64_t             holdoff_ms;
+    uint64_t             max_delay_ms;
+
+    /* health and metrics */
+    const char          *metrics_address;
+    int                  metrics_port;
+
+    /* leader election and status */
+    unsigned             leader_elect:1;
+    unsigned             status_on_shutdown:1;
+    const char          *election_id;
+    const char          *election_ns;
+    const char          *identity;
+    uint64_t             lease_ms;
+    uint64_t             renew_ms;
+    uint64_t             retry_ms;
+    const char          *publish_service;     /* "NS/NAME" */
+    const char          *publish_address;     /* "1.2.3.4,lb.example" */
+
+    /* events */
+    uint64_t             event_interval_ms;   /* same warning again */
+    unsigned             event_burst;
+    uint64_t             event_refill_ms;     /* one token per */
+} kngx_ctl_conf_t;
+
+
+typedef struct {
+    uint64_t             reloads;
+    uint64_t             reload_errors_test;
+    uint64_t             reload_errors_write;
+    uint64_t             reload_errors_render;
+    uint64_t             reload_errors_signal;
+    double               reload_seconds_last;
+    double               reload_seconds_sum;
+    double               last_reload_success;      /* unix time */
+    double               render_seconds_last;
+    double               render_seconds_sum;
+    uint64_t             renders;
+    uint64_t             syncs;
+    uint64_t             syncs_unchanged;
+    size_t               ingresses_served;
+    size_t               ingresses_ignored;
+    uint64_t             events_sent;
+    uint64_t             events_dropped;
+    uint64_t             events_failed;
+    uint64_t             status_updates;
+    uint64_t             status_errors;
+    uint64_t             lease_transitions_seen;
+} kngx_ctl_metrics_t;
+
+
+typedef struct {
+    char                *key;           /* "ns/name code message" */
+    uint64_t             last_ms;
+} kngx_ctl_event_seen_t;
+
+
+struct kngx_ctl_s {
+    kngx_ctl_conf_t      conf;
+    kngx_ctl_metrics_t   m;
+
+    /* API */
+    kube_auth_t          auth;
+    kube_token_t         token;
+    char                *server;
+    CURLM               *multi;
+    kngx_ctl_kind_t      kinds[KNGX_CTL_NKINDS];
+
+    /* sync */
+    unsigned             dirty:1;
+    uint64_t             dirty_first_ms;
+    uint64_t             dirty_last_ms;
+    unsigned char        applied_hash[32];
+    unsigned             have_applied:1;
+    unsigned char        failed_hash[32];
+    unsigned             have_failed:1;
+    json_t              *changed;       /* "Kind/ns/name" since last apply */
+    json_t              *served;        /* array of "ns/name" */
+    unsigned             ready:1;       /* a config was applied */
+    unsigned             synced:1;      /* every kind listed once */
+
+    /* nginx */
+    pid_t                nginx_pid;
+    int                  nginx_status;
+    unsigned             nginx_exited:1;
+    char                 main_conf[4096];
+
+    /* http */
+    int                  listen_fd;
+    int                  clients[16];
+    char                *client_buf[16];
+    size_t               client_len[16];
+    uint64_t             client_ms[16];
+
+    /* leader */
+    unsigned             leader:1;
+    uint64_t             leader_next_ms;
+    uint64_t             renewed_ms;
+    uint64_t             observed_ms;
+    char                *observed;      /* spec as JSON text */
+    char                *holder;
+
+    /* events */
+    kngx_ctl_event_seen_t *seen;
+    size_t               nseen;
+    double               tokens;
+    uint64_t             tokens_ms;
+
+    /* process */
+    int                  sig_pipe[2];
+    unsigned             stopping:1;
+    int                  stop_signals;
+};
+
+
+/* controller.c */
+uint64_t kngx_ctl_now(void);
+double kngx_ctl_wall(void);
+void kngx_ctl_log(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+void kngx_ctl_mark_dirty(kngx_ctl_t *ctl, const char *why);
+
+/* controller_api.c */
+int kngx_ctl_api_init(kngx_ctl_t *ctl);
+void kngx_ctl_api_free(kngx_ctl_t *ctl);
+int kngx_ctl_api_prepare(kngx_ctl_t *ctl, CURL *easy,
+    struct curl_slist **headers, const char *content_type);
+/* blocking request; *resp (may be NULL) gets the parsed body if JSON */
+long kngx_ctl_api_call(kngx_ctl_t *ctl, const char *method,
+    const char *path, json_t *body, const char *content_type,
+    json_t **resp);
+
+/* controller_watch.c */
+int kngx_ctl_watch_init(kngx_ctl_t *ctl);
+void kngx_ctl_watch_free(kngx_ctl_t *ctl);
+/* start requests that are due; returns the earliest wake time (or 0) */
+uint64_t kngx_ctl_watch_step(kngx_ctl_t *ctl, uint64_t now);
+void kngx_ctl_watch_perform(kngx_ctl_t *ctl);
+int kngx_ctl_watch_synced(kngx_ctl_t *ctl);
+json_t *kngx_ctl_store_get(kngx_ctl_t *ctl, int kind, const char *ns,
+    const char *name);
+
+/* controller_model.c */
+kngx_model_t *kngx_ctl_model_build(kngx_ctl_t *ctl);
+
+/* controller_sync.c */
+void kngx_ctl_sync(kngx_ctl_t *ctl);
+
+/* controller_nginx.c */
+int kngx_ctl_nginx_write_main(kngx_ctl_t *ctl);
+int kngx_ctl_nginx_start(kngx_ctl_t *ctl);
+int kngx_ctl_nginx_reload(kngx_ctl_t *ctl);
+void kngx_ctl_nginx_quit(kngx_ctl_t *ctl, int fast);
+/* reap children; 1 if nginx exited */
+int kngx_ctl_reap(kngx_ctl_t *ctl);
+
+/* controller_http.c */
+int kngx_ctl_http_init(kngx_ctl_t *ctl);
+/* fds to poll: returns how many were written to fds */
+int kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max);
+void kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n);
+void kngx_ctl_http_close(kngx_ctl_t *ctl);
+
+/* controller_leader.c */
+uint64_t kngx_ctl_leader_step(kngx_ctl_t *ctl, uint64_t now);
+void kngx_ctl_leader_release(kngx_ctl_t *ctl);
+void kngx_ctl_status_sync(kngx_ctl_t *ctl);
+void kngx_ctl_status_clear(kngx_ctl_t *ctl);
+
+/* controller_events.c */
+void kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
+    const char *reason, const char *message);
+void kngx_ctl_events_from_plan(kngx_ctl_t *ctl, const kngx_plan_t *p);
+
+#endif /* KNGX_CONTROLLER_H */

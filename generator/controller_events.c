@@ -1,0 +1,218 @@
+
+/*
+ * kubengx controller: warnings about Ingresses as core v1 Events.
+ *
+ * Two limits keep the API and `kubectl describe` readable: the same
+ * warning (Ingress, reason, message) is posted at most once per
+ * --event-interval, and a token bucket (burst --event-burst, one token
+ * per --event-refill) caps the rate overall.  What the limits drop is
+ * counted.  Plan warnings are posted by the leader only (every replica
+ * computes the same ones); a config rejected by nginx -t is posted by the
+ * replica that saw it.
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controller.h"
+
+
+static int
+kngx_ctl_event_allowed(kngx_ctl_t *ctl, const char *key, uint64_t now)
+{
+    kngx_ctl_event_seen_t  *s;
+    size_t                  i, j;
+    double                  add;
+
+    /* forget old entries */
+    for (i = 0, j = 0; i < ctl->nseen; i++) {
+        if (now - ctl->seen[i].last_ms < ctl->conf.event_interval_ms) {
+            ctl->seen[j++] = ctl->seen[i];
+        } else {
+            free(ctl->seen[i].key);
+        }
+    }
+    ctl->nseen = j;
+
+    for (i = 0; i < ctl->nseen; i++) {
+        if (strcmp(ctl->seen[i].key, key) == 0) {
+            return 0;
+        }
+    }
+
+    /* token bucket */
+    if (ctl->tokens_ms == 0) {
+        ctl->tokens = ctl->conf.event_burst;
+        ctl->tokens_ms = now;
+    }
+
+    add = (double) (now - ctl->tokens_ms)
+          / (double) (ctl->conf.event_refill_ms ? ctl->conf.event_refill_ms
+                      : 1);
+    ctl->tokens += add;
+    if (ctl->tokens > ctl->conf.event_burst) {
+        ctl->tokens = ctl->conf.event_burst;
+    }
+    ctl->tokens_ms = now;
+
+    if (ctl->tokens < 1.0) {
+        return 0;
+    }
+
+    s = realloc(ctl->seen, (ctl->nseen + 1) * sizeof(*s));
+    if (s == NULL) {
+        return 0;
+    }
+    ctl->seen = s;
+
+    s[ctl->nseen].key = strdup(key);
+    if (s[ctl->nseen].key == NULL) {
+        return 0;
+    }
+    s[ctl->nseen].last_ms = now;
+    ctl->nseen++;
+
+    ctl->tokens -= 1.0;
+
+    return 1;
+}
+
+
+void
+kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
+    const char *reason, const char *message)
+{
+    json_t      *ing, *md, *body;
+    const char  *uid, *rv;
+    char         key[2048], ename[512], ts[64], path[600];
+    time_t       t;
+    struct tm    tm;
+    uint64_t     now = kngx_ctl_now();
+    long         st;
+
+    snprintf(key, sizeof(key), "%s/%s\n%s\n%s", ns, name, reason, message);
+
+    if (!kngx_ctl_event_allowed(ctl, key, now)) {
+        ctl->m.events_dropped++;
+        return;
+    }
+
+    ing = kngx_ctl_store_get(ctl, KNGX_KIND_INGRESS, ns, name);
+    md = json_object_get(ing, "metadata");
+    uid = json_string_value(json_object_get(md, "uid"));
+    rv = json_string_value(json_object_get(md, "resourceVersion"));
+
+    t = time(NULL);
+    gmtime_r(&t, &tm);
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    snprintf(ename, sizeof(ename), "%.200s.%llx%04x", name,
+             (unsigned long long) now * 1000003ULL
+             ^ (unsigned long long) getpid(), (unsigned) rand() & 0xffff);
+
+    body = json_pack("{s:s, s:s, s:{s:s, s:s},"
+                     " s:{s:s, s:s, s:s, s:s, s:s, s:s},"
+                     " s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:i,"
+                     " s:s, s:s}",
+                     "apiVersion", "v1", "kind", "Event",
+                     "metadata", "name", ename, "namespace", ns,
+                     "involvedObject",
+                     "apiVersion", "networking.k8s.io/v1",
+                     "kind", "Ingress", "namespace", ns, "name", name,
+                     "uid", uid ? uid : "",
+                     "resourceVersion", rv ? rv : "",
+                     "reason", reason, "message", message,
+                     "type", "Warning",
+                     "source", "component", "kubengx-controller",
+                     "host", ctl->conf.identity,
+                     "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
+                     "reportingComponent", "kubengx.io/ingress-controller",
+                     "reportingInstance", ctl->conf.identity);
+    if (body == NULL) {
+        ctl->m.events_failed++;
+        return;
+    }
+
+    snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
+
+    st = kngx_ctl_api_call(ctl, "POST", path, body, NULL, NULL);
+    json_decref(body);
+
+    if (st >= 200 && st < 300) {
+        ctl->m.events_sent++;
+        kngx_ctl_log("event: Warning %s on Ingress %s/%s: %s", reason, ns,
+                     name, message);
+    } else {
+        ctl->m.events_failed++;
+    }
+}
+
+
+/* "no-service" -> "NoService" */
+static void
+kngx_ctl_reason(const char *code, char *out, size_t size)
+{
+    size_t  n = 0;
+    int     up = 1;
+
+    for ( ; code && *code && n + 1 < size; code++) {
+        if (*code == '-' || *code == '_') {
+            up = 1;
+            continue;
+        }
+        out[n++] = up && *code >= 'a' && *code <= 'z'
+                   ? (char) (*code - 'a' + 'A') : *code;
+        up = 0;
+    }
+
+    out[n] = '\0';
+
+    if (n == 0) {
+        snprintf(out, size, "IngressWarning");
+    }
+}
+
+
+void
+kngx_ctl_events_from_plan(kngx_ctl_t *ctl, const kngx_plan_t *p)
+{
+    const kngx_diag_t  *d;
+    const char         *slash;
+    char                ns[256], reason[128], msg[1024];
+    size_t              i, n;
+
+    if (!ctl->leader) {
+        return;
+    }
+
+    for (i = 0; i < p->diags.n; i++) {
+        d = &p->diags.items[i];
+
+        if (d->severity != KNGX_DIAG_WARNING || d->object == NULL
+            || d->src.file == NULL || strcmp(d->src.file, "Ingress") != 0)
+        {
+            continue;
+        }
+
+        slash = strchr(d->object, '/');
+        if (slash == NULL) {
+            continue;
+        }
+
+        n = (size_t) (slash - d->object);
+        if (n >= sizeof(ns)) {
+            continue;
+        }
+        memcpy(ns, d->object, n);
+        ns[n] = '\0';
+
+        kngx_ctl_reason(d->code, reason, sizeof(reason));
+        snprintf(msg, sizeof(msg), "%s%s%s", d->field ? d->field : "",
+                 d->field ? ": " : "", d->message);
+
+        kngx_ctl_event(ctl, ns, slash + 1, reason, msg);
+    }
+}

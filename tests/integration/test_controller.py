@@ -1,0 +1,420 @@
+"""`kubengx controller` against the stand-in API with a real nginx child
+and real backends: routes follow Ingress/Service edits, a rotated TLS
+Secret is served, a config nginx -t rejects is not applied (the old one
+stays, an Event is posted), reload counts from /metrics, endpoint churn
+and no-op Service edits cause no reload, SIGTERM stops nginx gracefully.
+
+Every check is made from outside (HTTP to nginx, /metrics, the API)."""
+
+import os
+import re
+import signal
+import subprocess
+
+import pytest
+
+import harness
+from manifests import (backend_service, endpoint, ingress, ingress_class,
+                       path, rule, secret_tls, self_signed, service,
+                       slice_, svc_port)
+
+ING = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/"
+SVC = "/api/v1/namespaces/default/services/"
+SECRET = "/api/v1/namespaces/default/secrets/"
+SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/"
+
+
+class Controller:
+    """One `kubengx controller` with its own conf dir and ports."""
+
+    def __init__(self, tmp, api, name="ctl", endpoints="static", args=()):
+        self.dir = os.path.join(str(tmp), name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.http_port = harness.free_port()
+        self.https_port = harness.free_port()
+        self.metrics_port = harness.free_port()
+        self.identity = name
+        self.log_path = os.path.join(self.dir, "controller.log")
+        cmd = [harness.KUBENGX, "controller",
+               "--kubeconfig", api.kubeconfig,
+               "--nginx", harness.NGINX,
+               "--conf-dir", self.dir,
+               "--endpoints", endpoints,
+               "--listen-address", "127.0.0.1",
+               "--http-port", str(self.http_port),
+               "--https-port", str(self.https_port),
+               "--metrics-address", "127.0.0.1",
+               "--metrics-port", str(self.metrics_port),
+               "--worker-processes", "1",
+               "--election-identity", name,
+               "--sync-holdoff", "100ms", "--sync-max-delay", "1s"]
+        if endpoints == "module":
+            cmd += ["--module", harness.MODULE]
+        cmd += list(args)
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+
+    def text(self):
+        with open(self.log_path) as f:
+            return f.read()
+
+    def metrics(self):
+        r = harness.http_request(self.metrics_port, "/metrics", timeout=5)
+        assert r.status == 200
+        out = {}
+        for line in r.text.splitlines():
+            if line.startswith("#") or not line.strip():
+                continue
+            k, v = line.rsplit(" ", 1)
+            out[k] = float(v)
+        return out
+
+    def metric(self, name):
+        return self.metrics().get(name, 0.0)
+
+    def reloads(self):
+        return self.metric("kubengx_reloads_total")
+
+    def ready(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("controller exited %s:\n%s"
+                                 % (self.proc.returncode, self.text()))
+        r = harness.http_request(self.metrics_port, "/readyz", timeout=5)
+        return r.status == 200 and harness.port_open("127.0.0.1",
+                                                     self.http_port)
+
+    def wait_ready(self, timeout=20):
+        harness.wait_for(self.ready, timeout, "controller %s ready"
+                         % self.identity)
+        return self
+
+    def get(self, p="/", host=None):
+        return harness.http_request(self.http_port, p, host=host, timeout=5)
+
+    def nginx_pid(self):
+        try:
+            with open(os.path.join(self.dir, "nginx.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def stop(self):
+        pid = self.nginx_pid()
+        harness.stop_process(self.proc, signal.SIGTERM, timeout=15)
+        if pid and os.path.exists("/proc/%d" % pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        self.log.close()
+
+
+@pytest.fixture
+def controllers(tmp_path):
+    started = []
+
+    def make(api, **kw):
+        c = Controller(tmp_path, api, **kw)
+        started.append(c)
+        return c
+
+    yield make
+    for c in started:
+        c.stop()
+
+
+def routed_to(ctl, host, p, backend):
+    def cond():
+        r = ctl.get(p, host=host)
+        return r.status == 200 and r.backend == backend
+    return cond
+
+
+def status_of(ctl, host, p):
+    def get():
+        return ctl.get(p, host=host).status
+    return get
+
+
+def base_objects(bk):
+    return [ingress_class("kubengx")] + \
+        backend_service(bk, "svc-a", "a") + backend_service(bk, "svc-b", "b")
+
+
+def test_help_documents_every_flag(kubengx):
+    p = harness.run([kubengx, "controller", "--help"], check=True)
+    src = open(os.path.join(harness.ROOT, "generator",
+                            "controller.c")).read()
+    flags = re.findall(r'\{ "([a-z-]+)", (?:required|no)_argument', src)
+    assert len(flags) > 30
+    for f in flags:
+        assert "--" + f in p.stdout, f
+    r = harness.run([kubengx, "controller", "--bogus"])
+    assert r.returncode == 2 and "--bogus" in r.stderr
+    r = harness.run([kubengx, "controller", "--lease-duration", "2s",
+                     "--renew-deadline", "5s"])
+    assert r.returncode == 2
+
+
+def test_routes_follow_ingress_and_service_edits(kube_api, backends,
+                                                 controllers):
+    bk = backends("a", "b")
+    api = kube_api()
+    for o in base_objects(bk):
+        api.create(o)
+    api.create(ingress("web", [rule("shop.example.com",
+                                    path("/", "svc-a", 80))]))
+    ctl = controllers(api).wait_ready()
+
+    harness.wait_for(routed_to(ctl, "shop.example.com", "/x", "a"), 10,
+                     "route to a")
+    start = ctl.reloads()
+
+    # edit the Ingress: a new path to svc-b
+    ing = api.get(ING + "web")
+    ing["spec"]["rules"][0]["http"]["paths"].append(
+        path("/api", "svc-b", 80))
+    api.replace(ing)
+    harness.wait_for(routed_to(ctl, "shop.example.com", "/api/v1", "b"), 10,
+                     "route /api to b")
+    assert ctl.get("/x", host="shop.example.com").backend == "a"
+    harness.wait_for(lambda: ctl.reloads() == start + 1, 5, "one reload")
+
+    # a second Ingress on another host
+    api.create(ingress("other", [rule("other.example.com",
+                                      path("/", "svc-b", 80))]))
+    harness.wait_for(routed_to(ctl, "other.example.com", "/", "b"), 10,
+                     "other host")
+
+    # delete the Service svc-b: /api answers 503
+    api.delete(SVC + "svc-b")
+    harness.wait_for(lambda: status_of(ctl, "shop.example.com",
+                                       "/api/")() == 503, 10, "503")
+    assert ctl.get("/", host="shop.example.com").backend == "a"
+
+    # delete the Ingress: its host is gone (404 from the default server)
+    api.delete(ING + "web")
+    harness.wait_for(lambda: status_of(ctl, "shop.example.com",
+                                       "/x")() == 404, 10, "404")
+    m = ctl.metrics()
+    assert m["kubengx_reloads_total"] == start + 4
+    assert m['kubengx_ingresses{state="served"}'] == 1
+    assert m['kubengx_watched_objects{kind="Ingress"}'] == 1
+    assert m['kubengx_reload_errors_total{reason="nginx-test"}'] == 0
+    assert "kubengx_render_duration_seconds_count" in m
+    assert m["kubengx_last_reload_success_timestamp_seconds"] > 0
+    assert "nginx reload" in ctl.text()
+
+
+def test_burst_is_coalesced_into_one_reload(kube_api, backends,
+                                            controllers):
+    bk = backends("a")
+    api = kube_api()
+    for o in [ingress_class("kubengx")] + backend_service(bk, "svc-a", "a"):
+        api.create(o)
+    ctl = controllers(api, args=["--sync-holdoff", "500ms",
+                                 "--sync-max-delay", "3s"]).wait_ready()
+    start = ctl.reloads()
+    for i in range(10):
+        api.create(ingress("burst%d" % i, [rule("b%d.example.com" % i,
+                                                path("/", "svc-a", 80))]))
+    harness.wait_for(lambda: all(
+        ctl.get("/", host="b%d.example.com" % i).backend == "a"
+        for i in range(10)), 10, "every host of the burst")
+    assert ctl.reloads() <= start + 2
+
+
+def test_no_reload_for_endpoint_churn_or_noop_service_edit(kube_api,
+                                                           backends,
+                                                           controllers):
+    """--endpoints cluster-ip: endpoints are not in the text, so slices are
+    not even watched; a Service label edit renders the same text."""
+    bk = backends("a")
+    host, port = bk.host_port("a")
+    api = kube_api()
+    api.create(ingress_class("kubengx"))
+    api.create(service("svc-a", [svc_port("http", port, port)],
+                       cluster_ip=host))
+    sl = slice_("svc-a", [endpoint(host)], [("http", port)], name="svc-a-1")
+    api.create(sl)
+    api.create(ingress("web", [rule("a.example.com",
+                                    path("/", "svc-a", port))]))
+    ctl = controllers(api, endpoints="cluster-ip").wait_ready()
+    harness.wait_for(routed_to(ctl, "a.example.com", "/", "a"), 10, "route")
+    start = ctl.metrics()
+
+    for i in range(5):
+        sl = api.get(SLICES + "svc-a-1")
+        sl["endpoints"] = [endpoint(host), endpoint("127.0.0.%d" % (i + 2),
+                                                    ready=i % 2 == 0)]
+        api.replace(sl)
+    svc = api.get(SVC + "svc-a")
+    svc["metadata"].setdefault("labels", {})["touched"] = "yes"
+    api.replace(svc)
+
+    harness.wait_for(lambda: ctl.metric("kubengx_syncs_total")
+                     > start["kubengx_syncs_total"], 10, "a sync")
+    harness.wait_for(lambda: ctl.metric("kubengx_syncs_unchanged_total")
+                     > start["kubengx_syncs_unchanged_total"], 10,
+                     "an unchanged sync")
+    assert ctl.reloads() == start["kubengx_reloads_total"]
+    assert ctl.get("/", host="a.example.com").backend == "a"
+
+
+def served_subject(port, host):
+    p = subprocess.run(["curl", "-sS", "-v", "-k", "-o", "/dev/null",
+                        "--max-time", "10", "--resolve",
+                        "%s:%d:127.0.0.1" % (host, port),
+                        "https://%s:%d/" % (host, port)],
+                       capture_output=True, text=True, timeout=20)
+    m = re.search(r"^\*\s+subject: (.*)$", p.stderr, re.M)
+    return m.group(1).strip() if m else None
+
+
+def test_tls_secret_rotation_and_bad_secret_rejected(kube_api, backends,
+                                                     controllers, tmp_path):
+    bk = backends("a")
+    api = kube_api()
+    c1, k1 = self_signed(tmp_path, "one.example.com")
+    for o in [ingress_class("kubengx")] + backend_service(bk, "svc-a", "a"):
+        api.create(o)
+    api.create(secret_tls("tls", c1, k1))
+    api.create(ingress("secure", [rule("one.example.com",
+                                       path("/", "svc-a", 80))],
+                       tls=[{"hosts": ["one.example.com"],
+                             "secretName": "tls"}]))
+    ctl = controllers(api).wait_ready()
+    harness.wait_for(lambda: "CN=one.example.com" in
+                     (served_subject(ctl.https_port, "one.example.com")
+                      or ""), 10, "first certificate")
+    start = ctl.reloads()
+
+    # rotate: same Secret, a new certificate (CN differs to tell them apart)
+    os.makedirs(str(tmp_path / "new"))
+    c2, k2 = self_signed(tmp_path / "new", "rotated.example.com",
+                         sans=["one.example.com"])
+    sec = api.get(SECRET + "tls")
+    sec["data"] = secret_tls("tls", c2, k2)["data"]
+    api.replace(sec)
+    harness.wait_for(lambda: "CN=rotated.example.com" in
+                     (served_subject(ctl.https_port, "one.example.com")
+                      or ""), 10, "rotated certificate")
+    assert ctl.reloads() == start + 1
+
+    # a PEM-shaped Secret that is no certificate: render accepts it,
+    # nginx -t refuses it; the running config (and certificate) stays
+    bad = secret_tls("tls", b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA=="
+                     b"\n-----END CERTIFICATE-----\n",
+                     b"-----BEGIN PRIVATE KEY-----\nbm8ga2V5\n"
+                     b"-----END PRIVATE KEY-----\n")
+    sec = api.get(SECRET + "tls")
+    sec["data"] = bad["data"]
+    api.replace(sec)
+    harness.wait_for(lambda: ctl.metric(
+        'kubengx_reload_errors_total{reason="nginx-test"}') == 1, 10,
+        "nginx -t failure counted")
+    assert ctl.reloads() == start + 1
+    r = harness.curl("https://one.example.com:%d/x" % ctl.https_port, "-k",
+                     "--resolve", "one.example.com:%d:127.0.0.1"
+                     % ctl.https_port)
+    assert r.status == 200 and r.backend == "a"
+    assert "rejected" in ctl.text()
+
+    def event():
+        evs = api.get("/api/v1/namespaces/default/events")["items"]
+        return [e for e in evs if e["involvedObject"]["name"] == "secure"
+                and e["reason"] == "RejectedConfig"]
+    ev = harness.wait_for(event, 10, "an Event on the Ingress")[0]
+    assert ev["type"] == "Warning" and "nginx -t" in ev["message"]
+    assert ev["involvedObject"]["kind"] == "Ingress"
+
+    # a fixed Secret is applied again
+    sec = api.get(SECRET + "tls")
+    sec["data"] = secret_tls("tls", c1, k1)["data"]
+    api.replace(sec)
+    harness.wait_for(lambda: ctl.reloads() == start + 2, 10, "reload")
+
+
+def test_warning_becomes_event(kube_api, backends, controllers):
+    bk = backends("a")
+    api = kube_api()
+    for o in [ingress_class("kubengx")] + backend_service(bk, "svc-a", "a"):
+        api.create(o)
+    api.create(ingress("broken", [rule("w.example.com",
+                                       path("/", "missing", 80))]))
+    controllers(api, args=["--no-leader-elect"]).wait_ready()
+
+    def events():
+        evs = api.get("/api/v1/namespaces/default/events")["items"]
+        return [e for e in evs if e["involvedObject"]["name"] == "broken"]
+    ev = harness.wait_for(events, 10, "an Event")
+    assert ev[0]["type"] == "Warning"
+    assert "missing" in ev[0]["message"]
+
+
+def test_sigterm_quits_nginx_gracefully(kube_api, backends, controllers):
+    bk = backends("a")
+    api = kube_api()
+    for o in [ingress_class("kubengx")] + backend_service(bk, "svc-a", "a"):
+        api.create(o)
+    api.create(ingress("web", [rule(None, path("/", "svc-a", 80))]))
+    ctl = controllers(api).wait_ready()
+    harness.wait_for(routed_to(ctl, None, "/", "a"), 10, "route")
+    nginx = ctl.nginx_pid()
+    assert nginx and os.path.exists("/proc/%d" % nginx)
+    for p in ("/healthz", "/readyz"):
+        r = harness.http_request(ctl.metrics_port, p)
+        assert r.status == 200 and r.text == "ok\n"
+    assert harness.http_request(ctl.metrics_port, "/nope").status == 404
+    ctl.proc.send_signal(signal.SIGTERM)
+    assert ctl.proc.wait(15) == 0
+    assert not os.path.exists("/proc/%d" % nginx)
+    text = ctl.text()
+    assert "graceful stop (SIGQUIT" in text
+    assert "nginx stopped" in text
+
+
+def test_nginx_death_is_fatal(kube_api, controllers):
+    api = kube_api()
+    api.create(ingress_class("kubengx"))
+    ctl = controllers(api).wait_ready()
+    os.kill(ctl.nginx_pid(), signal.SIGKILL)
+    assert ctl.proc.wait(15) == 1
+    assert "nginx died" in ctl.text()
+
+
+def test_module_mode_endpoint_changes_never_reload(kube_api, backends,
+                                                   controllers):
+    """--endpoints module (the default): the nginx module follows the
+    EndpointSlices itself; the controller does not watch them, so moving
+    a Service's endpoints reroutes traffic with zero reloads."""
+    bk = backends("a", "b")
+    api = kube_api()
+    api.create(ingress_class("kubengx"))
+    objs = backend_service(bk, "svc-a", "a")
+    for o in objs:
+        api.create(o)
+    slice_name = objs[1]["metadata"]["name"]
+    api.create(ingress("web", [rule("m.example.com",
+                                    path("/", "svc-a", 80))]))
+    ctl = controllers(api, endpoints="module").wait_ready()
+    harness.wait_for(routed_to(ctl, "m.example.com", "/", "a"), 15,
+                     "route to a through the module")
+    start = ctl.metrics()
+
+    bhost, bport = bk.host_port("b")
+    for i in range(3):
+        sl = api.get(SLICES + slice_name)
+        sl["endpoints"] = [endpoint(bhost)]
+        sl["ports"][0]["port"] = bport if i % 2 == 0 else \
+            bk.host_port("a")[1]
+        api.replace(sl)
+        want = "b" if i % 2 == 0 else "a"
+        harness.wait_for(routed_to(ctl, "m.example.com", "/", want), 10,
+                         "endpoints moved to %s" % want)
+
+    m = ctl.metrics()
+    assert m["kubengx_reloads_total"] == start["kubengx_reloads_total"]
+    assert m["kubengx_syncs_total"] == start["kubengx_syncs_total"]
+    assert 'kubengx_watched_objects{kind="EndpointSlice"}' not in m
