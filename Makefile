@@ -119,7 +119,7 @@ test: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@KUBENGX_BUILD=$(ABS_BUILD) examples/demo.sh
+	@KUBENGX_BUILD=$(ABS_BUILD) $(PYTHON) examples/demo.py
 
 bench: deps
 	@scripts/deps.sh bench

@@ -386,6 +386,10 @@ typedef struct {
     const char            *module_port; /* port name, or number as text */
     kngx_upstream_server_t *servers;    /* sorted */
     size_t                 nservers;
+    const char            *balance;     /* NULL: round robin;
+                                           "least_conn", "ewma", "hash" */
+    const char            *hash_by;     /* "hash": the key (validated:
+                                           $variables and [A-Za-z0-9_.:/-]) */
     unsigned               fallback:1;  /* terminating endpoints used */
     unsigned               empty:1;     /* nothing to proxy to: routes
                                            to it answer 503; not rendered */

@@ -40,6 +40,7 @@
  *   over https get an http -> https 308 redirect.
  */
 
+#include <ctype.h>
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -289,9 +290,104 @@ kngx_upstream_add(kngx_plan_t *p, kngx_upstream_t *u)
 }
 
 
+#define KNGX_ANN_LOAD_BALANCE  "nginx.ingress.kubernetes.io/load-balance"
+#define KNGX_ANN_HASH_BY       "nginx.ingress.kubernetes.io/upstream-hash-by"
+
+
+/*
+ * An upstream-hash-by value that is safe as nginx text: "$name" variables
+ * and literal [A-Za-z0-9_.:/-]; no quotes, braces, blanks or ";".
+ */
+static int
+kngx_hash_by_ok(const char *v)
+{
+    const char  *q;
+    size_t       len;
+
+    len = strlen(v);
+
+    if (len == 0 || len > 256) {
+        return 0;
+    }
+
+    for (q = v; *q; q++) {
+        if (*q == '$') {
+            if (!(isalpha((unsigned char) q[1]) || q[1] == '_')) {
+                return 0;
+            }
+            continue;
+        }
+
+        if (!(isalnum((unsigned char) *q) || strchr("_.:/-", *q))) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * The balancing method ing's annotations ask for (ingress-nginx's
+ * load-balance and upstream-hash-by, the latter taking precedence, as
+ * there).  *balance NULL: round robin.  Unknown or unsafe values: a
+ * warning, round robin.  Returns -1 when out of memory.
+ */
+static int
+kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const char **balance, const char **hash_by)
+{
+    const char  *lb, *hb;
+
+    *balance = NULL;
+    *hash_by = NULL;
+
+    if (ing == NULL) {
+        return 0;
+    }
+
+    hb = kngx_meta_annotation(&ing->meta, KNGX_ANN_HASH_BY);
+
+    if (hb) {
+        if (kngx_hash_by_ok(hb)) {
+            *balance = "hash";
+            *hash_by = hb;
+            return 0;
+        }
+
+        if (kngx_plan_warn(p, ing, "metadata.annotations", 0, "bad-annotation",
+                   "%s %s: only $variables and letters, digits, "
+                   "\"_.:/-\" are allowed; ignored",
+                   KNGX_ANN_HASH_BY, kngx_msg_quote(hb)))
+        {
+            return -1;
+        }
+    }
+
+    lb = kngx_meta_annotation(&ing->meta, KNGX_ANN_LOAD_BALANCE);
+
+    if (lb == NULL || strcmp(lb, "round_robin") == 0) {
+        return 0;
+    }
+
+    if (strcmp(lb, "ewma") == 0 || strcmp(lb, "least_conn") == 0) {
+        *balance = strcmp(lb, "ewma") == 0 ? "ewma" : "least_conn";
+        return 0;
+    }
+
+    return kngx_plan_warn(p, ing, "metadata.annotations", 0, "bad-annotation",
+               "%s %s is not one of round_robin, ewma, least_conn; "
+               "round robin used", KNGX_ANN_LOAD_BALANCE,
+               kngx_msg_quote(lb)) ? -1 : 0;
+}
+
+
 /*
  * The upstream of a Service port (created on first use, with its
- * warnings then).  ext_port: the port for ExternalName Services.
+ * warnings then).  ext_port: the port for ExternalName Services.  A
+ * balancing method other than round robin gets its own upstream
+ * ("NAME__lb_METHOD", "NAME__lb_hash_XXXXXXXX"): the module shares the
+ * Service's endpoints and their state between them.
  */
 static kngx_upstream_t *
 kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
@@ -300,8 +396,10 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 {
     kngx_upstream_t   *u;
     kngx_endpoints_t   eps;
-    char               name[300], portspec[80], obj[300];
-    const char        *why;
+    char               name[340], portspec[80], obj[300];
+    const char        *why, *balance, *hash_by, *q;
+    uint32_t           h;
+    size_t             n;
     size_t             i;
     struct in6_addr    a6;
     struct in_addr     a4;
@@ -314,6 +412,28 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     kngx_ident(name, sizeof(name), svc->meta.ns, svc->meta.name, portspec);
     snprintf(obj, sizeof(obj), "%s/%s", svc->meta.ns, svc->meta.name);
+
+    if (kngx_plan_balance(p, ing, &balance, &hash_by) != 0) {
+        return NULL;
+    }
+
+    if (balance && svc->type == KNGX_SVC_EXTERNAL_NAME) {
+        balance = NULL;     /* one server */
+        hash_by = NULL;
+    }
+
+    if (hash_by) {
+        h = 2166136261u;
+        for (q = hash_by; *q; q++) {
+            h = (h ^ (unsigned char) *q) * 16777619u;
+        }
+        n = strlen(name);
+        snprintf(name + n, sizeof(name) - n, "__lb_hash_%08x", h);
+
+    } else if (balance) {
+        n = strlen(name);
+        snprintf(name + n, sizeof(name) - n, "__lb_%s", balance);
+    }
 
     /* ns, name and port name are DNS labels ("_" never occurs in them),
      * so the name identifies the Service port */
@@ -329,6 +449,14 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     u->service = svc;
     u->port = sp;
+    u->balance = balance;
+
+    if (hash_by) {
+        u->hash_by = kube_arena_strdup(p->arena, hash_by);
+        if (u->hash_by == NULL) {
+            return NULL;
+        }
+    }
 
     u->name = kube_arena_strdup(p->arena, name);
     u->module_port = kube_arena_strdup(p->arena, portspec);

@@ -716,6 +716,10 @@ kube_lw_body_add(kube_lw_t *lw, const char *data, size_t len, size_t max)
     char    *nb;
     size_t   cap;
 
+    if (len == 0) {
+        return 0;       /* lw->body may still be NULL: no "NULL + 0" */
+    }
+
     if (lw->body_len + len > max) {
         return -1;
     }

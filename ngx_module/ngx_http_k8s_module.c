@@ -2,8 +2,9 @@
 /*
  * kubengx: the ngx_http_k8s_module.
  *
- * Module definition.  The endpoint table, watcher, balancer and status
- * handler live in their own files in this directory.
+ * Module definition: directives, configuration, the k8s_zone shared
+ * memory zone and the process hooks.  The endpoint table, balancer,
+ * dispatch, status, snapshot and watcher live in their own files.
  */
 
 
@@ -11,33 +12,610 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_k8s_module.h"
+#include "ngx_http_k8s_table.h"
+
+
+static ngx_int_t ngx_http_k8s_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_k8s_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_k8s_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_k8s_create_srv_conf(ngx_conf_t *cf);
+static void *ngx_http_k8s_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_k8s_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_k8s_snapshot(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_k8s_init_process(ngx_cycle_t *cycle);
+static void ngx_http_k8s_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_command_t  ngx_http_k8s_commands[] = {
+
+    { ngx_string("k8s_api"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_api_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_k8s_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_snapshot"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_k8s_snapshot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_local_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_k8s_local_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_service"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_service,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_dispatch"),
+      NGX_HTTP_UPS_CONF|NGX_CONF_ANY,
+      ngx_http_k8s_dispatch,
+      NGX_HTTP_SRV_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_backend"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_backend,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_k8s_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
 
 static ngx_http_module_t  ngx_http_k8s_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_k8s_postconfiguration,        /* postconfiguration */
 
-    NULL,                                  /* create main configuration */
-    NULL,                                  /* init main configuration */
+    ngx_http_k8s_create_main_conf,         /* create main configuration */
+    ngx_http_k8s_init_main_conf,           /* init main configuration */
 
-    NULL,                                  /* create server configuration */
+    ngx_http_k8s_create_srv_conf,          /* create server configuration */
     NULL,                                  /* merge server configuration */
 
-    NULL,                                  /* create location configuration */
-    NULL                                   /* merge location configuration */
+    ngx_http_k8s_create_loc_conf,          /* create location configuration */
+    ngx_http_k8s_merge_loc_conf            /* merge location configuration */
 };
 
 
 ngx_module_t  ngx_http_k8s_module = {
     NGX_MODULE_V1,
     &ngx_http_k8s_module_ctx,              /* module context */
-    NULL,                                  /* module directives */
+    ngx_http_k8s_commands,                 /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_k8s_init_process,             /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_k8s_exit_process,             /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
+
+
+static ngx_int_t
+ngx_http_k8s_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+    ngx_http_k8s_main_conf_t   *kmcf;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
+
+    if (kmcf->keys.nelts == 0) {
+        return NGX_OK;
+    }
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_k8s_unavailable_handler;
+
+    return NGX_OK;
+}
+
+
+static void *
+ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_k8s_main_conf_t  *kmcf;
+
+    kmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_main_conf_t));
+    if (kmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     kmcf->api_url = { 0, NULL };
+     *     kmcf->kubeconfig = { 0, NULL };
+     *     kmcf->token_file = { 0, NULL };
+     *     kmcf->ca_file = { 0, NULL };
+     *     kmcf->shm_zone = NULL;
+     *     kmcf->snapshot = { 0, NULL };
+     *     kmcf->table = NULL;
+     */
+
+    kmcf->api_set = NGX_CONF_UNSET;
+    kmcf->proxy_index = NGX_CONF_UNSET_UINT;
+
+    if (ngx_array_init(&kmcf->keys, cf->pool, 4,
+                       sizeof(ngx_http_k8s_key_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return kmcf;
+}
+
+
+static char *
+ngx_http_k8s_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_k8s_main_conf_t *kmcf = conf;
+
+    ngx_uint_t  i;
+
+    if (kmcf->api_set == NGX_CONF_UNSET) {
+        kmcf->api_set = 0;
+    }
+
+    if (kmcf->keys.nelts && kmcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"k8s_service\" and \"k8s_backend\" require "
+                           "a \"k8s_zone\" in the http block");
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->snapshot.len && kmcf->shm_zone == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"k8s_snapshot\" requires \"k8s_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 0; cf->cycle->modules[i]; i++) {
+        if (ngx_strcmp(cf->cycle->modules[i]->name, "ngx_http_proxy_module")
+            == 0)
+        {
+            kmcf->proxy_index = cf->cycle->modules[i]->ctx_index;
+            break;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_k8s_create_srv_conf(ngx_conf_t *cf)
+{
+    ngx_http_k8s_srv_conf_t  *kscf;
+
+    kscf = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_srv_conf_t));
+    if (kscf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     kscf->key = NULL;
+     *     kscf->dispatch = 0;
+     */
+
+    kscf->max_fails = NGX_CONF_UNSET_UINT;
+    kscf->fail_timeout = NGX_CONF_UNSET;
+
+    return kscf;
+}
+
+
+static void *
+ngx_http_k8s_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_k8s_loc_conf_t  *klcf;
+
+    klcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_loc_conf_t));
+    if (klcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     klcf->check = NULL;
+     */
+
+    klcf->backend = NGX_CONF_UNSET_PTR;
+
+    return klcf;
+}
+
+
+static char *
+ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_k8s_loc_conf_t *prev = parent;
+    ngx_http_k8s_loc_conf_t *conf = child;
+
+    void                          **loc_conf;
+    ngx_http_k8s_srv_conf_t        *kscf;
+    ngx_http_upstream_conf_t       *ucf;
+    ngx_http_k8s_main_conf_t       *kmcf;
+    ngx_http_upstream_srv_conf_t   *uscf;
+
+    ngx_conf_merge_ptr_value(conf->backend, prev->backend, NULL);
+
+    /*
+     * The key checked before proxying, so that a Service without
+     * endpoints is answered with 503 (the balancer can only make nginx
+     * answer 502): the k8s_service of the upstream that proxy_pass names,
+     * else the location's k8s_backend.  ngx_http_proxy_loc_conf_t starts
+     * with its ngx_http_upstream_conf_t.
+     */
+
+    conf->check = conf->backend;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
+    loc_conf = ((ngx_http_conf_ctx_t *) cf->ctx)->loc_conf;
+
+    if (kmcf->proxy_index != NGX_CONF_UNSET_UINT
+        && kmcf->keys.nelts
+        && loc_conf[kmcf->proxy_index])
+    {
+        ucf = loc_conf[kmcf->proxy_index];
+        uscf = ucf->upstream;
+
+        if (uscf && uscf->srv_conf) {
+            kscf = ngx_http_conf_upstream_srv_conf(uscf, ngx_http_k8s_module);
+
+            if (kscf && kscf->key) {
+                conf->check = kscf->key;
+            }
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_k8s_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_k8s_main_conf_t *kmcf = conf;
+
+    ssize_t                size;
+    ngx_str_t             *value, name;
+    ngx_http_k8s_table_t  *table;
+
+    if (kmcf->shm_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    name = value[1];
+
+    if (name.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    size = ngx_parse_size(&value[2]);
+
+    if (size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone size \"%V\"", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    table = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_table_t));
+    if (table == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    table->kmcf = kmcf;
+    table->name = name;
+
+    kmcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_k8s_module);
+    if (kmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (kmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "duplicate zone \"%V\"", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->shm_zone->init = ngx_http_k8s_table_init_zone;
+    kmcf->shm_zone->data = table;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_k8s_snapshot(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_k8s_main_conf_t *kmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (kmcf->snapshot.data) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid snapshot path \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->snapshot = value[1];
+
+    /* ngx_conf_full_name() keeps the result NUL-terminated */
+
+    if (ngx_conf_full_name(cf->cycle, &kmcf->snapshot, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * Parses "NS/NAME [port=NAME|NUMBER]" from value[1] and registers the key;
+ * options after it are left to the caller: *used is set to the index of
+ * the first argument not consumed.
+ */
+
+ngx_http_k8s_key_t *
+ngx_http_k8s_register_key(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
+    ngx_uint_t *used)
+{
+    u_char                     *p, *slash;
+    ngx_str_t                   ns, name, port, text;
+    ngx_uint_t                  i;
+    kube_err_t                  err;
+    ngx_http_k8s_key_t         *key, **keyp;
+    kube_port_selector_t        sel;
+    ngx_http_k8s_main_conf_t   *kmcf;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
+
+    slash = ngx_strlchr(value[1].data, value[1].data + value[1].len, '/');
+
+    if (slash == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid service \"%V\": expected NAMESPACE/NAME",
+                           &value[1]);
+        return NULL;
+    }
+
+    ns.data = value[1].data;
+    ns.len = slash - value[1].data;
+    name.data = slash + 1;
+    name.len = value[1].data + value[1].len - name.data;
+
+    if (ngx_http_k8s_valid_name(&ns, 63) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid namespace \"%V\" in \"%V\"",
+                           &ns, &value[1]);
+        return NULL;
+    }
+
+    if (ngx_http_k8s_valid_name(&name, 63) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid service name \"%V\" in \"%V\"",
+                           &name, &value[1]);
+        return NULL;
+    }
+
+    ngx_str_null(&port);
+    i = 2;
+
+    if (i < n && ngx_strncmp(value[i].data, "port=", 5) == 0) {
+        port.data = value[i].data + 5;
+        port.len = value[i].len - 5;
+
+        if (port.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid port \"%V\"", &value[i]);
+            return NULL;
+        }
+
+        i++;
+    }
+
+    if (kube_port_selector_parse((char *) port.data, port.len, &sel, &err)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid port \"%V\": %s", &port, err.msg);
+        return NULL;
+    }
+
+    *used = i;
+
+    /* the canonical key: "ns/name:port" or "ns/name" */
+
+    text.len = value[1].len + (port.len ? 1 + port.len : 0);
+    text.data = ngx_pnalloc(cf->pool, text.len + 1);
+    if (text.data == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(text.data, value[1].data, value[1].len);
+    if (port.len) {
+        *p++ = ':';
+        p = ngx_cpymem(p, port.data, port.len);
+    }
+    *p = '\0';
+
+    keyp = kmcf->keys.elts;
+
+    for (i = 0; i < kmcf->keys.nelts; i++) {
+        if (keyp[i]->key.len == text.len
+            && ngx_strncmp(keyp[i]->key.data, text.data, text.len) == 0)
+        {
+            return keyp[i];
+        }
+    }
+
+    key = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_key_t));
+    if (key == NULL) {
+        return NULL;
+    }
+
+    key->key = text;
+    key->hash = ngx_crc32_short(text.data, text.len);
+
+    /* NUL-terminated copies of the parts */
+
+    key->ns.len = ns.len;
+    key->ns.data = ngx_pnalloc(cf->pool, ns.len + 1 + name.len + 1
+                                         + port.len + 1);
+    if (key->ns.data == NULL) {
+        return NULL;
+    }
+
+    p = ngx_cpymem(key->ns.data, ns.data, ns.len);
+    *p++ = '\0';
+
+    key->name.len = name.len;
+    key->name.data = p;
+    p = ngx_cpymem(p, name.data, name.len);
+    *p++ = '\0';
+
+    key->sel = sel;
+
+    if (sel.kind == KUBE_PORTSEL_NAME) {
+        key->sel.name = (const char *) p;
+        p = ngx_cpymem(p, port.data, port.len);
+        *p = '\0';
+
+    } else {
+        key->sel.name = "";
+    }
+
+    keyp = ngx_array_push(&kmcf->keys);
+    if (keyp == NULL) {
+        return NULL;
+    }
+
+    *keyp = key;
+
+    return key;
+}
+
+
+/* a DNS-1123 label: lowercase alphanumerics and '-', alphanumeric ends */
+
+ngx_int_t
+ngx_http_k8s_valid_name(ngx_str_t *s, size_t max)
+{
+    u_char      ch;
+    ngx_uint_t  i;
+
+    if (s->len == 0 || s->len > max) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < s->len; i++) {
+        ch = s->data[i];
+
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+            continue;
+        }
+
+        if (ch == '-' && i != 0 && i != s->len - 1) {
+            continue;
+        }
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_k8s_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_k8s_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_k8s_module);
+
+    if (kmcf == NULL || kmcf->shm_zone == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_k8s_snapshot_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_k8s_watcher_init_process(cycle);
+}
+
+
+static void
+ngx_http_k8s_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_k8s_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_k8s_module);
+
+    if (kmcf == NULL || kmcf->shm_zone == NULL) {
+        return;
+    }
+
+    ngx_http_k8s_watcher_exit_process(cycle);
+    ngx_http_k8s_snapshot_exit_process(cycle);
+}

@@ -115,6 +115,7 @@ test_ready_only(void **state)
     assert_int_equal(out.candidates, 4);
     assert_true(out.endpoints[0].ready);
     assert_int_equal(out.endpoints[0].port, 8080);
+    assert_ptr_equal(out.endpoints[0].src, &s.es[0]->endpoints[1]);
     assert_int_equal(out.endpoints[0].family, AF_INET);
 
     kube_svc_endpoints_free(&out);

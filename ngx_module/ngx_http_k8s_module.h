@@ -1,0 +1,170 @@
+
+/*
+ * kubengx: the ngx_http_k8s_module, shared declarations.
+ *
+ * Files of the module:
+ *   ngx_http_k8s_module.c     directives, configuration, zone, init hooks
+ *   ngx_http_k8s_table.c      the shm endpoint table (ngx_http_k8s_table.h)
+ *   ngx_http_k8s_balancer.c   peer init/get/free for k8s_service (common)
+ *   ngx_http_k8s_balance_*.c  the balancing methods (balance=)
+ *   ngx_http_k8s_dispatch.c   k8s_dispatch upstreams and k8s_backend
+ *   ngx_http_k8s_status.c     the k8s_status handler (JSON, Prometheus)
+ *   ngx_http_k8s_snapshot.c   the k8s_snapshot file (write and load)
+ *   ngx_http_k8s_watcher.c    the EndpointSlice watcher (worker 0)
+ *   ngx_http_k8s_api.c        k8s_api and the API connection settings
+ */
+
+
+#ifndef _NGX_HTTP_K8S_MODULE_H_INCLUDED_
+#define _NGX_HTTP_K8S_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "kube_svc_endpoints.h"
+
+
+typedef struct ngx_http_k8s_entry_s  ngx_http_k8s_entry_t;
+typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
+
+
+/*
+ * One registered Service port: every k8s_service and k8s_backend
+ * directive registers one (identical ones are shared).  Only registered
+ * keys are kept in the table.
+ *
+ * Port selector (sel.kind):
+ *   port=NAME    KUBE_PORTSEL_NAME: the EndpointSlice port named NAME
+ *                (slice port names are the Service's port names);
+ *   port=NUMBER  KUBE_PORTSEL_NUMBER: the endpoint (container) port NUMBER;
+ *   no port=     KUBE_PORTSEL_UNNAMED: the Service's unnamed port ("").
+ *
+ * ns, name and sel.name are NUL-terminated (data[len] == '\0').
+ */
+
+typedef struct {
+    ngx_str_t                    key;       /* "ns/name:port", "ns/name" */
+    ngx_str_t                    ns;
+    ngx_str_t                    name;
+    kube_port_selector_t         sel;
+    uint32_t                     hash;      /* ngx_crc32_short(key) */
+
+    /* NGX_HTTP_K8S_BALANCE_BIT() of the k8s_service upstreams naming it */
+    ngx_uint_t                   balance;
+
+    /* the table entry, set when the zone is initialized; NULL before */
+    ngx_http_k8s_entry_t        *entry;
+} ngx_http_k8s_key_t;
+
+
+/* balancing methods (balance=) */
+#define NGX_HTTP_K8S_BALANCE_RR          0
+#define NGX_HTTP_K8S_BALANCE_LEAST_CONN  1
+#define NGX_HTTP_K8S_BALANCE_RANDOM      2
+#define NGX_HTTP_K8S_BALANCE_RANDOM_TWO  3
+#define NGX_HTTP_K8S_BALANCE_EWMA        4
+#define NGX_HTTP_K8S_BALANCE_HASH        5
+#define NGX_HTTP_K8S_BALANCE_CHASH       6   /* hash=... consistent */
+#define NGX_HTTP_K8S_BALANCE_N           7
+
+#define NGX_HTTP_K8S_BALANCE_BIT(m)      ((ngx_uint_t) 1 << (m))
+
+
+typedef struct {
+    /* k8s_api (parsed by ngx_http_k8s_api_directive, ngx_http_k8s_api.c) */
+    ngx_str_t                    api_url;
+    ngx_str_t                    kubeconfig;
+    ngx_str_t                    token_file;
+    ngx_str_t                    ca_file;
+    ngx_flag_t                   api_set;   /* a k8s_api line was seen */
+
+    /* k8s_zone */
+    ngx_shm_zone_t              *shm_zone;
+
+    /* k8s_snapshot: empty when not configured; NUL-terminated */
+    ngx_str_t                    snapshot;
+
+    /* registered Service ports: ngx_http_k8s_key_t * */
+    ngx_array_t                  keys;
+
+    /* the cycle's table (NULL until the zone is initialized) */
+    ngx_http_k8s_table_t        *table;
+
+    /* k8s_local_zone: empty when not configured */
+    ngx_str_t                    local_zone;
+
+    /* NGX_HTTP_K8S_BALANCE_BIT() of the k8s_dispatch upstreams */
+    ngx_uint_t                   dispatch_balance;
+
+    /* ctx_index of ngx_http_proxy_module, or NGX_CONF_UNSET_UINT */
+    ngx_uint_t                   proxy_index;
+} ngx_http_k8s_main_conf_t;
+
+
+/* per upstream {} block: k8s_service or k8s_dispatch */
+typedef struct {
+    ngx_http_k8s_key_t          *key;       /* k8s_service; NULL: dispatch */
+    ngx_uint_t                   max_fails;
+    time_t                       fail_timeout;
+    ngx_uint_t                   balance;   /* NGX_HTTP_K8S_BALANCE_* */
+    ngx_http_complex_value_t    *hash;      /* hash=KEY */
+    unsigned                     dispatch:1;
+} ngx_http_k8s_srv_conf_t;
+
+
+/* per location: k8s_backend, k8s_status, the 503 check */
+typedef struct {
+    ngx_http_k8s_key_t          *backend;   /* k8s_backend */
+
+    /* the key whose availability is checked before proxying: the
+     * location's k8s_backend or the k8s_service of its proxy_pass target */
+    ngx_http_k8s_key_t          *check;
+} ngx_http_k8s_loc_conf_t;
+
+
+extern ngx_module_t  ngx_http_k8s_module;
+
+
+/* ngx_http_k8s_module.c */
+ngx_http_k8s_key_t *ngx_http_k8s_register_key(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_uint_t n, ngx_uint_t *used);
+ngx_int_t ngx_http_k8s_valid_name(ngx_str_t *s, size_t max);
+
+/* ngx_http_k8s_api.c (the watcher engineer's) */
+char *ngx_http_k8s_api_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+/* ngx_http_k8s_watcher.c (the watcher engineer's) */
+ngx_int_t ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle);
+void ngx_http_k8s_watcher_exit_process(ngx_cycle_t *cycle);
+
+/* ngx_http_k8s_balancer.c */
+char *ngx_http_k8s_service(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_k8s_init_upstream(ngx_conf_t *cf,
+    ngx_http_upstream_srv_conf_t *us);
+char *ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
+    ngx_http_upstream_srv_conf_t *uscf);
+ngx_int_t ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t i, ngx_http_k8s_srv_conf_t *kscf);
+ngx_int_t ngx_http_k8s_unavailable_handler(ngx_http_request_t *r);
+char *ngx_http_k8s_local_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+extern ngx_str_t  ngx_http_k8s_balance_names[];
+
+/* ngx_http_k8s_dispatch.c */
+char *ngx_http_k8s_dispatch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_k8s_backend(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_k8s_status.c */
+char *ngx_http_k8s_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+/* ngx_http_k8s_snapshot.c */
+ngx_int_t ngx_http_k8s_snapshot_load(ngx_http_k8s_table_t *table,
+    ngx_str_t *path, ngx_log_t *log);
+ngx_int_t ngx_http_k8s_snapshot_init_process(ngx_cycle_t *cycle);
+void ngx_http_k8s_snapshot_exit_process(ngx_cycle_t *cycle);
+
+
+#endif /* _NGX_HTTP_K8S_MODULE_H_INCLUDED_ */
