@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_k8s_module.h"
+#include "ngx_http_k8s_api.h"
 #include "ngx_http_k8s_table.h"
 
 
@@ -195,6 +196,14 @@ ngx_http_k8s_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (kmcf->api_set == NGX_CONF_UNSET) {
         kmcf->api_set = 0;
+    }
+
+    /* no "k8s_api": the in-cluster settings, read here in the master */
+
+    if (!kmcf->api_set && kmcf->keys.nelts
+        && ngx_http_k8s_api_conf_default(cf, kmcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (kmcf->keys.nelts && kmcf->shm_zone == NULL) {

@@ -537,3 +537,23 @@ def test_client_certificate_auth(tmp_path, kube_api, backends, nginx_factory,
     assert "client cert" in s.nginx.error_log()
     # our nginx first: the front would wait for the proxied watch
     s.nginx.stop()
+
+
+def test_no_k8s_api_line_means_in_cluster(tmp_path, kube_api, backends,
+                                          nginx_factory):
+    """Without any k8s_api line the module uses the in-cluster settings:
+    the URL from KUBERNETES_SERVICE_HOST/PORT and the service account
+    files (absent on this machine: the watcher says which file it could
+    not read, and nginx keeps serving with 503 "not synced")."""
+    api = kube_api(tls=True)
+    port = int(api.url.rsplit(":", 1)[1])
+    env = dict(os.environ, KUBERNETES_SERVICE_HOST="127.0.0.1",
+               KUBERNETES_SERVICE_PORT=str(port))
+    s = Stack(tmp_path, kube_api, backends, nginx_factory, names=("a",),
+              start_api=False, env=env, api_conf=lambda st: "")
+    harness.wait_for(
+        lambda: "https://127.0.0.1:%d" % port in s.nginx.error_log()
+        and "/var/run/secrets/kubernetes.io/serviceaccount/"
+        in s.nginx.error_log(), 15, "the in-cluster URL and files in the log")
+    r = s.nginx.get("/")
+    assert r.status == 503, r
