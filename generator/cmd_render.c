@@ -79,6 +79,14 @@ kngx_render_usage(FILE *out)
 "  -v, --verbose            also say what was skipped and why\n"
 "  -h, --help               this help\n"
 "\n"
+"Annotations understood (others are ignored; none is copied):\n"
+"  kubernetes.io/ingress.class                   the legacy class field\n"
+"  nginx.ingress.kubernetes.io/load-balance      round_robin, least_conn,\n"
+"                                                ewma (ewma: module only)\n"
+"  nginx.ingress.kubernetes.io/upstream-hash-by  KEY of $variables and\n"
+"                                                A-Za-z0-9_.:/- only;\n"
+"                                                consistent hashing\n"
+"\n"
 "Exit status: 0 rendered (warnings go to stderr), 2 bad input or usage,\n"
 "failed --check or write error (then nothing is written).\n");
 }
