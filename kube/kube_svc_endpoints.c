@@ -151,6 +151,39 @@ kube_svc_endpoint_text(kube_svc_endpoint_t *ep)
 }
 
 
+
+/* FNV-1a over the metadata the table shows and balances by */
+
+static uint64_t
+kube_svc_fnv(uint64_t h, const char *s)
+{
+    if (s != NULL) {
+        for ( /* void */ ; *s; s++) {
+            h = (h ^ (unsigned char) *s) * 0x100000001b3ULL;
+        }
+    }
+
+    return (h ^ 0xff) * 0x100000001b3ULL;      /* field separator */
+}
+
+
+static uint64_t
+kube_svc_endpoint_meta(const kube_es_endpoint_t *e)
+{
+    size_t    i;
+    uint64_t  h = 0xcbf29ce484222325ULL;
+
+    h = kube_svc_fnv(h, e->zone);
+    h = kube_svc_fnv(h, e->node_name);
+    h = kube_svc_fnv(h, e->target_name);
+
+    for (i = 0; i < e->nfor_zones; i++) {
+        h = kube_svc_fnv(h, e->for_zones[i]);
+    }
+
+    return h;
+}
+
 int
 kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
     size_t nslices, const kube_port_selector_t *sel,
@@ -283,6 +316,10 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
     n = k;
     out->candidates = n;
 
+    for (i = 0; i < n; i++) {
+        all[i].meta = kube_svc_endpoint_meta(all[i].src);
+    }
+
     nready = 0;
     nfallback = 0;
 
@@ -350,6 +387,7 @@ kube_svc_endpoints_equal(const kube_svc_endpoints_t *a,
         y = &b->endpoints[i];
 
         if (kube_svc_endpoint_cmp(x, y) != 0
+            || x->meta != y->meta
             || x->ready != y->ready
             || x->serving != y->serving
             || x->terminating != y->terminating)

@@ -56,6 +56,10 @@ typedef struct {
     /* the slice endpoint it came from (zone, nodeName, targetRef): valid
      * only as long as the slices passed to the computation */
     const kube_es_endpoint_t  *src;
+
+    /* a digest of src's zone, nodeName, targetRef.name and hints, so that
+     * lists can be compared after the slices are gone */
+    uint64_t         meta;
 } kube_svc_endpoint_t;
 
 
@@ -88,7 +92,8 @@ int kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
 
 void kube_svc_endpoints_free(kube_svc_endpoints_t *out);
 
-/* 1 when a and b hold the same endpoints with the same conditions */
+/* 1 when a and b hold the same endpoints with the same conditions and
+ * the same zone, node, pod and hints */
 int kube_svc_endpoints_equal(const kube_svc_endpoints_t *a,
     const kube_svc_endpoints_t *b);
 

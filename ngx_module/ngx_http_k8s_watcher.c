@@ -1589,6 +1589,10 @@ ngx_http_k8s_watcher_write(ngx_http_k8s_watcher_t *w, ngx_http_k8s_key_t *key,
             ngx_http_k8s_watcher_str(&o->zone, e->src->zone);
             ngx_http_k8s_watcher_str(&o->node_name, e->src->node_name);
             ngx_http_k8s_watcher_str(&o->target, e->src->target_name);
+
+            /* hints.forZones, for k8s_local_zone; valid during the set */
+            o->for_zones = (const char *const *) e->src->for_zones;
+            o->nfor_zones = e->src->nfor_zones;
         }
     }
 

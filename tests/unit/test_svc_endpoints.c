@@ -267,6 +267,36 @@ test_order_independent(void **state)
 }
 
 
+/* a change of zone, pod or hints alone is a change (k8s_local_zone) */
+static void
+test_metadata_change_is_a_change(void **state)
+{
+    slices_t              s1 = { .n = 0 }, s2 = { .n = 0 };
+    kube_svc_endpoints_t  a, b;
+
+    (void) state;
+
+    add(&s1, SLICE("web-a", "web", "IPv4", "[{\"addresses\":[\"10.0.0.1\"],"
+                   "\"zone\":\"z1\",\"hints\":{\"forZones\":"
+                   "[{\"name\":\"z1\"}]}}]", HTTP8080));
+    add(&s2, SLICE("web-a", "web", "IPv4", "[{\"addresses\":[\"10.0.0.1\"],"
+                   "\"zone\":\"z1\"}]", HTTP8080));
+
+    run(&s1, "http", &a);
+    run(&s2, "http", &b);
+    release(&s1);
+    release(&s2);           /* the digest outlives the slices */
+
+    assert_int_equal(a.n, 1);
+    assert_int_equal(b.n, 1);
+    assert_false(kube_svc_endpoints_equal(&a, &b));
+    assert_true(kube_svc_endpoints_equal(&a, &a));
+
+    kube_svc_endpoints_free(&a);
+    kube_svc_endpoints_free(&b);
+}
+
+
 static void
 test_ipv6(void **state)
 {
@@ -419,6 +449,7 @@ main(void)
         cmocka_unit_test(test_none),
         cmocka_unit_test(test_union_dedupe),
         cmocka_unit_test(test_order_independent),
+        cmocka_unit_test(test_metadata_change_is_a_change),
         cmocka_unit_test(test_ipv6),
         cmocka_unit_test(test_port_selectors),
         cmocka_unit_test(test_selector_parse),
