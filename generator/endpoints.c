@@ -71,6 +71,36 @@ kngx_slice_port(const kngx_slice_t *sl, const kngx_service_port_t *sp)
 }
 
 
+/* index in m->by_service of the first slice of svc (nby_service if none) */
+
+static size_t
+kngx_slices_first(const kngx_model_t *m, const kngx_service_t *svc)
+{
+    int                  rc;
+    size_t               lo = 0, hi = m->nby_service, mid;
+    const kngx_slice_t  *sl;
+
+    while (lo < hi) {
+        mid = lo + (hi - lo) / 2;
+        sl = m->by_service[mid];
+
+        rc = strcmp(sl->meta.ns, svc->meta.ns);
+        if (rc == 0) {
+            rc = strcmp(sl->service_name, svc->meta.name);
+        }
+
+        if (rc < 0) {
+            lo = mid + 1;
+
+        } else {
+            hi = mid;
+        }
+    }
+
+    return lo;
+}
+
+
 /* pass 0 counts ready, pass 1 serving && terminating */
 static size_t
 kngx_collect(const kngx_model_t *m, const kngx_service_t *svc,
@@ -84,14 +114,13 @@ kngx_collect(const kngx_model_t *m, const kngx_service_t *svc,
 
     *nslices = 0;
 
-    for (i = 0; i < m->nslices; i++) {
-        sl = &m->slices[i];
+    for (i = kngx_slices_first(m, svc); i < m->nby_service; i++) {
+        sl = m->by_service[i];
 
-        if (sl->service_name == NULL
-            || strcmp(sl->meta.ns, svc->meta.ns) != 0
+        if (strcmp(sl->meta.ns, svc->meta.ns) != 0
             || strcmp(sl->service_name, svc->meta.name) != 0)
         {
-            continue;
+            break;
         }
 
         (*nslices)++;

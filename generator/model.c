@@ -220,6 +220,56 @@ kngx_model_dups(kngx_model_t *m, void *arr, size_t n, size_t size)
 }
 
 
+/* slices by (namespace, service-name label): the endpoints of a Service
+ * are found by binary search instead of a scan of every slice */
+
+static int
+kngx_slice_service_cmp(const void *a, const void *b)
+{
+    const kngx_slice_t  *x = *(const kngx_slice_t *const *) a;
+    const kngx_slice_t  *y = *(const kngx_slice_t *const *) b;
+    int                  rc;
+
+    rc = strcmp(x->meta.ns, y->meta.ns);
+    if (rc == 0) {
+        rc = strcmp(x->service_name, y->service_name);
+    }
+    if (rc == 0) {
+        rc = strcmp(x->meta.name, y->meta.name);
+    }
+
+    return rc;
+}
+
+
+static int
+kngx_model_index_slices(kngx_model_t *m)
+{
+    size_t  i, n = 0;
+
+    if (m->nslices == 0) {
+        return 0;
+    }
+
+    m->by_service = kube_arena_alloc(m->arena,
+                                     m->nslices * sizeof(kngx_slice_t *));
+    if (m->by_service == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < m->nslices; i++) {
+        if (m->slices[i].service_name != NULL) {
+            m->by_service[n++] = &m->slices[i];
+        }
+    }
+
+    qsort(m->by_service, n, sizeof(kngx_slice_t *), kngx_slice_service_cmp);
+    m->nby_service = n;
+
+    return 0;
+}
+
+
 int
 kngx_model_finish(kngx_model_t *m)
 {
@@ -260,6 +310,10 @@ kngx_model_finish(kngx_model_t *m)
         || kngx_model_dups(m, m->slices, m->nslices,
                            sizeof(kngx_slice_t)) != 0)
     {
+        return -1;
+    }
+
+    if (kngx_model_index_slices(m) != 0) {
         return -1;
     }
 

@@ -256,6 +256,10 @@ typedef struct {
     size_t                 nsecrets;
     kngx_slice_t          *slices;
     size_t                 nslices;
+    /* slices with a service-name label, by namespace and Service
+     * (built by kngx_model_finish) */
+    kngx_slice_t         **by_service;
+    size_t                 nby_service;
 
     size_t                 nobjects;     /* objects kept (the kinds above) */
     size_t                 nskipped;     /* objects of other kinds */
@@ -371,6 +375,30 @@ typedef enum {
 } kngx_upstream_kind_e;
 
 
+/*
+ * How --endpoints module upstreams are written (--upstreams): one block
+ * per Service port, each named by proxy_pass, or the dispatch form: one
+ * "upstream kubengx_dispatch { k8s_dispatch; }" (one per balancing
+ * method) and "k8s_backend NS/SVC port=P;" in each location.  nginx finds
+ * every proxy_pass name by a linear scan over all upstream blocks, so
+ * nginx -t grows quadratically with per-Service blocks; auto switches to
+ * dispatch above KNGX_DISPATCH_THRESHOLD Service-port upstreams (the
+ * measurement is in emit_upstream.c).  Other endpoint modes have no
+ * dispatch.
+ */
+typedef enum {
+    KNGX_UPSTREAMS_AUTO = 0,
+    KNGX_UPSTREAMS_PER_SERVICE,
+    KNGX_UPSTREAMS_DISPATCH
+} kngx_upstreams_mode_e;
+
+#define KNGX_DISPATCH_THRESHOLD  2000
+#define KNGX_DISPATCH_NAME       "kubengx_dispatch"
+
+/* "per-service", "dispatch", "auto" -> *mode; -1 for anything else */
+int kngx_upstreams_mode_parse(const char *s, kngx_upstreams_mode_e *mode);
+
+
 typedef struct {
     const char          *addr;      /* "10.0.0.1:8080", "[fd00::1]:8080" or
                                        "db.example.com:80" (validated) */
@@ -384,6 +412,9 @@ typedef struct {
     const kngx_service_t  *service;
     const kngx_service_port_t *port;
     const char            *module_port; /* port name, or number as text */
+    const char            *variant;     /* balancing suffix of the name:
+                                           "", "__lb_ewma",
+                                           "__lb_hash_XXXXXXXX" */
     kngx_upstream_server_t *servers;    /* sorted */
     size_t                 nservers;
     const char            *balance;     /* NULL: round robin;
@@ -453,6 +484,7 @@ typedef struct {
     const char            *controller;
     unsigned               watch_without_class:1;
     kngx_endpoints_mode_e  endpoints;
+    kngx_upstreams_mode_e  upstreams;            /* module only */
     const char            *default_backend;      /* "NS/SVC:PORT" or NULL */
     const char            *default_certificate;  /* "NS/SECRET" or NULL */
 } kngx_plan_opts_t;
@@ -484,6 +516,11 @@ typedef struct {
 
     kngx_diags_t           diags;      /* warnings */
     unsigned               failed:1;   /* an ERROR diag (bad flag value) */
+    unsigned               dispatch:1; /* module upstreams in the dispatch
+                                          form (opts.upstreams, or auto
+                                          past the threshold) */
+    size_t                 nservice_ports;  /* module upstreams (Service
+                                               ports x methods) */
 
     /* private */
     const char            *default_cert_name;
