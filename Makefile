@@ -107,7 +107,10 @@ integration: all
 	    tests/integration $(PYTEST_ARGS)
 
 # Runs both suites even when the first fails, then one summary line.
-test: deps
+# The suite builds the container image too (tests/integration/test_image.py),
+# so it installs the image tools.
+test:
+	@scripts/deps.sh image
 	@$(MAKE) --no-print-directory all
 	@rm -f $(BUILD)/unit-results.txt $(BUILD)/integration-results.xml
 	@u=0; i=0; \

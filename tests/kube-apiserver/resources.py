@@ -86,6 +86,21 @@ RESOURCES = [
              unconditional_update=False, create_on_update=True),
     Resource("events.k8s.io", "v1", "events", "event", "Event", True, ["ev"],
              create_on_update=True, field_labels=_EVENT_FIELDS, storage="events"),
+    # Stored but not interpreted: what a controller's deployment manifests
+    # (examples/deploy/) create next to the objects above, so that kubectl
+    # can map, dry-run and create them here.
+    Resource("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ["sa"]),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole",
+             False),
+    Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding",
+             "ClusterRoleBinding", False),
+    Resource("rbac.authorization.k8s.io", "v1", "roles", "role", "Role", True),
+    Resource("rbac.authorization.k8s.io", "v1", "rolebindings", "rolebinding", "RoleBinding",
+             True),
+    Resource("apps", "v1", "deployments", "deployment", "Deployment", True, ["deploy"],
+             generation_fields=("spec",), status=True),
+    Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ["ds"],
+             generation_fields=("spec",), status=True),
 ]
 
 GROUP_VERSIONS = {}
