@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""`make bench`: kubengx against the limit and against its peers, side by
+side, in one invocation.  Writes tests/bench/results/latest.{md,json} and
+PNG plots there, and prints the summary.
+
+Environment:
+  KUBENGX_BUILD   build directory with ngx_http_k8s_module.so and kubengx
+  BENCH_QUICK=1   a ~2-minute version (shorter and fewer runs)
+  BENCH_ONLY=a,b  run only these scenarios (proxy, churn, lag, render, table)
+  BENCH_PIN=1     pin the fronts to CPU 0, backends/wrk/API to CPU 1
+  BENCH_OUT=DIR   write results to DIR instead of tests/bench/results
+  BENCH_KEEP=1    keep the work directory (nginx prefixes, logs, corpora)
+`run.py --report` rewrites latest.md and the plots from latest.json.
+Finer knobs for development (durations, counts) are read by the scenario
+modules: BENCH_PROXY_S, BENCH_PROXY_ROUNDS, BENCH_CHURN_S, BENCH_LAG_SCALE,
+BENCH_RENDER_SIZES, BENCH_TABLE_SIZES, BENCH_STORM_S."""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import common as c  # noqa: E402
+import bench_proxy  # noqa: E402
+import bench_churn  # noqa: E402
+import bench_lag  # noqa: E402
+import bench_render  # noqa: E402
+import bench_table  # noqa: E402
+
+SCENARIOS = [
+    ("proxy", "1. Proxy throughput and latency", bench_proxy),
+    ("churn", "2. Endpoint churn under load", bench_churn),
+    ("lag", "3. Propagation lag", bench_lag),
+    ("render", "4. Generator scaling", bench_render),
+    ("table", "5. Table cost", bench_table),
+]
+
+
+def preflight():
+    missing = []
+    if not shutil.which(c.WRK):
+        missing.append("wrk")
+    if not os.path.exists(c.KUBENGX):
+        missing.append(c.KUBENGX)
+    if not os.path.exists(c.MODULE):
+        missing.append(c.MODULE + " (module scenarios skipped)")
+    return missing
+
+
+# --- targets (DESIGN.md "Performance targets") -------------------------------
+
+def targets(results):
+    out = []
+
+    def add(name, target, value, ok, note=""):
+        out.append({"target": name, "goal": target, "measured": value,
+                    "met": ok, "note": note})
+
+    def ratio_target(name, s, limit=1.02):
+        """median <= limit: met; missed while the range of the rounds
+        reaches below the limit: inconclusive (noise)."""
+        m = s.get("median")
+        if m is None:
+            return
+        ok = m <= limit
+        if not ok and s["min"] <= limit:
+            ok = "inconclusive"
+        add(name, "<= %.2f" % limit, "%.3f (rounds %.3f-%.3f)" % (
+            m, s["min"], s["max"]), ok)
+    p = results.get("proxy", {}).get("variants", {})
+    if "k8s_rr" in p:
+        r = p["k8s_rr"]["ratio_cpu_us_per_req"]["median"]
+        lua = p.get("lua", {}).get("ratio_cpu_us_per_req", {}).get("median")
+        ratio_target("front CPU/request through k8s_service vs static "
+                     "upstream", p["k8s_rr"]["ratio_cpu_us_per_req"])
+        if lua:
+            add("k8s_service front CPU/request below the Lua peer",
+                "< Lua (%.3f)" % lua, "%.3f" % r if r else "-",
+                bool(r and r < lua))
+    if "k8s_disp" in p:
+        ratio_target("front CPU/request through k8s_dispatch vs static "
+                     "upstream", p["k8s_disp"]["ratio_cpu_us_per_req"])
+    lag = results.get("lag", {}).get("mechanisms", {}).get("kubengx")
+    if lag:
+        add("endpoint change -> first routed request, p99", "< 50 ms",
+            "%.1f ms" % lag["p99_ms"] if lag["p99_ms"] else "-",
+            bool(lag["p99_ms"] is not None and lag["p99_ms"] < 50
+                 and not lag["missed"]))
+    ch = results.get("churn")
+    if ch and ch.get("runs"):
+        agg = bench_churn.aggregate(ch)
+        k = agg.get(("rolling", "kubengx"))
+        if k:
+            add("rolling update under load: failed requests / reloads",
+                "0 / 0", "%d / %d" % (k["failed"], k["reloads"]),
+                k["failed"] == 0 and k["reloads"] == 0 and k["pid_unchanged"])
+    rd = results.get("render")
+    if rd:
+        for r in rd.get("rows", []):
+            if r["n"] != 10000:
+                continue
+            if r["mode"] == "module" and r.get("render_s") is not None:
+                add("kubengx render of 10,000 Ingresses/Services", "< 1 s",
+                    "%.2f s (CPU %.2f s)" % (r["render_s"],
+                                             r.get("render_cpu_s") or 0),
+                    r["render_s"] < 1.0)
+            if r.get("nginx_t"):
+                t = r["nginx_t"]
+                add("nginx -t on the 10,000 result (%s)" % r["mode"], "< 3 s",
+                    "%.2f s (CPU %.2f s)" % (t["wall_s"], t.get("cpu_s") or 0),
+                    t["ok"] and t["wall_s"] < 3.0)
+    tb = results.get("table")
+    if tb:
+        for r in tb.get("zone", []):
+            if r["bytes_per_endpoint"]:
+                add("shm table at %d endpoints" % r["endpoints"],
+                    "<= 512 B/endpoint", "%.0f B" % r["bytes_per_endpoint"],
+                    r["bytes_per_endpoint"] <= 512,
+                    "pod, node and zone names included")
+        nn = tb.get("zone_no_names")
+        if nn and nn.get("bytes_per_endpoint"):
+            add("shm table at %d endpoints, no names" % nn["endpoints"],
+                "<= 512 B/endpoint", "%.0f B" % nn["bytes_per_endpoint"],
+                nn["bytes_per_endpoint"] <= 512)
+    return out
+
+
+# --- report ------------------------------------------------------------------
+
+def fmt_machine(m):
+    return ("%s; %s CPUs (%s), %s RAM, kernel %s; nginx %s, %s, "
+            "libnginx-mod-http-lua %s; git %s (+%d uncommitted files in "
+            "ngx_module/ kube/ generator/; module built %s); load average (1/5/15 min) "
+            "at start %s, at end %s%s%s" % (
+                m["date"], m["nproc"], m["cpu_model"], m["memory"],
+                m["kernel"], m["nginx"], m["wrk"], m["lua_module"] or "-",
+                m["git_head"], m.get("source_uncommitted_files", 0),
+                m.get("module_built") or "-",
+                "/".join(m.get("loadavg_start") or []),
+                "/".join(m.get("loadavg_end") or ["-"]), "; BENCH_QUICK" if m["quick"] else "",
+                "; pinned (BENCH_PIN)" if m["pinned"] else ""))
+
+
+def params_line(p):
+    return ", ".join("%s=%s" % (k, v) for k, v in p.items())
+
+
+def write_report(out_dir, results, meta, plots):
+    lines = ["# kubengx benchmark results", "",
+             "Machine: " + fmt_machine(meta["machine"]), "",
+             "Run: %s%s; total %.0f s." % (
+                 "BENCH_QUICK (short runs, fewer rounds)" if meta["quick"]
+                 else "full", "" if not meta["only"] else
+                 "; only " + ",".join(meta["only"]), meta["total_s"]), "",
+             "Method: every comparison runs in this one invocation, "
+             "alternating the variants (A B C D, B C D A, ...); ratios are "
+             "taken per round against the static upstream measured in the "
+             "same round, then the median (min-max) over rounds. Front CPU "
+             "per request = utime+stime of the front's single worker "
+             "(/proc/PID/stat) over the run / requests completed. 2 cores "
+             "are shared by wrk, the front, the backends and the stand-in "
+             "API, so req/s and p99 move by +-20% between identical runs; "
+             "CPU per request is the steadier figure.", ""]
+    tg = meta.get("targets") or []
+    if tg:
+        lines += ["## DESIGN.md targets", "",
+                  "| target | goal | measured | met |", "|---|---|---|---|"]
+        for t in tg:
+            lines.append("| %s | %s | %s | %s |" % (
+                t["target"] + (" (%s)" % t["note"] if t["note"] else ""),
+                t["goal"], t["measured"],
+                t["met"] if isinstance(t["met"], str) else
+                "yes" if t["met"] else "**no**"))
+        lines.append("")
+    for key, title, mod in SCENARIOS:
+        if key not in results:
+            continue
+        r = results[key]
+        lines += ["## " + title, ""]
+        for para in (mod.__doc__ or "").strip().split("\n\n")[1:3]:
+            lines += ["    " + l if l.startswith("  ") else l
+                      for l in para.splitlines()] + [""]
+        if r.get("params"):
+            lines += ["Parameters: " + params_line(r["params"]), ""]
+        if r.get("fatal"):
+            lines += ["**failed:** `%s`" % r["fatal"].strip().splitlines()[-1],
+                      ""]
+        try:
+            lines += mod.table(r) + [""]
+        except Exception as e:  # noqa: BLE001
+            lines += ["(no table: %r)" % (e,), ""]
+        for e in r.get("errors") or []:
+            lines.append("- error: %s" % e)
+        if key in plots:
+            lines += ["", "![%s](%s)" % (title, os.path.basename(plots[key])),
+                      ""]
+        lines.append("")
+    with open(os.path.join(out_dir, "latest.md"), "w") as f:
+        f.write("\n".join(lines))
+    return lines
+
+
+def make_plots(out_dir, results):
+    plots = {}
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception as e:      # noqa: BLE001
+        c.log("no plots: %r" % (e,))
+        return plots
+    for key, _, mod in SCENARIOS:
+        if key not in results or not hasattr(mod, "plot"):
+            continue
+        path = os.path.join(out_dir, "%s.png" % key)
+        try:
+            if mod.plot(results[key], plt, path):
+                plots[key] = path
+        except Exception as e:  # noqa: BLE001
+            c.log("plot %s failed: %r" % (key, e))
+    return plots
+
+
+def rereport(out_dir):
+    """Rewrite latest.md (and the plots) from latest.json: no measuring."""
+    with open(os.path.join(out_dir, "latest.json")) as f:
+        data = json.load(f)
+    results, meta = data["results"], data["meta"]
+    meta["targets"] = targets(results)
+    plots = make_plots(out_dir, results)
+    with open(os.path.join(out_dir, "latest.json"), "w") as f:
+        json.dump({"meta": meta, "results": results,
+                   "plots": {k: os.path.basename(v) for k, v in plots.items()}},
+                  f, indent=1, sort_keys=True, default=str)
+    print("\n".join(write_report(out_dir, results, meta, plots)))
+    return 0
+
+
+def main():
+    if sys.argv[1:2] == ["--report"]:
+        return rereport(os.environ.get("BENCH_OUT",
+                                       os.path.join(HERE, "results")))
+    t_start = time.monotonic()
+    only = [x for x in os.environ.get("BENCH_ONLY", "").split(",") if x]
+    out_dir = os.environ.get("BENCH_OUT", os.path.join(HERE, "results"))
+    os.makedirs(out_dir, exist_ok=True)
+    for m in preflight():
+        c.log("missing: %s" % m)
+    if not os.path.exists(c.KUBENGX) or not shutil.which(c.WRK):
+        return 2
+    meta = {"machine": c.machine(), "quick": c.QUICK, "only": only,
+            "build": c.BUILD}
+    c.log("machine: " + fmt_machine(meta["machine"]))
+    workdir = tempfile.mkdtemp(prefix="kubengx-bench-")
+    results = {}
+    try:
+        for key, title, mod in SCENARIOS:
+            if only and key not in only:
+                continue
+            c.log("=== %s" % title)
+            t0 = time.monotonic()
+            sdir = os.path.join(workdir, key)
+            os.makedirs(sdir, exist_ok=True)
+            try:
+                results[key] = mod.run(sdir, c.QUICK)
+            except Exception:       # noqa: BLE001 - other scenarios go on
+                tb = traceback.format_exc()
+                c.log("%s failed:\n%s" % (key, tb))
+                results[key] = {"fatal": tb, "errors": []}
+            results[key]["seconds"] = time.monotonic() - t0
+            results[key]["loadavg_end"] = \
+                open("/proc/loadavg").read().split()[:3]
+            c.log("%s took %.0f s" % (key, results[key]["seconds"]))
+    finally:
+        if os.environ.get("BENCH_KEEP"):
+            c.log("work directory kept: %s" % workdir)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+    meta["total_s"] = time.monotonic() - t_start
+    meta["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    meta["targets"] = targets(results)
+    plots = make_plots(out_dir, results)
+    with open(os.path.join(out_dir, "latest.json"), "w") as f:
+        json.dump({"meta": meta, "results": results,
+                   "plots": {k: os.path.basename(v) for k, v in plots.items()}},
+                  f, indent=1, sort_keys=True, default=str)
+    lines = write_report(out_dir, results, meta, plots)
+    print("\n".join(lines))
+    c.log("results: %s/latest.md, latest.json%s; %.0f s" % (
+        out_dir, "".join(", " + os.path.basename(p) for p in plots.values()),
+        meta["total_s"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
