@@ -142,6 +142,8 @@ kngx_ctl_usage(FILE *out)
 "                           reload; cluster-ip: the Service's ClusterIP;\n"
 "                           static: endpoints written into the config\n"
 "                           (every endpoint change reloads; for tests)\n"
+"      --upstreams FORM     per-service, dispatch or auto (default: dispatch\n"
+"                           above %d Service ports; module only)\n"
 "      --http-port PORT     (default 80)\n"
 "      --https-port PORT    (default 443)\n"
 "      --listen-address ADDR  listen on ADDR only\n"
@@ -186,7 +188,7 @@ kngx_ctl_usage(FILE *out)
 "\n"
 "DUR: a number with ms, s, m or h (\"500ms\", \"15s\"); plain numbers are\n"
 "seconds.  Exit status: 0 after a requested stop, 1 if nginx died or a\n"
-"fatal error, 2 bad usage.\n");
+"fatal error, 2 bad usage.\n", KNGX_DISPATCH_THRESHOLD);
 }
 
 
@@ -198,7 +200,7 @@ enum {
     O_METRICS_PORT, O_METRICS_ADDR, O_NO_LEADER, O_ELECTION_ID,
     O_ELECTION_NS, O_IDENTITY, O_LEASE, O_RENEW, O_RETRY, O_PUBLISH_SVC,
     O_PUBLISH_ADDR, O_STATUS_SHUTDOWN, O_EV_INTERVAL, O_EV_BURST,
-    O_EV_REFILL
+    O_EV_REFILL, O_UPSTREAMS
 };
 
 
@@ -216,6 +218,7 @@ static const struct option  kngx_ctl_options[] = {
     { "controller", required_argument, NULL, O_CONTROLLER },
     { "watch-without-class", no_argument, NULL, O_WITHOUT_CLASS },
     { "endpoints", required_argument, NULL, O_ENDPOINTS },
+    { "upstreams", required_argument, NULL, O_UPSTREAMS },
     { "http-port", required_argument, NULL, O_HTTP_PORT },
     { "https-port", required_argument, NULL, O_HTTPS_PORT },
     { "listen-address", required_argument, NULL, O_LISTEN },
@@ -583,6 +586,13 @@ kngx_controller_main(int argc, char **argv)
             } else {
                 fprintf(stderr, "kubengx controller: --endpoints \"%s\" is "
                         "not one of module, cluster-ip, static\n", optarg);
+                goto done;
+            }
+            break;
+        case O_UPSTREAMS:
+            if (kngx_upstreams_mode_parse(optarg, &c->po.upstreams) != 0) {
+                fprintf(stderr, "kubengx controller: --upstreams \"%s\" is "
+                        "not one of per-service, dispatch, auto\n", optarg);
                 goto done;
             }
             break;

@@ -399,7 +399,7 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     char               name[340], portspec[80], obj[300];
     const char        *why, *balance, *hash_by, *q;
     uint32_t           h;
-    size_t             n;
+    size_t             n, base;
     size_t             i;
     struct in6_addr    a6;
     struct in_addr     a4;
@@ -421,6 +421,8 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
         balance = NULL;     /* one server */
         hash_by = NULL;
     }
+
+    base = strlen(name);
 
     if (hash_by) {
         h = 2166136261u;
@@ -460,7 +462,8 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     u->name = kube_arena_strdup(p->arena, name);
     u->module_port = kube_arena_strdup(p->arena, portspec);
-    if (u->name == NULL || u->module_port == NULL) {
+    u->variant = kube_arena_strdup(p->arena, name + base);
+    if (u->name == NULL || u->module_port == NULL || u->variant == NULL) {
         return NULL;
     }
 
@@ -1270,6 +1273,67 @@ kngx_cert_cmp(const void *a, const void *b)
 }
 
 
+int
+kngx_upstreams_mode_parse(const char *s, kngx_upstreams_mode_e *mode)
+{
+    if (strcmp(s, "auto") == 0) {
+        *mode = KNGX_UPSTREAMS_AUTO;
+
+    } else if (strcmp(s, "per-service") == 0) {
+        *mode = KNGX_UPSTREAMS_PER_SERVICE;
+
+    } else if (strcmp(s, "dispatch") == 0) {
+        *mode = KNGX_UPSTREAMS_DISPATCH;
+
+    } else {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/*
+ * With --endpoints module: count the Service-port upstreams (one per
+ * Service port and balancing method) and choose the form: dispatch when
+ * asked, or with auto when there are more than KNGX_DISPATCH_THRESHOLD.
+ */
+static void
+kngx_plan_dispatch(kngx_plan_t *p)
+{
+    size_t  i;
+
+    p->nservice_ports = 0;
+    p->dispatch = 0;
+
+    if (p->opts.endpoints != KNGX_ENDPOINTS_MODULE) {
+        return;
+    }
+
+    for (i = 0; i < p->nupstreams; i++) {
+        if (p->upstreams[i]->kind == KNGX_UPSTREAM_MODULE
+            && !p->upstreams[i]->empty)
+        {
+            p->nservice_ports++;
+        }
+    }
+
+    switch (p->opts.upstreams) {
+
+    case KNGX_UPSTREAMS_DISPATCH:
+        p->dispatch = 1;
+        break;
+
+    case KNGX_UPSTREAMS_PER_SERVICE:
+        break;
+
+    default:
+        p->dispatch = p->nservice_ports > KNGX_DISPATCH_THRESHOLD;
+        break;
+    }
+}
+
+
 static int
 kngx_plan_run(kngx_plan_t *p)
 {
@@ -1367,6 +1431,8 @@ kngx_plan_run(kngx_plan_t *p)
         qsort(p->upstreams, p->nupstreams, sizeof(kngx_upstream_t *),
               kngx_upstream_cmp);
     }
+
+    kngx_plan_dispatch(p);
 
     free(p->host_index);
     p->host_index = NULL;
