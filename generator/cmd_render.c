@@ -227,7 +227,7 @@ kngx_render_main(int argc, char **argv)
     char                *conf = NULL, *cconf = NULL;
     char                 err[8192], certs_abs[PATH_MAX + 16];
     char                 modbuf[PATH_MAX + 64], tmp[PATH_MAX], tcerts[PATH_MAX + 16];
-    size_t               nfiles = 0, len, clen, i;
+    size_t               nfiles = 0, len, clen;
     int                  c, verbose = 0, check = 0, rc = KNGX_EXIT_USAGE;
 
     memset(&po, 0, sizeof(po));
@@ -361,18 +361,8 @@ kngx_render_main(int argc, char **argv)
 
     /* load */
 
-    m = kngx_model_create(ns);
+    m = kngx_model_load_paths(ns, files, nfiles);
     if (m == NULL) {
-        goto nomem;
-    }
-
-    for (i = 0; i < nfiles; i++) {
-        if (kngx_model_load_path(m, files[i]) != 0) {
-            goto nomem;
-        }
-    }
-
-    if (kngx_model_finish(m) != 0) {
         goto nomem;
     }
 

@@ -502,18 +502,8 @@ kngx_lint_main(int argc, char **argv)
 
     rc = KNGX_EXIT_USAGE;
 
-    m = kngx_model_create(ns);
+    m = kngx_model_load_paths(ns, files, nfiles);
     if (m == NULL) {
-        goto nomem;
-    }
-
-    for (i = 0; i < nfiles; i++) {
-        if (kngx_model_load_path(m, files[i]) != 0) {
-            goto nomem;
-        }
-    }
-
-    if (kngx_model_finish(m) != 0) {
         goto nomem;
     }
 

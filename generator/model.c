@@ -52,6 +52,34 @@ kngx_model_create(const char *default_ns)
 }
 
 
+kngx_model_t *
+kngx_model_load_paths(const char *default_ns, const char *const *paths,
+    size_t n)
+{
+    size_t         i;
+    kngx_model_t  *m;
+
+    m = kngx_model_create(default_ns);
+    if (m == NULL) {
+        return NULL;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (kngx_model_load_path(m, paths[i]) != 0) {
+            kngx_model_free(m);
+            return NULL;
+        }
+    }
+
+    if (kngx_model_finish(m) != 0) {
+        kngx_model_free(m);
+        return NULL;
+    }
+
+    return m;
+}
+
+
 void
 kngx_model_free(kngx_model_t *m)
 {

@@ -297,6 +297,14 @@ int kngx_model_load_buffer(kngx_model_t *m, const char *name,
 /* Sort the objects and compute the digest.  -1 on out of memory. */
 int kngx_model_finish(kngx_model_t *m);
 
+/*
+ * create + load_path for each of paths + finish: the model of the
+ * command-line inputs (check kngx_model_nerrors).  NULL only when memory
+ * runs out.
+ */
+kngx_model_t *kngx_model_load_paths(const char *default_ns,
+    const char *const *paths, size_t n);
+
 size_t kngx_model_nerrors(const kngx_model_t *m);
 
 /* lookups (after finish); NULL if absent */
