@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,12 +147,35 @@ kngx_ctl_client_close(kngx_ctl_t *ctl, int i)
 }
 
 
+/* the list/watch counters, one series per watched kind */
+
+typedef struct {
+    const char  *name;
+    const char  *help;
+    size_t       offset;        /* of a uint64_t in kube_lw_stats_t */
+} kngx_ctl_counter_t;
+
+static const kngx_ctl_counter_t  kngx_ctl_watch_counters[] = {
+    { "kubengx_watch_lists_total", "complete lists",
+      offsetof(kube_lw_stats_t, lists) },
+    { "kubengx_watch_relists_total",
+      "returns from watch to list (410, errors)",
+      offsetof(kube_lw_stats_t, relists) },
+    { "kubengx_watch_restarts_total", "watch requests issued",
+      offsetof(kube_lw_stats_t, watches) },
+    { "kubengx_watch_errors_total", "failed list/watch requests",
+      offsetof(kube_lw_stats_t, errors) },
+};
+
+
 static void
 kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
 {
-    kngx_ctl_metrics_t  *m = &ctl->m;
-    kube_lw_stats_t      st;
-    int                  i;
+    int                        i;
+    size_t                     k;
+    kube_lw_stats_t            st;
+    kngx_ctl_metrics_t        *m = &ctl->m;
+    const kngx_ctl_counter_t  *c;
 
 #define KNGX_HELP(name, type, help)                                           \
     kngx_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
@@ -223,46 +247,21 @@ kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
         }
     }
 
-    KNGX_HELP("kubengx_watch_lists_total", "counter", "complete lists");
-    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (ctl->kinds[i].enabled) {
-            kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
-            kngx_buf_printf(b, "kubengx_watch_lists_total{kind=\"%s\"} "
-                            "%llu\n", ctl->kinds[i].kind,
-                            (unsigned long long) st.lists);
-        }
-    }
+    for (k = 0; k < sizeof(kngx_ctl_watch_counters)
+                    / sizeof(kngx_ctl_watch_counters[0]); k++)
+    {
+        c = &kngx_ctl_watch_counters[k];
 
-    KNGX_HELP("kubengx_watch_relists_total", "counter",
-              "returns from watch to list (410, errors)");
-    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (ctl->kinds[i].enabled) {
-            kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
-            kngx_buf_printf(b, "kubengx_watch_relists_total{kind=\"%s\"} "
-                            "%llu\n", ctl->kinds[i].kind,
-                            (unsigned long long) st.relists);
-        }
-    }
+        kngx_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", c->name,
+                        c->help, c->name);
 
-    KNGX_HELP("kubengx_watch_restarts_total", "counter",
-              "watch requests issued");
-    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (ctl->kinds[i].enabled) {
-            kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
-            kngx_buf_printf(b, "kubengx_watch_restarts_total{kind=\"%s\"} "
-                            "%llu\n", ctl->kinds[i].kind,
-                            (unsigned long long) st.watches);
-        }
-    }
-
-    KNGX_HELP("kubengx_watch_errors_total", "counter",
-              "failed list/watch requests");
-    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (ctl->kinds[i].enabled) {
-            kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
-            kngx_buf_printf(b, "kubengx_watch_errors_total{kind=\"%s\"} "
-                            "%llu\n", ctl->kinds[i].kind,
-                            (unsigned long long) st.errors);
+        for (i = 0; i < KNGX_CTL_NKINDS; i++) {
+            if (ctl->kinds[i].enabled) {
+                kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
+                kngx_buf_printf(b, "%s{kind=\"%s\"} %llu\n", c->name,
+                                ctl->kinds[i].kind, (unsigned long long)
+                                *(uint64_t *) ((char *) &st + c->offset));
+            }
         }
     }
 

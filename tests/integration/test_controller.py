@@ -367,6 +367,13 @@ def test_sigterm_quits_nginx_gracefully(kube_api, backends, controllers):
         r = harness.http_request(ctl.metrics_port, p)
         assert r.status == 200 and r.text == "ok\n"
     assert harness.http_request(ctl.metrics_port, "/nope").status == 404
+    # the list/watch counters, per watched kind
+    m = ctl.metrics()
+    for kind in ("Ingress", "Service", "IngressClass", "Secret"):
+        assert m['kubengx_watch_lists_total{kind="%s"}' % kind] >= 1, m
+        assert m['kubengx_watch_restarts_total{kind="%s"}' % kind] >= 1, m
+        assert 'kubengx_watch_relists_total{kind="%s"}' % kind in m
+        assert 'kubengx_watch_errors_total{kind="%s"}' % kind in m
     ctl.proc.send_signal(signal.SIGTERM)
     assert ctl.proc.wait(15) == 0
     assert not os.path.exists("/proc/%d" % nginx)
