@@ -1154,6 +1154,35 @@ kube_lw_token_reload(kube_lw_t *lw)
 }
 
 
+int
+kube_lw_resume(kube_lw_t *lw, const char *rv)
+{
+    size_t  len;
+
+    if (rv == NULL || lw->state != KUBE_LW_LIST_PENDING || lw->path != NULL
+        || lw->list_begun)
+    {
+        return -1;
+    }
+
+    len = strlen(rv);
+    if (len == 0 || len >= sizeof(lw->rv)) {
+        return -1;
+    }
+
+    memcpy(lw->rv, rv, len + 1);
+
+    lw->state = KUBE_LW_WATCH_PENDING;
+    lw->not_before = 0;
+    lw->synced = 1;
+
+    kube_lw_log(lw, KUBE_LOG_INFO, "resuming the watch of %s from "
+                "resourceVersion %s without a list", lw->resource, lw->rv);
+
+    return 0;
+}
+
+
 void
 kube_lw_relist(kube_lw_t *lw, uint64_t now)
 {

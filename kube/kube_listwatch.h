@@ -179,6 +179,16 @@ void kube_lw_on_done(kube_lw_t *lw, uint64_t now_ms, kube_lw_xfer_e result,
 /* 1 once after a 401: re-read the token before the next request */
 int kube_lw_token_reload(kube_lw_t *lw);
 
+/*
+ * Start at the WATCH stage from a known resourceVersion, without a LIST:
+ * the caller already holds a complete view as of rv (e.g. a cache kept
+ * across a process restart).  Only before the first request (the machine
+ * is freshly created); the watch is requested at the next kube_lw_next().
+ * A 410 then relists as usual.  Returns 0, or -1 (nothing changed) when
+ * rv is empty or too long, or a request was already made.
+ */
+int kube_lw_resume(kube_lw_t *lw, const char *rv);
+
 /* drop any transfer state and relist now (e.g. after a config change) */
 void kube_lw_relist(kube_lw_t *lw, uint64_t now_ms);
 

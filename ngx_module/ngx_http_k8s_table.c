@@ -861,6 +861,19 @@ ngx_http_k8s_table_set_watch_state(ngx_http_k8s_table_t *table,
 }
 
 
+void
+ngx_http_k8s_table_watch_counters(ngx_http_k8s_table_t *table,
+    ngx_uint_t *relists, ngx_uint_t *errors)
+{
+    ngx_shmtx_lock(&table->shpool->mutex);
+
+    *relists = table->sh->relists;
+    *errors = table->sh->errors;
+
+    ngx_shmtx_unlock(&table->shpool->mutex);
+}
+
+
 size_t
 ngx_http_k8s_table_resource_version(ngx_http_k8s_table_t *table,
     u_char *buf, size_t size)

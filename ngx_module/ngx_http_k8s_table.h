@@ -223,6 +223,9 @@ typedef struct {
 
     ngx_http_k8s_histogram_t     lag_receive;    /* received -> applied */
     ngx_http_k8s_histogram_t     lag_trigger;    /* trigger -> applied */
+
+    /* the watcher's slice cache (ngx_http_k8s_scache_t *), NULL: none */
+    void                        *scache;
 } ngx_http_k8s_sh_t;
 
 
@@ -275,6 +278,10 @@ void ngx_http_k8s_table_mark_synced(ngx_http_k8s_table_t *table,
 void ngx_http_k8s_table_set_watch_state(ngx_http_k8s_table_t *table,
     const char *state, ngx_str_t *rv, ngx_uint_t relists, ngx_uint_t errors,
     time_t last_ok_sync);
+
+/* the relists and errors counters last stored (by any generation) */
+void ngx_http_k8s_table_watch_counters(ngx_http_k8s_table_t *table,
+    ngx_uint_t *relists, ngx_uint_t *errors);
 
 /* the stored resourceVersion (copied into buf, at most size bytes);
  * returns its length, 0 when none */

@@ -24,6 +24,12 @@
  * when the whole list arrived (list_end), so a failed or partial list
  * never removes anything.  The table is written only when a port's
  * computed endpoint list changed.
+ *
+ * The cache is mirrored into the zone (ngx_http_k8s_slices.c) after the
+ * table was written: every event's change, then its resourceVersion; a
+ * complete list as a whole.  The next worker 0 resumes from it (see
+ * ngx_http_k8s_watcher_resume()).  When the zone is full the mirror is
+ * dropped first: the endpoint table needs the room more.
  */
 
 
@@ -36,6 +42,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
+#include "ngx_http_k8s_slices.h"
 #include "ngx_http_k8s_api.h"
 #include "ngx_http_k8s_watcher.h"
 
@@ -96,6 +103,14 @@ typedef struct {
     ngx_http_k8s_wsvc_t         *svcs;      /* sorted by ns, name */
     ngx_uint_t                   nsvcs;
 
+    /* the shm slice cache: hashes of the Services' "ns/name", of the API
+     * server; counters of earlier generations (k8s_status) */
+    uint64_t                    *names;
+    uint64_t                     server;
+    ngx_uint_t                   relists_base;
+    ngx_uint_t                   errors_base;
+    unsigned                     started:1;  /* resume decided */
+
     ngx_event_t                  timer;     /* curl's timer */
     ngx_event_t                  step;      /* next list/watch step */
     ngx_connection_t             dummy;     /* ev->data of both timers */
@@ -151,6 +166,8 @@ static int ngx_http_k8s_watcher_list_end(void *ctx, const char *rv);
 static void ngx_http_k8s_watcher_list_abort(void *ctx);
 static int ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
     json_t *object, const char *rv);
+static int ngx_http_k8s_watcher_apply(ngx_http_k8s_watcher_t *w,
+    kube_event_type_e type, json_t *object);
 static void ngx_http_k8s_watcher_lw_log(void *ctx, kube_log_level_e level,
     const char *msg);
 
@@ -168,6 +185,13 @@ static ngx_int_t ngx_http_k8s_watcher_write(ngx_http_k8s_watcher_t *w,
     ngx_http_k8s_key_t *key, kube_svc_endpoints_t *eps);
 static void ngx_http_k8s_watcher_str(ngx_str_t *dst, const char *s);
 static void ngx_http_k8s_watcher_free(ngx_http_k8s_watcher_t *w);
+static ngx_int_t ngx_http_k8s_watcher_hash_names(ngx_http_k8s_watcher_t *w);
+static void ngx_http_k8s_watcher_acquired(ngx_http_k8s_watcher_t *w);
+static void ngx_http_k8s_watcher_resume(ngx_http_k8s_watcher_t *w);
+static ngx_int_t ngx_http_k8s_watcher_resume_slice(void *ctx,
+    ngx_str_t *service, ngx_str_t *json);
+static void ngx_http_k8s_watcher_store_all(ngx_http_k8s_watcher_t *w,
+    const char *rv);
 
 
 ngx_int_t
@@ -229,7 +253,8 @@ ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle)
     w->step.cancelable = 1;
 
     if (ngx_http_k8s_watcher_build_svcs(w) != NGX_OK
-        || ngx_http_k8s_watcher_build_selector(w) != NGX_OK)
+        || ngx_http_k8s_watcher_build_selector(w) != NGX_OK
+        || ngx_http_k8s_watcher_hash_names(w) != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, w->log, 0,
                       "k8s watcher: out of memory at start");
@@ -261,6 +286,9 @@ ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle)
     }
 
     w->api_ready = 1;
+
+    w->server = ngx_http_k8s_scache_hash((u_char *) w->api.server,
+                                         ngx_strlen(w->api.server));
 
     w->multi = curl_multi_init();
     if (w->multi == NULL) {
@@ -711,6 +739,8 @@ ngx_http_k8s_watcher_step_handler(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
                       "k8s watcher: writer lease acquired by pid %P",
                       ngx_pid);
+
+        ngx_http_k8s_watcher_acquired(w);
 
     } else if (ngx_current_msec - w->last_heartbeat
                >= NGX_HTTP_K8S_WATCH_TICK / 2)
@@ -1234,6 +1264,10 @@ ngx_http_k8s_watcher_list_end(void *ctx, const char *rv)
 
     ngx_http_k8s_table_mark_synced(w->table, w->log);
 
+    /* the table first; then the slice cache, for the next worker 0 */
+
+    ngx_http_k8s_watcher_store_all(w, rv);
+
     ngx_log_error(NGX_LOG_INFO, w->log, 0,
                   "k8s watcher: synced at resourceVersion %s", rv);
 
@@ -1259,16 +1293,34 @@ ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
     json_t *object, const char *rv)
 {
     int                      rc;
+    ngx_http_k8s_watcher_t  *w = ctx;
+
+    w->last_ok_sync = ngx_time();
+
+    /* the shm slice cache follows; rv is stored after the change */
+
+    ngx_http_k8s_scache_begin(w->table);
+
+    rc = ngx_http_k8s_watcher_apply(w, type, object);
+
+    /* an event not applied (a relist follows) must be replayed */
+
+    ngx_http_k8s_scache_end(w->table, rc == 0 ? rv : NULL);
+
+    return rc;
+}
+
+
+static int
+ngx_http_k8s_watcher_apply(ngx_http_k8s_watcher_t *w, kube_event_type_e type,
+    json_t *object)
+{
+    int                      rc;
     ngx_uint_t               i;
     const char              *ns, *name, *slice;
     kube_err_t               err;
     ngx_http_k8s_wsvc_t     *svc, *other;
     kube_endpointslice_t    *es;
-    ngx_http_k8s_watcher_t  *w = ctx;
-
-    w->last_ok_sync = ngx_time();
-
-    (void) rv;
 
     if (type != KUBE_EVENT_ADDED && type != KUBE_EVENT_MODIFIED
         && type != KUBE_EVENT_DELETED)
@@ -1306,6 +1358,7 @@ ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
 
         if (ngx_http_k8s_slices_remove(&other->slices, slice) == NGX_OK) {
             ngx_http_k8s_watcher_recompute(w, other);
+            ngx_http_k8s_scache_delete(w->table, ns, slice);
         }
     }
 
@@ -1316,6 +1369,7 @@ ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
     if (type == KUBE_EVENT_DELETED) {
         if (ngx_http_k8s_slices_remove(&svc->slices, slice) == NGX_OK) {
             ngx_http_k8s_watcher_recompute(w, svc);
+            ngx_http_k8s_scache_delete(w->table, ns, slice);
         }
 
         return 0;
@@ -1344,6 +1398,9 @@ ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
     }
 
     ngx_http_k8s_watcher_recompute(w, svc);
+
+    /* a failure drops the shm cache (logged): the next start relists */
+    (void) ngx_http_k8s_scache_put(w->table, es, svc->name, w->log);
 
     return 0;
 }
@@ -1524,6 +1581,13 @@ ngx_http_k8s_watcher_recompute(ngx_http_k8s_watcher_t *w,
 
         rc = ngx_http_k8s_watcher_write(w, k->key, &eps);
 
+        if (rc != NGX_OK
+            && ngx_http_k8s_scache_drop(w->table, w->log,
+                                        "the endpoint table needs the room"))
+        {
+            rc = ngx_http_k8s_watcher_write(w, k->key, &eps);
+        }
+
         if (rc != NGX_OK) {
             /* logged (zone full): the old list stays */
             kube_svc_endpoints_free(&eps);
@@ -1646,8 +1710,235 @@ ngx_http_k8s_watcher_publish(ngx_http_k8s_watcher_t *w, const char *state)
     rv.data = (u_char *) st.rv;
     rv.len = ngx_strlen(st.rv);
 
+    /* counters add up over worker generations (reload, respawn) */
+
     ngx_http_k8s_table_set_watch_state(w->table, state ? state : st.state,
-                                       &rv, (ngx_uint_t) st.relists,
-                                       (ngx_uint_t) st.errors,
+                                       &rv,
+                                       w->relists_base
+                                       + (ngx_uint_t) st.relists,
+                                       w->errors_base
+                                       + (ngx_uint_t) st.errors,
                                        w->last_ok_sync);
+}
+
+
+/*
+ * The shm slice cache (ngx_http_k8s_slices.h): what lets the next worker
+ * 0 resume the watch without a list.
+ */
+
+static ngx_int_t
+ngx_http_k8s_watcher_hash_names(ngx_http_k8s_watcher_t *w)
+{
+    u_char      *p, *b;
+    size_t       len;
+    ngx_uint_t   i;
+    u_char       buf[512];
+
+    if (w->nsvcs == 0) {
+        return NGX_OK;
+    }
+
+    w->names = ngx_palloc(w->cycle->pool, w->nsvcs * sizeof(uint64_t));
+    if (w->names == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < w->nsvcs; i++) {
+        len = ngx_strlen(w->svcs[i].ns) + 1 + ngx_strlen(w->svcs[i].name);
+
+        b = buf;
+
+        if (len > sizeof(buf)) {
+            b = ngx_pnalloc(w->cycle->pool, len);
+            if (b == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        p = ngx_sprintf(b, "%s/%s", w->svcs[i].ns, w->svcs[i].name);
+
+        w->names[i] = ngx_http_k8s_scache_hash(b, p - b);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the writer lease was just taken */
+
+static void
+ngx_http_k8s_watcher_acquired(ngx_http_k8s_watcher_t *w)
+{
+    ngx_uint_t       relists, errors;
+    kube_lw_stats_t  st;
+
+    /*
+     * The counters stored so far include ours, if we held the lease
+     * before: the base is the rest (earlier generations).
+     */
+
+    ngx_http_k8s_table_watch_counters(w->table, &relists, &errors);
+    kube_lw_stats(w->lw, ngx_current_msec, &st);
+
+    w->relists_base = relists > st.relists ? relists - st.relists : 0;
+    w->errors_base = errors > st.errors ? errors - st.errors : 0;
+
+    if (!w->started) {
+        w->started = 1;
+        ngx_http_k8s_watcher_resume(w);
+    }
+}
+
+
+/*
+ * At the first lease: if the zone holds a complete slice cache for all
+ * our Services (written by the previous worker 0 of this zone), rebuild
+ * the private cache from it and watch from its resourceVersion; else the
+ * machine lists as usual.  Under the lease, so the previous writer is
+ * gone or stopped.
+ */
+
+static void
+ngx_http_k8s_watcher_resume(ngx_http_k8s_watcher_t *w)
+{
+    ngx_int_t                   rc;
+    ngx_uint_t                  i;
+    const char                 *why;
+    ngx_http_k8s_scache_info_t  info;
+
+    if (ngx_http_k8s_scache_usable(w->table, w->names, w->nsvcs, w->server,
+                                   &info, &why)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
+                      "k8s watcher: listing EndpointSlices: %s", why);
+        return;
+    }
+
+    /* decoding is done here, on the writer's own data, under no lock */
+
+    rc = ngx_http_k8s_scache_load(w->table,
+                                  ngx_http_k8s_watcher_resume_slice, w);
+
+    if (rc != NGX_OK || kube_lw_resume(w->lw, (char *) info.rv) != 0) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: the EndpointSlice cache in the zone "
+                      "is unusable, listing");
+
+        for (i = 0; i < w->nsvcs; i++) {
+            ngx_http_k8s_slices_free(&w->svcs[i].slices);
+        }
+
+        return;
+    }
+
+    /* the cache now covers exactly our Services (ours may be fewer) */
+
+    ngx_http_k8s_scache_begin(w->table);
+    (void) ngx_http_k8s_scache_commit(w->table, w->names, w->nsvcs,
+                                      w->server, w->log);
+    ngx_http_k8s_scache_end(w->table, NULL);
+
+    /* the table has these lists already: only differences are written */
+
+    for (i = 0; i < w->nsvcs; i++) {
+        ngx_http_k8s_watcher_recompute(w, &w->svcs[i]);
+    }
+
+    w->last_ok_sync = ngx_time();
+
+    ngx_http_k8s_table_mark_synced(w->table, w->log);
+
+    ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
+                  "k8s watcher: %ui EndpointSlice(s) taken from the zone, "
+                  "watching from resourceVersion %s without a list",
+                  info.nslices, info.rv);
+}
+
+
+static ngx_int_t
+ngx_http_k8s_watcher_resume_slice(void *ctx, ngx_str_t *service,
+    ngx_str_t *json)
+{
+    u_char                  *slash;
+    kube_err_t               err;
+    ngx_http_k8s_wsvc_t     *svc;
+    kube_endpointslice_t    *es;
+    ngx_http_k8s_watcher_t  *w = ctx;
+
+    es = kube_endpointslice_decode_text((char *) json->data, json->len,
+                                        NULL, &err);
+    if (es == NULL || es->service_name == NULL) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: a cached EndpointSlice of \"%V\" is "
+                      "unreadable: %s", service,
+                      es ? "no service name" : err.msg);
+
+        if (es) {
+            kube_endpointslice_free(es);
+        }
+
+        return NGX_ERROR;
+    }
+
+    slash = ngx_strlchr(service->data, service->data + service->len, '/');
+
+    if (slash == NULL
+        || (size_t) (slash - service->data) != ngx_strlen(es->ns)
+        || ngx_strncmp(service->data, es->ns, slash - service->data) != 0)
+    {
+        kube_endpointslice_free(es);
+        return NGX_ERROR;
+    }
+
+    svc = ngx_http_k8s_watcher_find(w, es->ns, es->service_name);
+
+    if (svc == NULL) {
+        /* a Service this configuration no longer names */
+        kube_endpointslice_free(es);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_k8s_slices_put(&svc->slices, es) != NGX_OK) {
+        kube_endpointslice_free(es);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* a complete list was applied: the slice cache becomes that list */
+
+static void
+ngx_http_k8s_watcher_store_all(ngx_http_k8s_watcher_t *w, const char *rv)
+{
+    ngx_uint_t            i, j;
+    ngx_http_k8s_wsvc_t  *svc;
+
+    if (ngx_http_k8s_scache_refill(w->table, w->log) != NGX_OK) {
+        return;
+    }
+
+    for (i = 0; i < w->nsvcs; i++) {
+        svc = &w->svcs[i];
+
+        for (j = 0; j < svc->slices.nelts; j++) {
+            if (ngx_http_k8s_scache_put(w->table, svc->slices.elts[j],
+                                        svc->name, w->log)
+                != NGX_OK)
+            {
+                /* dropped and logged */
+                goto done;
+            }
+        }
+    }
+
+    (void) ngx_http_k8s_scache_commit(w->table, w->names, w->nsvcs,
+                                      w->server, w->log);
+
+done:
+
+    ngx_http_k8s_scache_end(w->table, rv);
 }

@@ -19,14 +19,21 @@
  * cluster-wide otherwise.  Events are always filtered by namespace/name
  * in the watcher, so the selector only bounds the traffic.  The selector
  * is fixed per configuration: a reload with other Services starts a new
- * worker 0, which relists with its own selector.
+ * worker 0, which watches with its own selector.
  *
  * One writer: only worker 0 (or the single process) starts a watcher,
  * and it writes only while it holds the table's lease (pid + heartbeat in
  * shm), so after a reload the old and the new worker 0 never write at the
  * same time; the old one hands the lease over as soon as it is told to
- * shut down.  The new one relists (its slice cache is private memory)
- * while the table keeps serving the last-known endpoints.
+ * shut down.
+ *
+ * Resume: the watcher mirrors its slice cache into the zone
+ * (ngx_http_k8s_slices.h).  When the new worker 0 (reload, respawn) takes
+ * the lease and that cache is complete, covers every Service it watches
+ * and was written for the same API server, it rebuilds its private cache
+ * from it and watches from the stored resourceVersion without a list (a
+ * 410 then relists as usual); otherwise it relists while the table keeps
+ * serving the last-known endpoints.
  */
 
 #ifndef NGX_HTTP_K8S_WATCHER_H

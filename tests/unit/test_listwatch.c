@@ -487,6 +487,67 @@ test_http_410_on_watch(void **state)
 }
 
 
+/* resume: straight to WATCH from a known RV; 410 relists as usual */
+static void
+test_resume_from_rv(void **state)
+{
+    consumer_t       c;
+    kube_lw_t       *lw;
+    kube_lw_stats_t  st;
+    char             big[200];
+    const char      *added, *gone;
+
+    added = "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":"
+            "\"x\",\"resourceVersion\":\"44\"}}}\n";
+    gone = "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\","
+           "\"code\":410,\"reason\":\"Expired\",\"message\":\"too old\"}}\n";
+
+    (void) state;
+    lw = make_lw(&c, NULL, NULL, NULL);
+
+    memset(big, '7', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    assert_int_equal(kube_lw_resume(lw, ""), -1);
+    assert_int_equal(kube_lw_resume(lw, NULL), -1);
+    assert_int_equal(kube_lw_resume(lw, big), -1);
+
+    assert_int_equal(kube_lw_resume(lw, "42"), 0);
+    assert_true(logged(&c, "resourceVersion 42 without a list"));
+
+    kube_lw_stats(lw, 0, &st);
+    assert_string_equal(st.state, "watch-pending");
+    assert_string_equal(st.rv, "42");
+    assert_true(st.synced);
+
+    /* no list: the watch from 42, events applied as usual */
+    expect_request(lw, 0, WATCH("42"));
+    assert_int_equal(c.begins, 0);
+    assert_int_equal(kube_lw_resume(lw, "43"), -1);
+
+    kube_lw_on_status(lw, 1, 200);
+    assert_int_equal(kube_lw_on_body(lw, 1, added, strlen(added)),
+                     KUBE_LW_CONTINUE);
+    assert_int_equal(c.events[KUBE_EVENT_ADDED], 1);
+    assert_string_equal(c.last_event_rv, "44");
+
+    /* history compacted meanwhile: 410 -> a list, counted as a relist */
+    kube_lw_on_status(lw, 2, 200);
+    kube_lw_on_body(lw, 2, gone, strlen(gone));
+    kube_lw_on_done(lw, 2, KUBE_LW_XFER_OK, NULL);
+    kube_lw_stats(lw, 2, &st);
+    assert_int_equal(st.relists, 1);
+    expect_request(lw, 2, LIST0);
+    page(lw, 3, ITEM("a"), "");
+    assert_int_equal(c.ends, 1);
+    expect_request(lw, 3, WATCH("100"));
+
+    /* a machine that already made a request cannot be resumed */
+    assert_int_equal(kube_lw_resume(lw, "7"), -1);
+
+    kube_lw_destroy(lw);
+}
+
+
 static void
 test_429_retry_after(void **state)
 {
@@ -914,6 +975,7 @@ main(void)
         cmocka_unit_test(test_watch_events_and_rewatch),
         cmocka_unit_test(test_error_410_event_relists),
         cmocka_unit_test(test_http_410_on_watch),
+        cmocka_unit_test(test_resume_from_rv),
         cmocka_unit_test(test_429_retry_after),
         cmocka_unit_test(test_500_backoff),
         cmocka_unit_test(test_401_token_flag),
