@@ -94,6 +94,10 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: under concurrent load the
+    # kernel drops SYNs and the client retries a second later, which a
+    # proxy sees as a connect timeout (504).  Real servers use more.
+    request_queue_size = 511
 
     def __init__(self, name, host, port):
         self.address_family = socket.AF_INET6 if ":" in host \
