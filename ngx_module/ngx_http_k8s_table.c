@@ -558,16 +558,32 @@ ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
     const ngx_http_k8s_endpoint_t *ep)
 {
     u_char               *p;
+    size_t                len;
     ngx_uint_t            i;
     ngx_http_k8s_peer_t  *peer;
 
-    peer = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_k8s_peer_t)
-                                          + ep->zone.len
-                                          + ep->node_name.len
-                                          + ep->target.len
-                                          + ngx_http_k8s_hints_len(ep));
+    /*
+     * The names go into an allocation of their own: the slab rounds every
+     * chunk up to a power of two, and the peer alone fits 256 bytes, while
+     * peer and names together would take 512.
+     */
+
+    len = ep->zone.len + ep->node_name.len + ep->target.len
+          + ngx_http_k8s_hints_len(ep);
+
+    peer = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_k8s_peer_t));
     if (peer == NULL) {
         return NULL;
+    }
+
+    p = NULL;
+
+    if (len) {
+        p = ngx_slab_alloc_locked(shpool, len);
+        if (p == NULL) {
+            ngx_slab_free_locked(shpool, peer);
+            return NULL;
+        }
     }
 
     switch (ep->family) {
@@ -594,7 +610,7 @@ ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
 
     peer->effective_weight = 1;
 
-    p = (u_char *) peer + sizeof(ngx_http_k8s_peer_t);
+    peer->names = p;
 
     peer->zone.len = ep->zone.len;
     peer->zone.data = p;
@@ -637,6 +653,10 @@ ngx_http_k8s_peers_free_locked(ngx_slab_pool_t *shpool,
         peer = peers->slot[i].peer;
 
         if (--peer->refs == 0) {
+            if (peer->names) {
+                ngx_slab_free_locked(shpool, peer->names);
+            }
+
             ngx_slab_free_locked(shpool, peer);
         }
     }

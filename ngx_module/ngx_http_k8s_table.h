@@ -115,8 +115,11 @@ typedef struct {
     ngx_str_t                    node_name;
     ngx_str_t                    target;
     ngx_str_t                    hints;      /* forZones: "a,b"; "": none */
+    u_char                      *names;      /* the bytes of zone,
+                                                node_name, target and hints
+                                                (a slab allocation of their
+                                                own); NULL: all empty */
     u_char                       name_data[NGX_HTTP_K8S_ADDR_LEN];
-    /* zone, node_name, target and hints bytes follow */
 } ngx_http_k8s_peer_t;
 
 
