@@ -350,7 +350,11 @@ kngx_yaml_scalar(const yaml_event_t *ev)
     }
 
     if (kngx_yaml_float(s, &d)) {
-        return json_real(d);
+        /*
+         * JSON has no infinities or NaN and json_real() refuses them (its
+         * NULL would read as out of memory): .inf, .nan, 1.0e999 stay text
+         */
+        return isfinite(d) ? json_real(d) : json_stringn(s, len);
     }
 
     return json_stringn(s, len);
@@ -422,6 +426,7 @@ kngx_yaml_anchors_free(kngx_yctx_t *c)
 
     for (i = 0; i < c->nanchors; i++) {
         free(c->anchors[i].name);
+        json_decref(c->anchors[i].node);
     }
 
     c->nanchors = 0;
@@ -538,10 +543,12 @@ kngx_yaml_close(kngx_yctx_t *c, unsigned line)
     }
 
     if (f->anchor) {
+        json_incref(node);      /* the anchor table's reference */
         rc = kngx_yaml_anchor_add(c, f->anchor, node, c->nodes - f->nodes0);
         free(f->anchor);
         f->anchor = NULL;
         if (rc != 0) {
+            json_decref(node);
             json_decref(node);
             return kngx_yaml_error(c, line, "out of memory");
         }
@@ -610,6 +617,11 @@ kngx_yaml_event(kngx_yctx_t *c, yaml_event_t *ev)
         }
 
         if (ev->data.scalar.anchor) {
+            /*
+             * the anchor table owns a reference: an anchored mapping key
+             * is freed once its value is attached, and a later alias
+             * must not copy freed memory
+             */
             json_incref(node);
             if (kngx_yaml_anchor_add(c, (const char *) ev->data.scalar.anchor,
                                      node, 1) != 0)
@@ -618,8 +630,6 @@ kngx_yaml_event(kngx_yctx_t *c, yaml_event_t *ev)
                 json_decref(node);
                 return kngx_yaml_error(c, line, "out of memory");
             }
-            /* the anchor table does not own a reference */
-            json_decref(node);
         }
 
         return kngx_yaml_attach(c, node, line);

@@ -20,6 +20,85 @@ KUBENGX = os.path.join(BUILD, "kubengx")
 PYTHON = "/usr/bin/python3"
 
 
+# --- sanitizers ------------------------------------------------------------
+#
+# With `make test SAN=1` the module is built with ASan+UBSan.  Debian's
+# nginx is not, so the ASan runtime must be preloaded into nginx (it has to
+# come first in the library list; a dlopen()ed ASan .so aborts).  Sanitizer
+# reports go to files SANITIZER_LOG.PID in the nginx prefix, and
+# Nginx.stop() fails when one was written.  Leak detection is off: nginx
+# leaves its pools to the exit (not an error).
+
+_san = None
+
+
+def sanitized():
+    """True when nginx must run with the ASan runtime: KUBENGX_SAN=1, or
+    the module links libasan."""
+    global _san
+    if _san is None:
+        _san = os.environ.get("KUBENGX_SAN") == "1"
+        if not _san and os.path.exists(MODULE):
+            try:
+                out = subprocess.run(["ldd", MODULE], capture_output=True,
+                                     text=True, timeout=30).stdout
+                _san = "libasan" in out
+            except (OSError, subprocess.SubprocessError):
+                _san = False
+    return _san
+
+
+SANITIZER_LOG = "sanitizer"
+_san_running = set()       # Nginx instances started, for stop() on a report
+
+
+def libasan_path():
+    """The ASan runtime the module was linked with (gcc's)."""
+    p = subprocess.run(["gcc", "-print-file-name=libasan.so"],
+                       capture_output=True, text=True, timeout=30)
+    path = os.path.realpath(p.stdout.strip())
+    if p.returncode != 0 or not os.path.exists(path):
+        raise AssertionError("sanitizer build: libasan.so not found (gcc "
+                             "-print-file-name=libasan.so: %r)" % p.stdout)
+    return path
+
+
+def san_env(prefix, env=None):
+    """env (default os.environ) plus, in a sanitizer build, what an nginx
+    loading the module needs: the preloaded ASan runtime and report files
+    under prefix.  Unchanged otherwise.  Also for tests that start nginx
+    through kubengx (render --check, controller)."""
+    env = dict(os.environ if env is None else env)
+    if not sanitized():
+        return env
+    log = os.path.join(str(prefix), SANITIZER_LOG)
+    pre = env.get("LD_PRELOAD", "")
+    env["LD_PRELOAD"] = libasan_path() + (" " + pre if pre else "")
+    env["ASAN_OPTIONS"] = ("detect_leaks=0:log_path=%s:"
+                           "detect_odr_violation=0" % log)
+    env["UBSAN_OPTIONS"] = "print_stacktrace=1:log_path=%s" % log
+    return env
+
+
+def sanitizer_reports(prefix):
+    """Text of the sanitizer reports written under prefix ("" if none)."""
+    out = []
+    try:
+        names = sorted(os.listdir(str(prefix)))
+    except OSError:
+        return ""
+    for n in names:
+        if n == SANITIZER_LOG or n.startswith(SANITIZER_LOG + "."):
+            try:
+                with open(os.path.join(str(prefix), n)) as f:
+                    text = f.read()
+            except OSError:
+                continue
+            if text.strip():
+                out.append("--- %s ---\n%s" % (n, text))
+    return "\n".join(out)
+
+
 class Timeout(AssertionError):
     pass
 
@@ -244,6 +323,11 @@ class Nginx:
         with open(self.conf, "w") as f:
             f.write(text)
 
+    def _env(self):
+        if not sanitized():
+            return self.env
+        return san_env(self.prefix, self.env)
+
     def _cmd(self, *extra):
         return [NGINX, "-p", self.prefix + "/", "-c", self.conf,
                 "-e", os.path.join(self.prefix, "error.log"), *extra]
@@ -251,14 +335,18 @@ class Nginx:
     def test_config(self):
         """nginx -t on the current config: CompletedProcess."""
         return subprocess.run(self._cmd("-t"), capture_output=True,
-                              text=True, timeout=60, env=self.env)
+                              text=True, timeout=60,
+                              env=self._env())
 
     def start(self, timeout=10.0):
         t = self.test_config()
         if t.returncode != 0:
             raise AssertionError("nginx -t failed:\n" + t.stderr)
         self.proc = subprocess.Popen(self._cmd(), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, env=self.env)
+                                     stderr=subprocess.PIPE,
+                                     env=self._env())
+        if sanitized():
+            _san_running.add(self)
         try:
             wait_for(lambda: self._up(), timeout, "nginx to listen on %s"
                      % self.ports)
@@ -321,6 +409,19 @@ class Nginx:
             stop_process(self.proc, signal.SIGQUIT, timeout=10)
         if self.proc is not None and self.proc.stderr:
             self.proc.stderr.close()
+        if sanitized():
+            _san_running.discard(self)
+            reports = sanitizer_reports(self.prefix)
+            if reports and not getattr(self, "_san_reported", False):
+                self._san_reported = True
+                # the caller's cleanup stops at the raise: stop the rest
+                for other in list(_san_running):
+                    try:
+                        other.stop()
+                    except AssertionError as e:
+                        reports += "\n" + str(e)
+                raise AssertionError("sanitizer reports from nginx in %s:\n%s"
+                                     % (self.prefix, reports[:20000]))
 
 
 def run(cmd, check=False, **kw):
