@@ -131,6 +131,13 @@ cc_simple(cc_t *c)
     switch (ctx) {
 
     case CC_MAIN:
+        if (strcmp(name, "server_names_hash_bucket_size") == 0) {
+            return (n == 1 && (strcmp(c->args[1], "128") == 0
+                               || strcmp(c->args[1], "256") == 0
+                               || strcmp(c->args[1], "512") == 0))
+                   ? 0 : cc_fail(c, "bad server_names_hash_bucket_size",
+                                 NULL);
+        }
         return cc_fail(c, "directive \"%s\" at top level", name);
 
     case CC_MAP:

@@ -793,3 +793,37 @@ def test_namespace_default_and_flag(tmp_path, kubengx):
                               endpoints="cluster-ip")
     assert rc == 0, err
     assert "shop" in conf
+
+
+# --- long host names ---------------------------------------------------------
+
+def test_long_host_names_are_served(stack, backends):
+    """nginx's default server name hash bucket (64 bytes) holds exact names
+    of up to 46 characters; longer valid DNS names (up to 253) must not
+    make nginx refuse the whole config (found by fuzzing)."""
+    bk = backends("a", "b", "c")
+    label = "a" * 63
+    hosts = {
+        "a": "a-rather-long-hostname-for-testing.shop.example.com",  # 51
+        "b": ".".join([label, label, "example.com"]),                 # 139
+        "c": ".".join([label, label, label, "b" * 49, "example.com"]),  # 253
+    }
+    assert len(hosts["c"]) == 253
+    objs = []
+    for name, host in sorted(hosts.items()):
+        objs += backend_service(bk, "svc-" + name, name)
+        objs.append(simple("ing-" + name, host, "svc-" + name))
+    stack.up(objs)
+    assert "server_names_hash_bucket_size 512;" in stack.conf
+    for name, host in hosts.items():
+        r = stack.get("/", host=host)
+        assert (r.status, r.backend) == (200, name), (host, r)
+
+
+def test_short_host_names_keep_nginx_default_bucket(stack, backends):
+    bk = backends("a")
+    host = "x" * 34 + ".example.com"                                  # 46
+    objs = backend_service(bk, "svc-a", "a") + [simple("n", host, "svc-a")]
+    stack.up(objs)
+    assert "server_names_hash_bucket_size" not in stack.conf
+    assert stack.get("/", host=host).backend == "a"
