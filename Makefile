@@ -24,7 +24,10 @@ WARN      := -Wall -Wextra -Wpointer-arith -Wformat=2 -Wno-unused-parameter \
              -Werror
 CFLAGS    ?= -O2 -g
 ifeq ($(SAN),1)
-SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+export KUBENGX_SAN := 1
+export UBSAN_OPTIONS := halt_on_error=1:print_stacktrace=1
 endif
 KUBE_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Ikube \
               $(shell pkg-config --cflags jansson yaml-0.1 libcurl libcrypto)
@@ -131,9 +134,11 @@ bench: deps
 
 # libFuzzer targets (clang); FUZZ_SECONDS per target
 FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 1
 fuzz: deps
 	@scripts/deps.sh fuzz
-	@BUILD=$(ABS_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+	@BUILD=$(ABS_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) \
+	    tests/fuzz/run.sh
 
 # the container image, built and checked without a Docker engine
 image: deps

@@ -9,7 +9,7 @@ set -eu
 
 pkgs="build-essential pkg-config nginx nginx-dev libcurl4-openssl-dev
 libjansson-dev libyaml-dev libssl-dev libcmocka-dev python3 python3-pytest
-python3-kubernetes python3-yaml curl openssl wrk"
+python3-kubernetes python3-yaml curl openssl wrk valgrind"
 
 # kubectl: the c image ships Google's 1.32 build; Debian's older client is
 # the fallback where it is absent.

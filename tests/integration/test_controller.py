@@ -52,8 +52,11 @@ class Controller:
             cmd += ["--module", harness.MODULE]
         cmd += list(args)
         self.log = open(self.log_path, "w")
+        # nginx is the controller's child: in a SAN=1 build it needs the
+        # ASan runtime preloaded to load the module
         self.proc = subprocess.Popen(cmd, stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT,
+                                     env=harness.san_env(self.dir))
 
     def text(self):
         with open(self.log_path) as f:

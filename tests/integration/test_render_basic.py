@@ -29,9 +29,9 @@ endpoints:
 """
 
 
-def render(kubengx, *args, stdin=None):
+def render(kubengx, *args, stdin=None, env=None):
     return subprocess.run([kubengx, "render", *args], capture_output=True,
-                          text=True, input=stdin, timeout=60)
+                          text=True, input=stdin, timeout=60, env=env)
 
 
 def seed_with_local_slices(tmp_path, backends):
@@ -79,7 +79,8 @@ def test_seed_check_module_mode(kubengx, tmp_path):
         import pytest
         pytest.skip("module not built")
     p = render(kubengx, "-f", SEED, "--check", "--nginx", harness.NGINX,
-               "--module", harness.MODULE, "-o", "-")
+               "--module", harness.MODULE, "-o", "-",
+               env=harness.san_env(tmp_path))
     assert p.returncode == 0, p.stderr
     assert "k8s_service default/api-svc port=http;" in p.stdout
 
