@@ -162,6 +162,8 @@ static void ngx_http_k8s_watcher_release(ngx_connection_t *c);
 
 static void ngx_http_k8s_watcher_list_begin(void *ctx);
 static int ngx_http_k8s_watcher_list_item(void *ctx, json_t *item);
+static void ngx_http_k8s_watcher_warn_skipped(ngx_http_k8s_watcher_t *w,
+    const char *ns, kube_endpointslice_t *es);
 static int ngx_http_k8s_watcher_list_end(void *ctx, const char *rv);
 static void ngx_http_k8s_watcher_list_abort(void *ctx);
 static int ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
@@ -1208,6 +1210,22 @@ ngx_http_k8s_watcher_list_begin(void *ctx)
 }
 
 
+/* entries of a listed or watched slice that decoding skipped (bad
+ * addresses, ports out of range): the first reason, once per slice */
+
+static void
+ngx_http_k8s_watcher_warn_skipped(ngx_http_k8s_watcher_t *w, const char *ns,
+    kube_endpointslice_t *es)
+{
+    if (es->nwarnings) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: EndpointSlice \"%s/%s\": %s%s", ns,
+                      es->name, es->warnings[0],
+                      es->nwarnings > 1 ? " (and more)" : "");
+    }
+}
+
+
 static int
 ngx_http_k8s_watcher_list_item(void *ctx, json_t *item)
 {
@@ -1229,6 +1247,8 @@ ngx_http_k8s_watcher_list_item(void *ctx, json_t *item)
                       "\"%s\" skipped: %s", ns, name, err.msg);
         return 0;
     }
+
+    ngx_http_k8s_watcher_warn_skipped(w, ns, es);
 
     if (ngx_http_k8s_slices_put(&svc->pending, es) != NGX_OK) {
         kube_endpointslice_free(es);
@@ -1383,12 +1403,7 @@ ngx_http_k8s_watcher_apply(ngx_http_k8s_watcher_t *w, kube_event_type_e type,
         return 0;
     }
 
-    if (es->nwarnings) {
-        ngx_log_error(NGX_LOG_WARN, w->log, 0,
-                      "k8s watcher: EndpointSlice \"%s/%s\": %s%s", ns,
-                      slice, es->warnings[0],
-                      es->nwarnings > 1 ? " (and more)" : "");
-    }
+    ngx_http_k8s_watcher_warn_skipped(w, ns, es);
 
     if (ngx_http_k8s_slices_put(&svc->slices, es) != NGX_OK) {
         kube_endpointslice_free(es);

@@ -102,6 +102,7 @@ class Watch:
         self.path = path
         self.query = query
         self.drop = None          # None, "abort" or "end"
+        self.inject = []          # raw bytes for /_admin/inject, written as is
 
     def describe(self):
         return {"id": self.id, "path": self.path, "query": self.query}
@@ -539,7 +540,7 @@ class Resource:
             pending = []
             with store.cond:
                 def ready():
-                    if watch.drop or (sub.queue and not settings.stream["stall"]):
+                    if watch.drop or watch.inject or (sub.queue and not settings.stream["stall"]):
                         return True
                     now = time.monotonic()
                     if settings.stream["stall"]:
@@ -551,8 +552,11 @@ class Resource:
                                     else max(0.0, wake - time.monotonic()) + 0.01)
                 if watch.drop:
                     break
-                if settings.stream["stall"]:
-                    continue
+                raw, watch.inject = watch.inject, []
+            for data in raw:
+                stream.write_raw(data)
+            if settings.stream["stall"] or (raw and not sub.queue):
+                continue
             if settings.stream["pack"] and settings.stream["packDelay"]:
                 time.sleep(settings.stream["packDelay"])
             with store.cond:
@@ -613,6 +617,10 @@ class Stream:
         if self.knobs["chunkDelay"]:
             time.sleep(self.knobs["chunkDelay"])
 
+    def write_raw(self, data):
+        """Bytes from /_admin/inject, one chunk, not split or checked."""
+        self._write(data)
+
     def send(self, events):
         lines = [json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in events]
         split = int(self.knobs["split"] or 0)
@@ -657,6 +665,9 @@ class Admin:
     POST /_admin/drop-watches {"path": REGEX, "mode": "abort"|"end"} -> {"dropped": n}
     POST /_admin/stream   {"split": BYTES, "pack": bool, "packDelay": S,
                            "chunkDelay": S, "responseDelay": S, "stall": bool}
+    POST /_admin/inject   {"path": REGEX, "raw": TEXT} or {"path": REGEX, "event": OBJ}
+                           write TEXT (as is) or OBJ (one JSON line) into the open
+                           watches whose path matches -> {"injected": n}
     POST /_admin/watch-list {"enabled": bool}
     POST /_admin/bookmarks {"interval": S}
     GET  /_admin/requests              recent requests; DELETE clears them
@@ -683,6 +694,7 @@ class Admin:
             ("DELETE", "faults"): self.clear_faults,
             ("POST", "drop-watches"): self.drop_watches,
             ("POST", "stream"): self.stream,
+            ("POST", "inject"): self.inject,
             ("POST", "watch-list"): self.watch_list,
             ("POST", "bookmarks"): self.bookmarks,
             ("GET", "requests"): self.requests,
@@ -740,6 +752,19 @@ class Admin:
                 w.drop = mode
             self.store.cond.notify_all()
         return {"dropped": len(hit)}
+
+    def inject(self, body):
+        if "event" in body:
+            data = json.dumps(body["event"], separators=(",", ":")).encode() + b"\n"
+        else:
+            data = body["raw"].encode()
+        with self.store.cond:
+            hit = [w for w in self.server.watches
+                   if not body.get("path") or re.search(body["path"], w.path)]
+            for w in hit:
+                w.inject.append(data)
+            self.store.cond.notify_all()
+        return {"injected": len(hit)}
 
     def stream(self, body):
         knobs = self.settings.stream
