@@ -19,6 +19,10 @@ static ngx_uint_t ngx_http_k8s_table_unchanged(ngx_http_k8s_entry_t *entry,
     const ngx_http_k8s_endpoint_t *eps, ngx_uint_t n, ngx_uint_t state);
 static ngx_uint_t ngx_http_k8s_peer_matches(ngx_http_k8s_peer_t *peer,
     const ngx_http_k8s_endpoint_t *ep);
+static u_char *ngx_http_k8s_peer_str(ngx_str_t *dst, u_char *p,
+    const ngx_str_t *src);
+static ngx_uint_t ngx_http_k8s_str_eq(const ngx_str_t *a,
+    const ngx_str_t *b);
 static ngx_http_k8s_peer_t *ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
     const ngx_http_k8s_endpoint_t *ep);
 static void ngx_http_k8s_peers_free_locked(ngx_slab_pool_t *shpool,
@@ -539,15 +543,10 @@ ngx_http_k8s_peer_matches(ngx_http_k8s_peer_t *peer,
         }
     }
 
-    return peer->target.len == ep->target.len
+    return ngx_http_k8s_str_eq(&peer->target, &ep->target)
            && ngx_http_k8s_hints_match(&peer->hints, ep)
-           && peer->zone.len == ep->zone.len
-           && peer->node_name.len == ep->node_name.len
-           && ngx_strncmp(peer->target.data, ep->target.data,
-                          ep->target.len) == 0
-           && ngx_strncmp(peer->zone.data, ep->zone.data, ep->zone.len) == 0
-           && ngx_strncmp(peer->node_name.data, ep->node_name.data,
-                          ep->node_name.len) == 0;
+           && ngx_http_k8s_str_eq(&peer->zone, &ep->zone)
+           && ngx_http_k8s_str_eq(&peer->node_name, &ep->node_name);
 }
 
 
@@ -612,17 +611,13 @@ ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
 
     peer->names = p;
 
-    peer->zone.len = ep->zone.len;
-    peer->zone.data = p;
-    p = ngx_cpymem(p, ep->zone.data, ep->zone.len);
+    if (p == NULL) {
+        return peer;            /* no names: the ngx_str_t's stay empty */
+    }
 
-    peer->node_name.len = ep->node_name.len;
-    peer->node_name.data = p;
-    p = ngx_cpymem(p, ep->node_name.data, ep->node_name.len);
-
-    peer->target.len = ep->target.len;
-    peer->target.data = p;
-    p = ngx_cpymem(p, ep->target.data, ep->target.len);
+    p = ngx_http_k8s_peer_str(&peer->zone, p, &ep->zone);
+    p = ngx_http_k8s_peer_str(&peer->node_name, p, &ep->node_name);
+    p = ngx_http_k8s_peer_str(&peer->target, p, &ep->target);
 
     peer->hints.data = p;
 
@@ -637,6 +632,28 @@ ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
     peer->hints.len = p - peer->hints.data;
 
     return peer;
+}
+
+
+/* empty strings may have NULL data: never passed to ngx_strncmp() */
+
+static ngx_uint_t
+ngx_http_k8s_str_eq(const ngx_str_t *a, const ngx_str_t *b)
+{
+    return a->len == b->len
+           && (a->len == 0 || ngx_strncmp(a->data, b->data, a->len) == 0);
+}
+
+
+/* dst = src copied to p (nothing copied when empty); returns the end */
+
+static u_char *
+ngx_http_k8s_peer_str(ngx_str_t *dst, u_char *p, const ngx_str_t *src)
+{
+    dst->len = src->len;
+    dst->data = p;
+
+    return src->len ? ngx_cpymem(p, src->data, src->len) : p;
 }
 
 
@@ -1009,6 +1026,10 @@ ngx_http_k8s_hints_match(ngx_str_t *hints, const ngx_http_k8s_endpoint_t *ep)
     u_char      *p, *last;
     size_t       len;
     ngx_uint_t   i;
+
+    if (hints->len == 0) {
+        return ep->nfor_zones == 0;     /* data may be NULL */
+    }
 
     p = hints->data;
     last = hints->data + hints->len;
