@@ -118,6 +118,9 @@ kngx_ctl_usage(FILE *out)
 "                           account)\n"
 "      --context NAME       kubeconfig context (default: current-context)\n"
 "      --watch-namespace NS only objects in NS (default: all namespaces)\n"
+"      --watch-idle-timeout DUR  cut a watch that sent no byte for this\n"
+"                           long and resume it (default 3m; the API\n"
+"                           server sends a BOOKMARK about once a minute)\n"
 "\n"
 "nginx:\n"
 "      --nginx PATH         nginx binary (default nginx)\n"
@@ -200,7 +203,7 @@ enum {
     O_METRICS_PORT, O_METRICS_ADDR, O_NO_LEADER, O_ELECTION_ID,
     O_ELECTION_NS, O_IDENTITY, O_LEASE, O_RENEW, O_RETRY, O_PUBLISH_SVC,
     O_PUBLISH_ADDR, O_STATUS_SHUTDOWN, O_EV_INTERVAL, O_EV_BURST,
-    O_EV_REFILL, O_UPSTREAMS
+    O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE
 };
 
 
@@ -208,6 +211,7 @@ static const struct option  kngx_ctl_options[] = {
     { "kubeconfig", required_argument, NULL, O_KUBECONFIG },
     { "context", required_argument, NULL, O_CONTEXT },
     { "watch-namespace", required_argument, NULL, O_WATCH_NS },
+    { "watch-idle-timeout", required_argument, NULL, O_WATCH_IDLE },
     { "nginx", required_argument, NULL, O_NGINX },
     { "conf-dir", required_argument, NULL, O_CONF_DIR },
     { "nginx-conf", required_argument, NULL, O_NGINX_CONF },
@@ -567,6 +571,18 @@ kngx_controller_main(int argc, char **argv)
         case O_KUBECONFIG: c->kubeconfig = optarg; break;
         case O_CONTEXT: c->context = optarg; break;
         case O_WATCH_NS: c->watch_namespace = optarg; break;
+        case O_WATCH_IDLE:
+            if (kngx_ctl_duration("--watch-idle-timeout", optarg,
+                                  &c->watch_idle_ms) != 0)
+            {
+                goto done;
+            }
+            if (c->watch_idle_ms < 1000) {
+                fprintf(stderr, "kubengx controller: --watch-idle-timeout "
+                        "must be 1s or more\n");
+                goto done;
+            }
+            break;
         case O_NGINX: c->nginx = optarg; break;
         case O_CONF_DIR: c->conf_dir = optarg; break;
         case O_NGINX_CONF: c->nginx_conf = optarg; break;

@@ -66,6 +66,7 @@ typedef struct {
     CURL                *easy;
     struct curl_slist   *headers;
     char                *url;
+    char                 errbuf[CURL_ERROR_SIZE];  /* libcurl's detail */
     uint64_t             wake_ms;
 
     json_t              *objects;       /* "ns/name" -> object */
@@ -79,6 +80,7 @@ typedef struct {
     const char          *kubeconfig;
     const char          *context;
     const char          *watch_namespace;     /* NULL: all */
+    uint64_t             watch_idle_ms;       /* cut a silent watch */
 
     /* nginx */
     const char          *nginx;

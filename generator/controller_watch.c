@@ -239,16 +239,16 @@ kngx_ctl_watch_event(void *ctx, kube_event_type_e type, json_t *object,
 static void
 kngx_ctl_lw_log(void *ctx, kube_log_level_e level, const char *msg)
 {
-    kngx_ctl_kind_t  *k = ctx;
-
     if (level == KUBE_LOG_DEBUG) {
         return;
     }
 
-    kngx_ctl_log("%swatch %s: %s",
+    /* the machine's messages name the resource themselves */
+
+    kngx_ctl_log("%s%s",
                  level == KUBE_LOG_ERR ? "error: "
                  : level == KUBE_LOG_WARN ? "warning: " : "",
-                 k->resource, msg);
+                 msg);
 }
 
 
@@ -360,10 +360,19 @@ kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
     curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, k);
     curl_easy_setopt(k->easy, CURLOPT_PRIVATE, k);
     curl_easy_setopt(k->easy, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, k->errbuf);
+    k->errbuf[0] = '\0';
 
     if (req->timeout_ms) {
         curl_easy_setopt(k->easy, CURLOPT_TIMEOUT_MS,
                          (long) (req->timeout_ms + 30000));
+    }
+
+    if (req->idle_timeout_ms) {
+        /* a stalled watch: fewer than 1 byte/s over the whole period */
+        curl_easy_setopt(k->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(k->easy, CURLOPT_LOW_SPEED_TIME,
+                         (long) ((req->idle_timeout_ms + 999) / 1000));
     }
 
     k->aborted = 0;
@@ -457,7 +466,8 @@ kngx_ctl_watch_perform(kngx_ctl_t *ctl)
                     ? KUBE_LW_XFER_CONN_REFUSED : KUBE_LW_XFER_ERROR;
 
             kube_lw_on_done(k->lw, kngx_ctl_now(), res,
-                            curl_easy_strerror(msg->data.result));
+                            k->errbuf[0] ? k->errbuf
+                            : curl_easy_strerror(msg->data.result));
         }
 
         kngx_ctl_xfer_end(k);
@@ -527,6 +537,7 @@ kngx_ctl_watch_init(kngx_ctl_t *ctl)
         lc.resource = k->resource;
         lc.ns = i == KNGX_KIND_CLASS ? NULL : ctl->conf.watch_namespace;
         lc.field_selector = k->field_selector;
+        lc.watch_idle_timeout_ms = ctl->conf.watch_idle_ms;
         lc.seed = (uint64_t) kngx_ctl_now() * 2654435761u + (uint64_t) i;
         lc.handler.list_begin = kngx_ctl_list_begin;
         lc.handler.list_item = kngx_ctl_list_item;

@@ -191,6 +191,10 @@ kube_lw_create(const kube_lw_conf_t *conf, kube_err_t *err)
         lw->conf.list_timeout_ms = 60000;
     }
 
+    if (lw->conf.watch_idle_timeout_ms == 0) {
+        lw->conf.watch_idle_timeout_ms = 180000;
+    }
+
     if (lw->conf.backoff_initial_ms == 0) {
         lw->conf.backoff_initial_ms = 800;
     }
@@ -621,7 +625,8 @@ kube_lw_next(kube_lw_t *lw, uint64_t now, kube_lw_request_t *req,
     }
 
     if (kube_lw_build_path(lw, watch, t) != 0) {
-        kube_lw_log(lw, KUBE_LOG_ERR, "list/watch: out of memory, retrying");
+        kube_lw_log(lw, KUBE_LOG_ERR, "%s %s: out of memory, retrying",
+                    watch ? "watch" : "list", lw->resource);
         lw->not_before = now + 1000;
         if (wake_ms) {
             *wake_ms = lw->not_before;
@@ -643,6 +648,7 @@ kube_lw_next(kube_lw_t *lw, uint64_t now, kube_lw_request_t *req,
         lw->watch_events = 0;
         req->watch_timeout_s = t;
         req->timeout_ms = ((uint64_t) t + 30) * 1000;
+        req->idle_timeout_ms = lw->conf.watch_idle_timeout_ms;
 
     } else {
         lw->state = KUBE_LW_LISTING;

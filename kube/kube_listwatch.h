@@ -91,6 +91,15 @@ typedef struct {
     unsigned            watch_timeout_max_s; /* 0: 600 (exclusive) */
     uint64_t            list_timeout_ms;     /* 0: 60 s, a suggestion */
 
+    /*
+     * A watch that delivers no byte for this long is stalled: the API
+     * server sends a BOOKMARK at least about once a minute to a watch
+     * that asked for them (allowWatchBookmarks), so silence for three
+     * minutes means a dead peer or a wedged proxy.  0: 180 s.  A
+     * suggestion like list_timeout_ms, handed out as req->idle_timeout_ms.
+     */
+    uint64_t            watch_idle_timeout_ms;
+
     uint64_t            backoff_initial_ms;  /* 0: 800 */
     uint64_t            backoff_max_ms;      /* 0: 30000 */
     uint64_t            backoff_reset_ms;    /* 0: 120000 */
@@ -123,6 +132,8 @@ typedef struct {
     int                 is_watch;
     unsigned            watch_timeout_s;  /* timeoutSeconds sent */
     uint64_t            timeout_ms;  /* suggested whole-transfer deadline */
+    uint64_t            idle_timeout_ms;  /* watches: cut the stream after
+                                             this long without a byte */
 } kube_lw_request_t;
 
 

@@ -57,6 +57,33 @@ ngx_http_k8s_api_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             s.data = value[i].data + 8;
             s.len = value[i].len - 8;
 
+        } else if (ngx_strncmp(value[i].data, "watch_idle_timeout=", 19)
+                   == 0)
+        {
+            s.data = value[i].data + 19;
+            s.len = value[i].len - 19;
+
+            if (kmcf->watch_idle_timeout != 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate k8s_api parameter \"%V\"",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            kmcf->watch_idle_timeout = ngx_parse_time(&s, 0);
+
+            if (kmcf->watch_idle_timeout == (ngx_msec_t) NGX_ERROR
+                || kmcf->watch_idle_timeout < 1000)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid k8s_api parameter \"%V\": "
+                                   "expected a time of 1s or more",
+                                   &value[i]);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+
         } else if (i == 1
                    && (ngx_strncmp(value[i].data, "http://", 7) == 0
                        || ngx_strncmp(value[i].data, "https://", 8) == 0))

@@ -1,7 +1,12 @@
 /*
  * kubengx: how the module reaches the Kubernetes API.
  *
- *   k8s_api [URL] [kubeconfig=PATH] [token_file=PATH] [ca_file=PATH];
+ *   k8s_api [URL] [kubeconfig=PATH] [token_file=PATH] [ca_file=PATH]
+ *           [watch_idle_timeout=TIME];
+ *
+ * watch_idle_timeout (default 180s) cuts a watch that has delivered no
+ * byte for that long (the API server sends a BOOKMARK about once a
+ * minute), and the watch resumes from its resourceVersion.
  *
  * Without k8s_api the in-cluster default applies: https://HOST:PORT from
  * KUBERNETES_SERVICE_HOST/KUBERNETES_SERVICE_PORT (read at configuration

@@ -168,6 +168,7 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
      *     kmcf->kubeconfig = { 0, NULL };
      *     kmcf->token_file = { 0, NULL };
      *     kmcf->ca_file = { 0, NULL };
+     *     kmcf->watch_idle_timeout = 0;
      *     kmcf->shm_zone = NULL;
      *     kmcf->snapshot = { 0, NULL };
      *     kmcf->table = NULL;

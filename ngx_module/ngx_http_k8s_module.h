@@ -78,6 +78,7 @@ typedef struct {
     ngx_str_t                    kubeconfig;
     ngx_str_t                    token_file;
     ngx_str_t                    ca_file;
+    ngx_msec_t                   watch_idle_timeout;  /* 0: the default */
     ngx_flag_t                   api_set;   /* a k8s_api line was seen */
 
     /* k8s_zone */

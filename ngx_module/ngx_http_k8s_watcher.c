@@ -313,6 +313,7 @@ ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle)
     conf.resource = "endpointslices";
     conf.ns = w->ns;
     conf.label_selector = w->selector;
+    conf.watch_idle_timeout_ms = kmcf->watch_idle_timeout;
     conf.seed = (uint64_t) ngx_pid * 2654435761u ^ (uint64_t) ngx_time();
     conf.handler.list_begin = ngx_http_k8s_watcher_list_begin;
     conf.handler.list_item = ngx_http_k8s_watcher_list_item;
@@ -821,6 +822,13 @@ ngx_http_k8s_watcher_start(ngx_http_k8s_watcher_t *w,
     curl_easy_setopt(e, CURLOPT_HEADERDATA, w);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, w);
+
+    if (req->idle_timeout_ms) {
+        /* a stalled watch: fewer than 1 byte/s over the whole period */
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
+                         (long) ((req->idle_timeout_ms + 999) / 1000));
+    }
 
     mrc = curl_multi_add_handle(w->multi, e);
     if (mrc != CURLM_OK) {

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -428,3 +429,54 @@ def test_module_mode_endpoint_changes_never_reload(kube_api, backends,
     assert m["kubengx_reloads_total"] == start["kubengx_reloads_total"]
     assert m["kubengx_syncs_total"] == start["kubengx_syncs_total"]
     assert 'kubengx_watched_objects{kind="EndpointSlice"}' not in m
+
+
+def test_stalled_watch_is_cut_and_resumed(kube_api, backends, controllers):
+    """Every watch stream stalls (headers, then silence): after
+    --watch-idle-timeout the controller cuts it, logs why, re-watches
+    from its resourceVersion and sees the Ingress created meanwhile, with
+    no relist; nginx keeps serving the old routes throughout.  Before the
+    stall, bookmarks alone keep the quiet watches open."""
+    bk = backends("a", "b")
+    api = kube_api(args=["--bookmark-interval", "0.5"])
+    for o in base_objects(bk):
+        api.create(o)
+    api.create(ingress("web", [rule("shop.example.com",
+                                    path("/", "svc-a", 80))]))
+    ctl = controllers(api, args=["--watch-idle-timeout", "2s"]).wait_ready()
+    harness.wait_for(routed_to(ctl, "shop.example.com", "/", "a"), 10,
+                     "route to a")
+
+    def watches():
+        return [r for r in api.requests_seen()
+                if r["query"].get("watch") == "true"]
+
+    def lists():
+        return [r for r in api.requests_seen()
+                if r["query"].get("watch") != "true"
+                and r["method"] == "GET" and "/leases" not in r["path"]]
+
+    harness.wait_for(lambda: len(watches()) >= 4, 10, "watches open")
+    n0 = len(watches())
+    # 2.5 idle deadlines of bookmarks only: no watch is cut
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        assert routed_to(ctl, "shop.example.com", "/", "a")()
+    assert len(watches()) == n0, watches()[n0:]
+    assert "too slow" not in ctl.text()
+
+    lists0 = len(lists())
+    api.admin("stream", {"stall": True})
+    try:
+        api.create(ingress("other", [rule("other.example.com",
+                                          path("/", "svc-b", 80))]))
+        harness.wait_for(lambda: "too slow" in ctl.text(), 10,
+                         "the stalled watch cut")
+        harness.wait_for(routed_to(ctl, "other.example.com", "/", "b"), 15,
+                         "the Ingress created during the stall")
+        assert ctl.get("/", host="shop.example.com").backend == "a"
+    finally:
+        api.admin("stream", {"stall": False})
+    assert len(lists()) == lists0, lists()[lists0:]
+    line = [ln for ln in ctl.text().splitlines() if "too slow" in ln][0]
+    assert re.search(r"watch \w+: ", line), line

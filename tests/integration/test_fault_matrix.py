@@ -12,14 +12,11 @@ fault, and recovery when it ends.
 
 Raw watch lines are written with the stand-in's /_admin/inject knob.
 
-The stalled watch: the module's only deadline for a watch that sends
-headers and then nothing is curl's whole-transfer timeout,
-timeoutSeconds + 30 s with timeoutSeconds in [300, 600) (WATCHER.md,
-kube_listwatch.c), and there is no shorter knob (k8s_api has none; TCP
-keepalive does not fire on a live but silent peer).  The test checks the
-timeoutSeconds the module asked for, that the stall keeps the table
-serving, and that the end of the stalled stream (what the deadline does)
-resumes the watch and catches up."""
+The stalled watch: a watch that sends headers and then nothing is cut
+after k8s_api's watch_idle_timeout (default 180 s, three times the API
+server's bookmark period; a low-speed limit in libcurl) and resumed from
+its resourceVersion.  The tests set it to 3 s with the stand-in sending a
+BOOKMARK every 0.5 s."""
 
 import os
 import re
@@ -31,8 +28,8 @@ import pytest
 
 import harness
 from test_module_api_faults import lists_seen
-from test_module_watch import (Stack, delete_slice, put_slice, seed_ab,
-                               service_status, slice_obj, slice_path,
+from test_module_watch import (Stack, api_line, delete_slice, put_slice,
+                               seed_ab, service_status, slice_obj, slice_path,
                                status, tail, wait_backends, watcher)
 
 
@@ -215,43 +212,70 @@ def test_503_with_retry_after_keeps_table(tmp_path, kube_api, backends,
     no_crash(n)
 
 
-def test_stalled_watch_keeps_serving_and_resumes(tmp_path, kube_api,
-                                                 backends, nginx_factory):
-    """A watch that sent its headers and then nothing (slowloris): the
-    last-known table keeps serving; the watch's deadline is the one the
-    module documents (timeoutSeconds in [300, 600) + 30 s, too long to
-    wait for here); when the stalled stream ends, the module re-watches
-    from its resourceVersion and catches up with what it missed."""
-    s = ready_stack(tmp_path, kube_api, backends, nginx_factory)
+def idle_stack(tmp_path, kube_api, backends, nginx_factory):
+    return ready_stack(tmp_path, kube_api, backends, nginx_factory,
+                       api_args=["--bookmark-interval", "0.5"],
+                       api_conf=lambda s: api_line(
+                           s.api, watch_idle_timeout="3s"))
+
+
+def watch_requests(api):
+    return [r for r in api.requests_seen()
+            if r["path"].endswith("/endpointslices")
+            and r["query"].get("watch") == "true"]
+
+
+def test_idle_watch_kept_alive_by_bookmarks(tmp_path, kube_api, backends,
+                                            nginx_factory):
+    """A quiet but healthy watch (bookmarks only) is not cut by the idle
+    deadline, and asks for bookmarks; the default watch still asks for a
+    timeoutSeconds in [300, 600)."""
+    s = idle_stack(tmp_path, kube_api, backends, nginx_factory)
     n, api = s.nginx, s.api
-    watches = [r for r in api.requests_seen()
-               if r["path"].endswith("/endpointslices")
-               and r["query"].get("watch") == "true"]
-    assert watches, api.requests_seen()
-    t = int(watches[-1]["query"]["timeoutSeconds"])
-    assert 300 <= t < 600, watches[-1]
+    w = watch_requests(api)
+    assert w and w[-1]["query"]["allowWatchBookmarks"] == "true", w
+    assert 300 <= int(w[-1]["query"]["timeoutSeconds"]) < 600, w[-1]
+    # over twice the idle deadline with nothing but bookmarks on the
+    # stream: the same watch stays open
+    deadline = time.monotonic() + 7
+    while time.monotonic() < deadline:
+        serving(n, {"a", "b"}, count=4)
+    assert len(watch_requests(api)) == len(w), watch_requests(api)
+    assert "too slow" not in n.error_log()
+    no_crash(n)
+
+
+def test_stalled_watch_cut_by_idle_deadline(tmp_path, kube_api, backends,
+                                            nginx_factory):
+    """A watch that sent its headers and then nothing (slowloris): the
+    last-known table keeps serving; after watch_idle_timeout with no byte
+    the module cuts the stream, logs it, re-watches from its
+    resourceVersion (no relist) and catches up with what it missed, all
+    while the server still stalls after its replay."""
+    s = idle_stack(tmp_path, kube_api, backends, nginx_factory)
+    n, api = s.nginx, s.api
     relists0 = watcher(status(n))["relists"]
+    watches0 = len(watch_requests(api))
 
     api.admin("stream", {"stall": True})
     try:
         hc, pc = s.addr("c")
         put_slice(api, slice_obj("web", "web-a", [hc], pc))
         delete_slice(api, "web-b")
-        # nothing arrives: the table stays as it was, still "watching"
-        deadline = time.monotonic() + 3
+        # nothing arrives for a while: the table stays as it was
+        deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             serving(n, {"a", "b"}, count=5)
-        assert watcher(status(n))["state"] == "watching"
         no_crash(n)
 
-        # the stalled stream is cut (as the deadline or a dead peer does)
-        api.admin("drop-watches", {"path": "endpointslices",
-                                   "mode": "abort"})
-        wait_log(n, r"watch endpointslices: stream broken", 15)
-        # re-watch from the stored resourceVersion: the stand-in replays
-        # the missed events before stalling again
+        # the idle deadline cuts the stalled stream; the re-watch from
+        # the stored resourceVersion gets the missed events replayed
+        wait_log(n, r"watch endpointslices: .*too slow", 15)
         wait_backends(n, {"c"}, timeout=20)
         assert watcher(status(n))["relists"] == relists0
+        assert len(watch_requests(api)) > watches0
+        rv = watch_requests(api)[watches0]["query"]["resourceVersion"]
+        assert rv not in ("", "0"), rv
     finally:
         api.admin("stream", {"stall": False})
     hb, pb = s.addr("b")

@@ -578,6 +578,13 @@ def test_report_propagation_lag(tmp_path, kube_api, backends, nginx_factory):
      'duplicate k8s_api parameter "ca_file=/y"'),
     ("k8s_api https://a:1;\n    k8s_api https://b:2;",
      '"k8s_api" directive is duplicate'),
+    ("k8s_api https://a:1 watch_idle_timeout=500ms;",
+     'invalid k8s_api parameter "watch_idle_timeout=500ms": expected a '
+     'time of 1s or more'),
+    ("k8s_api https://a:1 watch_idle_timeout=soon;",
+     'invalid k8s_api parameter "watch_idle_timeout=soon"'),
+    ("k8s_api https://a:1 watch_idle_timeout=1m watch_idle_timeout=2m;",
+     'duplicate k8s_api parameter "watch_idle_timeout=2m"'),
 ])
 def test_k8s_api_directive_errors(nginx_factory, line, message):
     port = harness.free_port()
@@ -593,6 +600,7 @@ def test_k8s_api_directive_errors(nginx_factory, line, message):
     "k8s_api https://[::1]:6443/ token_file=tok ca_file=/etc/ssl/ca.pem;",
     "k8s_api kubeconfig=/etc/kubengx/kubeconfig;",
     "k8s_api token_file=/run/token;",
+    "k8s_api http://127.0.0.1:8001 watch_idle_timeout=90s;",
     "",
 ])
 def test_k8s_api_directive_accepted(nginx_factory, line):
