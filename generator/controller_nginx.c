@@ -192,6 +192,9 @@ kngx_ctl_nginx_start(kngx_ctl_t *ctl)
         sigemptyset(&set);
         sigprocmask(SIG_SETMASK, &set, NULL);
 
+        /* a group of its own: its workers can be found if it dies */
+        setpgid(0, 0);
+
         execlp(ctl->conf.nginx, ctl->conf.nginx, "-p", prefix, "-c",
                ctl->main_conf, "-e", "stderr", (char *) NULL);
         fprintf(stderr, "kubengx controller: cannot run %s: %s\n",
@@ -199,7 +202,10 @@ kngx_ctl_nginx_start(kngx_ctl_t *ctl)
         _exit(127);
     }
 
+    (void) setpgid(pid, pid);     /* either side may win the race */
+
     ctl->nginx_pid = pid;
+    ctl->nginx_pgid = pid;
     kngx_ctl_log("nginx started (pid %ld): %s -p %s -c %s", (long) pid,
                  ctl->conf.nginx, prefix, ctl->main_conf);
 
@@ -267,6 +273,19 @@ kngx_ctl_reap(kngx_ctl_t *ctl)
         } else if (WIFSIGNALED(status)) {
             kngx_ctl_log("nginx killed by signal %d", WTERMSIG(status));
         }
+
+        /*
+         * A master that exits normally has waited for its workers; one
+         * that died leaves them running, orphaned, still holding the
+         * listening sockets and serving the old config.
+         */
+
+        if (ctl->nginx_pgid > 0 && kill(-ctl->nginx_pgid, SIGKILL) == 0) {
+            kngx_ctl_log("killed the worker processes nginx left behind "
+                         "(process group %ld)", (long) ctl->nginx_pgid);
+        }
+
+        ctl->nginx_pgid = 0;
     }
 
     return exited;

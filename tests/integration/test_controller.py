@@ -390,9 +390,38 @@ def test_nginx_death_is_fatal(kube_api, controllers):
     api = kube_api()
     api.create(ingress_class("kubengx"))
     ctl = controllers(api).wait_ready()
-    os.kill(ctl.nginx_pid(), signal.SIGKILL)
+    master = ctl.nginx_pid()
+    workers = children(master)
+    assert workers
+    os.kill(master, signal.SIGKILL)
     assert ctl.proc.wait(15) == 1
     assert "nginx died" in ctl.text()
+    # the orphaned workers do not keep serving the old config on the port
+    harness.wait_for(lambda: not any(alive(p) for p in workers), 10,
+                     "orphaned workers gone")
+    assert "left behind" in ctl.text()
+    assert not harness.port_open("127.0.0.1", ctl.http_port)
+
+
+def children(ppid):
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == ppid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_module_mode_endpoint_changes_never_reload(kube_api, backends,
