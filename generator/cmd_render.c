@@ -78,6 +78,10 @@ kngx_render_usage(FILE *out)
 "                           a kubernetes.io/tls Secret in the input, for\n"
 "                           TLS hosts without a usable Secret and unknown\n"
 "                           names; without it such https is not served\n"
+"      --forwarded-for MODE replace (default): X-Forwarded-For is the\n"
+"                           client address nginx sees; append: add it to\n"
+"                           the client's header (only behind a trusted\n"
+"                           proxy: clients can write any address there)\n"
 "\n"
 "Checking:\n"
 "      --check              run nginx -t on a complete config that includes\n"
@@ -118,7 +122,8 @@ enum {
     KNGX_OPT_CHECK,
     KNGX_OPT_NGINX,
     KNGX_OPT_MODULE,
-    KNGX_OPT_CERTS_PATH
+    KNGX_OPT_CERTS_PATH,
+    KNGX_OPT_FORWARDED_FOR
 };
 
 
@@ -142,6 +147,8 @@ static const struct option  kngx_render_options[] = {
     { "nginx",               required_argument, NULL, KNGX_OPT_NGINX },
     { "module",              required_argument, NULL, KNGX_OPT_MODULE },
     { "certs-path",          required_argument, NULL, KNGX_OPT_CERTS_PATH },
+    { "forwarded-for",       required_argument, NULL,
+                                                KNGX_OPT_FORWARDED_FOR },
     { "verbose",             no_argument,       NULL, 'v' },
     { "help",                no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -312,6 +319,14 @@ kngx_render_main(int argc, char **argv)
             break;
         case KNGX_OPT_LISTEN:
             ro.listen_address = optarg;
+            break;
+        case KNGX_OPT_FORWARDED_FOR:
+            ro.forwarded_for_append = kngx_forwarded_for_parse(optarg);
+            if (ro.forwarded_for_append < 0) {
+                fprintf(stderr, "kubengx render: --forwarded-for \"%s\" is "
+                        "not one of replace, append\n", optarg);
+                goto done;
+            }
             break;
         case KNGX_OPT_DEFAULT_BACKEND:
             po.default_backend = optarg;

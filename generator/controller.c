@@ -152,6 +152,9 @@ kngx_ctl_usage(FILE *out)
 "      --listen-address ADDR  listen on ADDR only\n"
 "      --default-backend NS/SVC:PORT  for requests no rule matches\n"
 "      --default-certificate NS/SECRET  for TLS hosts without a Secret\n"
+"      --forwarded-for MODE replace (default): X-Forwarded-For is the\n"
+"                           client address nginx sees; append: add it to\n"
+"                           the client's header (behind a trusted proxy)\n"
 "\n"
 "Syncing:\n"
 "      --sync-holdoff DUR   wait this long after the last change before a\n"
@@ -203,7 +206,7 @@ enum {
     O_METRICS_PORT, O_METRICS_ADDR, O_NO_LEADER, O_ELECTION_ID,
     O_ELECTION_NS, O_IDENTITY, O_LEASE, O_RENEW, O_RETRY, O_PUBLISH_SVC,
     O_PUBLISH_ADDR, O_STATUS_SHUTDOWN, O_EV_INTERVAL, O_EV_BURST,
-    O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE
+    O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE, O_FORWARDED_FOR
 };
 
 
@@ -228,6 +231,7 @@ static const struct option  kngx_ctl_options[] = {
     { "listen-address", required_argument, NULL, O_LISTEN },
     { "default-backend", required_argument, NULL, O_DEFAULT_BACKEND },
     { "default-certificate", required_argument, NULL, O_DEFAULT_CERT },
+    { "forwarded-for", required_argument, NULL, O_FORWARDED_FOR },
     { "sync-holdoff", required_argument, NULL, O_HOLDOFF },
     { "sync-max-delay", required_argument, NULL, O_MAX_DELAY },
     { "metrics-port", required_argument, NULL, O_METRICS_PORT },
@@ -627,6 +631,14 @@ kngx_controller_main(int argc, char **argv)
             }
             break;
         case O_LISTEN: c->ro.listen_address = optarg; break;
+        case O_FORWARDED_FOR:
+            c->ro.forwarded_for_append = kngx_forwarded_for_parse(optarg);
+            if (c->ro.forwarded_for_append < 0) {
+                fprintf(stderr, "kubengx controller: --forwarded-for \"%s\" "
+                        "is not one of replace, append\n", optarg);
+                goto done;
+            }
+            break;
         case O_DEFAULT_BACKEND: c->po.default_backend = optarg; break;
         case O_DEFAULT_CERT: c->po.default_certificate = optarg; break;
         case O_HOLDOFF:

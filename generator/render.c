@@ -251,6 +251,20 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
+int
+kngx_forwarded_for_parse(const char *s)
+{
+    return strcmp(s, "replace") == 0 ? 0 : strcmp(s, "append") == 0 ? 1 : -1;
+}
+
+
+/*
+ * X-Forwarded-For is the client address nginx saw, unless the operator
+ * says a trusted proxy sits in front (--forwarded-for append): a client
+ * could otherwise claim any address to backends that trust the header
+ * (ingress-nginx's default is the same, compute-full-forwarded-for off).
+ */
+
 static void
 kngx_render_proxy_headers(kngx_render_t *r)
 {
@@ -260,10 +274,12 @@ kngx_render_proxy_headers(kngx_render_t *r)
         "    proxy_set_header Upgrade $http_upgrade;\n"
         "    proxy_set_header Connection $kubengx_connection_upgrade;\n"
         "    proxy_set_header X-Real-IP $remote_addr;\n"
-        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "    proxy_set_header X-Forwarded-For %s;\n"
         "    proxy_set_header X-Forwarded-Proto $scheme;\n"
         "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
-        "    proxy_set_header X-Forwarded-Port $server_port;\n");
+        "    proxy_set_header X-Forwarded-Port $server_port;\n",
+        r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
+                                  : "$remote_addr");
 }
 
 

@@ -35,7 +35,13 @@ typedef struct {
     const char          *listen_address;  /* NULL: all IPv4 addresses */
     const char          *certs_dir;       /* written in ssl_certificate;
                                              absolute; NULL: "certs" */
+    int                  forwarded_for_append;  /* trust the client's
+                                                   X-Forwarded-For */
 } kngx_render_opts_t;
+
+
+/* "replace" (0) or "append" (1); -1 for anything else */
+int kngx_forwarded_for_parse(const char *s);
 
 
 /*
