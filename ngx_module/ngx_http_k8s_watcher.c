@@ -160,12 +160,11 @@ static size_t ngx_http_k8s_watcher_header_cb(char *ptr, size_t size,
     size_t nitems, void *userdata);
 static void ngx_http_k8s_watcher_release(ngx_connection_t *c);
 
-static void ngx_http_k8s_watcher_list_begin(void *ctx);
+static void ngx_http_k8s_watcher_list_reset(void *ctx);
 static int ngx_http_k8s_watcher_list_item(void *ctx, json_t *item);
 static void ngx_http_k8s_watcher_warn_skipped(ngx_http_k8s_watcher_t *w,
     const char *ns, kube_endpointslice_t *es);
 static int ngx_http_k8s_watcher_list_end(void *ctx, const char *rv);
-static void ngx_http_k8s_watcher_list_abort(void *ctx);
 static int ngx_http_k8s_watcher_event(void *ctx, kube_event_type_e type,
     json_t *object, const char *rv);
 static int ngx_http_k8s_watcher_apply(ngx_http_k8s_watcher_t *w,
@@ -315,10 +314,11 @@ ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle)
     conf.label_selector = w->selector;
     conf.watch_idle_timeout_ms = kmcf->watch_idle_timeout;
     conf.seed = (uint64_t) ngx_pid * 2654435761u ^ (uint64_t) ngx_time();
-    conf.handler.list_begin = ngx_http_k8s_watcher_list_begin;
+    /* a list starting or failing drops the slices gathered so far */
+    conf.handler.list_begin = ngx_http_k8s_watcher_list_reset;
     conf.handler.list_item = ngx_http_k8s_watcher_list_item;
     conf.handler.list_end = ngx_http_k8s_watcher_list_end;
-    conf.handler.list_abort = ngx_http_k8s_watcher_list_abort;
+    conf.handler.list_abort = ngx_http_k8s_watcher_list_reset;
     conf.handler.watch_event = ngx_http_k8s_watcher_event;
     conf.handler.log = ngx_http_k8s_watcher_lw_log;
     conf.ctx = w;
@@ -1206,7 +1206,7 @@ ngx_http_k8s_watcher_header_cb(char *ptr, size_t size, size_t nitems,
 /* the list/watch machine's callbacks: the slice cache */
 
 static void
-ngx_http_k8s_watcher_list_begin(void *ctx)
+ngx_http_k8s_watcher_list_reset(void *ctx)
 {
     ngx_uint_t               i;
     ngx_http_k8s_watcher_t  *w = ctx;
@@ -1214,7 +1214,6 @@ ngx_http_k8s_watcher_list_begin(void *ctx)
     for (i = 0; i < w->nsvcs; i++) {
         ngx_http_k8s_slices_free(&w->svcs[i].pending);
     }
-
 }
 
 
@@ -1300,19 +1299,6 @@ ngx_http_k8s_watcher_list_end(void *ctx, const char *rv)
                   "k8s watcher: synced at resourceVersion %s", rv);
 
     return 0;
-}
-
-
-static void
-ngx_http_k8s_watcher_list_abort(void *ctx)
-{
-    ngx_uint_t               i;
-    ngx_http_k8s_watcher_t  *w = ctx;
-
-    for (i = 0; i < w->nsvcs; i++) {
-        ngx_http_k8s_slices_free(&w->svcs[i].pending);
-    }
-
 }
 
 
