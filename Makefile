@@ -60,11 +60,11 @@ deps:
 
 module: $(BUILD)/ngx_http_k8s_module.so
 
+MOD_INPUTS   = $(MOD_SRCS) $(KUBE_SRCS) $(MOD_HDRS) $(KUBE_HDRS) $(SAN)
+
 $(BUILD)/.module-srcs: FORCE
 	@mkdir -p $(BUILD)
-	@echo "$(MOD_SRCS) $(KUBE_SRCS) $(MOD_HDRS) $(KUBE_HDRS) $(SAN)" \
-	    | cmp -s - $@ || echo "$(MOD_SRCS) $(KUBE_SRCS) $(MOD_HDRS) \
-	    $(KUBE_HDRS) $(SAN)" > $@
+	@echo "$(MOD_INPUTS)" | cmp -s - $@ || echo "$(MOD_INPUTS)" > $@
 
 $(NGX_BUILD)/Makefile: $(BUILD)/.module-srcs config
 	@mkdir -p $(NGX_BUILD)
