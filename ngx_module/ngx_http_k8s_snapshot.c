@@ -3,9 +3,13 @@
  * kubengx: k8s_snapshot, the endpoint table on disk.
  *
  * Worker 0 writes the table after changes (a cancelable 1 s timer checks
- * the table generation): the whole file is written to PATH.PID.tmp, synced
- * and renamed over PATH, so a reader sees the old or the new file, never
- * a partial one.  When the zone is created (cold start, in the master),
+ * the table generation): the whole file is written to PATH.PID.tmp and
+ * renamed over PATH, so a reader sees the old or the new file, never a
+ * partial one.  There is no fsync(): it could block the worker's event
+ * loop for as long as the disk likes, and the file serves a restarted
+ * nginx on a running machine (the page cache has it); after a power loss
+ * a torn file fails its checksum and the table starts empty, as without
+ * a snapshot.  When the zone is created (cold start, in the master),
  * the table is filled from PATH, so a restarted nginx serves the
  * last-known endpoints before the API answers.  A garbled, truncated or
  * foreign file is rejected as a whole, with a log line; nginx starts
@@ -810,12 +814,6 @@ ngx_http_k8s_snapshot_write(ngx_http_k8s_table_t *table, ngx_str_t *path,
     if (n != p - buf) {
         ngx_log_error(ngx_http_k8s_snapshot_level, log, ngx_errno,
                       ngx_write_fd_n " \"%s\" failed", tmp);
-        goto done;
-    }
-
-    if (fsync(fd) == -1) {
-        ngx_log_error(ngx_http_k8s_snapshot_level, log, ngx_errno,
-                      "fsync() \"%s\" failed", tmp);
         goto done;
     }
 
