@@ -90,6 +90,7 @@ fr_render(fr_t *r, const uint8_t *data, size_t size)
     r->ro.version = "0.0.0-fuzz";
     r->ro.http_port = (o & 0x20) ? 8080 : 80;
     r->ro.https_port = (o & 0x20) ? 8443 : 443;
+    r->ro.forwarded_for_append = (o >> 5) & 1;
     r->ro.listen_address = (o & 0x40) ? "127.0.0.1" : NULL;
     r->ro.certs_dir = "/etc/kubengx/certs";
 
