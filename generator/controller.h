@@ -46,6 +46,11 @@ enum {
 
 
 typedef struct kngx_ctl_s  kngx_ctl_t;
+typedef struct kngx_ctl_call_s  kngx_ctl_call_t;
+
+/* status -1: no response (transport error, or cancelled at exit) */
+typedef void (*kngx_ctl_api_done_pt)(kngx_ctl_t *ctl, long status,
+    json_t *resp, void *data);
 
 
 /* one watched kind: its list/watch machine, transfer and objects */
@@ -162,6 +167,10 @@ struct kngx_ctl_s {
     char                *server;
     CURLM               *multi;
     kngx_ctl_kind_t      kinds[KNGX_CTL_NKINDS];
+    kngx_ctl_call_t     *calls;         /* asynchronous requests */
+    unsigned             calls_queued;  /* incl. running */
+    unsigned             calls_running;
+    unsigned             calls_closing:1;
 
     /* sync */
     unsigned             dirty:1;
@@ -192,6 +201,9 @@ struct kngx_ctl_s {
 
     /* leader */
     unsigned             leader:1;
+    unsigned             lease_busy:1;  /* a Lease request is out */
+    unsigned             status_busy;   /* status patches out */
+    unsigned             status_again:1;
     uint64_t             leader_next_ms;
     uint64_t             renewed_ms;
     uint64_t             observed_ms;
@@ -230,6 +242,18 @@ int kngx_ctl_api_prepare(kngx_ctl_t *ctl, CURL *easy,
 long kngx_ctl_api_call(kngx_ctl_t *ctl, const char *method,
     const char *path, json_t *body, const char *content_type,
     json_t **resp);
+/*
+ * Queue a request; done (may be NULL) gets the status and the parsed
+ * body (NULL if none or not JSON; done must not keep it without a
+ * reference) once it ended.  -1: not queued, done is not called.
+ */
+int kngx_ctl_api_start(kngx_ctl_t *ctl, const char *method,
+    const char *path, json_t *body, const char *content_type, int urgent,
+    kngx_ctl_api_done_pt done, void *data);
+int kngx_ctl_api_is_call(kngx_ctl_t *ctl, void *priv);
+void kngx_ctl_api_done(kngx_ctl_t *ctl, void *priv, CURLcode rc);
+/* drop every queued request; their done sees status -1 */
+void kngx_ctl_api_cancel_all(kngx_ctl_t *ctl);
 
 /* controller_watch.c */
 int kngx_ctl_watch_init(kngx_ctl_t *ctl);

@@ -81,6 +81,17 @@ kngx_ctl_event_allowed(kngx_ctl_t *ctl, const char *key, uint64_t now)
 }
 
 
+static void
+kngx_ctl_event_posted(kngx_ctl_t *ctl, long st, json_t *resp, void *data)
+{
+    if (st >= 200 && st < 300) {
+        ctl->m.events_sent++;
+    } else {
+        ctl->m.events_failed++;
+    }
+}
+
+
 void
 kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
     const char *reason, const char *message)
@@ -91,7 +102,6 @@ kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
     time_t       t;
     struct tm    tm;
     uint64_t     now = kngx_ctl_now();
-    long         st;
 
     snprintf(key, sizeof(key), "%s/%s\n%s\n%s", ns, name, reason, message);
 
@@ -138,16 +148,19 @@ kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
 
     snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", ns);
 
-    st = kngx_ctl_api_call(ctl, "POST", path, body, NULL, NULL);
-    json_decref(body);
+    /* the line now; the API's answer only counts */
 
-    if (st >= 200 && st < 300) {
-        ctl->m.events_sent++;
-        kngx_ctl_log("event: Warning %s on Ingress %s/%s: %s", reason, ns,
-                     name, message);
-    } else {
+    kngx_ctl_log("event: Warning %s on Ingress %s/%s: %s", reason, ns, name,
+                 message);
+
+    if (kngx_ctl_api_start(ctl, "POST", path, body, NULL, 0,
+                           kngx_ctl_event_posted, NULL)
+        != 0)
+    {
         ctl->m.events_failed++;
     }
+
+    json_decref(body);
 }
 
 

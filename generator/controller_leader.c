@@ -114,46 +114,145 @@ kngx_ctl_lease_observe(kngx_ctl_t *ctl, json_t *spec, uint64_t now)
 }
 
 
+/*
+ * One round, asynchronous: GET the Lease (kngx_ctl_lease_got), then
+ * POST or PUT it (kngx_ctl_lease_written); lease_busy is set meanwhile
+ * and the next round starts a retry period after this one ended.
+ */
+
+typedef struct {
+    json_t      *spec;          /* the spec written */
+    unsigned     ours:1;        /* we held it before */
+    unsigned     created:1;
+} kngx_ctl_lease_write_t;
+
+
 static void
-kngx_ctl_leader_try(kngx_ctl_t *ctl, uint64_t now)
+kngx_ctl_lease_round_end(kngx_ctl_t *ctl, int ok)
 {
-    json_t      *lease = NULL, *spec, *nspec, *body;
+    uint64_t  now, jitter;
+
+    now = kngx_ctl_now();
+
+    if (!ok && ctl->leader && now - ctl->renewed_ms > ctl->conf.renew_ms) {
+        kngx_ctl_lead(ctl, 0, "could not renew within the renew deadline");
+    }
+
+    jitter = ctl->leader ? 0
+             : (uint64_t) ((double) ctl->conf.retry_ms * 0.2
+                           * ((double) rand() / RAND_MAX));
+
+    ctl->lease_busy = 0;
+    ctl->leader_next_ms = now + ctl->conf.retry_ms + jitter;
+}
+
+
+static void
+kngx_ctl_lease_written(kngx_ctl_t *ctl, long st, json_t *resp, void *data)
+{
+    kngx_ctl_lease_write_t  *w = data;
+    uint64_t                 now;
+
+    if (ctl->calls_closing || ctl->stopping) {
+        ctl->lease_busy = 0;
+        goto done;
+    }
+
+    now = kngx_ctl_now();
+
+    if (w->created ? (st >= 200 && st < 300) : st == 200) {
+        ctl->renewed_ms = now;
+        kngx_ctl_lease_observe(ctl, w->spec, now);
+        kngx_ctl_lead(ctl, 1, w->created ? "created the Lease"
+                              : w->ours ? "renewed" : "acquired the Lease");
+        kngx_ctl_lease_round_end(ctl, 1);
+        goto done;
+    }
+
+    /* 409: another replica wrote it first */
+
+    kngx_ctl_lease_round_end(ctl, 0);
+
+done:
+
+    json_decref(w->spec);
+    free(w);
+}
+
+
+static int
+kngx_ctl_lease_write(kngx_ctl_t *ctl, const char *method, const char *path,
+    json_t *body, json_t *spec, int ours, int created)
+{
+    kngx_ctl_lease_write_t  *w;
+
+    w = calloc(1, sizeof(kngx_ctl_lease_write_t));
+    if (w == NULL) {
+        return -1;
+    }
+
+    w->spec = json_incref(spec);
+    w->ours = ours ? 1 : 0;
+    w->created = created ? 1 : 0;
+
+    if (kngx_ctl_api_start(ctl, method, path, body, NULL, 1,
+                           kngx_ctl_lease_written, w)
+        != 0)
+    {
+        json_decref(w->spec);
+        free(w);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+kngx_ctl_lease_got(kngx_ctl_t *ctl, long st, json_t *lease, void *data)
+{
+    json_t      *spec, *nspec, *body;
     const char  *holder, *acquire;
     char         path[2048], coll[1024];
-    long         st, transitions;
+    long         transitions;
     json_int_t   dur;
-    int          ours;
+    uint64_t     now;
+    int          ours, rc;
+
+    if (ctl->calls_closing || ctl->stopping) {
+        ctl->lease_busy = 0;
+        return;
+    }
+
+    now = kngx_ctl_now();
 
     snprintf(coll, sizeof(coll), KNGX_LEASES "%s/leases",
              ctl->conf.election_ns);
     snprintf(path, sizeof(path), "%s/%s", coll, ctl->conf.election_id);
 
-    st = kngx_ctl_api_call(ctl, "GET", path, NULL, NULL, &lease);
-
     if (st == 404) {
         nspec = kngx_ctl_lease_spec(ctl, NULL, 0);
-        body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:o}",
+        body = json_pack("{s:s, s:s, s:{s:s, s:s}, s:O}",
                          "apiVersion", "coordination.k8s.io/v1",
                          "kind", "Lease",
                          "metadata", "name", ctl->conf.election_id,
                          "namespace", ctl->conf.election_ns,
                          "spec", nspec);
-        if (body == NULL) {
-            goto done;
-        }
-
-        st = kngx_ctl_api_call(ctl, "POST", coll, body, NULL, NULL);
+        rc = body ? kngx_ctl_lease_write(ctl, "POST", coll, body, nspec, 0,
+                                         1)
+                  : -1;
         json_decref(body);
+        json_decref(nspec);
 
-        if (st >= 200 && st < 300) {
-            ctl->renewed_ms = now;
-            kngx_ctl_lead(ctl, 1, "created the Lease");
+        if (rc != 0) {
+            kngx_ctl_lease_round_end(ctl, 0);
         }
-        goto done;
+        return;
     }
 
-    if (st != 200 || lease == NULL) {
-        goto failed;
+    if (st != 200 || !json_is_object(lease)) {
+        kngx_ctl_lease_round_end(ctl, 0);
+        return;
     }
 
     spec = json_object_get(lease, "spec");
@@ -175,7 +274,8 @@ kngx_ctl_leader_try(kngx_ctl_t *ctl, uint64_t now)
         && now < ctl->observed_ms + (uint64_t) dur * 1000)
     {
         kngx_ctl_lead(ctl, 0, "another replica holds the Lease");
-        goto done;
+        kngx_ctl_lease_round_end(ctl, 1);
+        return;
     }
 
     transitions = (long) json_integer_value(json_object_get(spec,
@@ -185,36 +285,27 @@ kngx_ctl_leader_try(kngx_ctl_t *ctl, uint64_t now)
     nspec = kngx_ctl_lease_spec(ctl, ours ? acquire : NULL,
                                 ours ? transitions : transitions + 1);
     if (nspec == NULL) {
-        goto failed;
+        kngx_ctl_lease_round_end(ctl, 0);
+        return;
     }
 
-    json_object_set_new(lease, "spec", nspec);
+    /* the read object with the new spec: its resourceVersion guards it */
 
-    st = kngx_ctl_api_call(ctl, "PUT", path, lease, NULL, NULL);
+    json_object_set(lease, "spec", nspec);
 
-    if (st == 200) {
-        ctl->renewed_ms = now;
-        kngx_ctl_lease_observe(ctl, nspec, now);
-        kngx_ctl_lead(ctl, 1, ours ? "renewed" : "acquired the Lease");
-        goto done;
+    rc = kngx_ctl_lease_write(ctl, "PUT", path, lease, nspec, ours, 0);
+    json_decref(nspec);
+
+    if (rc != 0) {
+        kngx_ctl_lease_round_end(ctl, 0);
     }
-
-failed:
-
-    if (ctl->leader && now - ctl->renewed_ms > ctl->conf.renew_ms) {
-        kngx_ctl_lead(ctl, 0, "could not renew within the renew deadline");
-    }
-
-done:
-
-    json_decref(lease);
 }
 
 
 uint64_t
 kngx_ctl_leader_step(kngx_ctl_t *ctl, uint64_t now)
 {
-    uint64_t  jitter;
+    char  path[2048];
 
     if (!ctl->conf.leader_elect) {
         if (!ctl->leader) {
@@ -227,19 +318,35 @@ kngx_ctl_leader_step(kngx_ctl_t *ctl, uint64_t now)
         return 0;
     }
 
+    if (ctl->lease_busy) {
+        /* a leader whose round hangs stops leading at the deadline */
+
+        if (ctl->leader && now - ctl->renewed_ms > ctl->conf.renew_ms) {
+            kngx_ctl_lead(ctl, 0, "could not renew within the renew "
+                          "deadline");
+        }
+
+        return ctl->leader ? ctl->renewed_ms + ctl->conf.renew_ms + 1 : 0;
+    }
+
     if (now < ctl->leader_next_ms) {
         return ctl->leader_next_ms;
     }
 
-    kngx_ctl_leader_try(ctl, now);
+    snprintf(path, sizeof(path), KNGX_LEASES "%s/leases/%s",
+             ctl->conf.election_ns, ctl->conf.election_id);
 
-    jitter = ctl->leader ? 0
-             : (uint64_t) ((double) ctl->conf.retry_ms * 0.2
-                           * ((double) rand() / RAND_MAX));
+    if (kngx_ctl_api_start(ctl, "GET", path, NULL, NULL, 1,
+                           kngx_ctl_lease_got, NULL)
+        != 0)
+    {
+        kngx_ctl_lease_round_end(ctl, 0);
+        return ctl->leader_next_ms;
+    }
 
-    ctl->leader_next_ms = kngx_ctl_now() + ctl->conf.retry_ms + jitter;
+    ctl->lease_busy = 1;
 
-    return ctl->leader_next_ms;
+    return 0;
 }
 
 
@@ -369,16 +476,66 @@ kngx_ctl_status_desired(kngx_ctl_t *ctl)
 }
 
 
+typedef struct {
+    char        *key;           /* "ns/name" */
+    unsigned     published:1;
+} kngx_ctl_status_call_t;
+
+
+static void
+kngx_ctl_status_logged(kngx_ctl_t *ctl, long st, const char *key,
+    int published)
+{
+    if (st == 200) {
+        ctl->m.status_updates++;
+        kngx_ctl_log("status: Ingress %s %s", key,
+                     published ? "address published" : "address cleared");
+    } else {
+        ctl->m.status_errors++;
+    }
+}
+
+
+static void
+kngx_ctl_status_patched(kngx_ctl_t *ctl, long st, json_t *resp, void *data)
+{
+    kngx_ctl_status_call_t  *c = data;
+
+    if (!ctl->calls_closing) {
+        kngx_ctl_status_logged(ctl, st, c->key, c->published);
+    }
+
+    free(c->key);
+    free(c);
+
+    ctl->status_busy--;
+
+    /* what changed while these were out is done now */
+
+    if (ctl->status_busy == 0 && ctl->status_again && !ctl->calls_closing) {
+        ctl->status_again = 0;
+        kngx_ctl_status_sync(ctl);
+    }
+}
+
+
+/*
+ * Merge-PATCH status.loadBalancer.ingress of ns/name; asynchronous, or
+ * blocking when sync (at shutdown, when the loop is about to end).
+ */
+
 static void
 kngx_ctl_status_patch(kngx_ctl_t *ctl, const char *ns, const char *name,
-    json_t *ingress)
+    json_t *ingress, int sync)
 {
-    json_t  *body;
-    char     path[1024];
-    long     st;
+    json_t                  *body;
+    char                     path[1024], key[1024];
+    long                     st;
+    kngx_ctl_status_call_t  *c;
 
     snprintf(path, sizeof(path), "/apis/networking.k8s.io/v1/namespaces/%s/"
              "ingresses/%s/status", ns, name);
+    snprintf(key, sizeof(key), "%s/%s", ns, name);
 
     body = json_pack("{s:{s:{s:O}}}", "status", "loadBalancer", "ingress",
                      ingress ? ingress : json_null());
@@ -386,17 +543,37 @@ kngx_ctl_status_patch(kngx_ctl_t *ctl, const char *ns, const char *name,
         return;
     }
 
-    st = kngx_ctl_api_call(ctl, "PATCH", path, body,
-                           "application/merge-patch+json", NULL);
-    json_decref(body);
-
-    if (st == 200) {
-        ctl->m.status_updates++;
-        kngx_ctl_log("status: Ingress %s/%s %s", ns, name,
-                     ingress ? "address published" : "address cleared");
-    } else {
-        ctl->m.status_errors++;
+    if (sync) {
+        st = kngx_ctl_api_call(ctl, "PATCH", path, body,
+                               "application/merge-patch+json", NULL);
+        kngx_ctl_status_logged(ctl, st, key, ingress != NULL);
+        json_decref(body);
+        return;
     }
+
+    c = calloc(1, sizeof(kngx_ctl_status_call_t));
+    if (c == NULL || (c->key = strdup(key)) == NULL) {
+        free(c);
+        json_decref(body);
+        return;
+    }
+
+    c->published = ingress ? 1 : 0;
+
+    if (kngx_ctl_api_start(ctl, "PATCH", path, body,
+                           "application/merge-patch+json", 0,
+                           kngx_ctl_status_patched, c)
+        != 0)
+    {
+        ctl->m.status_errors++;
+        free(c->key);
+        free(c);
+
+    } else {
+        ctl->status_busy++;
+    }
+
+    json_decref(body);
 }
 
 
@@ -454,6 +631,13 @@ kngx_ctl_status_sync(kngx_ctl_t *ctl)
         return;
     }
 
+    /* patches still out: compare again once they are answered */
+
+    if (ctl->status_busy) {
+        ctl->status_again = 1;
+        return;
+    }
+
     want = kngx_ctl_status_desired(ctl);
     if (want == NULL) {
         return;
@@ -467,11 +651,11 @@ kngx_ctl_status_sync(kngx_ctl_t *ctl)
 
         if (kngx_ctl_is_served(ctl, key)) {
             if (!json_equal(cur ? cur : empty, want)) {
-                kngx_ctl_status_patch(ctl, ns, name, want);
+                kngx_ctl_status_patch(ctl, ns, name, want, 0);
             }
 
         } else if (cur && json_array_size(cur) && json_equal(cur, want)) {
-            kngx_ctl_status_patch(ctl, ns, name, NULL);
+            kngx_ctl_status_patch(ctl, ns, name, NULL, 0);
         }
     }
 
@@ -497,7 +681,7 @@ kngx_ctl_status_clear(kngx_ctl_t *ctl)
         ing = kngx_ctl_store_get(ctl, KNGX_KIND_INGRESS, ns, name);
 
         if (json_array_size(kngx_ctl_status_current(ing))) {
-            kngx_ctl_status_patch(ctl, ns, name, NULL);
+            kngx_ctl_status_patch(ctl, ns, name, NULL, 1);
         }
     }
 }

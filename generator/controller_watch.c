@@ -449,10 +449,16 @@ kngx_ctl_watch_perform(kngx_ctl_t *ctl)
 
         priv = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-        k = (kngx_ctl_kind_t *) priv;
-        if (k == NULL) {
+        if (priv == NULL) {
             continue;
         }
+
+        if (kngx_ctl_api_is_call(ctl, priv)) {
+            kngx_ctl_api_done(ctl, priv, msg->data.result);
+            continue;
+        }
+
+        k = (kngx_ctl_kind_t *) priv;
 
         if (!k->aborted) {
             if (!k->got_status && msg->data.result == CURLE_OK) {
@@ -564,6 +570,8 @@ kngx_ctl_watch_free(kngx_ctl_t *ctl)
 {
     kngx_ctl_kind_t  *k;
     int               i;
+
+    kngx_ctl_api_cancel_all(ctl);
 
     for (i = 0; i < KNGX_CTL_NKINDS; i++) {
         k = &ctl->kinds[i];

@@ -509,3 +509,46 @@ def test_stalled_watch_is_cut_and_resumed(kube_api, backends, controllers):
     assert len(lists()) == lists0, lists()[lists0:]
     line = [ln for ln in ctl.text().splitlines() if "too slow" in ln][0]
     assert re.search(r"watch \w+: ", line), line
+
+
+def test_slow_api_does_not_stall_health_or_routing(kube_api, backends,
+                                                   controllers):
+    """The API answers nothing for 30 s (a partition, an overloaded
+    server): every Lease, status and Event request hangs until the
+    controller's timeout.  Meanwhile /healthz answers within the probe's
+    2 s every time (a blocked loop would get the pod killed by its
+    liveness probe, and nginx with it), and nginx serves.  The leader
+    steps down at the renew deadline and leads again after."""
+    bk = backends("a", "b")
+    api = kube_api()
+    for o in base_objects(bk):
+        api.create(o)
+    api.create(ingress("web", [rule("shop.example.com",
+                                    path("/", "svc-a", 80))]))
+    ctl = controllers(api).wait_ready()
+    harness.wait_for(routed_to(ctl, "shop.example.com", "/", "a"), 10,
+                     "route to a")
+    harness.wait_for(lambda: ctl.metric("kubengx_leader") == 1, 10,
+                     "leader")
+    api.admin("faults", {"path": "^/(api|apis)/", "action": "delay",
+                         "delay": 30})
+    try:
+        slow = []
+        deadline = time.monotonic() + 12
+        while time.monotonic() < deadline:
+            t0 = time.monotonic()
+            r = harness.http_request(ctl.metrics_port, "/healthz",
+                                     timeout=2)
+            assert r.status == 200, r
+            slow.append(time.monotonic() - t0)
+            assert ctl.get("/", host="shop.example.com").backend == "a"
+            time.sleep(0.2)     # pacing of the probe, not a wait
+        assert max(slow) < 1.0, max(slow)
+        assert ctl.proc.poll() is None
+        # no renewal within --renew-deadline (10 s): not the leader now
+        assert ctl.metric("kubengx_leader") == 0
+        assert "could not renew within the renew deadline" in ctl.text()
+    finally:
+        api.request("DELETE", "/_admin/faults", token="")
+    harness.wait_for(lambda: ctl.metric("kubengx_leader") == 1, 15,
+                     "leader again once the API answers")

@@ -218,6 +218,11 @@ class Handler(BaseHTTPRequestHandler):
                 return
             settings.log_request(self, parsed)
             fault = settings.take_fault(self.command, self.path)
+            if fault and fault.get("delay"):
+                # a slow or unreachable server: the client's timeout decides
+                time.sleep(float(fault["delay"]))
+            if fault and fault.get("action") == "delay":
+                fault = None
             if fault:
                 self.read_body()
                 if fault.get("action") == "close":
@@ -660,7 +665,10 @@ class Admin:
     POST /_admin/window   {"size": N}  keep the last N events
     POST /_admin/token    {"token": T} rotate the bearer token (null: no auth)
     POST /_admin/faults   {"status": 429, "path": REGEX, "method": "GET", "count": N,
-                           "retryAfter": S, "message": M, "action": "close"}
+                           "retryAfter": S, "message": M, "action": "close",
+                           "delay": S}
+                           (delay: wait S seconds first; "action": "delay"
+                           then answers normally)
     DELETE /_admin/faults              clear injected faults
     POST /_admin/drop-watches {"path": REGEX, "mode": "abort"|"end"} -> {"dropped": n}
     POST /_admin/stream   {"split": BYTES, "pack": bool, "packDelay": S,
@@ -729,7 +737,7 @@ class Admin:
         fault = {"status": int(body.get("status", 500)), "path": body.get("path"),
                  "method": body.get("method"), "count": body.get("count"),
                  "retryAfter": body.get("retryAfter"), "message": body.get("message"),
-                 "action": body.get("action")}
+                 "action": body.get("action"), "delay": body.get("delay")}
         if fault["path"]:
             re.compile(fault["path"])
         with self.settings.lock:
