@@ -237,9 +237,11 @@ def write_manifests(directory, objs, fmt="yaml", name="manifests"):
 # --- the CLI ---------------------------------------------------------------
 
 def render(files, outdir=None, *flags, http_port=None, https_port=None,
-           endpoints="static", listen="127.0.0.1", stdin=None, timeout=60):
+           endpoints="static", listen="127.0.0.1", stdin=None, timeout=60,
+           env=None):
     """Run `kubengx render`; returns (rc, stdout, stderr, conf_text).
-    outdir None means `-o -` (conf_text is stdout)."""
+    outdir None means `-o -` (conf_text is stdout).  env: for --check
+    with the module in a SAN=1 build, harness.san_env(dir)."""
     cmd = [harness.KUBENGX, "render"]
     for f in ([files] if isinstance(files, str) else files):
         cmd += ["-f", str(f)]
@@ -254,7 +256,7 @@ def render(files, outdir=None, *flags, http_port=None, https_port=None,
         cmd += ["--https-port", str(https_port)]
     cmd += [str(x) for x in flags]
     p = subprocess.run(cmd, capture_output=True, timeout=timeout,
-                       input=stdin)
+                       input=stdin, env=env)
     out = p.stdout.decode("utf-8", "replace")
     err = p.stderr.decode("utf-8", "replace")
     conf = None

@@ -272,7 +272,8 @@ def test_auto_switches_above_the_threshold(tmp_path):
     f = write_list(tmp_path / "above", generated(t + 1))
     rc, _, err, conf = m.render(f, None, "--check", "--nginx", harness.NGINX,
                                 "--module", harness.MODULE, "-v",
-                                endpoints="module", timeout=120)
+                                endpoints="module", timeout=120,
+                                env=harness.san_env(tmp_path))
     assert rc == 0, err
     assert "%d Service-port upstreams: dispatch form" % (t + 1) in err
     ups = upstream_blocks(conf)
