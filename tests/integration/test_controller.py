@@ -146,6 +146,21 @@ def base_objects(bk):
         backend_service(bk, "svc-a", "a") + backend_service(bk, "svc-b", "b")
 
 
+def shop_stack(kube_api, backends, controllers, api_args=(), args=()):
+    """Backends a and b, Services svc-a/svc-b, Ingress "web" routing
+    shop.example.com to svc-a, and a ready controller serving it."""
+    bk = backends("a", "b")
+    api = kube_api(args=list(api_args)) if api_args else kube_api()
+    for o in base_objects(bk):
+        api.create(o)
+    api.create(ingress("web", [rule("shop.example.com",
+                                    path("/", "svc-a", 80))]))
+    ctl = controllers(api, args=list(args)).wait_ready()
+    harness.wait_for(routed_to(ctl, "shop.example.com", "/x", "a"), 10,
+                     "route to a")
+    return api, ctl
+
+
 def test_help_documents_every_flag(kubengx):
     p = harness.run([kubengx, "controller", "--help"], check=True)
     src = open(os.path.join(harness.ROOT, "generator",
@@ -163,16 +178,7 @@ def test_help_documents_every_flag(kubengx):
 
 def test_routes_follow_ingress_and_service_edits(kube_api, backends,
                                                  controllers):
-    bk = backends("a", "b")
-    api = kube_api()
-    for o in base_objects(bk):
-        api.create(o)
-    api.create(ingress("web", [rule("shop.example.com",
-                                    path("/", "svc-a", 80))]))
-    ctl = controllers(api).wait_ready()
-
-    harness.wait_for(routed_to(ctl, "shop.example.com", "/x", "a"), 10,
-                     "route to a")
+    api, ctl = shop_stack(kube_api, backends, controllers)
     start = ctl.reloads()
 
     # edit the Ingress: a new path to svc-b
@@ -466,15 +472,9 @@ def test_stalled_watch_is_cut_and_resumed(kube_api, backends, controllers):
     from its resourceVersion and sees the Ingress created meanwhile, with
     no relist; nginx keeps serving the old routes throughout.  Before the
     stall, bookmarks alone keep the quiet watches open."""
-    bk = backends("a", "b")
-    api = kube_api(args=["--bookmark-interval", "0.5"])
-    for o in base_objects(bk):
-        api.create(o)
-    api.create(ingress("web", [rule("shop.example.com",
-                                    path("/", "svc-a", 80))]))
-    ctl = controllers(api, args=["--watch-idle-timeout", "2s"]).wait_ready()
-    harness.wait_for(routed_to(ctl, "shop.example.com", "/", "a"), 10,
-                     "route to a")
+    api, ctl = shop_stack(kube_api, backends, controllers,
+                          api_args=["--bookmark-interval", "0.5"],
+                          args=["--watch-idle-timeout", "2s"])
 
     def watches():
         return [r for r in api.requests_seen()
@@ -519,15 +519,7 @@ def test_slow_api_does_not_stall_health_or_routing(kube_api, backends,
     2 s every time (a blocked loop would get the pod killed by its
     liveness probe, and nginx with it), and nginx serves.  The leader
     steps down at the renew deadline and leads again after."""
-    bk = backends("a", "b")
-    api = kube_api()
-    for o in base_objects(bk):
-        api.create(o)
-    api.create(ingress("web", [rule("shop.example.com",
-                                    path("/", "svc-a", 80))]))
-    ctl = controllers(api).wait_ready()
-    harness.wait_for(routed_to(ctl, "shop.example.com", "/", "a"), 10,
-                     "route to a")
+    api, ctl = shop_stack(kube_api, backends, controllers)
     harness.wait_for(lambda: ctl.metric("kubengx_leader") == 1, 10,
                      "leader")
     api.admin("faults", {"path": "^/(api|apis)/", "action": "delay",
