@@ -11,10 +11,15 @@
  * `nginx -t -p TMP/ -c TMP/nginx.conf -e TMP/error.log` runs on it; its
  * output is shown when it fails.  nginx -t opens no sockets and runs as
  * any user.  The directory is removed afterwards.
+ *
+ * kngx_check() blocks (render --check); the controller runs the same
+ * steps without blocking: kngx_check_start(), kngx_check_read() when the
+ * pipe is readable, kngx_check_finish() once it ended.
  */
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,17 +88,16 @@ kngx_write_file(const char *path, const char *data, size_t len)
 
 
 int
-kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,
-    const kngx_plan_t *p, const char *tmpdir, char *err, size_t err_size)
+kngx_check_start(const kngx_check_opts_t *o, const char *conf, size_t len,
+    const char *tmpdir, kngx_check_run_t *run, char *err, size_t err_size)
 {
     char   path[4200], main_conf[8192], errlog[4200], prefix[4200];
-    char   out[4096];
-    FILE  *f;
-    int    status, rc = -1, n;
+    int    n, pipefd[2];
     pid_t  pid;
-    int    pipefd[2];
-    size_t got = 0;
-    ssize_t r;
+
+    memset(run, 0, sizeof(kngx_check_run_t));
+    run->fd = -1;
+    run->pid = -1;
 
     /* tmpdir exists and holds certs/ already (the caller wrote them) */
 
@@ -172,53 +176,114 @@ kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,
     }
 
     close(pipefd[1]);
+    (void) fcntl(pipefd[0], F_SETFD, FD_CLOEXEC);
 
-    f = fdopen(pipefd[0], "r");
-    if (f == NULL) {
-        close(pipefd[0]);
-    }
+    run->pid = pid;
+    run->fd = pipefd[0];
 
-    while (f && (r = (ssize_t) fread(out + got, 1, sizeof(out) - 1 - got, f))
-           > 0)
-    {
-        got += (size_t) r;
-        if (got == sizeof(out) - 1) {
-            char  sink[1024];
+    return 0;
+}
 
-            while (fread(sink, 1, sizeof(sink), f) > 0) { /* drain */ }
-            break;
+
+int
+kngx_check_read(kngx_check_run_t *run)
+{
+    char     sink[1024];
+    ssize_t  r;
+
+    for ( ;; ) {
+        if (run->got < sizeof(run->out) - 1) {
+            r = read(run->fd, run->out + run->got,
+                     sizeof(run->out) - 1 - run->got);
+        } else {
+            r = read(run->fd, sink, sizeof(sink));     /* the rest: dropped */
         }
-    }
 
-    out[got] = '\0';
-
-    if (f) {
-        fclose(f);
-    }
-
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            status = -1;
-            break;
+        if (r > 0) {
+            if (run->got < sizeof(run->out) - 1) {
+                run->got += (size_t) r;
+            }
+            continue;
         }
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return 0;
+        }
+
+        /* EOF, or an error: the output is complete */
+
+        run->out[run->got] = '\0';
+        close(run->fd);
+        run->fd = -1;
+
+        return 1;
+    }
+}
+
+
+int
+kngx_check_finish(kngx_check_run_t *run, char *err, size_t err_size)
+{
+    size_t  l;
+    int     status;
+
+    if (run->fd != -1) {
+        close(run->fd);
+        run->fd = -1;
     }
 
-    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        rc = 0;
+    if (run->exited) {
+        status = run->status;
 
     } else {
-        size_t  l = strlen(out);
-
-        while (l && out[l - 1] == '\n') {
-            out[--l] = '\0';
+        while (waitpid(run->pid, &status, 0) < 0) {
+            if (errno != EINTR) {
+                status = -1;
+                break;
+            }
         }
-
-        snprintf(err, err_size, "nginx -t failed:\n%s", out);
     }
+
+    run->pid = -1;
+
+    if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return 0;
+    }
+
+    run->out[run->got] = '\0';
+    l = run->got;
+
+    while (l && run->out[l - 1] == '\n') {
+        run->out[--l] = '\0';
+    }
+
+    snprintf(err, err_size, "nginx -t failed:\n%s", run->out);
+
+    return -1;
+}
+
+
+int
+kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,
+    const kngx_plan_t *p, const char *tmpdir, char *err, size_t err_size)
+{
+    kngx_check_run_t  run;
 
     (void) p;
 
-    return rc;
+    if (kngx_check_start(o, conf, len, tmpdir, &run, err, err_size) != 0) {
+        return -1;
+    }
+
+    /* a blocking pipe: read returns only with data or at the end */
+
+    while (kngx_check_read(&run) == 0) { /* void */ }
+
+    return kngx_check_finish(&run, err, err_size);
 }
 
 

@@ -47,7 +47,8 @@ kngx_render_usage(FILE *out)
 "Selection:\n"
 "      --class NAME         serve Ingresses of this class (default kubengx)\n"
 "      --controller NAME    IngressClasses whose spec.controller is NAME\n"
-"                           are ours too (default kubengx.io/ingress-controller)\n"
+"                           are ours too (default\n"
+"                           kubengx.io/ingress-controller)\n"
 "      --watch-without-class\n"
 "                           serve Ingresses that name no class\n"
 "\n"
@@ -233,7 +234,8 @@ kngx_render_main(int argc, char **argv)
     const char          *rerr;
     char                *conf = NULL, *cconf = NULL;
     char                 err[8192], certs_abs[PATH_MAX + 16];
-    char                 modbuf[PATH_MAX + 64], tmp[PATH_MAX], tcerts[PATH_MAX + 16];
+    char                 modbuf[PATH_MAX + 64], tmp[PATH_MAX];
+    char                 tcerts[PATH_MAX + 16];
     size_t               nfiles = 0, len, clen;
     int                  c, verbose = 0, check = 0, rc = KNGX_EXIT_USAGE;
 

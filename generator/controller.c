@@ -477,7 +477,7 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
 
             now = kngx_ctl_now();
 
-            if (ctl->synced && ctl->dirty) {
+            if (ctl->synced && ctl->dirty && !ctl->test.active) {
                 due = ctl->dirty_last_ms + ctl->conf.holdoff_ms;
                 if (ctl->dirty_first_ms + ctl->conf.max_delay_ms < due) {
                     due = ctl->dirty_first_ms + ctl->conf.max_delay_ms;
@@ -487,15 +487,17 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
                     ctl->dirty = 0;
                     kngx_ctl_sync(ctl);
 
-                    if (ctl->nginx_pid <= 0 && !ctl->nginx_exited
-                        && kngx_ctl_nginx_start(ctl) != 0)
-                    {
-                        return 1;
-                    }
-
                 } else if (due < wake) {
                     wake = due;
                 }
+            }
+
+            /* nginx starts once the first sync ended, whatever it gave */
+
+            if (ctl->m.syncs && !ctl->test.active && ctl->nginx_pid <= 0
+                && !ctl->nginx_exited && kngx_ctl_nginx_start(ctl) != 0)
+            {
+                return 1;
             }
         }
 
@@ -505,7 +507,14 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
         fds[0].fd = ctl->sig_pipe[0];
         fds[0].events = CURL_WAIT_POLLIN;
         fds[0].revents = 0;
-        n = 1 + kngx_ctl_http_fds(ctl, fds + 1, 19);
+        n = 1 + kngx_ctl_http_fds(ctl, fds + 1, 18);
+
+        if (kngx_ctl_test_fd(ctl) != -1) {
+            fds[n].fd = kngx_ctl_test_fd(ctl);
+            fds[n].events = CURL_WAIT_POLLIN;
+            fds[n].revents = 0;
+            n++;
+        }
 
         curl_multi_wait(ctl->multi, fds, (unsigned) n, timeout, NULL);
 
@@ -516,6 +525,7 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
 
         kngx_ctl_watch_perform(ctl);
         kngx_ctl_http_handle(ctl, fds + 1, n - 1);
+        kngx_ctl_test_step(ctl);
     }
 }
 
@@ -825,6 +835,8 @@ kngx_controller_main(int argc, char **argv)
                  c->leader_elect ? ", leader election on" : "");
 
     rc = kngx_ctl_loop(ctl);
+
+    kngx_ctl_test_abort(ctl);
 
     if (ctl->nginx_pid > 0) {
         kngx_ctl_nginx_quit(ctl, 1);

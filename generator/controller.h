@@ -151,6 +151,20 @@ typedef struct {
 } kngx_ctl_metrics_t;
 
 
+/* the candidate config under nginx -t (controller_sync.c) */
+typedef struct {
+    unsigned             active:1;
+    kngx_check_run_t     run;
+    char                 tmp[4096];     /* its temporary directory */
+    kngx_model_t        *m;
+    kngx_plan_t         *p;
+    char                *conf;
+    size_t               len;
+    unsigned char        hash[32];
+    uint64_t             t1;            /* rendered at */
+} kngx_ctl_test_t;
+
+
 typedef struct {
     char                *key;           /* "ns/name code message" */
     uint64_t             last_ms;
@@ -184,6 +198,7 @@ struct kngx_ctl_s {
     json_t              *served;        /* array of "ns/name" */
     unsigned             ready:1;       /* a config was applied */
     unsigned             synced:1;      /* every kind listed once */
+    kngx_ctl_test_t      test;
 
     /* nginx */
     pid_t                nginx_pid;
@@ -270,6 +285,11 @@ kngx_model_t *kngx_ctl_model_build(kngx_ctl_t *ctl);
 
 /* controller_sync.c */
 void kngx_ctl_sync(kngx_ctl_t *ctl);
+/* nginx -t of a sync: its output fd (-1: none running), progress, end */
+int kngx_ctl_test_fd(kngx_ctl_t *ctl);
+void kngx_ctl_test_step(kngx_ctl_t *ctl);
+void kngx_ctl_test_reaped(kngx_ctl_t *ctl, pid_t pid, int status);
+void kngx_ctl_test_abort(kngx_ctl_t *ctl);
 
 /* controller_nginx.c */
 int kngx_ctl_nginx_write_main(kngx_ctl_t *ctl);

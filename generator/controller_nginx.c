@@ -260,6 +260,8 @@ kngx_ctl_reap(kngx_ctl_t *ctl)
         }
 
         if (pid != ctl->nginx_pid) {
+            /* nginx -t of a sync, or an orphan adopted as PID 1 */
+            kngx_ctl_test_reaped(ctl, pid, status);
             continue;
         }
 

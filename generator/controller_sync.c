@@ -7,13 +7,16 @@
  *   same as the applied hash: nothing to do (no write, no reload)
  *   same as the last rejected hash: not tried again
  *   else: nginx -t on the new text in a temporary directory (the
- *   generator's kngx_check); rejected: the running config stays, the
+ *   generator's kngx_check steps, finished from the main loop so that
+ *   a slow nginx -t blocks nothing); rejected: the running config stays, the
  *   error is logged, counted and reported as an Event on the Ingresses
  *   involved (those changed, or whose Service or Secret changed, since the
  *   last applied config); accepted: written atomically
  *   (kngx_output_write) and nginx reloaded.
  */
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,25 +175,32 @@ kngx_ctl_print_diags(const kngx_diags_t *ds)
 }
 
 
-/* nginx -t on the candidate in a fresh temporary directory */
+/*
+ * nginx -t on the candidate in a fresh temporary directory, started here
+ * and finished by kngx_ctl_test_step() from the loop: it may take
+ * seconds on a large config, and the loop keeps answering probes and
+ * following the API meanwhile.
+ */
+
 static int
-kngx_ctl_test(kngx_ctl_t *ctl, const kngx_plan_t *p, char *err,
+kngx_ctl_test_start(kngx_ctl_t *ctl, const kngx_plan_t *p, char *err,
     size_t err_size)
 {
+    kngx_ctl_test_t     *t = &ctl->test;
     kngx_render_opts_t   ro;
     kngx_check_opts_t    co;
-    char                 tmp[4096], certs[4200];
+    char                 certs[4200];
     char                *conf;
     const char          *rerr;
     size_t               len;
     int                  rc;
 
-    if (kngx_check_tmpdir(tmp, sizeof(tmp)) != 0) {
+    if (kngx_check_tmpdir(t->tmp, sizeof(t->tmp)) != 0) {
         snprintf(err, err_size, "cannot create a temporary directory");
         return -1;
     }
 
-    snprintf(certs, sizeof(certs), "%s/certs", tmp);
+    snprintf(certs, sizeof(certs), "%s/certs", t->tmp);
 
     ro = ctl->conf.ro;
     ro.certs_dir = certs;
@@ -198,7 +208,7 @@ kngx_ctl_test(kngx_ctl_t *ctl, const kngx_plan_t *p, char *err,
     conf = kngx_render(p, &ro, &len, &rerr);
     if (conf == NULL) {
         snprintf(err, err_size, "%s", rerr);
-        kngx_check_cleanup(tmp);
+        kngx_check_cleanup(t->tmp);
         return -1;
     }
 
@@ -208,13 +218,20 @@ kngx_ctl_test(kngx_ctl_t *ctl, const kngx_plan_t *p, char *err,
 
     rc = kngx_output_write_certs(certs, p, err, err_size);
     if (rc == 0) {
-        rc = kngx_check(&co, conf, len, p, tmp, err, err_size);
+        rc = kngx_check_start(&co, conf, len, t->tmp, &t->run, err,
+                              err_size);
     }
 
     free(conf);
-    kngx_check_cleanup(tmp);
 
-    return rc;
+    if (rc != 0) {
+        kngx_check_cleanup(t->tmp);
+        return -1;
+    }
+
+    (void) fcntl(t->run.fd, F_SETFL, fcntl(t->run.fd, F_GETFL) | O_NONBLOCK);
+
+    return 0;
 }
 
 
@@ -238,6 +255,145 @@ kngx_ctl_set_served(kngx_ctl_t *ctl, const kngx_plan_t *p)
 }
 
 
+/* the candidate passed nginx -t, or did not (err) */
+
+static void
+kngx_ctl_sync_apply(kngx_ctl_t *ctl, int rc, const char *test_err)
+{
+    kngx_ctl_test_t  *t = &ctl->test;
+    kngx_plan_t      *p = t->p;
+    char              err[8192];
+    uint64_t          t2;
+    int               reloaded = 0;
+
+    if (rc != 0) {
+        ctl->m.reload_errors_test++;
+        memcpy(ctl->failed_hash, t->hash, 32);
+        ctl->have_failed = 1;
+        kngx_ctl_log("error: sync: new config rejected, the running one "
+                     "stays: %s", test_err);
+        kngx_ctl_report_rejected(ctl, p, test_err);
+        return;
+    }
+
+    if (kngx_output_write(ctl->conf.conf_dir, t->conf, t->len, p, err,
+                          sizeof(err)) != 0)
+    {
+        ctl->m.reload_errors_write++;
+        kngx_ctl_log("error: sync: write: %s; the running config stays",
+                     err);
+        return;
+    }
+
+    memcpy(ctl->applied_hash, t->hash, 32);
+    ctl->have_applied = 1;
+    ctl->have_failed = 0;
+    json_object_clear(ctl->changed);
+
+    if (ctl->nginx_pid > 0) {
+        if (kngx_ctl_nginx_reload(ctl) != 0) {
+            ctl->m.reload_errors_signal++;
+            return;
+        }
+        reloaded = 1;
+    }
+
+    t2 = kngx_ctl_now();
+
+    if (reloaded) {
+        ctl->m.reloads++;
+        ctl->m.reload_seconds_last = (double) (t2 - t->t1) / 1000.0;
+        ctl->m.reload_seconds_sum += ctl->m.reload_seconds_last;
+    }
+
+    ctl->m.last_reload_success = kngx_ctl_wall();
+    ctl->ready = 1;
+
+    kngx_ctl_log("sync: %zu Ingresses served, %zu servers, %zu upstreams, "
+                 "%zu certificates; config written%s (render %.3fs, "
+                 "test+write %.3fs)", p->ningresses, p->nservers,
+                 p->nupstreams, p->ncerts,
+                 reloaded ? ", nginx reloaded" : "",
+                 ctl->m.render_seconds_last, (double) (t2 - t->t1) / 1000.0);
+
+    kngx_ctl_status_sync(ctl);
+}
+
+
+static void
+kngx_ctl_test_free(kngx_ctl_t *ctl)
+{
+    kngx_ctl_test_t  *t = &ctl->test;
+
+    kngx_check_cleanup(t->tmp);
+    free(t->conf);
+    kngx_plan_free(t->p);
+    kngx_model_free(t->m);
+    t->conf = NULL;
+    t->p = NULL;
+    t->m = NULL;
+    t->active = 0;
+}
+
+
+int
+kngx_ctl_test_fd(kngx_ctl_t *ctl)
+{
+    return ctl->test.active ? ctl->test.run.fd : -1;
+}
+
+
+void
+kngx_ctl_test_step(kngx_ctl_t *ctl)
+{
+    kngx_ctl_test_t  *t = &ctl->test;
+    char              err[8192];
+    int               rc;
+
+    if (!t->active || kngx_check_read(&t->run) == 0) {
+        return;
+    }
+
+    rc = kngx_check_finish(&t->run, err, sizeof(err));
+
+    kngx_ctl_sync_apply(ctl, rc, err);
+    kngx_ctl_test_free(ctl);
+}
+
+
+void
+kngx_ctl_test_reaped(kngx_ctl_t *ctl, pid_t pid, int status)
+{
+    if (ctl->test.active && pid == ctl->test.run.pid) {
+        ctl->test.run.exited = 1;
+        ctl->test.run.status = status;
+    }
+}
+
+
+void
+kngx_ctl_test_abort(kngx_ctl_t *ctl)
+{
+    char  err[64];
+
+    if (!ctl->test.active) {
+        return;
+    }
+
+    if (!ctl->test.run.exited) {
+        kill(ctl->test.run.pid, SIGKILL);
+    }
+
+    (void) kngx_check_finish(&ctl->test.run, err, sizeof(err));
+    kngx_ctl_test_free(ctl);
+}
+
+
+/*
+ * Render; when the text changed, start nginx -t on it (the model, plan
+ * and text go to ctl->test until kngx_ctl_test_step() applies them).
+ */
+
 void
 kngx_ctl_sync(kngx_ctl_t *ctl)
 {
@@ -248,8 +404,12 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
     char            err[8192];
     unsigned char   hash[32];
     size_t          len;
-    uint64_t        t0, t1, t2;
-    int             reloaded = 0;
+    uint64_t        t0, t1;
+
+    if (ctl->test.active) {
+        ctl->dirty = 1;
+        return;
+    }
 
     ctl->m.syncs++;
     t0 = kngx_ctl_now();
@@ -303,7 +463,8 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
         json_object_clear(ctl->changed);
         kngx_ctl_log("sync: %zu Ingresses served, config unchanged; no "
                      "reload", p->ningresses);
-        goto status;
+        kngx_ctl_status_sync(ctl);
+        goto done;
     }
 
     if (ctl->have_failed && memcmp(hash, ctl->failed_hash, 32) == 0) {
@@ -312,59 +473,23 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
         goto done;
     }
 
-    if (kngx_ctl_test(ctl, p, err, sizeof(err)) != 0) {
-        ctl->m.reload_errors_test++;
-        memcpy(ctl->failed_hash, hash, 32);
-        ctl->have_failed = 1;
-        kngx_ctl_log("error: sync: new config rejected, the running one "
-                     "stays: %s", err);
-        kngx_ctl_report_rejected(ctl, p, err);
-        goto done;
+    ctl->test.m = m;
+    ctl->test.p = p;
+    ctl->test.conf = conf;
+    ctl->test.len = len;
+    ctl->test.t1 = t1;
+    memcpy(ctl->test.hash, hash, 32);
+
+    if (kngx_ctl_test_start(ctl, p, err, sizeof(err)) != 0) {
+        ctl->test.tmp[0] = '\0';
+        kngx_ctl_sync_apply(ctl, -1, err);
+        kngx_ctl_test_free(ctl);
+        return;
     }
 
-    if (kngx_output_write(ctl->conf.conf_dir, conf, len, p, err,
-                          sizeof(err)) != 0)
-    {
-        ctl->m.reload_errors_write++;
-        kngx_ctl_log("error: sync: write: %s; the running config stays",
-                     err);
-        goto done;
-    }
+    ctl->test.active = 1;
 
-    memcpy(ctl->applied_hash, hash, 32);
-    ctl->have_applied = 1;
-    ctl->have_failed = 0;
-    json_object_clear(ctl->changed);
-
-    if (ctl->nginx_pid > 0) {
-        if (kngx_ctl_nginx_reload(ctl) != 0) {
-            ctl->m.reload_errors_signal++;
-            goto done;
-        }
-        reloaded = 1;
-    }
-
-    t2 = kngx_ctl_now();
-
-    if (reloaded) {
-        ctl->m.reloads++;
-        ctl->m.reload_seconds_last = (double) (t2 - t1) / 1000.0;
-        ctl->m.reload_seconds_sum += ctl->m.reload_seconds_last;
-    }
-
-    ctl->m.last_reload_success = kngx_ctl_wall();
-    ctl->ready = 1;
-
-    kngx_ctl_log("sync: %zu Ingresses served, %zu servers, %zu upstreams, "
-                 "%zu certificates; config written%s (render %.3fs, "
-                 "test+write %.3fs)", p->ningresses, p->nservers,
-                 p->nupstreams, p->ncerts,
-                 reloaded ? ", nginx reloaded" : "",
-                 ctl->m.render_seconds_last, (double) (t2 - t1) / 1000.0);
-
-status:
-
-    kngx_ctl_status_sync(ctl);
+    return;
 
 done:
 

@@ -240,7 +240,8 @@ kngx_host_check(const char *host, char *out, size_t size, const char **why)
 
     if (out[0] == '*') {
         if (out[1] != '.') {
-            *why = "may use \"*\" only as the whole first label (*.example.com)";
+            *why = "may use \"*\" only as the whole first label "
+                   "(*.example.com)";
             return -1;
         }
 

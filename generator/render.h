@@ -7,6 +7,8 @@
 #ifndef KNGX_RENDER_H
 #define KNGX_RENDER_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 
 #include "model.h"
@@ -76,6 +78,24 @@ typedef struct {
 int kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,
     const kngx_plan_t *p, const char *certs_dir_in_conf, char *err,
     size_t err_size);
+
+/* the same in steps, for a caller with an event loop */
+typedef struct {
+    pid_t                pid;             /* nginx -t; -1 when reaped */
+    int                  fd;              /* its stdout and stderr */
+    int                  exited;          /* the caller reaped it: */
+    int                  status;          /* waitpid()'s status */
+    size_t               got;
+    char                 out[4096];
+} kngx_check_run_t;
+
+int kngx_check_start(const kngx_check_opts_t *o, const char *conf,
+    size_t len, const char *tmpdir, kngx_check_run_t *run, char *err,
+    size_t err_size);
+/* read what the pipe has (make it O_NONBLOCK first); 1 at its end */
+int kngx_check_read(kngx_check_run_t *run);
+/* reap nginx -t (unless run->exited); 0 if it accepted the config */
+int kngx_check_finish(kngx_check_run_t *run, char *err, size_t err_size);
 
 int kngx_check_tmpdir(char *out, size_t size);
 void kngx_check_cleanup(const char *dir);

@@ -544,3 +544,38 @@ def test_slow_api_does_not_stall_health_or_routing(kube_api, backends,
         api.request("DELETE", "/_admin/faults", token="")
     harness.wait_for(lambda: ctl.metric("kubengx_leader") == 1, 15,
                      "leader again once the API answers")
+
+
+def test_slow_nginx_test_does_not_stall_the_loop(tmp_path, kube_api,
+                                                 backends, controllers):
+    """nginx -t takes seconds on a large config.  While it runs, /healthz
+    answers at once, nginx serves the old routes, and a change that
+    arrives meanwhile is applied right after."""
+    slow = tmp_path / "slow-nginx"
+    slow.write_text('#!/bin/sh\nfor a; do [ "$a" = -t ] && sleep 3; done\n'
+                    'exec %s "$@"\n' % harness.NGINX)
+    slow.chmod(0o755)
+    api, ctl = shop_stack(kube_api, backends, controllers,
+                          args=["--nginx", str(slow)])
+    start = ctl.reloads()
+    syncs = ctl.metric("kubengx_syncs_total")
+    api.create(ingress("one", [rule("one.example.com",
+                                    path("/", "svc-b", 80))]))
+    harness.wait_for(lambda: ctl.metric("kubengx_syncs_total") > syncs, 5,
+                     "the sync of one")
+    # the test of "one" runs now; "two" arrives during it
+    api.create(ingress("two", [rule("two.example.com",
+                                    path("/", "svc-b", 80))]))
+    worst = 0.0
+    deadline = time.monotonic() + 2.5
+    while time.monotonic() < deadline:
+        t0 = time.monotonic()
+        r = harness.http_request(ctl.metrics_port, "/healthz", timeout=2)
+        assert r.status == 200, r
+        worst = max(worst, time.monotonic() - t0)
+        assert ctl.get("/", host="shop.example.com").backend == "a"
+        time.sleep(0.1)         # probe pacing, not a wait
+    assert worst < 1.0, worst
+    harness.wait_for(routed_to(ctl, "one.example.com", "/", "b"), 15, "one")
+    harness.wait_for(routed_to(ctl, "two.example.com", "/", "b"), 15, "two")
+    assert ctl.reloads() <= start + 2
