@@ -202,7 +202,6 @@ struct kngx_ctl_s {
 
     /* nginx */
     pid_t                nginx_pid;
-    pid_t                nginx_pgid;    /* nginx's own process group */
     int                  nginx_status;
     unsigned             nginx_exited:1;
     char                 main_conf[4096];

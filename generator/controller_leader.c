@@ -127,6 +127,17 @@ typedef struct {
 } kngx_ctl_lease_write_t;
 
 
+/* a leader that has not renewed within the renew deadline stops */
+
+static void
+kngx_ctl_lease_deadline(kngx_ctl_t *ctl, uint64_t now)
+{
+    if (ctl->leader && now - ctl->renewed_ms > ctl->conf.renew_ms) {
+        kngx_ctl_lead(ctl, 0, "could not renew within the renew deadline");
+    }
+}
+
+
 static void
 kngx_ctl_lease_round_end(kngx_ctl_t *ctl, int ok)
 {
@@ -134,8 +145,8 @@ kngx_ctl_lease_round_end(kngx_ctl_t *ctl, int ok)
 
     now = kngx_ctl_now();
 
-    if (!ok && ctl->leader && now - ctl->renewed_ms > ctl->conf.renew_ms) {
-        kngx_ctl_lead(ctl, 0, "could not renew within the renew deadline");
+    if (!ok) {
+        kngx_ctl_lease_deadline(ctl, now);
     }
 
     jitter = ctl->leader ? 0
@@ -319,12 +330,9 @@ kngx_ctl_leader_step(kngx_ctl_t *ctl, uint64_t now)
     }
 
     if (ctl->lease_busy) {
-        /* a leader whose round hangs stops leading at the deadline */
+        /* a round that hangs: the deadline still applies */
 
-        if (ctl->leader && now - ctl->renewed_ms > ctl->conf.renew_ms) {
-            kngx_ctl_lead(ctl, 0, "could not renew within the renew "
-                          "deadline");
-        }
+        kngx_ctl_lease_deadline(ctl, now);
 
         return ctl->leader ? ctl->renewed_ms + ctl->conf.renew_ms + 1 : 0;
     }

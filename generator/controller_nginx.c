@@ -205,7 +205,6 @@ kngx_ctl_nginx_start(kngx_ctl_t *ctl)
     (void) setpgid(pid, pid);     /* either side may win the race */
 
     ctl->nginx_pid = pid;
-    ctl->nginx_pgid = pid;
     kngx_ctl_log("nginx started (pid %ld): %s -p %s -c %s", (long) pid,
                  ctl->conf.nginx, prefix, ctl->main_conf);
 
@@ -279,15 +278,14 @@ kngx_ctl_reap(kngx_ctl_t *ctl)
         /*
          * A master that exits normally has waited for its workers; one
          * that died leaves them running, orphaned, still holding the
-         * listening sockets and serving the old config.
+         * listening sockets and serving the old config; they are in
+         * the master's process group (kngx_ctl_nginx_start).
          */
 
-        if (ctl->nginx_pgid > 0 && kill(-ctl->nginx_pgid, SIGKILL) == 0) {
+        if (kill(-pid, SIGKILL) == 0) {
             kngx_ctl_log("killed the worker processes nginx left behind "
-                         "(process group %ld)", (long) ctl->nginx_pgid);
+                         "(process group %ld)", (long) pid);
         }
-
-        ctl->nginx_pgid = 0;
     }
 
     return exited;

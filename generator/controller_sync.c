@@ -8,11 +8,11 @@
  *   same as the last rejected hash: not tried again
  *   else: nginx -t on the new text in a temporary directory (the
  *   generator's kngx_check steps, finished from the main loop so that
- *   a slow nginx -t blocks nothing); rejected: the running config stays, the
- *   error is logged, counted and reported as an Event on the Ingresses
- *   involved (those changed, or whose Service or Secret changed, since the
- *   last applied config); accepted: written atomically
- *   (kngx_output_write) and nginx reloaded.
+ *   a slow nginx -t blocks nothing); rejected: the running config
+ *   stays, the error is logged, counted and reported as an Event on the
+ *   Ingresses involved (those changed, or whose Service or Secret
+ *   changed, since the last applied config); accepted: written
+ *   atomically (kngx_output_write) and nginx reloaded.
  */
 
 #include <fcntl.h>
@@ -392,6 +392,7 @@ kngx_ctl_test_abort(kngx_ctl_t *ctl)
 /*
  * Render; when the text changed, start nginx -t on it (the model, plan
  * and text go to ctl->test until kngx_ctl_test_step() applies them).
+ * The loop does not call this while a test runs.
  */
 
 void
@@ -405,11 +406,6 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
     unsigned char   hash[32];
     size_t          len;
     uint64_t        t0, t1;
-
-    if (ctl->test.active) {
-        ctl->dirty = 1;
-        return;
-    }
 
     ctl->m.syncs++;
     t0 = kngx_ctl_now();

@@ -368,11 +368,11 @@ kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
                          (long) (req->timeout_ms + 30000));
     }
 
-    if (req->idle_timeout_ms) {
+    if (req->idle_timeout_s) {
         /* a stalled watch: fewer than 1 byte/s over the whole period */
         curl_easy_setopt(k->easy, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(k->easy, CURLOPT_LOW_SPEED_TIME,
-                         (long) ((req->idle_timeout_ms + 999) / 1000));
+                         (long) req->idle_timeout_s);
     }
 
     k->aborted = 0;

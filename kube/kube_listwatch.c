@@ -648,7 +648,8 @@ kube_lw_next(kube_lw_t *lw, uint64_t now, kube_lw_request_t *req,
         lw->watch_events = 0;
         req->watch_timeout_s = t;
         req->timeout_ms = ((uint64_t) t + 30) * 1000;
-        req->idle_timeout_ms = lw->conf.watch_idle_timeout_ms;
+        req->idle_timeout_s = (unsigned)
+                              ((lw->conf.watch_idle_timeout_ms + 999) / 1000);
 
     } else {
         lw->state = KUBE_LW_LISTING;

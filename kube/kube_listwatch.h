@@ -96,7 +96,7 @@ typedef struct {
      * server sends a BOOKMARK at least about once a minute to a watch
      * that asked for them (allowWatchBookmarks), so silence for three
      * minutes means a dead peer or a wedged proxy.  0: 180 s.  A
-     * suggestion like list_timeout_ms, handed out as req->idle_timeout_ms.
+     * suggestion, handed out in whole seconds as req->idle_timeout_s.
      */
     uint64_t            watch_idle_timeout_ms;
 
@@ -132,7 +132,7 @@ typedef struct {
     int                 is_watch;
     unsigned            watch_timeout_s;  /* timeoutSeconds sent */
     uint64_t            timeout_ms;  /* suggested whole-transfer deadline */
-    uint64_t            idle_timeout_ms;  /* watches: cut the stream after
+    unsigned            idle_timeout_s;   /* watches: cut the stream after
                                              this long without a byte */
 } kube_lw_request_t;
 

@@ -823,11 +823,11 @@ ngx_http_k8s_watcher_start(ngx_http_k8s_watcher_t *w,
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, w->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, w);
 
-    if (req->idle_timeout_ms) {
+    if (req->idle_timeout_s) {
         /* a stalled watch: fewer than 1 byte/s over the whole period */
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
         curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME,
-                         (long) ((req->idle_timeout_ms + 999) / 1000));
+                         (long) req->idle_timeout_s);
     }
 
     mrc = curl_multi_add_handle(w->multi, e);

@@ -534,7 +534,6 @@ def test_slow_api_does_not_stall_health_or_routing(kube_api, backends,
             assert r.status == 200, r
             slow.append(time.monotonic() - t0)
             assert ctl.get("/", host="shop.example.com").backend == "a"
-            time.sleep(0.2)     # pacing of the probe, not a wait
         assert max(slow) < 1.0, max(slow)
         assert ctl.proc.poll() is None
         # no renewal within --renew-deadline (10 s): not the leader now
@@ -574,7 +573,6 @@ def test_slow_nginx_test_does_not_stall_the_loop(tmp_path, kube_api,
         assert r.status == 200, r
         worst = max(worst, time.monotonic() - t0)
         assert ctl.get("/", host="shop.example.com").backend == "a"
-        time.sleep(0.1)         # probe pacing, not a wait
     assert worst < 1.0, worst
     harness.wait_for(routed_to(ctl, "one.example.com", "/", "b"), 15, "one")
     harness.wait_for(routed_to(ctl, "two.example.com", "/", "b"), 15, "two")

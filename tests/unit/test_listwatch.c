@@ -822,7 +822,7 @@ test_paths(void **state)
                         "kubernetes.io%2Fservice-name%3Dweb&fieldSelector="
                         "metadata.name%21%3Dx");
     assert_int_equal(req.timeout_ms, 60000);
-    assert_int_equal(req.idle_timeout_ms, 0);   /* lists: none */
+    assert_int_equal(req.idle_timeout_s, 0);    /* lists: none */
     page(lw, 0, "", "");
 
     c.rnd = 299;
@@ -834,7 +834,7 @@ test_paths(void **state)
                         "=100&timeoutSeconds=599&watch=true");
     assert_int_equal(req.watch_timeout_s, 599);
     assert_int_equal(req.timeout_ms, 629000);
-    assert_int_equal(req.idle_timeout_ms, 180000);  /* the default */
+    assert_int_equal(req.idle_timeout_s, 180);  /* the default */
     assert_true(req.is_watch);
 
     kube_lw_destroy(lw);
