@@ -17,6 +17,8 @@ from manifests import (Stack, backend_service, directive_problems, endpoint,
 
 GOOD = "good.example.com"
 PWN = "location /pwn { return 200 pwned; }"
+# the Lua shape of CVE-2025-1097/1098/24514 (IngressNightmare)
+LUA = 'location /pwn { content_by_lua_block { ngx.say("pwned") } }'
 
 HOSTILE_PATHS = [
     "/a;} %s #" % PWN,
@@ -29,6 +31,9 @@ HOSTILE_PATHS = [
     "/a#pwn",
     "/a{pwn}",
     "/a\n%s" % PWN,
+    "/a;} %s #" % LUA,
+    "/a\n%s" % LUA,
+    "/a;}\nload_module /tmp/pwn.so; #",
     "/a\r\n%s" % PWN,
     "/a\u0000;} %s" % PWN,
     "/a\tb",
@@ -51,6 +56,7 @@ HOSTILE_PATHS = [
 HOSTILE_HOSTS = [
     "evil.example.com;} server { listen 1; %s } #" % PWN,
     "evil.example.com\n%s" % PWN,
+    "evil.example.com;} server { listen 1; %s } #" % LUA,
     "evil.example.com\u0000pwn",
     'evil"pwn.example.com',
     "evil'pwn.example.com",
@@ -255,6 +261,7 @@ def test_hostile_endpoint_address(stack, backends, addr):
 @pytest.mark.parametrize("ext", [
     "evil.example.com;} %s #" % PWN,
     "evil.example.com\n%s" % PWN,
+    "evil.example.com;} server { listen 1; %s } #" % LUA,
     "evil.example.com:1/pwn",
     "unix:/tmp/pwn.sock",
     "$host",
@@ -281,6 +288,15 @@ SNIPPETS = {
     "nginx.ingress.kubernetes.io/auth-url":
         "http://x/;} %s #" % PWN,
     "nginx.ingress.kubernetes.io/rewrite-target": "/pwn$1;return 200 pwned;",
+    # the published advisories' annotation shapes
+    "nginx.ingress.kubernetes.io/auth-tls-match-cn":
+        "CN=abc #(\n){}\n }}\n%s\n#" % LUA,
+    "nginx.ingress.kubernetes.io/mirror-target":
+        "http://x/;}\n%s\n#" % LUA,
+    "nginx.ingress.kubernetes.io/mirror-host": "x;} %s #" % LUA,
+    "nginx.ingress.kubernetes.io/permanent-redirect":
+        "https://x/;\nreturn 200 pwned;#",
+    "nginx.ingress.kubernetes.io/auth-snippet": LUA,
     "nginx.ingress.kubernetes.io/use-regex": "true",
     "kubengx.io/anything": "x;} %s #\n\"'\\$" % PWN,
     "kubernetes.io/ingress.class": "kubengx",
