@@ -316,6 +316,8 @@ class Nginx:
 
     def write_conf(self, http, module=True, workers=1, main="",
                    log_level="info", master=True):
+        # what start() waits for: every worker forked (none without master)
+        self.workers = workers if master else 0
         text = NGINX_CONF.format(
             prefix=self.prefix, workers=workers, main=main, http=http,
             log_level=log_level, master="on" if master else "off",
@@ -359,7 +361,7 @@ class Nginx:
         if self.proc.poll() is not None:
             raise AssertionError("nginx exited: %s" % self.error_log())
         return all(port_open("127.0.0.1", p) for p in self.ports) \
-            and len(self.worker_pids()) > 0
+            and len(self.worker_pids()) >= self.workers
 
     @property
     def pid(self):
