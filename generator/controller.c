@@ -110,8 +110,11 @@ kngx_ctl_usage(FILE *out)
 "(and EndpointSlices with --endpoints static), render them into nginx\n"
 "config like `kubengx render`, and run nginx as a child.  Only when the\n"
 "text or a certificate changed is the config tested with nginx -t,\n"
-"written atomically and nginx reloaded; a config nginx -t rejects is not\n"
-"applied (the running one stays) and is reported as an Event.\n"
+"written atomically and nginx reloaded.  When nginx -t rejects it, more\n"
+"tests find the Ingresses to blame; the config without them is applied\n"
+"and each gets an ExcludedFromConfig Event, until it or a Service or\n"
+"Secret it names changes (SIGHUP: try them all again).  When none is to\n"
+"blame, the running config stays (RejectedConfig Events).\n"
 "\n"
 "API:\n"
 "      --kubeconfig FILE    kubeconfig to use (default: in-cluster service\n"
@@ -165,7 +168,8 @@ kngx_ctl_usage(FILE *out)
 "Health and metrics:\n"
 "      --metrics-port PORT  /healthz, /readyz, /metrics (default 10254;\n"
 "                           0: off)\n"
-"      --metrics-address ADDR  (default 0.0.0.0)\n"
+"      --metrics-address ADDR  listen on ADDR only (default: every address,\n"
+"                           IPv6 and IPv4: probes come to the pod IP)\n"
 "\n"
 "Leader election and status (only the leader writes Ingress status):\n"
 "      --no-leader-elect    act as the only replica (always leader)\n"
@@ -419,6 +423,7 @@ kngx_ctl_signals_read(kngx_ctl_t *ctl)
             case SIGHUP:
                 kngx_ctl_log("SIGHUP: resync");
                 ctl->have_failed = 0;
+                ctl->exclude_reset = 1;
                 kngx_ctl_mark_dirty(ctl, NULL);
                 break;
             default:
@@ -448,7 +453,7 @@ kngx_ctl_signals_read(kngx_ctl_t *ctl)
 static int
 kngx_ctl_loop(kngx_ctl_t *ctl)
 {
-    struct curl_waitfd  fds[20];
+    struct curl_waitfd  fds[KNGX_CTL_HTTP_MAX_FDS + 3];
     uint64_t            now, wake, w, due;
     int                 n, rc, timeout;
 
@@ -499,6 +504,11 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
             {
                 return 1;
             }
+
+            w = kngx_ctl_probe_step(ctl, kngx_ctl_now());
+            if (w && w < wake) {
+                wake = w;
+            }
         }
 
         now = kngx_ctl_now();
@@ -507,7 +517,7 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
         fds[0].fd = ctl->sig_pipe[0];
         fds[0].events = CURL_WAIT_POLLIN;
         fds[0].revents = 0;
-        n = 1 + kngx_ctl_http_fds(ctl, fds + 1, 18);
+        n = 1 + kngx_ctl_http_fds(ctl, fds + 1, KNGX_CTL_HTTP_MAX_FDS);
 
         if (kngx_ctl_test_fd(ctl) != -1) {
             fds[n].fd = kngx_ctl_test_fd(ctl);
@@ -515,6 +525,8 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
             fds[n].revents = 0;
             n++;
         }
+
+        n += kngx_ctl_probe_fds(ctl, fds + n, 1);
 
         curl_multi_wait(ctl->multi, fds, (unsigned) n, timeout, NULL);
 
@@ -526,6 +538,7 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
         kngx_ctl_watch_perform(ctl);
         kngx_ctl_http_handle(ctl, fds + 1, n - 1);
         kngx_ctl_test_step(ctl);
+        kngx_ctl_probe_handle(ctl);
     }
 }
 
@@ -560,7 +573,6 @@ kngx_controller_main(int argc, char **argv)
     c->ro.https_port = 443;
     c->holdoff_ms = 200;
     c->max_delay_ms = 2000;
-    c->metrics_address = "0.0.0.0";
     c->metrics_port = 10254;
     c->leader_elect = 1;
     c->election_id = "kubengx-leader";
@@ -822,6 +834,7 @@ kngx_controller_main(int argc, char **argv)
 
     if (kngx_ctl_watch_init(ctl) != 0
         || kngx_ctl_http_init(ctl) != 0
+        || kngx_ctl_probe_init(ctl) != 0
         || kngx_ctl_nginx_write_main(ctl) != 0)
     {
         goto cleanup;
@@ -846,11 +859,14 @@ kngx_controller_main(int argc, char **argv)
 cleanup:
 
     kngx_ctl_http_close(ctl);
+    kngx_ctl_probe_free(ctl);
+    kngx_ctl_exclude_free(ctl);
     kngx_ctl_watch_free(ctl);
     kngx_ctl_api_free(ctl);
     curl_global_cleanup();
 
     json_decref(ctl->served);
+    json_decref(ctl->refused);
     free(ctl->observed);
     free(ctl->holder);
 
