@@ -349,8 +349,11 @@ int kngx_ctl_bisect_begin(kngx_ctl_t *ctl, const char *err);
 void kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err);
 void kngx_ctl_bisect_free(kngx_ctl_t *ctl);
 
-/* controller_blame.c: add the "ns/name" err points at in conf to out */
-void kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
+/*
+ * controller_blame.c: add the "ns/name" err points at in conf to out;
+ * 1 if each of them alone brings the failing block back (all to blame)
+ */
+int kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
     const char *err, json_t *out);
 
 /* controller_exclude.c */

@@ -9,24 +9,33 @@
  * Every step is a candidate config planned from the sync's model without
  * some Ingresses and tested with nginx -t, asynchronously like the sync's
  * own test (controller_sync.c); changes arriving meanwhile are synced
- * after it.  A round looks for one Ingress:
+ * after it.  A round, with the complaint of the config that failed last:
  *
- *   1. a start set S whose absence makes nginx -t pass, trying in turn
- *      the Ingresses the error points at (controller_blame.c), those
- *      changed since the last accepted config (every one for a fresh
- *      pod), then all of them;
- *   2. binary search in S: leave out the first half H; passes: look in H
+ *   1. the Ingresses the error points at (controller_blame.c).  When the
+ *      error is in one block that each of them brings back alone (an
+ *      upstream, a server, a certificate, a location), they are all to
+ *      blame if the config without them passes (done: that config is
+ *      applied) or fails with another complaint (nginx -t got further:
+ *      the next round starts with that one);
+ *   2. otherwise a start set S whose absence makes nginx -t pass, trying
+ *      in turn the Ingresses the error points at, those changed since
+ *      the last accepted config (every one for a fresh pod), then all of
+ *      them (known to pass after the first time);
+ *   3. binary search in S: leave out the first half H; passes: look in H
  *      only; fails: keep H out (innocent or not, the problem is in the
  *      rest too) and look in the rest.  It ends with one Ingress I whose
  *      absence makes the difference: I is to blame;
- *   3. confirm: the config without every Ingress found so far (and
+ *   4. confirm: the config without every Ingress found so far (and
  *      nothing else); passes: apply it; fails: another round.
  *
- * One bad Ingress the error points at costs one test; one among N found
- * by search about log2(N) + 2.  At most KNGX_BISECT_MAX_TESTS tests: then,
- * or when even the config without any Ingress fails (the problem is
- * elsewhere), nothing is left out and the rejection stands as before
- * (the running config stays, RejectedConfig Events).
+ * An error nginx places in an Ingress's block costs one test; a broken
+ * Service shared by many Ingresses one test; one bad Ingress among N
+ * that nothing points at about log2(N) + 2.  At most
+ * KNGX_BISECT_MAX_TESTS tests: then, or when even the config without any
+ * Ingress fails (the problem is elsewhere), nothing is left out and the
+ * rejection stands as before (the running config stays, RejectedConfig
+ * Events).  Each test is logged: which Ingresses it left out, and what
+ * nginx said.
  */
 
 #include <stdio.h>
@@ -77,6 +86,9 @@ struct kngx_ctl_bisect_s {
     char                   *err;        /* the last failure's message */
     char                   *first;      /* the full config's complaint */
     unsigned                tests;
+    unsigned                none_ok:1;  /* passed without any Ingress */
+    unsigned                joint:1;    /* the hint: all to blame */
+    size_t                  nout;       /* left out in the running test */
 };
 
 
@@ -224,6 +236,7 @@ kngx_bisect_test(kngx_ctl_t *ctl)
     }
 
     b->tests++;
+    b->nout = n;
     ctl->m.bisection_tests++;
 
     kngx_bisect_names(b, b->list, b->ntry, names, sizeof(names));
@@ -285,13 +298,27 @@ kngx_bisect_done(kngx_ctl_t *ctl)
 }
 
 
+/* list[0..nlist) are to blame, for b->err */
+
+static void
+kngx_bisect_blame(struct kngx_ctl_bisect_s *b)
+{
+    size_t  i;
+
+    for (i = 0; i < b->nlist; i++) {
+        b->flag[b->list[i]] |= KNGX_CULPRIT;
+        b->why[b->list[i]] = strdup(b->err ? b->err : "");
+    }
+}
+
+
 /* list narrowed to one: it is to blame */
 
 static int
 kngx_bisect_narrowed(kngx_ctl_t *ctl, int passed)
 {
     struct kngx_ctl_bisect_s  *b = ctl->bisect;
-    size_t                     i, c;
+    size_t                     i;
     int                        base = 0;
 
     if (b->nlist > 1) {
@@ -300,9 +327,7 @@ kngx_bisect_narrowed(kngx_ctl_t *ctl, int passed)
         return kngx_bisect_test(ctl);
     }
 
-    c = b->list[0];
-    b->flag[c] |= KNGX_CULPRIT;
-    b->why[c] = strdup(b->err ? b->err : "");
+    kngx_bisect_blame(b);
 
     for (i = 0; i < b->n; i++) {
         base |= b->flag[i] & KNGX_BASE;
@@ -337,8 +362,8 @@ kngx_bisect_round(kngx_ctl_t *ctl)
 
     hint = json_object();
     if (hint) {
-        kngx_ctl_blame(ctl->test.p, ctl->test.conf, ctl->test.len,
-                       b->err ? b->err : "", hint);
+        b->joint = kngx_ctl_blame(ctl->test.p, ctl->test.conf,
+                                  ctl->test.len, b->err ? b->err : "", hint);
 
         json_object_foreach(hint, key, v) {
             i = kngx_bisect_find(b, key);
@@ -386,6 +411,11 @@ kngx_bisect_next(kngx_ctl_t *ctl)
 
         if (b->nlist == 0 && b->phase == KNGX_PHASE_ALL) {
             return KNGX_GIVE_UP;
+        }
+
+        /* the config without any Ingress passed in an earlier round */
+        if (b->phase == KNGX_PHASE_ALL && b->none_ok) {
+            return kngx_bisect_narrowed(ctl, 0);
         }
 
         /* nothing, or the same set as the previous or next phase */
@@ -461,6 +491,9 @@ kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
 
     if (rc != 0) {
         kngx_ctl_test_message(err, msg, sizeof(msg));
+
+    } else if (b->nout == b->n) {
+        b->none_ok = 1;
     }
 
     kngx_ctl_log("bisect: test %u: %s%s", b->tests,
@@ -478,8 +511,22 @@ kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
     case KNGX_PHASE_HINT:
     case KNGX_PHASE_SUSPECTS:
     case KNGX_PHASE_ALL:
-        if (rc == 0) {
+        if (rc == 0 && b->phase == KNGX_PHASE_HINT && b->joint) {
+            /* the test left out exactly the culprits and them */
+            kngx_bisect_blame(b);
+            r = kngx_bisect_done(ctl);
+
+        } else if (rc == 0) {
             r = kngx_bisect_narrowed(ctl, 1);
+
+        } else if (b->phase == KNGX_PHASE_HINT && b->joint
+                   && strcmp(msg, b->err ? b->err : "") != 0)
+        {
+            /* without them, nginx -t got further: another problem */
+            kngx_bisect_blame(b);
+            free(b->err);
+            b->err = strdup(msg);
+            r = kngx_bisect_round(ctl);
 
         } else if (b->phase == KNGX_PHASE_ALL) {
             kngx_ctl_log("bisect: nginx -t rejects the config even without "

@@ -12,13 +12,19 @@
  *   a location with "# Ingress ns/name"       that Ingress
  *   a line naming "certs/NAME.pem"            the Ingresses whose spec.tls
  *                                             names that Secret
- *   another line of a server { }              the Ingresses routed in it
- *                                             (found by its server_name)
+ *   another line of a server { }              the Ingresses whose rules
+ *                                             name its host (found by its
+ *                                             server_name); none for the
+ *                                             catch-all, which is always
+ *                                             there
  *   upstream NAME { }                         the Ingresses routed to it
  *
- * Anything else (a line outside these blocks, a form this does not
- * know) points at nothing.  The answer is only a hint: controller_bisect.c
- * tests a config without these Ingresses before it believes it.
+ * Each of these Ingresses alone makes the block exist, so when the error
+ * is in one block, all of them are to blame: the answer is then "joint".
+ * When a value is on several lines, they are only candidates.  Anything
+ * else (a line outside these blocks, a form this does not know) points
+ * at nothing.  controller_bisect.c tests a config without them before it
+ * believes any of it.
  */
 
 #include <stdio.h>
@@ -164,23 +170,31 @@ kngx_blame_target_is(const kngx_plan_t *p, const kngx_target_t *t,
 }
 
 
+/*
+ * upstream: the Ingresses of srv's routes (and default) to it; NULL: those
+ * whose own rules name srv's host (routes of rules without host are
+ * merged into every server; they do not make it exist)
+ */
+
 static void
 kngx_blame_server_routes(kngx_blame_t *b, const kngx_server_t *srv,
     const char *upstream, size_t n)
 {
-    size_t  i;
+    const kngx_route_t  *rt;
+    size_t               i;
 
     for (i = 0; i < srv->nroutes; i++) {
-        if (upstream == NULL
-            || kngx_blame_target_is(b->p, &srv->routes[i].target, upstream,
-                                    n))
+        rt = &srv->routes[i];
+
+        if (upstream ? kngx_blame_target_is(b->p, &rt->target, upstream, n)
+                     : !rt->hostless)
         {
-            kngx_blame_add(b, srv->routes[i].target.ingress);
+            kngx_blame_add(b, rt->target.ingress);
         }
     }
 
-    if (upstream == NULL
-        || kngx_blame_target_is(b->p, &srv->default_target, upstream, n))
+    if (upstream
+        && kngx_blame_target_is(b->p, &srv->default_target, upstream, n))
     {
         kngx_blame_add(b, srv->default_target.ingress);
     }
@@ -333,7 +347,7 @@ kngx_blame_at(kngx_blame_t *b, size_t n)
         if (kngx_blame_starts(b, i, "    server_name ")) {
             s = kngx_blame_line(b, i, &len);
             srv = kngx_blame_server(b, s, len);
-            if (srv) {
+            if (srv && srv != &b->p->catch_all) {
                 kngx_blame_server_routes(b, srv, NULL, 0);
             }
             return;
@@ -364,20 +378,20 @@ kngx_blame_line_number(const char *msg, size_t len)
 }
 
 
-/* every line holding the quoted value v (if few enough do) */
+/* every line holding the quoted value v (if few enough do): how many */
 
-static void
+static size_t
 kngx_blame_value(kngx_blame_t *b, const char *v, size_t vlen)
 {
     const char  *s;
     size_t       len, i, j, found[KNGX_BLAME_LINES], nfound = 0;
 
     if (vlen < 2) {
-        return;
+        return 0;
     }
 
     if (kngx_blame_cert(b, v, vlen)) {
-        return;
+        return 1;
     }
 
     for (i = 0; i < b->nlines; i++) {
@@ -394,7 +408,7 @@ kngx_blame_value(kngx_blame_t *b, const char *v, size_t vlen)
         }
 
         if (nfound == KNGX_BLAME_LINES) {
-            return;                     /* too common to point anywhere */
+            return 0;                   /* too common to point anywhere */
         }
 
         found[nfound++] = i;
@@ -403,16 +417,18 @@ kngx_blame_value(kngx_blame_t *b, const char *v, size_t vlen)
     for (i = 0; i < nfound; i++) {
         kngx_blame_at(b, found[i]);
     }
+
+    return nfound;
 }
 
 
-void
+int
 kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
     const char *err, json_t *out)
 {
     kngx_blame_t   b;
     const char    *msg, *end, *q, *q2;
-    size_t         i, n;
+    size_t         i, n, lines = 0;
 
     /* the first [emerg] (or the first) line of nginx's complaint */
 
@@ -437,7 +453,7 @@ kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
 
     b.line = malloc(n * sizeof(size_t));
     if (b.line == NULL) {
-        return;
+        return 0;
     }
 
     b.line[b.nlines++] = 0;
@@ -451,6 +467,7 @@ kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
 
     if (n >= 1 && n <= b.nlines) {
         kngx_blame_at(&b, n - 1);
+        lines = 1;
 
     } else {
         for (q = memchr(msg, '"', (size_t) (end - msg)); q && q < end;
@@ -460,9 +477,11 @@ kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
             if (q2 == NULL) {
                 break;
             }
-            kngx_blame_value(&b, q + 1, (size_t) (q2 - q - 1));
+            lines += kngx_blame_value(&b, q + 1, (size_t) (q2 - q - 1));
         }
     }
 
     free(b.line);
+
+    return lines == 1 && json_object_size(out) > 0;
 }

@@ -362,7 +362,7 @@ def test_warning_becomes_event(kube_api, backends, controllers):
         api.create(o)
     api.create(ingress("broken", [rule("w.example.com",
                                        path("/", "missing", 80))]))
-    controllers(api, args=["--no-leader-elect"]).wait_ready()
+    ctl = controllers(api, args=["--no-leader-elect"]).wait_ready()
 
     def events():
         evs = api.get("/api/v1/namespaces/default/events")["items"]
@@ -370,6 +370,7 @@ def test_warning_becomes_event(kube_api, backends, controllers):
     ev = harness.wait_for(events, 10, "an Event")
     assert ev[0]["type"] == "Warning"
     assert "missing" in ev[0]["message"]
+    assert ctl.metric('kubengx_refused{code="no-service"}') == 1
 
 
 def test_sigterm_quits_nginx_gracefully(kube_api, backends, controllers):
