@@ -2,7 +2,8 @@
 /*
  * kubengx controller: shared declarations of the controller mode.
  *
- *   controller.c          options, --help, the poll() main loop, signals
+ *   controller.c          options, --help, start and stop
+ *   controller_loop.c     the poll() main loop, signals, clock, log
  *   controller_api.c      API endpoint and auth for libcurl; one-shot
  *                         requests (leases, status, events)
  *   controller_watch.c    libcurl multi driving one kube_lw per kind, and
@@ -274,7 +275,10 @@ struct kngx_ctl_s {
 };
 
 
-/* controller.c */
+/* controller_loop.c */
+int kngx_ctl_signals(kngx_ctl_t *ctl);
+/* until a stop signal and nginx's exit (0), or nginx's death (1) */
+int kngx_ctl_loop(kngx_ctl_t *ctl);
 uint64_t kngx_ctl_now(void);
 double kngx_ctl_wall(void);
 void kngx_ctl_log(const char *fmt, ...)
