@@ -478,7 +478,10 @@ kngx_ctl_test_step(kngx_ctl_t *ctl)
     rc = kngx_check_finish(&t->run, err, sizeof(err));
     t->running = 0;
 
-    if (ctl->bisect) {
+    if (ctl->stopping) {
+        kngx_ctl_test_abort(ctl);      /* nginx is quitting: nothing new */
+
+    } else if (ctl->bisect) {
         kngx_ctl_bisect_result(ctl, rc, err);
 
     } else if (rc == 0) {
