@@ -92,6 +92,16 @@ def tenants(api, bk, names):
                                          path("/", "web", 80))], ns=ns))
 
 
+def two_tenants_and(api, bk, bad):
+    """Tenants a and b, and in team-c (Service web on backend c) the
+    Ingress `bad`."""
+    api.create(ingress_class("kubengx"))
+    tenants(api, bk, ["a", "b"])
+    namespace(api, "team-c")
+    web(api, bk, "c", "team-c")
+    api.create(bad)
+
+
 def serves_all(ctl, names):
     return all(routed_to(ctl, "%s.example.com" % n, "/", n)()
                for n in names)
@@ -102,12 +112,9 @@ def test_marker_host_left_out_reported_and_retried(tmp_path, kube_api,
     """nginx names the line: one test without the Ingress behind it."""
     bk = backends("a", "b", "c")
     api = kube_api()
-    api.create(ingress_class("kubengx"))
-    tenants(api, bk, ["a", "b"])
-    namespace(api, "team-c")
-    web(api, bk, "c", "team-c")
-    api.create(ingress("evil", [rule("poison.example.com",
-                                     path("/", "web", 80))], ns="team-c"))
+    two_tenants_and(api, bk, ingress("evil", [rule("poison.example.com",
+                                                   path("/", "web", 80))],
+                                     ns="team-c"))
 
     # a fresh controller with the bad object becomes ready
     ctl = controllers(api, args=["--nginx", wrapper(tmp_path, "poison")])
@@ -265,14 +272,11 @@ def test_unknown_hash_variable_left_out(kube_api, backends, controllers):
     and a later change elsewhere, both applied."""
     bk = backends("a", "b", "c")
     api = kube_api()
-    api.create(ingress_class("kubengx"))
-    tenants(api, bk, ["a", "b"])
-    namespace(api, "team-c")
-    web(api, bk, "c", "team-c")
-    api.create(ingress("sticky", [rule("c.example.com",
-                                       path("/", "web", 80))],
-                       ns="team-c", annotations={HASH_BY:
-                                                 "$no_such_variable"}))
+    two_tenants_and(api, bk, ingress("sticky", [rule("c.example.com",
+                                                     path("/", "web", 80))],
+                                     ns="team-c",
+                                     annotations={HASH_BY:
+                                                  "$no_such_variable"}))
 
     ctl = controllers(api).wait_ready()
     harness.wait_for(lambda: serves_all(ctl, ["a", "b"]), 10, "a and b")
@@ -350,9 +354,10 @@ def test_shared_service_and_second_problem_found_by_pointers(
         tmp_path, kube_api, backends, controllers):
     """nginx names a line in the upstream of a Service four Ingresses use:
     each alone brings it back, so all four are to blame, in one test;
-    without them nginx -t stops at another line (a marker host in team-c):
-    a second round, one more test.  A change of the Service retries the
-    four."""
+    without them nginx -t stops at another line, in a location team-d
+    added to team-a's host: only team-d's Ingress is to blame, one more
+    test; then at a marker host in team-c, one more.  A change of the
+    Service retries the four."""
     bk = backends("a", "b", "c", "p")
     api = kube_api()
     api.create(ingress_class("kubengx"))
@@ -367,6 +372,11 @@ def test_shared_service_and_second_problem_found_by_pointers(
     web(api, bk, "c", "team-c")
     api.create(ingress("evil", [rule("poison.example.com",
                                      path("/", "web", 80))], ns="team-c"))
+    namespace(api, "team-d")
+    web(api, bk, "c", "team-d")
+    api.create(ingress("sneaky", [rule("a.example.com",
+                                       path("/poison-path", "web", 80))],
+                       ns="team-d"))
 
     # the Service's endpoint (its backend's port) is the marker
     marker = "server 127.0.0.1:%d;\\|poison" % bk.host_port("p")[1]
@@ -378,12 +388,16 @@ def test_shared_service_and_second_problem_found_by_pointers(
         assert harness.wait_for(lambda: events(api, "team-p", "shop%d" % i,
                                                "ExcludedFromConfig"), 10,
                                 "the Event on shop%d" % i)
-    assert harness.wait_for(lambda: events(api, "team-c", "evil",
-                                           "ExcludedFromConfig"), 10,
-                            "the Event on evil")
+    for ns, name in (("team-c", "evil"), ("team-d", "sneaky")):
+        assert harness.wait_for(lambda: events(api, ns, name,
+                                               "ExcludedFromConfig"), 10,
+                                "the Event on %s" % name)
+    assert not events(api, "team-a", "site")
     m = ctl.metrics()
-    assert m["kubengx_ingresses_excluded"] == 5
-    assert m["kubengx_config_bisection_tests_total"] == 2, ctl.text()
+    assert m["kubengx_ingresses_excluded"] == 6
+    assert m["kubengx_config_bisection_tests_total"] == 3, ctl.text()
+    # team-a's own route on the host team-d tried to add to
+    assert routed_to(ctl, "a.example.com", "/poison-path", "a")()
 
     # the Service gets a good endpoint; the change of its spec retries
     # the four Ingresses (evil stays out)
@@ -398,5 +412,5 @@ def test_shared_service_and_second_problem_found_by_pointers(
     for i in range(4):
         harness.wait_for(routed_to(ctl, "p%d.example.com" % i, "/", "a"),
                          10, "shop%d served again" % i)
-    assert ctl.metric("kubengx_ingresses_excluded") == 1
+    assert ctl.metric("kubengx_ingresses_excluded") == 2
     assert ctl.get("/", host="poison.example.com").status == 404
