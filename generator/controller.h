@@ -184,7 +184,12 @@ typedef struct {
     kngx_check_run_t     run;
     char                 tmp[4096];     /* its temporary directory */
     kngx_plan_t         *p;
-    char                *conf;
+    char                *tconf;         /* its text as tested (certs in
+                                           tmp) */
+    size_t               tlen;
+    char                *conf;          /* its text to apply, and hash:
+                                           rendered for the full config,
+                                           else when applied */
     size_t               len;
     unsigned char        hash[32];
     const char         **exclude;       /* p's opts.exclude, sorted */

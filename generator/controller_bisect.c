@@ -362,8 +362,9 @@ kngx_bisect_round(kngx_ctl_t *ctl)
 
     hint = json_object();
     if (hint) {
-        b->joint = kngx_ctl_blame(ctl->test.p, ctl->test.conf,
-                                  ctl->test.len, b->err ? b->err : "", hint);
+        b->joint = kngx_ctl_blame(ctl->test.p, ctl->test.tconf,
+                                  ctl->test.tlen, b->err ? b->err : "",
+                                  hint);
 
         json_object_foreach(hint, key, v) {
             i = kngx_bisect_find(b, key);

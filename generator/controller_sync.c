@@ -200,9 +200,11 @@ kngx_ctl_candidate_free(kngx_ctl_t *ctl)
     }
 
     free(t->conf);
+    free(t->tconf);
     kngx_plan_free(t->p);
     free(t->exclude);
     t->conf = NULL;
+    t->tconf = NULL;
     t->p = NULL;
     t->exclude = NULL;
     t->nexclude = 0;
@@ -216,18 +218,37 @@ kngx_ctl_str_cmp(const void *a, const void *b)
 }
 
 
+/* the candidate's text to apply, and its hash */
+
+static int
+kngx_ctl_candidate_final(kngx_ctl_t *ctl, char *err, size_t err_size)
+{
+    kngx_ctl_test_t  *t = &ctl->test;
+    const char       *rerr;
+
+    t->conf = kngx_render(t->p, &ctl->conf.ro, &t->len, &rerr);
+    if (t->conf == NULL) {
+        snprintf(err, err_size, "render: %s", rerr);
+        return -1;
+    }
+
+    kngx_ctl_hash(t->conf, t->len, t->p, t->hash);
+
+    return 0;
+}
+
+
 /*
- * Plan m without the Ingresses left out and extra, and render: the
- * candidate's plan, text, hash and exclusion list in ctl->test.
+ * Plan m without the Ingresses left out and extra: the candidate's plan
+ * and exclusion list in ctl->test; final: its text and hash too.
  */
 
 static int
-kngx_ctl_candidate_render(kngx_ctl_t *ctl, const kngx_model_t *m,
-    const char **extra, size_t nextra, char *err, size_t err_size)
+kngx_ctl_candidate_plan(kngx_ctl_t *ctl, const kngx_model_t *m,
+    const char **extra, size_t nextra, int final, char *err, size_t err_size)
 {
     kngx_ctl_test_t   *t = &ctl->test;
     kngx_plan_opts_t   po;
-    const char        *rerr;
     size_t             i, n = ctl->nexcluded + nextra;
 
     if (n) {
@@ -264,15 +285,7 @@ kngx_ctl_candidate_render(kngx_ctl_t *ctl, const kngx_model_t *m,
         return -1;
     }
 
-    t->conf = kngx_render(t->p, &ctl->conf.ro, &t->len, &rerr);
-    if (t->conf == NULL) {
-        snprintf(err, err_size, "render: %s", rerr);
-        return -1;
-    }
-
-    kngx_ctl_hash(t->conf, t->len, t->p, t->hash);
-
-    return 0;
+    return final ? kngx_ctl_candidate_final(ctl, err, err_size) : 0;
 }
 
 
@@ -290,9 +303,7 @@ kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
     kngx_render_opts_t   ro;
     kngx_check_opts_t    co;
     char                 certs[4200];
-    char                *conf;
     const char          *rerr;
-    size_t               len;
     int                  rc;
 
     if (kngx_check_tmpdir(t->tmp, sizeof(t->tmp)) != 0) {
@@ -306,8 +317,8 @@ kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
     ro = ctl->conf.ro;
     ro.certs_dir = certs;
 
-    conf = kngx_render(t->p, &ro, &len, &rerr);
-    if (conf == NULL) {
+    t->tconf = kngx_render(t->p, &ro, &t->tlen, &rerr);
+    if (t->tconf == NULL) {
         snprintf(err, err_size, "%s", rerr);
         return -1;
     }
@@ -318,11 +329,9 @@ kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
 
     rc = kngx_output_write_certs(certs, t->p, err, err_size);
     if (rc == 0) {
-        rc = kngx_check_start(&co, conf, len, t->tmp, &t->run, err,
+        rc = kngx_check_start(&co, t->tconf, t->tlen, t->tmp, &t->run, err,
                               err_size);
     }
-
-    free(conf);
 
     if (rc != 0) {
         return -1;
@@ -341,8 +350,8 @@ kngx_ctl_test_candidate(kngx_ctl_t *ctl, const char **extra, size_t nextra,
 {
     kngx_ctl_candidate_free(ctl);
 
-    if (kngx_ctl_candidate_render(ctl, ctl->test.m, extra, nextra, err,
-                                  err_size) != 0)
+    if (kngx_ctl_candidate_plan(ctl, ctl->test.m, extra, nextra, 0, err,
+                                err_size) != 0)
     {
         return -1;
     }
@@ -361,6 +370,14 @@ kngx_ctl_apply(kngx_ctl_t *ctl)
     char              err[8192];
     uint64_t          t2;
     int               reloaded = 0;
+
+    if (t->conf == NULL && kngx_ctl_candidate_final(ctl, err, sizeof(err))
+                           != 0)
+    {
+        ctl->m.reload_errors_render++;
+        kngx_ctl_log("error: sync: %s; the running config stays", err);
+        return -1;
+    }
 
     kngx_ctl_set_served(ctl, p);
     ctl->m.ingresses_served = p->ningresses;
@@ -559,7 +576,7 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
     kngx_ctl_print_diags(&m->diags);
     kngx_ctl_exclude_refresh(ctl, m);
 
-    if (kngx_ctl_candidate_render(ctl, m, NULL, 0, err, sizeof(err)) != 0) {
+    if (kngx_ctl_candidate_plan(ctl, m, NULL, 0, 1, err, sizeof(err)) != 0) {
         if (t->p) {
             kngx_ctl_print_diags(&t->p->diags);
         }
