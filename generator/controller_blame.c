@@ -9,7 +9,9 @@
  * KNGX_BLAME_LINES of them), is traced to the block it is in, as render.c
  * and emit_upstream.c write them:
  *
- *   a location with "# Ingress ns/name"       that Ingress
+ *   a location with "# Ingress ns/name"       that Ingress (the default
+ *                                             "location /" has none:
+ *                                             nothing)
  *   a line naming "certs/NAME.pem"            the Ingresses whose spec.tls
  *                                             names that Secret
  *   another line of a server { }              the Ingresses whose rules
@@ -335,9 +337,10 @@ kngx_blame_at(kngx_blame_t *b, size_t n)
                 }
                 key[k] = '\0';
                 json_object_set_new(b->out, key, json_true());
-                return;
             }
-            break;
+
+            /* else the server's default location: no Ingress of its own */
+            return;
         }
     }
 
