@@ -1,35 +1,22 @@
 
 /*
- * kubengx controller: options, --help and the main loop.
+ * kubengx controller: options, --help, start and stop.
  *
- * One thread, one poll (curl_multi_wait with our own fds: the signal
- * pipe and the health/metrics sockets).  Each turn: start the list/watch
- * requests that are due, run the leader election step, run a sync when
- * the hold-off has passed since the last change (or the maximum delay
- * since the first), handle signals, feed transfers, answer HTTP.
- *
- * Startup: nginx starts after the first sync (every kind listed once), so
- * it never serves an empty config when the API is reachable.
- * SIGTERM/SIGQUIT/SIGINT: graceful nginx quit (a second one: fast), the
- * Lease released, status cleared if asked; exit once nginx is gone.
- * nginx dying on its own is fatal (exit 1).
+ * The options become kngx_ctl_conf_t; then the API, the watches, the
+ * health server and nginx.conf are set up and controller_loop.c runs
+ * until a stop signal or nginx's death.
  */
 
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kubengx.h"
@@ -38,66 +25,6 @@
 
 #define KNGX_MODULE_SO  "ngx_http_k8s_module.so"
 
-
-static int  kngx_ctl_sig_fd = -1;
-
-
-uint64_t
-kngx_ctl_now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-
-double
-kngx_ctl_wall(void)
-{
-    struct timeval  tv;
-
-    gettimeofday(&tv, NULL);
-    return (double) tv.tv_sec + (double) tv.tv_usec / 1e6;
-}
-
-
-void
-kngx_ctl_log(const char *fmt, ...)
-{
-    va_list    ap;
-    char       ts[32];
-    time_t     t = time(NULL);
-    struct tm  tm;
-
-    gmtime_r(&t, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-    fprintf(stderr, "%s kubengx controller: ", ts);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
-
-
-void
-kngx_ctl_mark_dirty(kngx_ctl_t *ctl, const char *why)
-{
-    uint64_t  now = kngx_ctl_now();
-
-    if (!ctl->dirty) {
-        ctl->dirty = 1;
-        ctl->dirty_first_ms = now;
-    }
-
-    ctl->dirty_last_ms = now;
-
-    if (ctl->synced && why && strchr(why, ' ')) {
-        kngx_ctl_log("change: %s", why);
-    }
-}
 
 
 static void
@@ -110,8 +37,11 @@ kngx_ctl_usage(FILE *out)
 "(and EndpointSlices with --endpoints static), render them into nginx\n"
 "config like `kubengx render`, and run nginx as a child.  Only when the\n"
 "text or a certificate changed is the config tested with nginx -t,\n"
-"written atomically and nginx reloaded; a config nginx -t rejects is not\n"
-"applied (the running one stays) and is reported as an Event.\n"
+"written atomically and nginx reloaded.  When nginx -t rejects it, more\n"
+"tests find the Ingresses to blame; the config without them is applied\n"
+"and each gets an ExcludedFromConfig Event, until it or a Service or\n"
+"Secret it names changes (SIGHUP: try them all again).  When none is to\n"
+"blame, the running config stays (RejectedConfig Events).\n"
 "\n"
 "API:\n"
 "      --kubeconfig FILE    kubeconfig to use (default: in-cluster service\n"
@@ -165,7 +95,8 @@ kngx_ctl_usage(FILE *out)
 "Health and metrics:\n"
 "      --metrics-port PORT  /healthz, /readyz, /metrics (default 10254;\n"
 "                           0: off)\n"
-"      --metrics-address ADDR  (default 0.0.0.0)\n"
+"      --metrics-address ADDR  listen on ADDR only (default: every address,\n"
+"                           IPv6 and IPv4: probes come to the pod IP)\n"
 "\n"
 "Leader election and status (only the leader writes Ingress status):\n"
 "      --no-leader-elect    act as the only replica (always leader)\n"
@@ -336,199 +267,6 @@ kngx_ctl_find_module(char *buf, size_t size)
 }
 
 
-static void
-kngx_ctl_on_signal(int signo)
-{
-    unsigned char  c = (unsigned char) signo;
-    int            saved = errno;
-
-    if (kngx_ctl_sig_fd >= 0) {
-        (void) !write(kngx_ctl_sig_fd, &c, 1);
-    }
-
-    errno = saved;
-}
-
-
-static int
-kngx_ctl_signals(kngx_ctl_t *ctl)
-{
-    struct sigaction  sa;
-    int               sigs[] = { SIGTERM, SIGQUIT, SIGINT, SIGCHLD, SIGHUP };
-    size_t            i;
-
-    if (pipe2(ctl->sig_pipe, O_NONBLOCK | O_CLOEXEC) != 0) {
-        kngx_ctl_log("error: pipe: %s", strerror(errno));
-        return -1;
-    }
-
-    kngx_ctl_sig_fd = ctl->sig_pipe[1];
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = kngx_ctl_on_signal;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-
-    for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-        sigaction(sigs[i], &sa, NULL);
-    }
-
-    signal(SIGPIPE, SIG_IGN);
-
-    return 0;
-}
-
-
-static void
-kngx_ctl_stop(kngx_ctl_t *ctl, int signo)
-{
-    ctl->stop_signals++;
-
-    if (ctl->stop_signals == 1) {
-        kngx_ctl_log("signal %d: stopping", signo);
-
-        if (ctl->conf.status_on_shutdown) {
-            kngx_ctl_status_clear(ctl);
-        }
-
-        kngx_ctl_leader_release(ctl);
-        ctl->stopping = 1;
-        kngx_ctl_nginx_quit(ctl, 0);
-
-    } else {
-        kngx_ctl_nginx_quit(ctl, 1);
-    }
-}
-
-
-/* returns -1 to go on, else the exit code */
-static int
-kngx_ctl_signals_read(kngx_ctl_t *ctl)
-{
-    unsigned char  buf[64];
-    ssize_t        n, i;
-
-    while ((n = read(ctl->sig_pipe[0], buf, sizeof(buf))) > 0) {
-        for (i = 0; i < n; i++) {
-            switch (buf[i]) {
-            case SIGTERM:
-            case SIGQUIT:
-            case SIGINT:
-                kngx_ctl_stop(ctl, buf[i]);
-                break;
-            case SIGHUP:
-                kngx_ctl_log("SIGHUP: resync");
-                ctl->have_failed = 0;
-                kngx_ctl_mark_dirty(ctl, NULL);
-                break;
-            default:
-                break;
-            }
-        }
-    }
-
-    if (kngx_ctl_reap(ctl)) {
-        if (ctl->stopping) {
-            kngx_ctl_log("nginx stopped; exiting");
-            return 0;
-        }
-
-        kngx_ctl_log("error: nginx died; exiting");
-        return 1;
-    }
-
-    if (ctl->stopping && ctl->nginx_pid <= 0) {
-        return 0;
-    }
-
-    return -1;
-}
-
-
-static int
-kngx_ctl_loop(kngx_ctl_t *ctl)
-{
-    struct curl_waitfd  fds[20];
-    uint64_t            now, wake, w, due;
-    int                 n, rc, timeout;
-
-    for ( ;; ) {
-        now = kngx_ctl_now();
-        wake = now + 1000;
-
-        if (!ctl->stopping) {
-            w = kngx_ctl_watch_step(ctl, now);
-            if (w && w < wake) {
-                wake = w;
-            }
-
-            if (!ctl->synced && kngx_ctl_watch_synced(ctl)) {
-                ctl->synced = 1;
-                kngx_ctl_log("every kind listed; first sync");
-                kngx_ctl_mark_dirty(ctl, NULL);
-                ctl->dirty_first_ms = 0;
-                ctl->dirty_last_ms = 0;
-            }
-
-            w = kngx_ctl_leader_step(ctl, now);
-            if (w && w < wake) {
-                wake = w;
-            }
-
-            now = kngx_ctl_now();
-
-            if (ctl->synced && ctl->dirty && !ctl->test.active) {
-                due = ctl->dirty_last_ms + ctl->conf.holdoff_ms;
-                if (ctl->dirty_first_ms + ctl->conf.max_delay_ms < due) {
-                    due = ctl->dirty_first_ms + ctl->conf.max_delay_ms;
-                }
-
-                if (now >= due) {
-                    ctl->dirty = 0;
-                    kngx_ctl_sync(ctl);
-
-                } else if (due < wake) {
-                    wake = due;
-                }
-            }
-
-            /* nginx starts once the first sync ended, whatever it gave */
-
-            if (ctl->m.syncs && !ctl->test.active && ctl->nginx_pid <= 0
-                && !ctl->nginx_exited && kngx_ctl_nginx_start(ctl) != 0)
-            {
-                return 1;
-            }
-        }
-
-        now = kngx_ctl_now();
-        timeout = wake > now ? (int) (wake - now) : 0;
-
-        fds[0].fd = ctl->sig_pipe[0];
-        fds[0].events = CURL_WAIT_POLLIN;
-        fds[0].revents = 0;
-        n = 1 + kngx_ctl_http_fds(ctl, fds + 1, 18);
-
-        if (kngx_ctl_test_fd(ctl) != -1) {
-            fds[n].fd = kngx_ctl_test_fd(ctl);
-            fds[n].events = CURL_WAIT_POLLIN;
-            fds[n].revents = 0;
-            n++;
-        }
-
-        curl_multi_wait(ctl->multi, fds, (unsigned) n, timeout, NULL);
-
-        rc = kngx_ctl_signals_read(ctl);
-        if (rc >= 0) {
-            return rc;
-        }
-
-        kngx_ctl_watch_perform(ctl);
-        kngx_ctl_http_handle(ctl, fds + 1, n - 1);
-        kngx_ctl_test_step(ctl);
-    }
-}
-
 
 int
 kngx_controller_main(int argc, char **argv)
@@ -560,7 +298,6 @@ kngx_controller_main(int argc, char **argv)
     c->ro.https_port = 443;
     c->holdoff_ms = 200;
     c->max_delay_ms = 2000;
-    c->metrics_address = "0.0.0.0";
     c->metrics_port = 10254;
     c->leader_elect = 1;
     c->election_id = "kubengx-leader";
@@ -822,6 +559,7 @@ kngx_controller_main(int argc, char **argv)
 
     if (kngx_ctl_watch_init(ctl) != 0
         || kngx_ctl_http_init(ctl) != 0
+        || kngx_ctl_probe_init(ctl) != 0
         || kngx_ctl_nginx_write_main(ctl) != 0)
     {
         goto cleanup;
@@ -846,11 +584,14 @@ kngx_controller_main(int argc, char **argv)
 cleanup:
 
     kngx_ctl_http_close(ctl);
+    kngx_ctl_probe_free(ctl);
+    kngx_ctl_exclude_free(ctl);
     kngx_ctl_watch_free(ctl);
     kngx_ctl_api_free(ctl);
     curl_global_cleanup();
 
     json_decref(ctl->served);
+    json_decref(ctl->refused);
     free(ctl->observed);
     free(ctl->holder);
 

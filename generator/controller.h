@@ -2,21 +2,31 @@
 /*
  * kubengx controller: shared declarations of the controller mode.
  *
- *   controller.c         options, --help, the poll() main loop, signals
- *   controller_api.c     API endpoint and auth for libcurl; one-shot
- *                        requests (leases, status, events)
- *   controller_watch.c   libcurl multi driving one kube_lw per kind, and
- *                        the in-memory object store it fills
- *   controller_model.c   object store -> kngx_model_t
- *   controller_sync.c    model -> plan -> text; only when the text or a
- *                        certificate changed: nginx -t, write, reload
- *   controller_nginx.c   nginx as a child: start, reload, quit, reap
- *   controller_http.c    /healthz, /readyz, /metrics
- *   controller_leader.c  Lease leader election, Ingress status
- *   controller_events.c  warnings -> rate-limited core v1 Events
+ *   controller.c          options, --help, start and stop
+ *   controller_loop.c     the poll() main loop, signals, clock, log
+ *   controller_api.c      API endpoint and auth for libcurl; one-shot
+ *                         requests (leases, status, events)
+ *   controller_watch.c    libcurl multi driving one kube_lw per kind, and
+ *                         the in-memory object store it fills
+ *   controller_model.c    object store -> kngx_model_t
+ *   controller_sync.c     model -> plan -> text; only when the text or a
+ *                         certificate changed: nginx -t, write, reload
+ *   controller_bisect.c   nginx -t rejected it: the Ingresses to blame,
+ *                         found by a bounded series of tests
+ *   controller_blame.c    the Ingresses an nginx -t error points at
+ *   controller_exclude.c  the Ingresses left out, and when to retry them
+ *   controller_nginx.c    nginx as a child: start, reload, quit, reap
+ *   controller_probe.c    does nginx answer on its http port (readiness)
+ *   controller_http.c     the /healthz, /readyz, /metrics server
+ *   controller_metrics.c  the /metrics text
+ *   controller_leader.c   Lease leader election, Ingress status
+ *   controller_events.c   warnings -> rate-limited core v1 Events
  *
- * One thread.  Everything runs from the main loop; one-shot API requests
- * (lease, status, events) are short blocking calls with a timeout.
+ * One thread.  Everything runs from the main loop and nothing in it
+ * blocks: API requests (watches, lease, status, events) are transfers
+ * on one libcurl multi handle, nginx -t is a child whose output is read
+ * as it comes, health clients are served without waiting on them.  Only
+ * kngx_ctl_api_call() blocks, for the last requests at shutdown.
  */
 
 #ifndef KNGX_CONTROLLER_H
@@ -104,7 +114,7 @@ typedef struct {
     uint64_t             max_delay_ms;
 
     /* health and metrics */
-    const char          *metrics_address;
+    const char          *metrics_address;     /* NULL: [::] and 0.0.0.0 */
     int                  metrics_port;
 
     /* leader election and status */
@@ -148,21 +158,50 @@ typedef struct {
     uint64_t             status_updates;
     uint64_t             status_errors;
     uint64_t             lease_transitions_seen;
+    uint64_t             bisections_applied;   /* ended with a config */
+    uint64_t             bisections_failed;    /* ended without */
+    uint64_t             bisection_tests;      /* nginx -t runs in them */
+    uint64_t             http_evicted;         /* health connections */
+    uint64_t             http_timed_out;
 } kngx_ctl_metrics_t;
 
 
-/* the candidate config under nginx -t (controller_sync.c) */
+/*
+ * A sync whose text changed, from its render to its end (controller_sync.c):
+ * one candidate config under nginx -t at a time, the full one first, then
+ * those controller_bisect.c asks for, all planned from the same model.
+ */
 typedef struct {
     unsigned             active:1;
+    unsigned             running:1;     /* the candidate's nginx -t */
+    kngx_model_t        *m;
+    json_t              *changed;       /* "Kind/ns/name" changed since
+                                           the last accepted config */
+    unsigned char        full_hash[32]; /* of the full config */
+    uint64_t             t1;            /* rendered at */
+
+    /* the candidate */
     kngx_check_run_t     run;
     char                 tmp[4096];     /* its temporary directory */
-    kngx_model_t        *m;
     kngx_plan_t         *p;
-    char                *conf;
+    char                *tconf;         /* its text as tested (certs in
+                                           tmp) */
+    size_t               tlen;
+    char                *conf;          /* its text to apply, and hash:
+                                           rendered for the full config,
+                                           else when applied */
     size_t               len;
     unsigned char        hash[32];
-    uint64_t             t1;            /* rendered at */
+    const char         **exclude;       /* p's opts.exclude, sorted */
+    size_t               nexclude;
 } kngx_ctl_test_t;
+
+
+/* an Ingress left out because nginx -t rejected the config with it */
+typedef struct {
+    char                *key;           /* "ns/name" */
+    unsigned char        fp[32];        /* it and what it names, then */
+} kngx_ctl_excluded_t;
 
 
 typedef struct {
@@ -194,11 +233,18 @@ struct kngx_ctl_s {
     unsigned             have_applied:1;
     unsigned char        failed_hash[32];
     unsigned             have_failed:1;
-    json_t              *changed;       /* "Kind/ns/name" since last apply */
+    json_t              *changed;       /* "Kind/ns/name" since the last
+                                           accepted config, or the start
+                                           of the running test */
     json_t              *served;        /* array of "ns/name" */
+    json_t              *refused;       /* code -> plan warnings */
     unsigned             ready:1;       /* a config was applied */
     unsigned             synced:1;      /* every kind listed once */
     kngx_ctl_test_t      test;
+    struct kngx_ctl_bisect_s *bisect;   /* NULL unless one runs */
+    kngx_ctl_excluded_t *excluded;      /* sorted by key */
+    size_t               nexcluded;
+    unsigned             exclude_reset:1;   /* SIGHUP: retry them all */
 
     /* nginx */
     pid_t                nginx_pid;
@@ -206,12 +252,9 @@ struct kngx_ctl_s {
     unsigned             nginx_exited:1;
     char                 main_conf[4096];
 
-    /* http */
-    int                  listen_fd;
-    int                  clients[16];
-    char                *client_buf[16];
-    size_t               client_len[16];
-    uint64_t             client_ms[16];
+    /* health server, nginx readiness probe */
+    struct kngx_ctl_http_s  *http;
+    struct kngx_ctl_probe_s *probe;
 
     /* leader */
     unsigned             leader:1;
@@ -237,7 +280,10 @@ struct kngx_ctl_s {
 };
 
 
-/* controller.c */
+/* controller_loop.c */
+int kngx_ctl_signals(kngx_ctl_t *ctl);
+/* until a stop signal and nginx's exit (0), or nginx's death (1) */
+int kngx_ctl_loop(kngx_ctl_t *ctl);
 uint64_t kngx_ctl_now(void);
 double kngx_ctl_wall(void);
 void kngx_ctl_log(const char *fmt, ...)
@@ -252,7 +298,10 @@ int kngx_ctl_api_init(kngx_ctl_t *ctl);
 void kngx_ctl_api_free(kngx_ctl_t *ctl);
 int kngx_ctl_api_prepare(kngx_ctl_t *ctl, CURL *easy,
     struct curl_slist **headers, const char *content_type);
-/* blocking request; *resp (may be NULL) gets the parsed body if JSON */
+/*
+ * Blocking request, for the last ones at shutdown only (the loop has
+ * ended); *resp (may be NULL) gets the parsed body if JSON.
+ */
 long kngx_ctl_api_call(kngx_ctl_t *ctl, const char *method,
     const char *path, json_t *body, const char *content_type,
     json_t **resp);
@@ -289,6 +338,42 @@ int kngx_ctl_test_fd(kngx_ctl_t *ctl);
 void kngx_ctl_test_step(kngx_ctl_t *ctl);
 void kngx_ctl_test_reaped(kngx_ctl_t *ctl, pid_t pid, int status);
 void kngx_ctl_test_abort(kngx_ctl_t *ctl);
+/*
+ * For controller_bisect.c: plan the job's model without the exclusions
+ * and these Ingresses (sorted "ns/name", kept until the candidate is
+ * freed), render, and start nginx -t on it (0), or not (-1, err set).
+ */
+int kngx_ctl_test_candidate(kngx_ctl_t *ctl, const char **extra,
+    size_t nextra, char *err, size_t err_size);
+/* end the job: apply the candidate (it passed), or the full config's
+ * rejection (err) stands */
+void kngx_ctl_test_end(kngx_ctl_t *ctl, int apply, const char *err);
+/* nginx's complaint, one line, without the temporary directory */
+void kngx_ctl_test_message(const char *err, char *out, size_t size);
+
+/* controller_bisect.c */
+/* the full config failed (err): start looking (0), or nothing to try */
+int kngx_ctl_bisect_begin(kngx_ctl_t *ctl, const char *err);
+/* the candidate it asked for passed (rc 0) or failed (err) */
+void kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err);
+void kngx_ctl_bisect_free(kngx_ctl_t *ctl);
+
+/*
+ * controller_blame.c: add the "ns/name" err points at in conf to out;
+ * 1 if each of them alone brings the failing block back (all to blame)
+ */
+int kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
+    const char *err, json_t *out);
+
+/* controller_exclude.c */
+/* whether ing, or a Service or Secret it names, is in changed */
+int kngx_ctl_ingress_involved(json_t *changed, const kngx_ingress_t *ing);
+/* before a sync: retry (drop, and mark changed) those that changed */
+void kngx_ctl_exclude_refresh(kngx_ctl_t *ctl, const kngx_model_t *m);
+/* leave ing out from now on; stale: it changed during the test */
+int kngx_ctl_exclude_add(kngx_ctl_t *ctl, const kngx_ingress_t *ing,
+    int stale);
+void kngx_ctl_exclude_free(kngx_ctl_t *ctl);
 
 /* controller_nginx.c */
 int kngx_ctl_nginx_write_main(kngx_ctl_t *ctl);
@@ -299,11 +384,29 @@ void kngx_ctl_nginx_quit(kngx_ctl_t *ctl, int fast);
 int kngx_ctl_reap(kngx_ctl_t *ctl);
 
 /* controller_http.c */
+#define KNGX_CTL_HTTP_MAX_FDS  129      /* the listener and the clients */
+
 int kngx_ctl_http_init(kngx_ctl_t *ctl);
 /* fds to poll: returns how many were written to fds */
 int kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max);
 void kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n);
 void kngx_ctl_http_close(kngx_ctl_t *ctl);
+
+/* controller_metrics.c */
+void kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b);
+/* the plan's warnings by code, for kubengx_refused */
+void kngx_ctl_metrics_refused(kngx_ctl_t *ctl, const kngx_model_t *m,
+    const kngx_plan_t *p);
+
+/* controller_probe.c */
+int kngx_ctl_probe_init(kngx_ctl_t *ctl);
+/* start an attempt when due; returns when to be woken (0: no need) */
+uint64_t kngx_ctl_probe_step(kngx_ctl_t *ctl, uint64_t now);
+int kngx_ctl_probe_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max);
+void kngx_ctl_probe_handle(kngx_ctl_t *ctl);
+/* nginx answered on its http port since it started */
+int kngx_ctl_probe_ok(kngx_ctl_t *ctl);
+void kngx_ctl_probe_free(kngx_ctl_t *ctl);
 
 /* controller_leader.c */
 uint64_t kngx_ctl_leader_step(kngx_ctl_t *ctl, uint64_t now);

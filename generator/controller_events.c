@@ -7,8 +7,9 @@
  * --event-interval, and a token bucket (burst --event-burst, one token
  * per --event-refill) caps the rate overall.  What the limits drop is
  * counted.  Plan warnings are posted by the leader only (every replica
- * computes the same ones); a config rejected by nginx -t is posted by the
- * replica that saw it.
+ * computes the same ones); a config rejected by nginx -t, and the
+ * Ingresses left out for it (controller_bisect.c), by each replica that
+ * saw them: a replica may find them before any replica leads.
  */
 
 #include <stdio.h>

@@ -2,24 +2,40 @@
 /*
  * kubengx controller: /healthz, /readyz and /metrics on --metrics-port.
  *
- * A tiny HTTP/1.0-style server on the main loop: non-blocking accept, the
- * request head read as it arrives, one response, close.  At most 16
- * clients at once; a client silent for 5 s is dropped.
+ * A small HTTP/1.1 server on the main loop that never waits on a client:
+ * accept, read the request head as it arrives, answer (written as the
+ * socket takes it), close.  Idle and slow clients cannot starve the
+ * probes:
+ *
+ *   - at most KNGX_HTTP_MAX_CLIENTS connections; when all are taken, a
+ *     new one evicts the oldest.  kubelet and Prometheus send their
+ *     request as soon as they are connected and are answered within a
+ *     loop turn, so only idle or slow connections ever get old;
+ *   - a new connection is read at once (its request is usually there
+ *     already), and at most KNGX_HTTP_ACCEPTS are accepted per turn, so
+ *     that a flood of connections cannot push a probe out before it is
+ *     read;
+ *   - the whole request head must arrive within KNGX_HTTP_READ_MS of the
+ *     accept (a slowloris client sending a byte at a time is cut), and
+ *     the answer be taken within KNGX_HTTP_WRITE_MS;
+ *   - the listen backlog is the kernel's maximum.
+ *
+ * Address: --metrics-address, or every address of the pod, IPv6 and
+ * IPv4 ("::" dual-stack, "0.0.0.0" where IPv6 is off): kubelet probes and
+ * Prometheus come to the pod IP, of either family.
  *
  *   /healthz   200 while the controller runs and nginx is up (or not
  *              started yet: the first lists are still arriving)
- *   /readyz    200 once a config was applied and nginx is up
- *   /metrics   Prometheus text format 0.0.4
+ *   /readyz    200 once a config was applied and nginx answers on its
+ *              http port (controller_probe.c)
+ *   /metrics   controller_metrics.c
  */
 
 #define _GNU_SOURCE
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,45 +45,64 @@
 #include "controller.h"
 
 
-#define KNGX_HTTP_MAX_CLIENTS  16
+#define KNGX_HTTP_MAX_CLIENTS  (KNGX_CTL_HTTP_MAX_FDS - 1)
 #define KNGX_HTTP_MAX_HEAD     4096
-#define KNGX_HTTP_TIMEOUT_MS   5000
+#define KNGX_HTTP_ACCEPTS      32
+#define KNGX_HTTP_READ_MS      3000
+#define KNGX_HTTP_WRITE_MS     3000
 
 
-int
-kngx_ctl_http_init(kngx_ctl_t *ctl)
+typedef struct {
+    int                  fd;            /* -1: free */
+    int                  poll;          /* index in the last fds, or -1 */
+    unsigned             writing:1;
+    uint64_t             deadline;
+    uint64_t             since;         /* accepted at */
+    size_t               len;           /* head read, or answer sent */
+    kngx_buf_t           out;           /* the answer */
+    char                 head[KNGX_HTTP_MAX_HEAD + 1];
+} kngx_ctl_client_t;
+
+
+struct kngx_ctl_http_s {
+    int                  fd;
+    int                  poll;
+    uint64_t             paused;        /* no accept before (EMFILE) */
+    size_t               nclients;
+    kngx_ctl_client_t    clients[KNGX_HTTP_MAX_CLIENTS];
+};
+
+
+static int
+kngx_ctl_http_listen(kngx_ctl_t *ctl, const char *addr, int v6only)
 {
     struct sockaddr_in6  sin6;
     struct sockaddr_in   sin;
-    const char          *addr = ctl->conf.metrics_address;
-    int                  fd, on = 1, i, v6;
-
-    ctl->listen_fd = -1;
-    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
-        ctl->clients[i] = -1;
-    }
-
-    if (ctl->conf.metrics_port == 0) {
-        return 0;
-    }
+    int                  fd, on = 1, v6;
+    uint16_t             port = (uint16_t) ctl->conf.metrics_port;
 
     v6 = strchr(addr, ':') != NULL;
 
     fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK
                 | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        kngx_ctl_log("error: metrics: socket: %s", strerror(errno));
         return -1;
     }
 
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 
     if (v6) {
+        if (v6only >= 0) {
+            setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only,
+                       sizeof(v6only));
+        }
+
         memset(&sin6, 0, sizeof(sin6));
         sin6.sin6_family = AF_INET6;
-        sin6.sin6_port = htons((uint16_t) ctl->conf.metrics_port);
+        sin6.sin6_port = htons(port);
         if (inet_pton(AF_INET6, addr, &sin6.sin6_addr) != 1) {
-            goto bad_addr;
+            errno = EINVAL;
+            goto failed;
         }
         if (bind(fd, (struct sockaddr *) &sin6, sizeof(sin6)) != 0) {
             goto failed;
@@ -76,59 +111,110 @@ kngx_ctl_http_init(kngx_ctl_t *ctl)
     } else {
         memset(&sin, 0, sizeof(sin));
         sin.sin_family = AF_INET;
-        sin.sin_port = htons((uint16_t) ctl->conf.metrics_port);
+        sin.sin_port = htons(port);
         if (inet_pton(AF_INET, addr, &sin.sin_addr) != 1) {
-            goto bad_addr;
+            errno = EINVAL;
+            goto failed;
         }
         if (bind(fd, (struct sockaddr *) &sin, sizeof(sin)) != 0) {
             goto failed;
         }
     }
 
-    if (listen(fd, 64) != 0) {
+    if (listen(fd, SOMAXCONN) != 0) {
         goto failed;
     }
 
-    ctl->listen_fd = fd;
-    kngx_ctl_log("health and metrics on %s%s%s:%d", v6 ? "[" : "", addr,
-                 v6 ? "]" : "", ctl->conf.metrics_port);
-
-    return 0;
-
-bad_addr:
-
-    kngx_ctl_log("error: --metrics-address \"%s\" is not an IP address",
-                 addr);
-    close(fd);
-    return -1;
+    return fd;
 
 failed:
 
-    kngx_ctl_log("error: metrics: %s:%d: %s", addr, ctl->conf.metrics_port,
-                 strerror(errno));
     close(fd);
     return -1;
 }
 
 
 int
-kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
+kngx_ctl_http_init(kngx_ctl_t *ctl)
 {
-    int  i, n = 0;
+    struct kngx_ctl_http_s  *h;
+    const char              *addr = ctl->conf.metrics_address;
+    size_t                   i;
 
-    if (ctl->listen_fd >= 0 && n < max) {
-        fds[n].fd = ctl->listen_fd;
-        fds[n].events = CURL_WAIT_POLLIN;
-        fds[n].revents = 0;
-        n++;
+    h = calloc(1, sizeof(*h));
+    if (h == NULL) {
+        kngx_ctl_log("error: metrics: out of memory");
+        return -1;
     }
 
-    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS && n < max; i++) {
-        if (ctl->clients[i] >= 0) {
-            fds[n].fd = ctl->clients[i];
-            fds[n].events = CURL_WAIT_POLLIN;
+    ctl->http = h;
+    h->fd = -1;
+    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
+        h->clients[i].fd = -1;
+    }
+
+    if (ctl->conf.metrics_port == 0) {
+        return 0;
+    }
+
+    if (addr) {
+        h->fd = kngx_ctl_http_listen(ctl, addr, -1);
+
+    } else {
+        /* every address: dual-stack, or IPv4 where IPv6 is off */
+        addr = "::";
+        h->fd = kngx_ctl_http_listen(ctl, addr, 0);
+
+        if (h->fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL
+                          || errno == EINVAL))
+        {
+            addr = "0.0.0.0";
+            h->fd = kngx_ctl_http_listen(ctl, addr, -1);
+        }
+    }
+
+    if (h->fd < 0) {
+        kngx_ctl_log("error: metrics: %s port %d: %s", addr,
+                     ctl->conf.metrics_port,
+                     errno == EINVAL ? "not an IP address" : strerror(errno));
+        return -1;
+    }
+
+    kngx_ctl_log("health and metrics on %s%s%s:%d%s",
+                 strchr(addr, ':') ? "[" : "", addr,
+                 strchr(addr, ':') ? "]" : "", ctl->conf.metrics_port,
+                 ctl->conf.metrics_address ? "" : " (every address)");
+
+    return 0;
+}
+
+
+int
+kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
+{
+    struct kngx_ctl_http_s  *h = ctl->http;
+    kngx_ctl_client_t       *c;
+    size_t                   i;
+    int                      n = 0;
+
+    h->poll = -1;
+
+    if (h->fd >= 0 && n < max && kngx_ctl_now() >= h->paused) {
+        fds[n].fd = h->fd;
+        fds[n].events = CURL_WAIT_POLLIN;
+        fds[n].revents = 0;
+        h->poll = n++;
+    }
+
+    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
+        c = &h->clients[i];
+        c->poll = -1;
+
+        if (c->fd >= 0 && n < max) {
+            fds[n].fd = c->fd;
+            fds[n].events = c->writing ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
             fds[n].revents = 0;
-            n++;
+            c->poll = n++;
         }
     }
 
@@ -137,183 +223,38 @@ kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
 
 
 static void
-kngx_ctl_client_close(kngx_ctl_t *ctl, int i)
+kngx_ctl_client_close(struct kngx_ctl_http_s *h, kngx_ctl_client_t *c)
 {
-    close(ctl->clients[i]);
-    ctl->clients[i] = -1;
-    free(ctl->client_buf[i]);
-    ctl->client_buf[i] = NULL;
-    ctl->client_len[i] = 0;
-}
-
-
-/* the list/watch counters, one series per watched kind */
-
-typedef struct {
-    const char  *name;
-    const char  *help;
-    size_t       offset;        /* of a uint64_t in kube_lw_stats_t */
-} kngx_ctl_counter_t;
-
-static const kngx_ctl_counter_t  kngx_ctl_watch_counters[] = {
-    { "kubengx_watch_lists_total", "complete lists",
-      offsetof(kube_lw_stats_t, lists) },
-    { "kubengx_watch_relists_total",
-      "returns from watch to list (410, errors)",
-      offsetof(kube_lw_stats_t, relists) },
-    { "kubengx_watch_restarts_total", "watch requests issued",
-      offsetof(kube_lw_stats_t, watches) },
-    { "kubengx_watch_errors_total", "failed list/watch requests",
-      offsetof(kube_lw_stats_t, errors) },
-};
-
-
-static void
-kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
-{
-    int                        i;
-    size_t                     k;
-    kube_lw_stats_t            st;
-    kngx_ctl_metrics_t        *m = &ctl->m;
-    const kngx_ctl_counter_t  *c;
-
-#define KNGX_HELP(name, type, help)                                           \
-    kngx_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
-
-    KNGX_HELP("kubengx_reloads_total", "counter",
-              "nginx reloads after a changed config");
-    kngx_buf_printf(b, "kubengx_reloads_total %llu\n",
-                    (unsigned long long) m->reloads);
-
-    KNGX_HELP("kubengx_reload_errors_total", "counter",
-              "configs not applied, by reason");
-    kngx_buf_printf(b, "kubengx_reload_errors_total{reason=\"nginx-test\"} "
-                    "%llu\n", (unsigned long long) m->reload_errors_test);
-    kngx_buf_printf(b, "kubengx_reload_errors_total{reason=\"write\"} %llu\n",
-                    (unsigned long long) m->reload_errors_write);
-    kngx_buf_printf(b, "kubengx_reload_errors_total{reason=\"render\"} "
-                    "%llu\n", (unsigned long long) m->reload_errors_render);
-    kngx_buf_printf(b, "kubengx_reload_errors_total{reason=\"signal\"} "
-                    "%llu\n", (unsigned long long) m->reload_errors_signal);
-
-    KNGX_HELP("kubengx_reload_duration_seconds", "summary",
-              "nginx -t, write and signal of each reload");
-    kngx_buf_printf(b, "kubengx_reload_duration_seconds_sum %.6f\n"
-                    "kubengx_reload_duration_seconds_count %llu\n",
-                    m->reload_seconds_sum, (unsigned long long) m->reloads);
-
-    KNGX_HELP("kubengx_last_reload_duration_seconds", "gauge",
-              "duration of the last reload");
-    kngx_buf_printf(b, "kubengx_last_reload_duration_seconds %.6f\n",
-                    m->reload_seconds_last);
-
-    KNGX_HELP("kubengx_last_reload_success_timestamp_seconds", "gauge",
-              "when a config was last applied (unix time)");
-    kngx_buf_printf(b, "kubengx_last_reload_success_timestamp_seconds %.3f\n",
-                    m->last_reload_success);
-
-    KNGX_HELP("kubengx_render_duration_seconds", "summary",
-              "model, plan and text of each sync");
-    kngx_buf_printf(b, "kubengx_render_duration_seconds_sum %.6f\n"
-                    "kubengx_render_duration_seconds_count %llu\n",
-                    m->render_seconds_sum, (unsigned long long) m->renders);
-
-    KNGX_HELP("kubengx_last_render_duration_seconds", "gauge",
-              "duration of the last render");
-    kngx_buf_printf(b, "kubengx_last_render_duration_seconds %.6f\n",
-                    m->render_seconds_last);
-
-    KNGX_HELP("kubengx_syncs_total", "counter", "syncs run");
-    kngx_buf_printf(b, "kubengx_syncs_total %llu\n",
-                    (unsigned long long) m->syncs);
-
-    KNGX_HELP("kubengx_syncs_unchanged_total", "counter",
-              "syncs whose config equalled the running one (no reload)");
-    kngx_buf_printf(b, "kubengx_syncs_unchanged_total %llu\n",
-                    (unsigned long long) m->syncs_unchanged);
-
-    KNGX_HELP("kubengx_ingresses", "gauge",
-              "Ingresses known, by whether this controller serves them");
-    kngx_buf_printf(b, "kubengx_ingresses{state=\"served\"} %zu\n"
-                    "kubengx_ingresses{state=\"ignored\"} %zu\n",
-                    m->ingresses_served, m->ingresses_ignored);
-
-    KNGX_HELP("kubengx_watched_objects", "gauge", "objects in the store");
-    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (ctl->kinds[i].enabled) {
-            kngx_buf_printf(b, "kubengx_watched_objects{kind=\"%s\"} %zu\n",
-                            ctl->kinds[i].kind,
-                            json_object_size(ctl->kinds[i].objects));
-        }
-    }
-
-    for (k = 0; k < sizeof(kngx_ctl_watch_counters)
-                    / sizeof(kngx_ctl_watch_counters[0]); k++)
-    {
-        c = &kngx_ctl_watch_counters[k];
-
-        kngx_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", c->name,
-                        c->help, c->name);
-
-        for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-            if (ctl->kinds[i].enabled) {
-                kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
-                kngx_buf_printf(b, "%s{kind=\"%s\"} %llu\n", c->name,
-                                ctl->kinds[i].kind, (unsigned long long)
-                                *(uint64_t *) ((char *) &st + c->offset));
-            }
-        }
-    }
-
-    KNGX_HELP("kubengx_leader", "gauge",
-              "1 while this replica holds the leader Lease");
-    kngx_buf_printf(b, "kubengx_leader %d\n", ctl->leader ? 1 : 0);
-
-    KNGX_HELP("kubengx_status_updates_total", "counter",
-              "Ingress status writes");
-    kngx_buf_printf(b, "kubengx_status_updates_total %llu\n",
-                    (unsigned long long) m->status_updates);
-
-    KNGX_HELP("kubengx_events_total", "counter",
-              "Kubernetes Events, by outcome");
-    kngx_buf_printf(b, "kubengx_events_total{outcome=\"sent\"} %llu\n"
-                    "kubengx_events_total{outcome=\"rate-limited\"} %llu\n"
-                    "kubengx_events_total{outcome=\"failed\"} %llu\n",
-                    (unsigned long long) m->events_sent,
-                    (unsigned long long) m->events_dropped,
-                    (unsigned long long) m->events_failed);
-
-    KNGX_HELP("kubengx_nginx_up", "gauge", "1 while the nginx child runs");
-    kngx_buf_printf(b, "kubengx_nginx_up %d\n", ctl->nginx_pid > 0 ? 1 : 0);
-
-    KNGX_HELP("kubengx_ready", "gauge", "1 once a config was applied");
-    kngx_buf_printf(b, "kubengx_ready %d\n", ctl->ready ? 1 : 0);
-
-#undef KNGX_HELP
+    close(c->fd);
+    c->fd = -1;
+    c->poll = -1;
+    c->writing = 0;
+    c->len = 0;
+    kngx_buf_free(&c->out);
+    h->nclients--;
 }
 
 
 static void
-kngx_ctl_respond(kngx_ctl_t *ctl, int fd, const char *head)
+kngx_ctl_respond(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
 {
     kngx_buf_t   body = { NULL, 0, 0, 0 };
-    char         hdr[256];
     const char  *status = "200 OK";
     const char  *ctype = "text/plain; charset=utf-8";
+    const char  *head = c->head;
     char         path[256];
-    int          n, up;
-    size_t       off;
-    ssize_t      w;
-    struct pollfd pfd;
+    int          up, head_only;
 
     if (sscanf(head, "%*s %255s", path) != 1) {
         snprintf(path, sizeof(path), "/");
     }
 
+    head_only = strncmp(head, "HEAD ", 5) == 0;
+
     /* nginx runs, or has not been started yet (waiting for the lists) */
     up = (ctl->nginx_pid > 0 || !ctl->nginx_exited) && !ctl->stopping;
 
-    if (strncmp(head, "GET ", 4) != 0 && strncmp(head, "HEAD ", 5) != 0) {
+    if (strncmp(head, "GET ", 4) != 0 && !head_only) {
         status = "405 Method Not Allowed";
         kngx_buf_printf(&body, "method not allowed\n");
 
@@ -326,11 +267,15 @@ kngx_ctl_respond(kngx_ctl_t *ctl, int fd, const char *head)
         }
 
     } else if (strcmp(path, "/readyz") == 0) {
-        if (!up || !ctl->ready || ctl->nginx_pid <= 0) {
+        if (!up || !ctl->ready || ctl->nginx_pid <= 0
+            || !kngx_ctl_probe_ok(ctl))
+        {
             status = "503 Service Unavailable";
-            kngx_buf_printf(&body, "%s\n", ctl->ready
+            kngx_buf_printf(&body, "%s\n", !ctl->ready
+                            ? "no config applied yet"
+                            : !up || ctl->nginx_pid <= 0
                             ? "nginx is not running"
-                            : "no config applied yet");
+                            : "nginx does not answer on its http port yet");
         } else {
             kngx_buf_printf(&body, "ok\n");
         }
@@ -345,130 +290,172 @@ kngx_ctl_respond(kngx_ctl_t *ctl, int fd, const char *head)
                         "/metrics\n");
     }
 
-    if (body.nomem) {
-        kngx_buf_free(&body);
-        return;
+    kngx_buf_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
+                    "Content-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
+                    status, ctype, body.len, head_only ? 0 : (int) body.len,
+                    body.data ? body.data : "");
+
+    c->writing = 1;
+    c->len = 0;
+    c->deadline = kngx_ctl_now() + KNGX_HTTP_WRITE_MS;
+
+    if (body.nomem || c->out.nomem) {
+        c->out.len = 0;         /* closed unanswered */
     }
-
-    n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
-                 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                 status, ctype, body.len);
-
-    /* small responses: write with a short poll for room */
-    for (off = 0; off < (size_t) n; ) {
-        w = write(fd, hdr + off, (size_t) n - off);
-        if (w < 0 && errno == EAGAIN) {
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-            if (poll(&pfd, 1, 1000) <= 0) {
-                goto done;
-            }
-            continue;
-        }
-        if (w <= 0) {
-            goto done;
-        }
-        off += (size_t) w;
-    }
-
-    if (strncmp(head, "HEAD ", 5) == 0) {
-        goto done;
-    }
-
-    for (off = 0; off < body.len; ) {
-        w = write(fd, body.data + off, body.len - off);
-        if (w < 0 && errno == EAGAIN) {
-            pfd.fd = fd;
-            pfd.events = POLLOUT;
-            if (poll(&pfd, 1, 1000) <= 0) {
-                goto done;
-            }
-            continue;
-        }
-        if (w <= 0) {
-            goto done;
-        }
-        off += (size_t) w;
-    }
-
-done:
 
     kngx_buf_free(&body);
+}
+
+
+/* read or write what the socket allows; close when done or failed */
+
+static void
+kngx_ctl_client_io(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
+{
+    ssize_t  r;
+
+    if (!c->writing) {
+        r = read(c->fd, c->head + c->len, KNGX_HTTP_MAX_HEAD - c->len);
+
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+
+        if (r <= 0) {
+            kngx_ctl_client_close(ctl->http, c);
+            return;
+        }
+
+        c->len += (size_t) r;
+        c->head[c->len] = '\0';
+
+        if (strstr(c->head, "\r\n\r\n") == NULL
+            && strstr(c->head, "\n\n") == NULL
+            && c->len < KNGX_HTTP_MAX_HEAD)
+        {
+            return;
+        }
+
+        kngx_ctl_respond(ctl, c);
+    }
+
+    while (c->len < c->out.len) {
+        r = send(c->fd, c->out.data + c->len, c->out.len - c->len,
+                 MSG_NOSIGNAL);
+
+        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+
+        if (r <= 0) {
+            break;
+        }
+
+        c->len += (size_t) r;
+    }
+
+    kngx_ctl_client_close(ctl->http, c);
+}
+
+
+/* a free slot; evict: the oldest connection's, even if one is free */
+
+static kngx_ctl_client_t *
+kngx_ctl_client_slot(kngx_ctl_t *ctl, int evict)
+{
+    struct kngx_ctl_http_s  *h = ctl->http;
+    kngx_ctl_client_t       *c, *oldest = NULL;
+    size_t                   i;
+
+    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
+        c = &h->clients[i];
+
+        if (c->fd < 0) {
+            if (!evict) {
+                return c;
+            }
+            continue;
+        }
+
+        if (oldest == NULL || c->since < oldest->since) {
+            oldest = c;
+        }
+    }
+
+    if (oldest) {
+        ctl->m.http_evicted++;
+        kngx_ctl_client_close(h, oldest);
+    }
+
+    return oldest;
+}
+
+
+static void
+kngx_ctl_http_accept(kngx_ctl_t *ctl, uint64_t now)
+{
+    struct kngx_ctl_http_s  *h = ctl->http;
+    kngx_ctl_client_t       *c;
+    int                      fd, i;
+
+    for (i = 0; i < KNGX_HTTP_ACCEPTS; i++) {
+        fd = accept4(h->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EMFILE && errno != ENFILE) {
+                return;
+            }
+
+            /* no descriptor left: free one, or listen again later */
+
+            if (kngx_ctl_client_slot(ctl, 1) == NULL) {
+                h->paused = now + 100;
+                return;
+            }
+
+            continue;
+        }
+
+        c = kngx_ctl_client_slot(ctl, 0);
+        c->fd = fd;
+        c->poll = -1;
+        c->since = now;
+        c->deadline = now + KNGX_HTTP_READ_MS;
+        c->len = 0;
+        c->writing = 0;
+        h->nclients++;
+
+        kngx_ctl_client_io(ctl, c);
+    }
 }
 
 
 void
 kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n)
 {
-    int       i, j, fd;
-    ssize_t   r;
-    char     *p;
-    uint64_t  now = kngx_ctl_now();
+    struct kngx_ctl_http_s  *h = ctl->http;
+    kngx_ctl_client_t       *c;
+    uint64_t                 now = kngx_ctl_now();
+    size_t                   i;
 
-    for (j = 0; j < n; j++) {
-        if (fds[j].fd != ctl->listen_fd || !fds[j].revents) {
-            continue;
+    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
+        c = &h->clients[i];
+
+        if (c->fd >= 0 && c->poll >= 0 && c->poll < n
+            && fds[c->poll].fd == c->fd && fds[c->poll].revents)
+        {
+            kngx_ctl_client_io(ctl, c);
         }
 
-        for ( ;; ) {
-            fd = accept4(ctl->listen_fd, NULL, NULL,
-                         SOCK_NONBLOCK | SOCK_CLOEXEC);
-            if (fd < 0) {
-                break;
-            }
-
-            for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
-                if (ctl->clients[i] < 0) {
-                    break;
-                }
-            }
-
-            if (i == KNGX_HTTP_MAX_CLIENTS) {
-                close(fd);
-                continue;
-            }
-
-            ctl->clients[i] = fd;
-            ctl->client_len[i] = 0;
-            ctl->client_ms[i] = now;
-            ctl->client_buf[i] = malloc(KNGX_HTTP_MAX_HEAD + 1);
-            if (ctl->client_buf[i] == NULL) {
-                kngx_ctl_client_close(ctl, i);
-            }
+        if (c->fd >= 0 && now >= c->deadline) {
+            ctl->m.http_timed_out++;
+            kngx_ctl_client_close(h, c);
         }
     }
 
-    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
-        fd = ctl->clients[i];
-        if (fd < 0) {
-            continue;
-        }
-
-        r = read(fd, ctl->client_buf[i] + ctl->client_len[i],
-                 KNGX_HTTP_MAX_HEAD - ctl->client_len[i]);
-
-        if (r < 0 && (errno == EAGAIN || errno == EINTR)) {
-            if (now - ctl->client_ms[i] > KNGX_HTTP_TIMEOUT_MS) {
-                kngx_ctl_client_close(ctl, i);
-            }
-            continue;
-        }
-
-        if (r <= 0) {
-            kngx_ctl_client_close(ctl, i);
-            continue;
-        }
-
-        ctl->client_len[i] += (size_t) r;
-        p = ctl->client_buf[i];
-        p[ctl->client_len[i]] = '\0';
-
-        if (strstr(p, "\r\n\r\n") || strstr(p, "\n\n")
-            || ctl->client_len[i] == KNGX_HTTP_MAX_HEAD)
-        {
-            kngx_ctl_respond(ctl, fd, p);
-            kngx_ctl_client_close(ctl, i);
-        }
+    if (h->poll >= 0 && h->poll < n && fds[h->poll].fd == h->fd
+        && fds[h->poll].revents)
+    {
+        kngx_ctl_http_accept(ctl, now);
     }
 }
 
@@ -476,16 +463,23 @@ kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n)
 void
 kngx_ctl_http_close(kngx_ctl_t *ctl)
 {
-    int  i;
+    struct kngx_ctl_http_s  *h = ctl->http;
+    size_t                   i;
+
+    if (h == NULL) {
+        return;
+    }
 
     for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
-        if (ctl->clients[i] >= 0) {
-            kngx_ctl_client_close(ctl, i);
+        if (h->clients[i].fd >= 0) {
+            kngx_ctl_client_close(h, &h->clients[i]);
         }
     }
 
-    if (ctl->listen_fd >= 0) {
-        close(ctl->listen_fd);
-        ctl->listen_fd = -1;
+    if (h->fd >= 0) {
+        close(h->fd);
     }
+
+    free(h);
+    ctl->http = NULL;
 }

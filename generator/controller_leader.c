@@ -3,7 +3,7 @@
  * kubengx controller: leader election with a coordination.k8s.io/v1
  * Lease, and the Ingress status only the leader writes.
  *
- * client-go's algorithm (notes/kubernetes-api.md section 5): every retry
+ * The algorithm of client-go's leader election: every retry
  * period GET the Lease; absent: create it holding it; held by another
  * and not expired: follow, where "expired" is judged by the LOCAL time
  * this replica last saw the record change (observed_ms), so clock skew
@@ -529,7 +529,8 @@ kngx_ctl_status_patched(kngx_ctl_t *ctl, long st, json_t *resp, void *data)
 
 /*
  * Merge-PATCH status.loadBalancer.ingress of ns/name; asynchronous, or
- * blocking when sync (at shutdown, when the loop is about to end).
+ * blocking when sync (at shutdown: the first SIGTERM, the loop then only
+ * waits for nginx to quit).
  */
 
 static void

@@ -5,8 +5,9 @@
  * Each stored object goes through the generator's own decoder
  * (kngx_decode_object, load.h), the same code `kubengx render` uses for
  * files, so the controller and the CLI read objects identically.  Objects
- * the decoder refuses become ERROR diags naming "api:KIND"; they are left
- * out of the model and the rest is still rendered.
+ * the decoder refuses become ERROR diags whose source is the kind and the
+ * object's position in the store ("Ingress:3: ns/name: field: message");
+ * they are left out of the model and the rest is still rendered.
  */
 
 #include <stdio.h>

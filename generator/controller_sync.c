@@ -2,17 +2,25 @@
 /*
  * kubengx controller: one sync.
  *
- *   store -> model -> plan -> text (timed: render duration)
+ *   Ingresses left out earlier that (or whose Services or Secrets)
+ *   changed are tried again (controller_exclude.c)
+ *   store -> model -> plan (without the ones still left out) -> text
+ *   (timed: render duration)
  *   hash of the text and of every certificate's bytes
  *   same as the applied hash: nothing to do (no write, no reload)
  *   same as the last rejected hash: not tried again
  *   else: nginx -t on the new text in a temporary directory (the
  *   generator's kngx_check steps, finished from the main loop so that
- *   a slow nginx -t blocks nothing); rejected: the running config
- *   stays, the error is logged, counted and reported as an Event on the
- *   Ingresses involved (those changed, or whose Service or Secret
- *   changed, since the last applied config); accepted: written
- *   atomically (kngx_output_write) and nginx reloaded.
+ *   a slow nginx -t blocks nothing); accepted: written atomically
+ *   (kngx_output_write) and nginx reloaded; rejected: controller_bisect.c
+ *   looks for the Ingresses to blame with more tests on the same model,
+ *   and the config without them is applied.  When it finds none, the
+ *   running config stays, the error is logged, counted and reported as
+ *   an Event on the Ingresses involved (those changed, or whose Service
+ *   or Secret changed, since the last applied config).
+ *
+ * Changes that arrive while a test or a bisection runs go to a fresh
+ * ctl->changed and mark the controller dirty: they are synced after it.
  */
 
 #include <fcntl.h>
@@ -68,90 +76,76 @@ kngx_ctl_hash(const char *conf, size_t len, const kngx_plan_t *p,
 }
 
 
-static int
-kngx_ctl_changed_has(kngx_ctl_t *ctl, const char *kind, const char *ns,
-    const char *name)
+void
+kngx_ctl_test_message(const char *err, char *out, size_t size)
 {
-    char  key[1100];
-
-    if (name == NULL) {
-        return 0;
-    }
-
-    snprintf(key, sizeof(key), "%s/%s/%s", kind, ns, name);
-    return json_object_get(ctl->changed, key) != NULL;
-}
-
-
-static int
-kngx_ctl_ingress_involved(kngx_ctl_t *ctl, const kngx_ingress_t *ing)
-{
-    const char  *ns = ing->meta.ns;
-    size_t       i, j;
-
-    if (kngx_ctl_changed_has(ctl, "Ingress", ns, ing->meta.name)) {
-        return 1;
-    }
-
-    for (i = 0; i < ing->ntls; i++) {
-        if (kngx_ctl_changed_has(ctl, "Secret", ns, ing->tls[i].secret_name))
-        {
-            return 1;
-        }
-    }
-
-    if (ing->default_backend.kind == KNGX_BACKEND_SERVICE
-        && kngx_ctl_changed_has(ctl, "Service", ns,
-                                ing->default_backend.service))
-    {
-        return 1;
-    }
-
-    for (i = 0; i < ing->nrules; i++) {
-        for (j = 0; j < ing->rules[i].npaths; j++) {
-            const kngx_backend_t  *be = &ing->rules[i].paths[j].backend;
-
-            if (be->kind == KNGX_BACKEND_SERVICE
-                && kngx_ctl_changed_has(ctl, "Service", ns, be->service))
-            {
-                return 1;
-            }
-        }
-    }
-
-    return 0;
-}
-
-
-static void
-kngx_ctl_report_rejected(kngx_ctl_t *ctl, const kngx_plan_t *p,
-    const char *err)
-{
-    char         msg[1024];
-    const char  *e;
-    size_t       i, n = 0;
+    static const char  dir[] = "/kubengx-check.";
+    const char        *e, *end, *d, *slash;
+    size_t             n = 0, k;
 
     /* the first line of nginx's complaint that names a problem */
-    e = strstr(err, "[emerg]");
-    if (e == NULL) {
+    e = strstr(err, "[emerg] ");
+    if (e) {
+        e += 8;
+    } else {
         e = strchr(err, '\n');
         e = e ? e + 1 : err;
     }
 
-    snprintf(msg, sizeof(msg), "nginx -t rejected the configuration with "
-             "this change; the previous configuration stays: %.700s", e);
-    for (i = 0; msg[i]; i++) {
-        if (msg[i] == '\n') {
-            msg[i] = '\0';
-            break;
-        }
+    end = strchr(e, '\n');
+    if (end == NULL) {
+        end = e + strlen(e);
     }
 
-    for (i = 0; i < p->ningresses; i++) {
-        if (kngx_ctl_ingress_involved(ctl, p->ingresses[i])) {
-            kngx_ctl_event(ctl, p->ingresses[i]->meta.ns,
-                           p->ingresses[i]->meta.name, "RejectedConfig",
-                           msg);
+    /*
+     * Paths in a test's temporary directory (kngx_check_tmpdir()) are
+     * written relative to it, as they are in the conf dir: the message
+     * is the same for every test of the same problem.
+     */
+    while (e < end && n + 1 < size) {
+        if (*e == '/' && (d = strstr(e, dir)) != NULL && d < end) {
+            for (k = 0; e + k < d && e[k] != ' ' && e[k] != '"'; k++) {
+                /* void */
+            }
+
+            slash = e + k == d ? strchr(d + sizeof(dir) - 1, '/') : NULL;
+
+            if (slash && slash < end) {
+                e = slash + 1;
+                continue;
+            }
+        }
+
+        out[n++] = *e++;
+    }
+
+    out[n] = '\0';
+}
+
+
+static void
+kngx_ctl_report_rejected(kngx_ctl_t *ctl, const char *err)
+{
+    const kngx_model_t  *m = ctl->test.m;
+    kngx_class_opts_t    co;
+    char                 msg[1024], line[800];
+    size_t               i, n = 0;
+
+    kngx_ctl_test_message(err, line, sizeof(line));
+    snprintf(msg, sizeof(msg), "nginx -t rejected the configuration with "
+             "this change; the previous configuration stays: %s", line);
+
+    co.class_name = ctl->conf.po.class_name;
+    co.controller = ctl->conf.po.controller;
+    co.watch_without_class = ctl->conf.po.watch_without_class;
+
+    for (i = 0; i < m->ningresses; i++) {
+        if (kngx_ingress_is_ours(m, &co, &m->ingresses[i], NULL)
+            && kngx_ctl_ingress_involved(ctl->test.changed,
+                                         &m->ingresses[i]))
+        {
+            kngx_ctl_event(ctl, m->ingresses[i].meta.ns,
+                           m->ingresses[i].meta.name, "RejectedConfig", msg);
             n++;
         }
     }
@@ -175,66 +169,6 @@ kngx_ctl_print_diags(const kngx_diags_t *ds)
 }
 
 
-/*
- * nginx -t on the candidate in a fresh temporary directory, started here
- * and finished by kngx_ctl_test_step() from the loop: it may take
- * seconds on a large config, and the loop keeps answering probes and
- * following the API meanwhile.
- */
-
-static int
-kngx_ctl_test_start(kngx_ctl_t *ctl, const kngx_plan_t *p, char *err,
-    size_t err_size)
-{
-    kngx_ctl_test_t     *t = &ctl->test;
-    kngx_render_opts_t   ro;
-    kngx_check_opts_t    co;
-    char                 certs[4200];
-    char                *conf;
-    const char          *rerr;
-    size_t               len;
-    int                  rc;
-
-    if (kngx_check_tmpdir(t->tmp, sizeof(t->tmp)) != 0) {
-        snprintf(err, err_size, "cannot create a temporary directory");
-        return -1;
-    }
-
-    snprintf(certs, sizeof(certs), "%s/certs", t->tmp);
-
-    ro = ctl->conf.ro;
-    ro.certs_dir = certs;
-
-    conf = kngx_render(p, &ro, &len, &rerr);
-    if (conf == NULL) {
-        snprintf(err, err_size, "%s", rerr);
-        kngx_check_cleanup(t->tmp);
-        return -1;
-    }
-
-    co.nginx = ctl->conf.nginx;
-    co.module = ctl->conf.po.endpoints == KNGX_ENDPOINTS_MODULE
-                ? ctl->conf.module : NULL;
-
-    rc = kngx_output_write_certs(certs, p, err, err_size);
-    if (rc == 0) {
-        rc = kngx_check_start(&co, conf, len, t->tmp, &t->run, err,
-                              err_size);
-    }
-
-    free(conf);
-
-    if (rc != 0) {
-        kngx_check_cleanup(t->tmp);
-        return -1;
-    }
-
-    (void) fcntl(t->run.fd, F_SETFL, fcntl(t->run.fd, F_GETFL) | O_NONBLOCK);
-
-    return 0;
-}
-
-
 static void
 kngx_ctl_set_served(kngx_ctl_t *ctl, const kngx_plan_t *p)
 {
@@ -255,10 +189,181 @@ kngx_ctl_set_served(kngx_ctl_t *ctl, const kngx_plan_t *p)
 }
 
 
-/* the candidate passed nginx -t, or did not (err) */
-
 static void
-kngx_ctl_sync_apply(kngx_ctl_t *ctl, int rc, const char *test_err)
+kngx_ctl_candidate_free(kngx_ctl_t *ctl)
+{
+    kngx_ctl_test_t  *t = &ctl->test;
+
+    if (t->tmp[0]) {
+        kngx_check_cleanup(t->tmp);
+        t->tmp[0] = '\0';
+    }
+
+    free(t->conf);
+    free(t->tconf);
+    kngx_plan_free(t->p);
+    free(t->exclude);
+    t->conf = NULL;
+    t->tconf = NULL;
+    t->p = NULL;
+    t->exclude = NULL;
+    t->nexclude = 0;
+}
+
+
+static int
+kngx_ctl_str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+
+/* the candidate's text to apply, and its hash */
+
+static int
+kngx_ctl_candidate_final(kngx_ctl_t *ctl, char *err, size_t err_size)
+{
+    kngx_ctl_test_t  *t = &ctl->test;
+    const char       *rerr;
+
+    t->conf = kngx_render(t->p, &ctl->conf.ro, &t->len, &rerr);
+    if (t->conf == NULL) {
+        snprintf(err, err_size, "render: %s", rerr);
+        return -1;
+    }
+
+    kngx_ctl_hash(t->conf, t->len, t->p, t->hash);
+
+    return 0;
+}
+
+
+/*
+ * Plan m without the Ingresses left out and extra: the candidate's plan
+ * and exclusion list in ctl->test; final: its text and hash too.
+ */
+
+static int
+kngx_ctl_candidate_plan(kngx_ctl_t *ctl, const kngx_model_t *m,
+    const char **extra, size_t nextra, int final, char *err, size_t err_size)
+{
+    kngx_ctl_test_t   *t = &ctl->test;
+    kngx_plan_opts_t   po;
+    size_t             i, n = ctl->nexcluded + nextra;
+
+    if (n) {
+        t->exclude = malloc(n * sizeof(char *));
+        if (t->exclude == NULL) {
+            snprintf(err, err_size, "out of memory");
+            return -1;
+        }
+
+        for (i = 0; i < ctl->nexcluded; i++) {
+            t->exclude[i] = ctl->excluded[i].key;
+        }
+
+        for (i = 0; i < nextra; i++) {
+            t->exclude[ctl->nexcluded + i] = extra[i];
+        }
+
+        qsort(t->exclude, n, sizeof(char *), kngx_ctl_str_cmp);
+        t->nexclude = n;
+    }
+
+    po = ctl->conf.po;
+    po.exclude = t->exclude;
+    po.nexclude = t->nexclude;
+
+    t->p = kngx_plan_build(m, &po);
+    if (t->p == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
+    if (t->p->failed) {
+        snprintf(err, err_size, "the options cannot be applied");
+        return -1;
+    }
+
+    return final ? kngx_ctl_candidate_final(ctl, err, err_size) : 0;
+}
+
+
+/*
+ * nginx -t on the candidate in a fresh temporary directory, started here
+ * and finished by kngx_ctl_test_step() from the loop: it may take
+ * seconds on a large config, and the loop keeps answering probes and
+ * following the API meanwhile.
+ */
+
+static int
+kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
+{
+    kngx_ctl_test_t     *t = &ctl->test;
+    kngx_render_opts_t   ro;
+    kngx_check_opts_t    co;
+    char                 certs[4200];
+    const char          *rerr;
+    int                  rc;
+
+    if (kngx_check_tmpdir(t->tmp, sizeof(t->tmp)) != 0) {
+        t->tmp[0] = '\0';
+        snprintf(err, err_size, "cannot create a temporary directory");
+        return -1;
+    }
+
+    snprintf(certs, sizeof(certs), "%s/certs", t->tmp);
+
+    ro = ctl->conf.ro;
+    ro.certs_dir = certs;
+
+    t->tconf = kngx_render(t->p, &ro, &t->tlen, &rerr);
+    if (t->tconf == NULL) {
+        snprintf(err, err_size, "%s", rerr);
+        return -1;
+    }
+
+    co.nginx = ctl->conf.nginx;
+    co.module = ctl->conf.po.endpoints == KNGX_ENDPOINTS_MODULE
+                ? ctl->conf.module : NULL;
+
+    rc = kngx_output_write_certs(certs, t->p, err, err_size);
+    if (rc == 0) {
+        rc = kngx_check_start(&co, t->tconf, t->tlen, t->tmp, &t->run, err,
+                              err_size);
+    }
+
+    if (rc != 0) {
+        return -1;
+    }
+
+    (void) fcntl(t->run.fd, F_SETFL, fcntl(t->run.fd, F_GETFL) | O_NONBLOCK);
+    t->running = 1;
+
+    return 0;
+}
+
+
+int
+kngx_ctl_test_candidate(kngx_ctl_t *ctl, const char **extra, size_t nextra,
+    char *err, size_t err_size)
+{
+    kngx_ctl_candidate_free(ctl);
+
+    if (kngx_ctl_candidate_plan(ctl, ctl->test.m, extra, nextra, 0, err,
+                                err_size) != 0)
+    {
+        return -1;
+    }
+
+    return kngx_ctl_candidate_start(ctl, err, err_size);
+}
+
+
+/* the candidate passed nginx -t: write it and reload (-1: not written) */
+
+static int
+kngx_ctl_apply(kngx_ctl_t *ctl)
 {
     kngx_ctl_test_t  *t = &ctl->test;
     kngx_plan_t      *p = t->p;
@@ -266,14 +371,27 @@ kngx_ctl_sync_apply(kngx_ctl_t *ctl, int rc, const char *test_err)
     uint64_t          t2;
     int               reloaded = 0;
 
-    if (rc != 0) {
-        ctl->m.reload_errors_test++;
-        memcpy(ctl->failed_hash, t->hash, 32);
-        ctl->have_failed = 1;
-        kngx_ctl_log("error: sync: new config rejected, the running one "
-                     "stays: %s", test_err);
-        kngx_ctl_report_rejected(ctl, p, test_err);
-        return;
+    if (t->conf == NULL && kngx_ctl_candidate_final(ctl, err, sizeof(err))
+                           != 0)
+    {
+        ctl->m.reload_errors_render++;
+        kngx_ctl_log("error: sync: %s; the running config stays", err);
+        return -1;
+    }
+
+    kngx_ctl_set_served(ctl, p);
+    ctl->m.ingresses_served = p->ningresses;
+    ctl->m.ingresses_ignored = t->m->ningresses - p->ningresses
+                               - t->nexclude;
+
+    if (ctl->have_applied && memcmp(t->hash, ctl->applied_hash, 32) == 0) {
+        /* a bisection found the running config again */
+        ctl->m.syncs_unchanged++;
+        ctl->have_failed = 0;
+        kngx_ctl_log("sync: %zu Ingresses served, config unchanged; no "
+                     "reload", p->ningresses);
+        kngx_ctl_status_sync(ctl);
+        return 0;
     }
 
     if (kngx_output_write(ctl->conf.conf_dir, t->conf, t->len, p, err,
@@ -282,18 +400,17 @@ kngx_ctl_sync_apply(kngx_ctl_t *ctl, int rc, const char *test_err)
         ctl->m.reload_errors_write++;
         kngx_ctl_log("error: sync: write: %s; the running config stays",
                      err);
-        return;
+        return -1;
     }
 
     memcpy(ctl->applied_hash, t->hash, 32);
     ctl->have_applied = 1;
     ctl->have_failed = 0;
-    json_object_clear(ctl->changed);
 
     if (ctl->nginx_pid > 0) {
         if (kngx_ctl_nginx_reload(ctl) != 0) {
             ctl->m.reload_errors_signal++;
-            return;
+            return 0;
         }
         reloaded = 1;
     }
@@ -310,27 +427,48 @@ kngx_ctl_sync_apply(kngx_ctl_t *ctl, int rc, const char *test_err)
     ctl->ready = 1;
 
     kngx_ctl_log("sync: %zu Ingresses served, %zu servers, %zu upstreams, "
-                 "%zu certificates; config written%s (render %.3fs, "
+                 "%zu certificates%s; config written%s (render %.3fs, "
                  "test+write %.3fs)", p->ningresses, p->nservers,
                  p->nupstreams, p->ncerts,
+                 ctl->nexcluded ? ", some left out" : "",
                  reloaded ? ", nginx reloaded" : "",
                  ctl->m.render_seconds_last, (double) (t2 - t->t1) / 1000.0);
 
     kngx_ctl_status_sync(ctl);
+
+    return 0;
 }
 
 
-static void
-kngx_ctl_test_free(kngx_ctl_t *ctl)
+void
+kngx_ctl_test_end(kngx_ctl_t *ctl, int apply, const char *err)
 {
     kngx_ctl_test_t  *t = &ctl->test;
 
-    kngx_check_cleanup(t->tmp);
-    free(t->conf);
-    kngx_plan_free(t->p);
+    if (apply && kngx_ctl_apply(ctl) == 0) {
+        json_decref(t->changed);
+        t->changed = NULL;
+
+    } else if (!apply) {
+        ctl->m.reload_errors_test++;
+        memcpy(ctl->failed_hash, t->full_hash, 32);
+        ctl->have_failed = 1;
+        kngx_ctl_log("error: sync: new config rejected, the running one "
+                     "stays: %s", err);
+        kngx_ctl_report_rejected(ctl, err);
+    }
+
+    if (t->changed) {
+        /* not applied: still changed since the last accepted config */
+        json_object_update_missing(ctl->changed, t->changed);
+        json_decref(t->changed);
+    }
+
+    t->changed = NULL;
+
+    kngx_ctl_bisect_free(ctl);
+    kngx_ctl_candidate_free(ctl);
     kngx_model_free(t->m);
-    t->conf = NULL;
-    t->p = NULL;
     t->m = NULL;
     t->active = 0;
 }
@@ -339,7 +477,7 @@ kngx_ctl_test_free(kngx_ctl_t *ctl)
 int
 kngx_ctl_test_fd(kngx_ctl_t *ctl)
 {
-    return ctl->test.active ? ctl->test.run.fd : -1;
+    return ctl->test.running ? ctl->test.run.fd : -1;
 }
 
 
@@ -350,21 +488,32 @@ kngx_ctl_test_step(kngx_ctl_t *ctl)
     char              err[8192];
     int               rc;
 
-    if (!t->active || kngx_check_read(&t->run) == 0) {
+    if (!t->running || kngx_check_read(&t->run) == 0) {
         return;
     }
 
     rc = kngx_check_finish(&t->run, err, sizeof(err));
+    t->running = 0;
 
-    kngx_ctl_sync_apply(ctl, rc, err);
-    kngx_ctl_test_free(ctl);
+    if (ctl->stopping) {
+        kngx_ctl_test_abort(ctl);      /* nginx is quitting: nothing new */
+
+    } else if (ctl->bisect) {
+        kngx_ctl_bisect_result(ctl, rc, err);
+
+    } else if (rc == 0) {
+        kngx_ctl_test_end(ctl, 1, NULL);
+
+    } else if (kngx_ctl_bisect_begin(ctl, err) != 0) {
+        kngx_ctl_test_end(ctl, 0, err);
+    }
 }
 
 
 void
 kngx_ctl_test_reaped(kngx_ctl_t *ctl, pid_t pid, int status)
 {
-    if (ctl->test.active && pid == ctl->test.run.pid) {
+    if (ctl->test.running && pid == ctl->test.run.pid) {
         ctl->test.run.exited = 1;
         ctl->test.run.status = status;
     }
@@ -374,38 +523,45 @@ kngx_ctl_test_reaped(kngx_ctl_t *ctl, pid_t pid, int status)
 void
 kngx_ctl_test_abort(kngx_ctl_t *ctl)
 {
-    char  err[64];
+    kngx_ctl_test_t  *t = &ctl->test;
+    char              err[64];
 
-    if (!ctl->test.active) {
+    if (!t->active) {
         return;
     }
 
-    if (!ctl->test.run.exited) {
-        kill(ctl->test.run.pid, SIGKILL);
+    if (t->running) {
+        if (!t->run.exited) {
+            kill(t->run.pid, SIGKILL);
+        }
+
+        (void) kngx_check_finish(&t->run, err, sizeof(err));
+        t->running = 0;
     }
 
-    (void) kngx_check_finish(&ctl->test.run, err, sizeof(err));
-    kngx_ctl_test_free(ctl);
+    kngx_ctl_bisect_free(ctl);
+    kngx_ctl_candidate_free(ctl);
+    kngx_model_free(t->m);
+    json_decref(t->changed);
+    t->m = NULL;
+    t->changed = NULL;
+    t->active = 0;
 }
 
 
 /*
  * Render; when the text changed, start nginx -t on it (the model, plan
- * and text go to ctl->test until kngx_ctl_test_step() applies them).
+ * and text go to ctl->test until kngx_ctl_test_step() has an answer).
  * The loop does not call this while a test runs.
  */
 
 void
 kngx_ctl_sync(kngx_ctl_t *ctl)
 {
-    kngx_model_t   *m;
-    kngx_plan_t    *p = NULL;
-    char           *conf = NULL;
-    const char     *rerr;
-    char            err[8192];
-    unsigned char   hash[32];
-    size_t          len;
-    uint64_t        t0, t1;
+    kngx_ctl_test_t  *t = &ctl->test;
+    kngx_model_t     *m;
+    char              err[8192];
+    uint64_t          t0;
 
     ctl->m.syncs++;
     t0 = kngx_ctl_now();
@@ -418,78 +574,69 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
     }
 
     kngx_ctl_print_diags(&m->diags);
+    kngx_ctl_exclude_refresh(ctl, m);
 
-    p = kngx_plan_build(m, &ctl->conf.po);
-    if (p == NULL) {
-        kngx_ctl_log("error: sync: out of memory");
+    if (kngx_ctl_candidate_plan(ctl, m, NULL, 0, 1, err, sizeof(err)) != 0) {
+        if (t->p) {
+            kngx_ctl_print_diags(&t->p->diags);
+        }
+        kngx_ctl_log("error: sync: %s; nothing changed", err);
         ctl->m.reload_errors_render++;
         goto done;
     }
 
-    kngx_ctl_print_diags(&p->diags);
+    kngx_ctl_print_diags(&t->p->diags);
 
-    if (p->failed) {
-        kngx_ctl_log("error: sync: the options cannot be applied; nothing "
-                     "changed");
-        ctl->m.reload_errors_render++;
-        goto done;
-    }
-
-    conf = kngx_render(p, &ctl->conf.ro, &len, &rerr);
-    if (conf == NULL) {
-        kngx_ctl_log("error: sync: render: %s; nothing changed", rerr);
-        ctl->m.reload_errors_render++;
-        goto done;
-    }
-
-    t1 = kngx_ctl_now();
+    t->t1 = kngx_ctl_now();
     ctl->m.renders++;
-    ctl->m.render_seconds_last = (double) (t1 - t0) / 1000.0;
+    ctl->m.render_seconds_last = (double) (t->t1 - t0) / 1000.0;
     ctl->m.render_seconds_sum += ctl->m.render_seconds_last;
-    ctl->m.ingresses_served = p->ningresses;
-    ctl->m.ingresses_ignored = m->ningresses - p->ningresses;
 
-    kngx_ctl_set_served(ctl, p);
-    kngx_ctl_events_from_plan(ctl, p);
+    kngx_ctl_events_from_plan(ctl, t->p);
+    kngx_ctl_metrics_refused(ctl, m, t->p);
 
-    kngx_ctl_hash(conf, len, p, hash);
-
-    if (ctl->have_applied && memcmp(hash, ctl->applied_hash, 32) == 0) {
+    if (ctl->have_applied && memcmp(t->hash, ctl->applied_hash, 32) == 0) {
         ctl->m.syncs_unchanged++;
+        ctl->m.ingresses_served = t->p->ningresses;
+        ctl->m.ingresses_ignored = m->ningresses - t->p->ningresses
+                                   - t->nexclude;
+        kngx_ctl_set_served(ctl, t->p);
         json_object_clear(ctl->changed);
         kngx_ctl_log("sync: %zu Ingresses served, config unchanged; no "
-                     "reload", p->ningresses);
+                     "reload", t->p->ningresses);
         kngx_ctl_status_sync(ctl);
         goto done;
     }
 
-    if (ctl->have_failed && memcmp(hash, ctl->failed_hash, 32) == 0) {
+    if (ctl->have_failed && memcmp(t->hash, ctl->failed_hash, 32) == 0) {
         kngx_ctl_log("sync: same config as the one nginx -t rejected; "
                      "still not applied");
         goto done;
     }
 
-    ctl->test.m = m;
-    ctl->test.p = p;
-    ctl->test.conf = conf;
-    ctl->test.len = len;
-    ctl->test.t1 = t1;
-    memcpy(ctl->test.hash, hash, 32);
+    /* the job: changes from now on are the next sync's */
 
-    if (kngx_ctl_test_start(ctl, p, err, sizeof(err)) != 0) {
-        ctl->test.tmp[0] = '\0';
-        kngx_ctl_sync_apply(ctl, -1, err);
-        kngx_ctl_test_free(ctl);
-        return;
+    t->changed = ctl->changed;
+    ctl->changed = json_object();
+    if (ctl->changed == NULL) {
+        ctl->changed = t->changed;
+        t->changed = NULL;
+        kngx_ctl_log("error: sync: out of memory");
+        goto done;
     }
 
-    ctl->test.active = 1;
+    t->m = m;
+    t->active = 1;
+    memcpy(t->full_hash, t->hash, 32);
+
+    if (kngx_ctl_candidate_start(ctl, err, sizeof(err)) != 0) {
+        kngx_ctl_test_end(ctl, 0, err);
+    }
 
     return;
 
 done:
 
-    free(conf);
-    kngx_plan_free(p);
+    kngx_ctl_candidate_free(ctl);
     kngx_model_free(m);
 }

@@ -495,6 +495,10 @@ typedef struct {
     kngx_upstreams_mode_e  upstreams;            /* module only */
     const char            *default_backend;      /* "NS/SVC:PORT" or NULL */
     const char            *default_certificate;  /* "NS/SECRET" or NULL */
+    const char *const     *exclude;     /* "ns/name" of Ingresses to leave
+                                           out, sorted (strcmp); kept by
+                                           the caller for the plan's life */
+    size_t                 nexclude;
 } kngx_plan_opts_t;
 
 

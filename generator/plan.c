@@ -1334,6 +1334,33 @@ kngx_plan_dispatch(kngx_plan_t *p)
 }
 
 
+/* strcmp(ns "/" name, s) without building the key */
+
+static int
+kngx_plan_exclude_cmp(const void *key, const void *elt)
+{
+    const kngx_ingress_t  *ing = key;
+    const unsigned char   *s = *(const unsigned char *const *) elt;
+    const unsigned char   *a;
+    const char            *part[3];
+    int                    i;
+
+    part[0] = ing->meta.ns;
+    part[1] = "/";
+    part[2] = ing->meta.name;
+
+    for (i = 0; i < 3; i++) {
+        for (a = (const unsigned char *) part[i]; *a; a++, s++) {
+            if (*a != *s) {
+                return *a - *s;
+            }
+        }
+    }
+
+    return -*s;
+}
+
+
 static int
 kngx_plan_run(kngx_plan_t *p)
 {
@@ -1362,6 +1389,13 @@ kngx_plan_run(kngx_plan_t *p)
     }
 
     for (i = 0; i < m->ningresses; i++) {
+        if (p->opts.nexclude
+            && bsearch(&m->ingresses[i], p->opts.exclude, p->opts.nexclude,
+                       sizeof(char *), kngx_plan_exclude_cmp))
+        {
+            continue;       /* the caller leaves it out (opts.exclude) */
+        }
+
         if (kngx_ingress_is_ours(m, &co, &m->ingresses[i], &why)) {
             p->ingresses[p->ningresses++] = &m->ingresses[i];
 

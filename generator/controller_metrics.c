@@ -1,0 +1,288 @@
+
+/*
+ * kubengx controller: /metrics, Prometheus text format 0.0.4.
+ *
+ * Counters and gauges of kngx_ctl_metrics_t, the list/watch counters of
+ * each watched kind (kube_lw_stats), and two views of what does not
+ * reach nginx as written: kubengx_refused{code} (the last sync's
+ * warnings, by code: routes, TLS entries, annotations and objects the
+ * renderer refused or served otherwise) and kubengx_ingresses_excluded
+ * (Ingresses left out because nginx -t rejected the config with them,
+ * controller_bisect.c).
+ */
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "controller.h"
+
+
+#define KNGX_HELP(b, name, type, help)                                        \
+    kngx_buf_printf(b, "# HELP " name " " help "\n# TYPE " name " " type "\n")
+
+#define KNGX_U64(v)  ((unsigned long long) (v))
+
+
+/* a code fit for a label value: [a-z0-9_-] */
+
+static int
+kngx_ctl_code_ok(const char *s)
+{
+    if (s == NULL || *s == '\0' || strlen(s) > 64) {
+        return 0;
+    }
+
+    for ( /* void */ ; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
+              || *s == '-' || *s == '_'))
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+kngx_ctl_refused_count(json_t *refused, const kngx_diags_t *ds)
+{
+    const char  *code;
+    json_t      *v;
+    size_t       i;
+
+    for (i = 0; i < ds->n; i++) {
+        if (ds->items[i].severity == KNGX_DIAG_INFO) {
+            continue;
+        }
+
+        code = kngx_ctl_code_ok(ds->items[i].code) ? ds->items[i].code
+                                                   : "other";
+        v = json_object_get(refused, code);
+
+        if (v) {
+            json_integer_set(v, json_integer_value(v) + 1);
+        } else {
+            json_object_set_new(refused, code, json_integer(1));
+        }
+    }
+}
+
+
+void
+kngx_ctl_metrics_refused(kngx_ctl_t *ctl, const kngx_model_t *m,
+    const kngx_plan_t *p)
+{
+    const char  *code;
+    json_t      *v;
+
+    if (ctl->refused == NULL) {
+        ctl->refused = json_object();
+        if (ctl->refused == NULL) {
+            return;
+        }
+    }
+
+    /* codes seen before stay, at 0: a series does not vanish */
+    json_object_foreach(ctl->refused, code, v) {
+        json_integer_set(v, 0);
+    }
+
+    kngx_ctl_refused_count(ctl->refused, &m->diags);
+    kngx_ctl_refused_count(ctl->refused, &p->diags);
+}
+
+
+static void
+kngx_ctl_metrics_sync(kngx_ctl_t *ctl, kngx_buf_t *b)
+{
+    kngx_ctl_metrics_t  *m = &ctl->m;
+    const char          *code;
+    json_t              *v;
+
+    KNGX_HELP(b, "kubengx_reloads_total", "counter",
+              "nginx reloads after a changed config");
+    kngx_buf_printf(b, "kubengx_reloads_total %llu\n", KNGX_U64(m->reloads));
+
+    KNGX_HELP(b, "kubengx_reload_errors_total", "counter",
+              "configs not applied, by reason");
+    kngx_buf_printf(b,
+        "kubengx_reload_errors_total{reason=\"nginx-test\"} %llu\n"
+        "kubengx_reload_errors_total{reason=\"write\"} %llu\n"
+        "kubengx_reload_errors_total{reason=\"render\"} %llu\n"
+        "kubengx_reload_errors_total{reason=\"signal\"} %llu\n",
+        KNGX_U64(m->reload_errors_test), KNGX_U64(m->reload_errors_write),
+        KNGX_U64(m->reload_errors_render), KNGX_U64(m->reload_errors_signal));
+
+    KNGX_HELP(b, "kubengx_reload_duration_seconds", "summary",
+              "nginx -t, write and signal of each reload");
+    kngx_buf_printf(b, "kubengx_reload_duration_seconds_sum %.6f\n"
+                    "kubengx_reload_duration_seconds_count %llu\n",
+                    m->reload_seconds_sum, KNGX_U64(m->reloads));
+
+    KNGX_HELP(b, "kubengx_last_reload_duration_seconds", "gauge",
+              "duration of the last reload");
+    kngx_buf_printf(b, "kubengx_last_reload_duration_seconds %.6f\n",
+                    m->reload_seconds_last);
+
+    KNGX_HELP(b, "kubengx_last_reload_success_timestamp_seconds", "gauge",
+              "when a config was last applied (unix time)");
+    kngx_buf_printf(b, "kubengx_last_reload_success_timestamp_seconds %.3f\n",
+                    m->last_reload_success);
+
+    KNGX_HELP(b, "kubengx_render_duration_seconds", "summary",
+              "model, plan and text of each sync");
+    kngx_buf_printf(b, "kubengx_render_duration_seconds_sum %.6f\n"
+                    "kubengx_render_duration_seconds_count %llu\n",
+                    m->render_seconds_sum, KNGX_U64(m->renders));
+
+    KNGX_HELP(b, "kubengx_last_render_duration_seconds", "gauge",
+              "duration of the last render");
+    kngx_buf_printf(b, "kubengx_last_render_duration_seconds %.6f\n",
+                    m->render_seconds_last);
+
+    KNGX_HELP(b, "kubengx_syncs_total", "counter", "syncs run");
+    kngx_buf_printf(b, "kubengx_syncs_total %llu\n", KNGX_U64(m->syncs));
+
+    KNGX_HELP(b, "kubengx_syncs_unchanged_total", "counter",
+              "syncs whose config equalled the running one (no reload)");
+    kngx_buf_printf(b, "kubengx_syncs_unchanged_total %llu\n",
+                    KNGX_U64(m->syncs_unchanged));
+
+    KNGX_HELP(b, "kubengx_ingresses", "gauge",
+              "Ingresses known, by whether this controller serves them");
+    kngx_buf_printf(b, "kubengx_ingresses{state=\"served\"} %zu\n"
+                    "kubengx_ingresses{state=\"ignored\"} %zu\n",
+                    m->ingresses_served, m->ingresses_ignored);
+
+    KNGX_HELP(b, "kubengx_ingresses_excluded", "gauge",
+              "Ingresses left out because nginx -t rejected the config "
+              "with them");
+    kngx_buf_printf(b, "kubengx_ingresses_excluded %zu\n", ctl->nexcluded);
+
+    KNGX_HELP(b, "kubengx_config_bisections_total", "counter",
+              "searches for the Ingresses to blame for a config nginx -t "
+              "rejected, by outcome");
+    kngx_buf_printf(b,
+        "kubengx_config_bisections_total{outcome=\"applied\"} %llu\n"
+        "kubengx_config_bisections_total{outcome=\"gave-up\"} %llu\n",
+        KNGX_U64(m->bisections_applied), KNGX_U64(m->bisections_failed));
+
+    KNGX_HELP(b, "kubengx_config_bisection_tests_total", "counter",
+              "nginx -t runs of those searches");
+    kngx_buf_printf(b, "kubengx_config_bisection_tests_total %llu\n",
+                    KNGX_U64(m->bisection_tests));
+
+    KNGX_HELP(b, "kubengx_refused", "gauge",
+              "warnings of the last sync by code: what the renderer "
+              "refused or served otherwise than written");
+    json_object_foreach(ctl->refused, code, v) {
+        kngx_buf_printf(b, "kubengx_refused{code=\"%s\"} %lld\n", code,
+                        (long long) json_integer_value(v));
+    }
+}
+
+
+/* the list/watch counters, one series per watched kind */
+
+typedef struct {
+    const char  *name;
+    const char  *help;
+    size_t       offset;        /* of a uint64_t in kube_lw_stats_t */
+} kngx_ctl_counter_t;
+
+static const kngx_ctl_counter_t  kngx_ctl_watch_counters[] = {
+    { "kubengx_watch_lists_total", "complete lists",
+      offsetof(kube_lw_stats_t, lists) },
+    { "kubengx_watch_relists_total",
+      "returns from watch to list (410, errors)",
+      offsetof(kube_lw_stats_t, relists) },
+    { "kubengx_watch_restarts_total", "watch requests issued",
+      offsetof(kube_lw_stats_t, watches) },
+    { "kubengx_watch_errors_total", "failed list/watch requests",
+      offsetof(kube_lw_stats_t, errors) },
+};
+
+
+static void
+kngx_ctl_metrics_watch(kngx_ctl_t *ctl, kngx_buf_t *b)
+{
+    int                        i;
+    size_t                     k;
+    kube_lw_stats_t            st;
+    const kngx_ctl_counter_t  *c;
+
+    KNGX_HELP(b, "kubengx_watched_objects", "gauge", "objects in the store");
+    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
+        if (ctl->kinds[i].enabled) {
+            kngx_buf_printf(b, "kubengx_watched_objects{kind=\"%s\"} %zu\n",
+                            ctl->kinds[i].kind,
+                            json_object_size(ctl->kinds[i].objects));
+        }
+    }
+
+    for (k = 0; k < sizeof(kngx_ctl_watch_counters)
+                    / sizeof(kngx_ctl_watch_counters[0]); k++)
+    {
+        c = &kngx_ctl_watch_counters[k];
+
+        kngx_buf_printf(b, "# HELP %s %s\n# TYPE %s counter\n", c->name,
+                        c->help, c->name);
+
+        for (i = 0; i < KNGX_CTL_NKINDS; i++) {
+            if (ctl->kinds[i].enabled) {
+                kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
+                kngx_buf_printf(b, "%s{kind=\"%s\"} %llu\n", c->name,
+                                ctl->kinds[i].kind, KNGX_U64(
+                                *(uint64_t *) ((char *) &st + c->offset)));
+            }
+        }
+    }
+}
+
+
+void
+kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
+{
+    kngx_ctl_metrics_t  *m = &ctl->m;
+
+    kngx_ctl_metrics_sync(ctl, b);
+    kngx_ctl_metrics_watch(ctl, b);
+
+    KNGX_HELP(b, "kubengx_leader", "gauge",
+              "1 while this replica holds the leader Lease");
+    kngx_buf_printf(b, "kubengx_leader %d\n", ctl->leader ? 1 : 0);
+
+    KNGX_HELP(b, "kubengx_status_updates_total", "counter",
+              "Ingress status writes");
+    kngx_buf_printf(b, "kubengx_status_updates_total %llu\n",
+                    KNGX_U64(m->status_updates));
+
+    KNGX_HELP(b, "kubengx_events_total", "counter",
+              "Kubernetes Events, by outcome");
+    kngx_buf_printf(b, "kubengx_events_total{outcome=\"sent\"} %llu\n"
+                    "kubengx_events_total{outcome=\"rate-limited\"} %llu\n"
+                    "kubengx_events_total{outcome=\"failed\"} %llu\n",
+                    KNGX_U64(m->events_sent), KNGX_U64(m->events_dropped),
+                    KNGX_U64(m->events_failed));
+
+    KNGX_HELP(b, "kubengx_health_connections_dropped_total", "counter",
+              "connections to the health port closed unanswered: evicted "
+              "(all slots taken, this one the oldest) or too slow");
+    kngx_buf_printf(b,
+        "kubengx_health_connections_dropped_total{reason=\"evicted\"} "
+        "%llu\n"
+        "kubengx_health_connections_dropped_total{reason=\"timeout\"} "
+        "%llu\n", KNGX_U64(m->http_evicted), KNGX_U64(m->http_timed_out));
+
+    KNGX_HELP(b, "kubengx_nginx_up", "gauge", "1 while the nginx child runs");
+    kngx_buf_printf(b, "kubengx_nginx_up %d\n", ctl->nginx_pid > 0 ? 1 : 0);
+
+    KNGX_HELP(b, "kubengx_ready", "gauge",
+              "1 once a config was applied and nginx answered on its http "
+              "port (/readyz)");
+    kngx_buf_printf(b, "kubengx_ready %d\n",
+                    ctl->ready && ctl->nginx_pid > 0 && kngx_ctl_probe_ok(ctl)
+                    ? 1 : 0);
+}
