@@ -215,6 +215,7 @@ kngx_ctl_test_start(kngx_ctl_t *ctl, const kngx_plan_t *p, char *err,
     co.nginx = ctl->conf.nginx;
     co.module = ctl->conf.po.endpoints == KNGX_ENDPOINTS_MODULE
                 ? ctl->conf.module : NULL;
+    co.allow_loopback = ctl->conf.allow_loopback;
 
     rc = kngx_output_write_certs(certs, p, err, err_size);
     if (rc == 0) {

@@ -50,7 +50,8 @@ class Controller:
                "--election-identity", name,
                "--sync-holdoff", "100ms", "--sync-max-delay", "1s"]
         if endpoints == "module":
-            cmd += ["--module", harness.MODULE]
+            # the backends listen on 127.0.0.x
+            cmd += ["--module", harness.MODULE, "--allow-loopback-endpoints"]
         cmd += list(args)
         self.log = open(self.log_path, "w")
         # nginx is the controller's child: in a SAN=1 build it needs the
