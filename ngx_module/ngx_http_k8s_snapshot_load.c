@@ -147,8 +147,13 @@ ngx_http_k8s_snapshot_load(ngx_http_k8s_table_t *table, ngx_str_t *path,
 
     table->sh->snapshot_loaded = loaded;
 
-    /* the file holds what the table holds now */
-    table->sh->snapshot_written = table->sh->generation;
+    /* the file holds what the table holds now, unless it had Services
+     * this configuration does not name (then it is written again) */
+
+    if (loaded == services.nelts) {
+        table->sh->snapshot_written = table->sh->generation;
+        table->sh->snapshot_gen = table->gen;
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, log, 0,
                   "k8s_snapshot \"%V\": loaded %ui service(s)",
@@ -519,7 +524,7 @@ static ngx_int_t
 ngx_http_k8s_snapshot_endpoint(ngx_str_t *w, ngx_http_k8s_endpoint_t *ep)
 {
     u_char      *colon, *host, *host_end;
-    in_addr_t    in;
+    u_char       text[NGX_INET6_ADDRSTRLEN + 1];
     ngx_int_t    port;
     ngx_uint_t   i;
 
@@ -548,31 +553,32 @@ ngx_http_k8s_snapshot_endpoint(ngx_str_t *w, ngx_http_k8s_endpoint_t *ep)
     host = w[1].data;
     host_end = colon;
 
+    /*
+     * inet_pton(), not ngx_inet_addr() / ngx_inet6_addr(): their error
+     * value is 255.255.255.255, which must parse (to be refused with a
+     * warning, ngx_http_k8s_addr.c, instead of the whole file)
+     */
+
+    ep->family = AF_INET;
+
     if (host < host_end && *host == '[') {
-#if (NGX_HAVE_INET6)
         if (host_end - host < 3 || host_end[-1] != ']') {
             return NGX_ERROR;
         }
 
-        if (ngx_inet6_addr(host + 1, host_end - host - 2, ep->addr)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
+        host++;
+        host_end--;
         ep->family = AF_INET6;
-#else
+    }
+
+    if ((size_t) (host_end - host) > NGX_INET6_ADDRSTRLEN) {
         return NGX_ERROR;
-#endif
+    }
 
-    } else {
-        in = ngx_inet_addr(host, host_end - host);
-        if (in == INADDR_NONE) {
-            return NGX_ERROR;
-        }
+    *ngx_cpymem(text, host, host_end - host) = '\0';
 
-        ngx_memcpy(ep->addr, &in, 4);
-        ep->family = AF_INET;
+    if (inet_pton(ep->family, (char *) text, ep->addr) != 1) {
+        return NGX_ERROR;
     }
 
     if (!(w[2].len == 1 && w[2].data[0] == '-')) {

@@ -126,8 +126,10 @@ ngx_http_k8s_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     kmcf->table = table;
 
-    /* the snapshot writer rewrites the file for this configuration */
-    (void) ngx_atomic_fetch_add(&table->sh->generation, 1);
+    if (otable) {
+        /* the snapshot writer rewrites the file for this configuration */
+        (void) ngx_atomic_fetch_add(&table->sh->generation, 1);
+    }
 
     if (cold && kmcf->snapshot.len) {
         (void) ngx_http_k8s_snapshot_load(table, &kmcf->snapshot,
