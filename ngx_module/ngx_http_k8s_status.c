@@ -20,12 +20,15 @@
 
 
 static ngx_int_t ngx_http_k8s_status_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_k8s_status_args(ngx_http_request_t *r,
+    ngx_uint_t *prometheus, ngx_uint_t *endpoints);
 static void ngx_http_k8s_status_json(ngx_http_k8s_out_t *out,
-    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n);
+    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n,
+    ngx_uint_t endpoints);
 static void ngx_http_k8s_json_table(ngx_http_k8s_out_t *out,
     ngx_http_k8s_table_t *t, ngx_uint_t n);
 static void ngx_http_k8s_json_service(ngx_http_k8s_out_t *out,
-    ngx_http_k8s_view_t *v);
+    ngx_http_k8s_view_t *v, ngx_uint_t endpoints);
 static void ngx_http_k8s_json_histogram(ngx_http_k8s_out_t *out,
     ngx_http_k8s_histogram_t *h);
 static void ngx_http_k8s_json_lockstat(ngx_http_k8s_out_t *out,
@@ -64,8 +67,7 @@ static ngx_int_t
 ngx_http_k8s_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t              rc;
-    ngx_str_t              format;
-    ngx_uint_t             n, prometheus;
+    ngx_uint_t             n, prometheus, endpoints;
     ngx_chain_t           *cl, *last;
     ngx_http_k8s_out_t     out;
     ngx_http_k8s_view_t   *view;
@@ -89,19 +91,8 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_SERVICE_UNAVAILABLE;
     }
 
-    prometheus = 0;
-
-    if (ngx_http_arg(r, (u_char *) "format", 6, &format) == NGX_OK) {
-        if (format.len == 10
-            && ngx_strncmp(format.data, "prometheus", 10) == 0)
-        {
-            prometheus = 1;
-
-        } else if (format.len != 4
-                   || ngx_strncmp(format.data, "json", 4) != 0)
-        {
-            return NGX_HTTP_BAD_REQUEST;
-        }
+    if (ngx_http_k8s_status_args(r, &prometheus, &endpoints) != NGX_OK) {
+        return NGX_HTTP_BAD_REQUEST;
     }
 
     ngx_http_k8s_table_gc(table);
@@ -114,10 +105,10 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
     ngx_http_k8s_out_init(&out, r->pool);
 
     if (prometheus) {
-        ngx_http_k8s_status_prometheus(&out, table, view, n);
+        ngx_http_k8s_status_prometheus(&out, table, view, n, endpoints);
 
     } else {
-        ngx_http_k8s_status_json(&out, table, view, n);
+        ngx_http_k8s_status_json(&out, table, view, n, endpoints);
     }
 
     ngx_http_k8s_table_view_release(view, n);
@@ -158,9 +149,46 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
 }
 
 
+/* ?format=json|prometheus, ?endpoints=0 (no per-endpoint data) */
+
+static ngx_int_t
+ngx_http_k8s_status_args(ngx_http_request_t *r, ngx_uint_t *prometheus,
+    ngx_uint_t *endpoints)
+{
+    ngx_str_t  value;
+
+    *prometheus = 0;
+    *endpoints = 1;
+
+    if (ngx_http_arg(r, (u_char *) "format", 6, &value) == NGX_OK) {
+        if (value.len == 10
+            && ngx_strncmp(value.data, "prometheus", 10) == 0)
+        {
+            *prometheus = 1;
+
+        } else if (value.len != 4
+                   || ngx_strncmp(value.data, "json", 4) != 0)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_arg(r, (u_char *) "endpoints", 9, &value) == NGX_OK) {
+        if (value.len != 1 || (value.data[0] != '0' && value.data[0] != '1'))
+        {
+            return NGX_ERROR;
+        }
+
+        *endpoints = (value.data[0] == '1');
+    }
+
+    return NGX_OK;
+}
+
+
 static void
 ngx_http_k8s_status_json(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
-    ngx_http_k8s_view_t *view, ngx_uint_t n)
+    ngx_http_k8s_view_t *view, ngx_uint_t n, ngx_uint_t endpoints)
 {
     ngx_uint_t  i;
 
@@ -173,7 +201,7 @@ ngx_http_k8s_status_json(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
             ngx_http_k8s_out_printf(out, ",");
         }
 
-        ngx_http_k8s_json_service(out, &view[i]);
+        ngx_http_k8s_json_service(out, &view[i], endpoints);
     }
 
     ngx_http_k8s_out_printf(out, "}}\n");
@@ -255,7 +283,8 @@ ngx_http_k8s_json_table(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
 
 
 static void
-ngx_http_k8s_json_service(ngx_http_k8s_out_t *out, ngx_http_k8s_view_t *v)
+ngx_http_k8s_json_service(ngx_http_k8s_out_t *out, ngx_http_k8s_view_t *v,
+    ngx_uint_t endpoints)
 {
     ngx_uint_t             j;
     ngx_http_k8s_slot_t   *slot;
@@ -275,11 +304,19 @@ ngx_http_k8s_json_service(ngx_http_k8s_out_t *out, ngx_http_k8s_view_t *v)
 
     ngx_http_k8s_json_balance(out, entry->balance);
 
-    ngx_http_k8s_out_printf(out, "\"ring\":%ui,\"endpoints\":[",
+    ngx_http_k8s_out_printf(out, "\"ring\":%ui,\"endpoint_count\":%ui",
                             (v->peers && v->peers->ring)
                             ? ((ngx_http_k8s_ring_t *) (uintptr_t)
                                v->peers->ring)->number
-                            : 0);
+                            : 0,
+                            v->peers ? v->peers->number : 0);
+
+    if (!endpoints) {
+        ngx_http_k8s_out_printf(out, "}");
+        return;
+    }
+
+    ngx_http_k8s_out_printf(out, ",\"endpoints\":[");
 
     for (j = 0; v->peers && j < v->peers->number; j++) {
         slot = &v->peers->slot[j];
@@ -332,9 +369,18 @@ static void
 ngx_http_k8s_json_lockstat(ngx_http_k8s_out_t *out, const char *name,
     ngx_http_k8s_lockstat_t *ls)
 {
+    ngx_uint_t  i;
+
     ngx_http_k8s_out_printf(out, "\"%s\":{\"waits\":%uA,\"wait_max_us\":%uA,"
-                            "\"wait_total_us\":%uA}",
+                            "\"wait_total_us\":%uA,\"buckets_us\":{",
                             name, ls->waits, ls->wait_max, ls->wait_total);
+
+    for (i = 0; i < NGX_HTTP_K8S_LOCK_BUCKETS - 1; i++) {
+        ngx_http_k8s_out_printf(out, "\"%ui\":%uA,", (ngx_uint_t) 1 << i,
+                                ls->bucket[i]);
+    }
+
+    ngx_http_k8s_out_printf(out, "\"+Inf\":%uA}}", ls->bucket[i]);
 }
 
 

@@ -24,7 +24,8 @@ extern const char  *ngx_http_k8s_scache_states[];
 
 
 void ngx_http_k8s_status_prometheus(ngx_http_k8s_out_t *out,
-    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n);
+    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n,
+    ngx_uint_t endpoints);
 
 
 #endif /* _NGX_HTTP_K8S_STATUS_H_INCLUDED_ */

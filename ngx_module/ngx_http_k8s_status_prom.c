@@ -28,13 +28,17 @@ static void ngx_http_k8s_prom_histogram(ngx_http_k8s_out_t *out,
 
 void
 ngx_http_k8s_status_prometheus(ngx_http_k8s_out_t *out,
-    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n)
+    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n,
+    ngx_uint_t endpoints)
 {
     ngx_uint_t  i, s;
 
     ngx_http_k8s_prom_table(out, t, n);
     ngx_http_k8s_prom_services(out, view, n);
-    ngx_http_k8s_prom_endpoints(out, view, n);
+
+    if (endpoints) {
+        ngx_http_k8s_prom_endpoints(out, view, n);
+    }
 
     ngx_http_k8s_out_printf(out,
                             "# TYPE kubengx_service_balance_info gauge\n");

@@ -679,8 +679,16 @@ ngx_http_k8s_lock_waited(ngx_atomic_t *lock, ngx_uint_t write)
 static void
 ngx_http_k8s_lockstat_add(ngx_http_k8s_lockstat_t *ls, uint64_t us)
 {
+    ngx_uint_t         i;
     ngx_atomic_uint_t  max;
 
+    for (i = 0; i < NGX_HTTP_K8S_LOCK_BUCKETS - 1; i++) {
+        if (us <= ((uint64_t) 1 << i)) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&ls->bucket[i], 1);
     (void) ngx_atomic_fetch_add(&ls->waits, 1);
     (void) ngx_atomic_fetch_add(&ls->wait_total, (ngx_atomic_int_t) us);
 

@@ -233,11 +233,15 @@ typedef struct {
 } ngx_http_k8s_proc_t;
 
 
+/* lock wait histogram buckets: up to 1, 2, 4, ... 2^20 us, then +Inf */
+#define NGX_HTTP_K8S_LOCK_BUCKETS   22
+
 /* how long processes waited for the table's locks, microseconds */
 typedef struct {
     ngx_atomic_t                 waits;      /* lock not free at once */
     ngx_atomic_t                 wait_max;
     ngx_atomic_t                 wait_total;
+    ngx_atomic_t                 bucket[NGX_HTTP_K8S_LOCK_BUCKETS];
 } ngx_http_k8s_lockstat_t;
 
 
