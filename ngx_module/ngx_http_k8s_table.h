@@ -191,6 +191,7 @@ struct ngx_http_k8s_peers_s {
     ngx_atomic_t                 ring;
     ngx_atomic_t                 excl;
     unsigned                     all_hinted:1;
+    unsigned                     sorted:1;   /* slots in address order */
 
     ngx_http_k8s_slot_t          slot[1];
 };
@@ -428,6 +429,10 @@ void ngx_http_k8s_table_derive(ngx_http_k8s_table_t *table,
     ngx_http_k8s_entry_t *entry, ngx_log_t *log);
 
 /* ngx_http_k8s_table_peer.c */
+ngx_uint_t ngx_http_k8s_eps_sorted(const ngx_http_k8s_endpoint_t *eps,
+    ngx_uint_t n);
+ngx_http_k8s_peer_t *ngx_http_k8s_peer_next(ngx_http_k8s_peers_t *cur,
+    ngx_uint_t *j, const ngx_http_k8s_endpoint_t *ep);
 ngx_http_k8s_peer_t **ngx_http_k8s_peer_index(ngx_http_k8s_peers_t *peers,
     ngx_log_t *log);
 ngx_http_k8s_peer_t *ngx_http_k8s_peer_find(ngx_http_k8s_peer_t **index,

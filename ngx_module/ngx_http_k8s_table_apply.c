@@ -3,11 +3,12 @@
  * kubengx: building and publishing an entry's endpoint list (see
  * ngx_http_k8s_table.h).
  *
- * A new version is built outside every lock: the current version's peers
- * are sorted by address once (O(n log n)), each new endpoint finds the
- * peer it keeps by binary search, and only endpoints that are new get a
- * peer object (ngx_http_k8s_table_peer.c); the slab mutex is taken for
- * each allocation only.  The
+ * A new version is built outside every lock: each new endpoint finds the
+ * peer of the current version it keeps in one pass over both lists when
+ * both are in address order (the watcher's are), else by binary search
+ * in the current peers sorted once (O(n log n)); only endpoints that are
+ * new get a peer object (ngx_http_k8s_table_peer.c); the slab mutex is
+ * taken for each allocation only.  The
  * version is published by one pointer swap under the entry's write lock,
  * and the old one is retired (the mutex for the list insert).  Derived
  * per-version data (the consistent hash ring, the topology hints parsed
@@ -248,15 +249,24 @@ ngx_http_k8s_version_build(ngx_http_k8s_table_t *table,
     ngx_http_k8s_entry_t *entry, const ngx_http_k8s_endpoint_t *eps,
     ngx_uint_t n, ngx_log_t *log)
 {
-    ngx_uint_t             i, m, hinted;
+    ngx_uint_t             i, j, m, hinted, sorted;
     ngx_http_k8s_peer_t   *peer, **index;
     ngx_http_k8s_peers_t  *cur, *peers;
 
     cur = entry->current;
     index = NULL;
     m = cur ? cur->number : 0;
+    j = 0;
 
-    if (m) {
+    /*
+     * The watcher's lists are in address order: then one pass over both
+     * lists matches them (O(n)); else the current peers are sorted once
+     * and each endpoint is looked up (O(n log n)).
+     */
+
+    sorted = ngx_http_k8s_eps_sorted(eps, n);
+
+    if (m && !(sorted && cur->sorted)) {
         index = ngx_http_k8s_peer_index(cur, log);
         if (index == NULL) {
             return NULL;
@@ -279,7 +289,12 @@ ngx_http_k8s_version_build(ngx_http_k8s_table_t *table,
 
         /* carry the state of an endpoint the list keeps */
 
-        peer = m ? ngx_http_k8s_peer_find(index, m, &eps[i]) : NULL;
+        if (index) {
+            peer = ngx_http_k8s_peer_find(index, m, &eps[i]);
+
+        } else {
+            peer = m ? ngx_http_k8s_peer_next(cur, &j, &eps[i]) : NULL;
+        }
 
         if (peer == NULL) {
             peer = ngx_http_k8s_peer_create(table, &eps[i]);
@@ -314,6 +329,7 @@ ngx_http_k8s_version_build(ngx_http_k8s_table_t *table,
     peers->number = n;
     peers->generation = entry->generation + 1;
     peers->all_hinted = (hinted == n);
+    peers->sorted = sorted;
 
     ngx_http_k8s_version_derive(table, entry, peers, log);
 

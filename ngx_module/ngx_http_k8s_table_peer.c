@@ -15,6 +15,20 @@
 #include "ngx_http_k8s_table.h"
 
 
+#if (NGX_HAVE_INET6)
+#define ngx_http_k8s_peer_addr(peer)                                          \
+    ((peer)->u.sockaddr.sa_family == AF_INET6                                 \
+     ? (const u_char *) &(peer)->u.sin6.sin6_addr                             \
+     : (const u_char *) &(peer)->u.sin.sin_addr)
+#else
+#define ngx_http_k8s_peer_addr(peer)                                          \
+    ((const u_char *) &(peer)->u.sin.sin_addr)
+#endif
+
+/* sin_port and sin6_port are at the same offset */
+#define ngx_http_k8s_peer_port(peer)  ntohs((peer)->u.sin.sin_port)
+
+
 static int ngx_http_k8s_addr_key_cmp(int fa, const u_char *aa, in_port_t pa,
     int fb, const u_char *ab, in_port_t pb);
 static int ngx_libc_cdecl ngx_http_k8s_peer_cmp(const void *one,
@@ -26,6 +40,65 @@ static ngx_uint_t ngx_http_k8s_str_eq(const ngx_str_t *a,
 static ngx_uint_t ngx_http_k8s_hints_match(ngx_str_t *hints,
     const ngx_http_k8s_endpoint_t *ep);
 static size_t ngx_http_k8s_hints_len(const ngx_http_k8s_endpoint_t *ep);
+
+
+/* 1 when the endpoints are in strictly increasing address order (as the
+ * watcher's lists are: kube/kube_svc_endpoints.c sorts them alike) */
+
+ngx_uint_t
+ngx_http_k8s_eps_sorted(const ngx_http_k8s_endpoint_t *eps, ngx_uint_t n)
+{
+    ngx_uint_t  i;
+
+    for (i = 1; i < n; i++) {
+        if (ngx_http_k8s_addr_key_cmp(eps[i - 1].family, eps[i - 1].addr,
+                                      eps[i - 1].port, eps[i].family,
+                                      eps[i].addr, eps[i].port)
+            >= 0)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/*
+ * Both lists in address order: the peer of cur, from slot *j on, that ep
+ * keeps (*j moves past it), or NULL (*j stays at the first slot not
+ * below ep).  A whole list costs one pass over both.
+ */
+
+ngx_http_k8s_peer_t *
+ngx_http_k8s_peer_next(ngx_http_k8s_peers_t *cur, ngx_uint_t *j,
+    const ngx_http_k8s_endpoint_t *ep)
+{
+    int                   rc;
+    ngx_http_k8s_peer_t  *peer;
+
+    while (*j < cur->number) {
+        peer = cur->slot[*j].peer;
+
+        rc = ngx_http_k8s_addr_key_cmp(peer->u.sockaddr.sa_family,
+                                       ngx_http_k8s_peer_addr(peer),
+                                       ngx_http_k8s_peer_port(peer),
+                                       ep->family, ep->addr, ep->port);
+        if (rc < 0) {
+            (*j)++;
+            continue;
+        }
+
+        if (rc == 0 && ngx_http_k8s_peer_matches(peer, ep)) {
+            (*j)++;
+            return peer;
+        }
+
+        return NULL;
+    }
+
+    return NULL;
+}
 
 
 /* the peers of a version sorted by address (heap memory: ngx_free()) */
@@ -74,18 +147,6 @@ ngx_http_k8s_addr_key_cmp(int fa, const u_char *aa, in_port_t pa, int fb,
 }
 
 
-#if (NGX_HAVE_INET6)
-#define ngx_http_k8s_peer_addr(peer)                                          \
-    ((peer)->u.sockaddr.sa_family == AF_INET6                                 \
-     ? (const u_char *) &(peer)->u.sin6.sin6_addr                             \
-     : (const u_char *) &(peer)->u.sin.sin_addr)
-#else
-#define ngx_http_k8s_peer_addr(peer)                                          \
-    ((const u_char *) &(peer)->u.sin.sin_addr)
-#endif
-
-/* sin_port and sin6_port are at the same offset */
-#define ngx_http_k8s_peer_port(peer)  ntohs((peer)->u.sin.sin_port)
 
 
 static int ngx_libc_cdecl
