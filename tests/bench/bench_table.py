@@ -32,7 +32,10 @@ changes.
 (d) the workers under churn.  The front has 2 workers and one Service of
 10,000 endpoints (127.x.y.z, all answered by one backend nginx); wrk runs
 T seconds without changes, then T seconds while one endpoint changes
-every 10 ms.  The module counts every time a process found a table lock
+every 100 ms, alternated for R rounds; once with balance=round_robin (the
+default: a pick walks all 10,000 endpoints under the entry lock, so the
+two workers also wait for each other's picks), once with balance=random
+(a pick is O(1): what waits remain come from the updates).  The module counts every time a process found a table lock
 taken and had to wait (k8s_status `locks`: the entry rwlocks of the
 request path, and the zone's mutex), with the worst wait in
 microseconds; reported per phase, beside req/s, p99 and the workers' CPU
@@ -263,11 +266,11 @@ def big_api(workdir, name, n, port):
     return api
 
 
-def big_front(workdir, name, api, port, n, workers):
+def big_front(workdir, name, api, port, n, workers, balance="round_robin"):
     zone_mb = max(8, n * 1024 // (1024 * 1024) + 8)
     http = ("    k8s_api %s;\n    k8s_zone k8s %dm;\n"
-            "    upstream web { k8s_service default/big port=http;"
-            " keepalive 32; }\n" % (api.url, zone_mb)) + \
+            "    upstream web { k8s_service default/big port=http"
+            " balance=%s; keepalive 32; }\n" % (api.url, zone_mb, balance)) + \
         c.FRONT_SERVER % {"port": port, "locations": c.STATUS_LOC +
                           "        location / { proxy_pass http://web; }\n"}
     if workers > 1:
@@ -346,61 +349,86 @@ def lock_delta(a, b):
     return out
 
 
-def churn_locks(workdir, n, seconds, step_ms=100):
-    """(d): wrk on a 2-worker front with and without one endpoint changing
-    every step_ms."""
+def churn_locks(workdir, n, seconds, balance, rounds, step_ms=100):
+    """(d): wrk on a 2-worker front, phases without changes and with one
+    endpoint changing every step_ms, alternated for `rounds` rounds."""
     bport = harness.free_port()
-    backend = c.Nginx(os.path.join(workdir, "locks-backend"),
+    backend = c.Nginx(os.path.join(workdir, "locks-backend-" + balance),
                       http=c.BACKEND_HTTP % (
                           "    server { listen %d reuseport; "
                           "location / { return 200 \"ok\\n\"; } }" % bport),
                       ports=[bport], module=False, workers=1,
                       log_level="error")
-    api = big_api(workdir, "locks", n, bport)
+    api = big_api(workdir, "locks-" + balance, n, bport)
     port = harness.free_port()
-    front = big_front(workdir, "locks-front", api, port, n, 2)
+    front = big_front(workdir, "locks-front-" + balance, api, port, n, 2,
+                      balance)
     url = "http://127.0.0.1:%d/" % port
-    res = {"endpoints": n, "seconds": seconds, "step_ms": step_ms}
+    res = {"endpoints": n, "seconds": seconds, "step_ms": step_ms,
+           "balance": balance, "rounds": rounds,
+           "quiet": [], "churn": [], "changes_applied": 0}
     try:
         backend.start(cpus="1")
         front.start(timeout=60)
         harness.wait_for(lambda: big_count(port) == n, 120, "listed")
         c.run_wrk(url, 1, 16)                            # warm-up
         writer = brief(port)["watch"]["lease_pid"]
-        l0 = brief(port)["locks"]
-        res["quiet"] = phase_wrk(front, url, seconds, writer)
-        l1 = brief(port)["locks"]
-        a1 = brief(port)["apply"]
-        stop = threading.Event()
-        changes = [0]
-
-        def churn():
-            i = 0
-            while not stop.is_set():
-                i += 1
-                api.replace(big_slice(0, n, bport, moved=1 + i % 60000))
-                changes[0] += 1
-                stop.wait(step_ms / 1000.0)
-        t = threading.Thread(target=churn)
-        t.start()
-        try:
-            res["churn"] = phase_wrk(front, url, seconds, writer)
-        finally:
-            stop.set()
-            t.join(30)
-        l2 = brief(port)["locks"]
-        a2 = brief(port)["apply"]
-        res["changes_sent"] = changes[0]
-        res["changes_applied"] = a2["count"] - a1["count"]
-        res["apply_last_us"] = a2["last_us"]
-        res["apply_max_us"] = a2["max_us"]
-        res["locks"] = {"before": l0, "quiet": l1, "churn": l2}
-        res["quiet"]["locks"] = lock_delta(l0, l1)
-        res["churn"]["locks"] = lock_delta(l1, l2)
+        moved = [0]
+        for _ in range(rounds):
+            for phase in ("quiet", "churn"):
+                l0, a0 = brief(port)["locks"], brief(port)["apply"]
+                r = churn_phase(api, front, url, seconds, writer, n, bport,
+                                step_ms if phase == "churn" else 0, moved)
+                l1, a1 = brief(port)["locks"], brief(port)["apply"]
+                r["locks"] = lock_delta(l0, l1)
+                r["changes_applied"] = a1["count"] - a0["count"]
+                res[phase].append(r)
+        a = brief(port)["apply"]
+        res["changes_applied"] = sum(r["changes_applied"]
+                                     for r in res["churn"])
+        res["apply_last_us"] = a["last_us"]
         return res
     finally:
         c.stop_all(front, api, backend)
 
+
+def churn_phase(api, front, url, seconds, writer, n, bport, step_ms, moved):
+    """One wrk phase; with step_ms, one endpoint moves every step_ms."""
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            moved[0] += 1
+            api.replace(big_slice(0, n, bport, moved=1 + moved[0] % 60000))
+            stop.wait(step_ms / 1000.0)
+    t = threading.Thread(target=churn) if step_ms else None
+    if t:
+        t.start()
+    try:
+        return phase_wrk(front, url, seconds, writer)
+    finally:
+        stop.set()
+        if t:
+            t.join(30)
+
+
+def phases(rows):
+    """One line of a phase over the rounds: sums, medians, the worst."""
+    req = sum(r["requests"] for r in rows)
+    out = {"rps": c.summary([r["rps"] for r in rows])["median"],
+           "p50_ms": c.summary([r["p50_ms"] for r in rows])["median"],
+           "p99_ms": c.summary([r["p99_ms"] for r in rows])["median"],
+           "cpu_us_per_req": (sum(r["front_cpu_s"] for r in rows) / req
+                              * 1e6) if req else None,
+           "writer_cpu_s": sum(r["writer_cpu_s"] for r in rows),
+           "others_cpu_s": sum(r["others_cpu_s"] for r in rows)}
+    for lock in ("entry", "mutex"):
+        worst = [r["locks"][lock]["worst_us"] for r in rows
+                 if r["locks"][lock]["worst_us"]]
+        out[lock] = {"waits": sum(r["locks"][lock]["waits"] for r in rows),
+                     "worst_us": "+Inf" if "+Inf" in worst else
+                     (max(int(w) for w in worst) if worst else None)}
+    return out
 
 def run(workdir, quick):
     sizes = [1000, 10000] if quick else [1000, 10000, 100000]
@@ -464,20 +492,24 @@ def run(workdir, quick):
                       row["change_us"]["max"]))
         except Exception as e:      # noqa: BLE001
             res["errors"].append("apply %d: %r" % (n, e))
-    lsecs = float(os.environ.get("BENCH_LOCKS_S", 3.0 if quick else 10.0))
+    lsecs = float(os.environ.get("BENCH_LOCKS_S", 3.0 if quick else 5.0))
+    rounds = 2 if quick else 3
     res["params"]["locks_seconds"] = lsecs
-    try:
-        res["locks"] = churn_locks(workdir, 10000, lsecs)
-        lk = res["locks"]
-        c.log("locks: %d changes applied; entry lock waits quiet %d (worst "
-              "<= %s us), churn %d (worst <= %s us); p99 %.2f -> %.2f ms" % (
-                  lk["changes_applied"], lk["quiet"]["locks"]["entry"]["waits"],
-                  lk["quiet"]["locks"]["entry"]["worst_us"],
-                  lk["churn"]["locks"]["entry"]["waits"],
-                  lk["churn"]["locks"]["entry"]["worst_us"],
-                  lk["quiet"]["p99_ms"] or 0, lk["churn"]["p99_ms"] or 0))
-    except Exception as e:      # noqa: BLE001
-        res["errors"].append("locks: %r" % (e,))
+    res["params"]["locks_rounds"] = rounds
+    res["locks"] = {}
+    for balance in ("round_robin", "random"):
+        try:
+            lk = churn_locks(workdir, 10000, lsecs, balance, rounds)
+            res["locks"][balance] = lk
+            q, ch = phases(lk["quiet"]), phases(lk["churn"])
+            c.log("locks %s: %d changes applied; entry lock waits quiet %d "
+                  "(worst <= %s us), churn %d (worst <= %s us); p99 %.2f -> "
+                  "%.2f ms" % (balance, lk["changes_applied"],
+                               q["entry"]["waits"], q["entry"]["worst_us"],
+                               ch["entry"]["waits"], ch["entry"]["worst_us"],
+                               q["p99_ms"] or 0, ch["p99_ms"] or 0))
+        except Exception as e:      # noqa: BLE001
+            res["errors"].append("locks %s: %r" % (balance, e))
     secs = float(os.environ.get("BENCH_STORM_S", 3.0 if quick else 10.0))
     try:
         res["storm"] = storm(workdir, secs)
@@ -544,33 +576,35 @@ def apply_table(res):
 
 
 def locks_table(res):
-    lk = res.get("locks")
-    if not lk:
+    locks = res.get("locks") or {}
+    if not locks or "endpoints" in locks:
         return []
+    out = []
 
     def row(name, w):
-        per_req = w["cpu_us_per_req"]
-        return "| %s | %.0f | %.2f | %.2f | %s | %.2f | %.2f | %d | %s | %d " \
-            "| %s |" % (
-            name, w["rps"] or 0, w["p50_ms"] or 0, w["p99_ms"] or 0,
-            "%.1f" % per_req if per_req else "-", w["writer_cpu_s"],
-            w["others_cpu_s"],
-            w["locks"]["entry"]["waits"],
-            w["locks"]["entry"]["worst_us"] or "-",
-            w["locks"]["mutex"]["waits"],
-            w["locks"]["mutex"]["worst_us"] or "-")
-    return ["", "%d endpoints in one Service, 2 workers, %.0f s per phase; "
-            "churn: %d changes applied (one endpoint every %d ms), apply "
-            "%d us the last, %d us the worst since start" % (
-                lk["endpoints"], lk["seconds"], lk["changes_applied"],
-                lk["step_ms"], lk["apply_last_us"], lk["apply_max_us"]), "",
-            "| phase | req/s | p50 ms | p99 ms | workers' CPU us/request "
-            "| worker 0 (writer) CPU s | worker 1 CPU s | entry lock waits "
-            "| worst entry wait (us, bucket) | mutex waits "
-            "| worst mutex wait (us, bucket) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
-            row("no changes", lk["quiet"]),
-            row("one endpoint per %d ms" % lk["step_ms"], lk["churn"])]
+        return "| %s | %.0f | %.2f | %.2f | %s | %.2f | %.2f | %d | %s | " \
+            "%d | %s |" % (
+                name, w["rps"] or 0, w["p50_ms"] or 0, w["p99_ms"] or 0,
+                "%.1f" % w["cpu_us_per_req"] if w["cpu_us_per_req"] else "-",
+                w["writer_cpu_s"], w["others_cpu_s"], w["entry"]["waits"],
+                w["entry"]["worst_us"] or "-", w["mutex"]["waits"],
+                w["mutex"]["worst_us"] or "-")
+    for balance, lk in locks.items():
+        out += ["", "balance=%s: %d endpoints in one Service, 2 workers, %d "
+                "rounds of %.0f s per phase; %d changes applied (one endpoint "
+                "every %d ms), the last in %d us" % (
+                    balance, lk["endpoints"], lk["rounds"], lk["seconds"],
+                    lk["changes_applied"], lk["step_ms"],
+                    lk["apply_last_us"]), "",
+                "| phase | req/s (median) | p50 ms | p99 ms | workers' CPU "
+                "us/request | worker 0 (writer) CPU s | worker 1 CPU s "
+                "| entry lock waits | worst entry wait (us, bucket) "
+                "| mutex waits | worst mutex wait (us, bucket) |",
+                "|---|---|---|---|---|---|---|---|---|---|---|",
+                row("no changes", phases(lk["quiet"])),
+                row("one endpoint per %d ms" % lk["step_ms"],
+                    phases(lk["churn"]))]
+    return out
 
 if __name__ == "__main__":
     import tempfile
