@@ -28,7 +28,8 @@ SLICES = "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/"
 class Controller:
     """One `kubengx controller` with its own conf dir and ports."""
 
-    def __init__(self, tmp, api, name="ctl", endpoints="static", args=()):
+    def __init__(self, tmp, api, name="ctl", endpoints="static", args=(),
+                 allow_loopback=True):
         self.dir = os.path.join(str(tmp), name)
         os.makedirs(self.dir, exist_ok=True)
         self.http_port = harness.free_port()
@@ -50,8 +51,10 @@ class Controller:
                "--election-identity", name,
                "--sync-holdoff", "100ms", "--sync-max-delay", "1s"]
         if endpoints == "module":
-            # the backends listen on 127.0.0.x
-            cmd += ["--module", harness.MODULE, "--allow-loopback-endpoints"]
+            cmd += ["--module", harness.MODULE]
+            if allow_loopback:
+                # the backends listen on 127.0.0.x
+                cmd += ["--allow-loopback-endpoints"]
         cmd += list(args)
         self.log = open(self.log_path, "w")
         # nginx is the controller's child: in a SAN=1 build it needs the

@@ -10,6 +10,7 @@ import re
 import harness
 import manifests as m
 from k8s_module_util import log_lines, start_with_snapshot, status
+from test_controller import controllers  # noqa: F401 (fixture)
 from test_module_watch import (api_line, module_conf, put_slice, slice_obj,
                                write_manifest)
 
@@ -138,3 +139,32 @@ def test_refused_addresses_from_a_snapshot(nginx_factory, tmp_path):
         lines = refusals(n, addr)
         # the master loads the zone; nginx -t (harness start) loads its own
         assert lines and all("(%s)" % why in l for l in lines), (addr, lines)
+
+
+def test_controller_flag_allows_loopback(kube_api, backends, controllers):
+    """kubengx controller --allow-loopback-endpoints writes the switch into
+    the nginx.conf it generates; without the flag the module refuses the
+    (loopback) backend and the route answers 503."""
+    import os
+    from test_controller import routed_to, status_of
+    from manifests import backend_service, ingress, ingress_class, path, rule
+    bk = backends("a")
+    api = kube_api()
+    api.create(ingress_class("kubengx"))
+    for o in backend_service(bk, "svc-a", "a"):
+        api.create(o)
+    api.create(ingress("web", [rule("m.example.com", path("/", "svc-a", 80))]))
+
+    ctl = controllers(api, name="with", endpoints="module").wait_ready()
+    harness.wait_for(routed_to(ctl, "m.example.com", "/", "a"), 15,
+                     "route to the loopback backend")
+    with open(os.path.join(ctl.dir, "nginx.conf")) as f:
+        assert "k8s_allow_loopback_endpoints on;" in f.read()
+
+    off = controllers(api, name="without", endpoints="module",
+                      allow_loopback=False).wait_ready()
+    with open(os.path.join(off.dir, "nginx.conf")) as f:
+        assert "k8s_allow_loopback_endpoints" not in f.read()
+    harness.wait_for(lambda: status_of(off, "m.example.com", "/")() == 503
+                     and "(loopback)" in off.text(), 15,
+                     "the loopback endpoint refused")
