@@ -580,3 +580,21 @@ ngx_http_k8s_exit_process(ngx_cycle_t *cycle)
     ngx_http_k8s_snapshot_exit_process(cycle);
     ngx_http_k8s_gen_exit_process(cycle);
 }
+
+
+/* a cancelable timer event of this process (ev->data: a dummy connection) */
+
+void
+ngx_http_k8s_timer_init(ngx_event_t *ev, ngx_connection_t *c,
+    ngx_event_handler_pt handler, ngx_log_t *log)
+{
+    ngx_memzero(c, sizeof(ngx_connection_t));
+    c->fd = (ngx_socket_t) -1;
+
+    ngx_memzero(ev, sizeof(ngx_event_t));
+
+    ev->handler = handler;
+    ev->data = c;
+    ev->log = log;
+    ev->cancelable = 1;
+}

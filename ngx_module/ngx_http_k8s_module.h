@@ -138,6 +138,8 @@ extern ngx_module_t  ngx_http_k8s_module;
 ngx_http_k8s_key_t *ngx_http_k8s_register_key(ngx_conf_t *cf,
     ngx_str_t *value, ngx_uint_t n, ngx_uint_t *used);
 ngx_int_t ngx_http_k8s_valid_name(ngx_str_t *s, size_t max);
+void ngx_http_k8s_timer_init(ngx_event_t *ev, ngx_connection_t *c,
+    ngx_event_handler_pt handler, ngx_log_t *log);
 
 /* ngx_http_k8s_api.c (the watcher engineer's) */
 char *ngx_http_k8s_api_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -67,7 +67,6 @@ static ngx_uint_t        ngx_http_k8s_snapshot_level = NGX_LOG_ERR;
 ngx_int_t
 ngx_http_k8s_snapshot_init_process(ngx_cycle_t *cycle)
 {
-    ngx_event_t               *ev;
     ngx_http_k8s_main_conf_t  *kmcf;
 
     kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_k8s_module);
@@ -82,18 +81,12 @@ ngx_http_k8s_snapshot_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_http_k8s_snapshot_conn.fd = (ngx_socket_t) -1;
-
-    ev = &ngx_http_k8s_snapshot_event;
-    ngx_memzero(ev, sizeof(ngx_event_t));
-
-    ev->handler = ngx_http_k8s_snapshot_handler;
-    ev->data = &ngx_http_k8s_snapshot_conn;
-    ev->log = cycle->log;
-    ev->cancelable = 1;
+    ngx_http_k8s_timer_init(&ngx_http_k8s_snapshot_event,
+                            &ngx_http_k8s_snapshot_conn,
+                            ngx_http_k8s_snapshot_handler, cycle->log);
 
     /* the first check right away: a new configuration rewrites the file */
-    ngx_add_timer(ev, 1);
+    ngx_add_timer(&ngx_http_k8s_snapshot_event, 1);
 
     return NGX_OK;
 }

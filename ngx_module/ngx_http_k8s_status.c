@@ -208,6 +208,19 @@ ngx_http_k8s_status_json(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
 }
 
 
+/* the watch state and resourceVersion stored in the zone */
+
+void
+ngx_http_k8s_status_watch(ngx_http_k8s_sh_t *sh, ngx_str_t *rv,
+    ngx_str_t *state)
+{
+    rv->data = sh->rv;
+    rv->len = ngx_min(sh->rv_len, NGX_HTTP_K8S_RV_LEN);
+    state->data = sh->watch_state;
+    state->len = ngx_strnlen(sh->watch_state, NGX_HTTP_K8S_STATE_LEN);
+}
+
+
 /* everything before "services" */
 
 static void
@@ -220,10 +233,7 @@ ngx_http_k8s_json_table(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
 
     sh = t->sh;
 
-    rv.data = sh->rv;
-    rv.len = ngx_min(sh->rv_len, NGX_HTTP_K8S_RV_LEN);
-    state.data = sh->watch_state;
-    state.len = ngx_strnlen(sh->watch_state, NGX_HTTP_K8S_STATE_LEN);
+    ngx_http_k8s_status_watch(sh, &rv, &state);
 
     ngx_http_k8s_out_printf(out, "{\"zone\":\"%V\",\"generation\":%uA,"
                             "\"services_total\":%ui,\"zone_services\":%uA,"

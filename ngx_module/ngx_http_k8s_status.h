@@ -23,6 +23,8 @@ extern const char  *ngx_http_k8s_state_names[];
 extern const char  *ngx_http_k8s_scache_states[];
 
 
+void ngx_http_k8s_status_watch(ngx_http_k8s_sh_t *sh, ngx_str_t *rv,
+    ngx_str_t *state);
 void ngx_http_k8s_status_prometheus(ngx_http_k8s_out_t *out,
     ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n,
     ngx_uint_t endpoints);

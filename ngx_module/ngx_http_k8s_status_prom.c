@@ -71,10 +71,7 @@ ngx_http_k8s_prom_table(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
 
     sh = t->sh;
 
-    rv.data = sh->rv;
-    rv.len = ngx_min(sh->rv_len, NGX_HTTP_K8S_RV_LEN);
-    state.data = sh->watch_state;
-    state.len = ngx_strnlen(sh->watch_state, NGX_HTTP_K8S_STATE_LEN);
+    ngx_http_k8s_status_watch(sh, &rv, &state);
 
     ngx_http_k8s_out_printf(out,
             "# TYPE kubengx_table_generation gauge\n"

@@ -38,6 +38,8 @@ static ngx_http_k8s_peers_t *ngx_http_k8s_version_build(
 static void ngx_http_k8s_version_derive(ngx_http_k8s_table_t *table,
     ngx_http_k8s_entry_t *entry, ngx_http_k8s_peers_t *peers,
     ngx_log_t *log);
+static void ngx_http_k8s_set_once(ngx_http_k8s_table_t *table,
+    ngx_atomic_t *p, void *data);
 static void ngx_http_k8s_version_publish(ngx_http_k8s_table_t *table,
     ngx_http_k8s_entry_t *entry, ngx_http_k8s_peers_t *peers, ngx_uint_t n,
     ngx_uint_t state, int64_t last_change);
@@ -396,12 +398,8 @@ ngx_http_k8s_version_derive(ngx_http_k8s_table_t *table,
                           "for service \"%V\" (plain hash used)",
                           &table->name, &entry->key);
 
-        } else if (!ngx_atomic_cmp_set(&peers->ring, 0,
-                                       (ngx_atomic_uint_t) (uintptr_t) ring))
-        {
-            ngx_http_k8s_table_lock(table);
-            ngx_slab_free_locked(table->shpool, ring);
-            ngx_http_k8s_table_unlock(table);
+        } else {
+            ngx_http_k8s_set_once(table, &peers->ring, ring);
         }
     }
 
@@ -418,14 +416,26 @@ ngx_http_k8s_version_derive(ngx_http_k8s_table_t *table,
                           "service \"%V\" are read per request",
                           &table->name, &entry->key);
 
-        } else if (!ngx_atomic_cmp_set(&peers->excl, 0,
-                                       (ngx_atomic_uint_t) (uintptr_t) excl))
-        {
-            ngx_http_k8s_table_lock(table);
-            ngx_slab_free_locked(table->shpool, excl);
-            ngx_http_k8s_table_unlock(table);
+        } else {
+            ngx_http_k8s_set_once(table, &peers->excl, excl);
         }
     }
+}
+
+
+/* *p = data unless another process set it first (then data is freed) */
+
+static void
+ngx_http_k8s_set_once(ngx_http_k8s_table_t *table, ngx_atomic_t *p,
+    void *data)
+{
+    if (ngx_atomic_cmp_set(p, 0, (ngx_atomic_uint_t) (uintptr_t) data)) {
+        return;
+    }
+
+    ngx_http_k8s_table_lock(table);
+    ngx_slab_free_locked(table->shpool, data);
+    ngx_http_k8s_table_unlock(table);
 }
 
 

@@ -54,6 +54,8 @@ typedef struct {
 static ngx_uint_t ngx_http_k8s_gen_bound_locked(ngx_http_k8s_table_t *table);
 static ngx_int_t ngx_http_k8s_gen_register(ngx_http_k8s_table_t *table,
     ngx_log_t *log);
+static void ngx_http_k8s_gen_forget_locked(ngx_http_k8s_sh_t *sh,
+    ngx_pid_t pid);
 static ngx_uint_t ngx_http_k8s_gen_sweep(ngx_http_k8s_table_t *table,
     ngx_uint_t bound, ngx_log_t *log);
 static void ngx_http_k8s_gen_handler(ngx_event_t *ev);
@@ -242,7 +244,6 @@ ngx_http_k8s_gen_sweep(ngx_http_k8s_table_t *table, ngx_uint_t bound,
 ngx_int_t
 ngx_http_k8s_gen_init_process(ngx_cycle_t *cycle)
 {
-    ngx_event_t               *ev;
     ngx_http_k8s_table_t      *table;
     ngx_http_k8s_main_conf_t  *kmcf;
 
@@ -266,17 +267,9 @@ ngx_http_k8s_gen_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    ngx_http_k8s_gen_conn.fd = (ngx_socket_t) -1;
-
-    ev = &ngx_http_k8s_gen_event;
-    ngx_memzero(ev, sizeof(ngx_event_t));
-
-    ev->handler = ngx_http_k8s_gen_handler;
-    ev->data = &ngx_http_k8s_gen_conn;
-    ev->log = cycle->log;
-    ev->cancelable = 1;
-
-    ngx_add_timer(ev, NGX_HTTP_K8S_SWEEP_INTERVAL);
+    ngx_http_k8s_timer_init(&ngx_http_k8s_gen_event, &ngx_http_k8s_gen_conn,
+                            ngx_http_k8s_gen_handler, cycle->log);
+    ngx_add_timer(&ngx_http_k8s_gen_event, NGX_HTTP_K8S_SWEEP_INTERVAL);
 
     return NGX_OK;
 }
@@ -285,7 +278,7 @@ ngx_http_k8s_gen_init_process(ngx_cycle_t *cycle)
 static ngx_int_t
 ngx_http_k8s_gen_register(ngx_http_k8s_table_t *table, ngx_log_t *log)
 {
-    ngx_uint_t            i, size;
+    ngx_uint_t            size;
     ngx_atomic_uint_t     active;
     ngx_http_k8s_sh_t    *sh;
     ngx_http_k8s_proc_t  *procs;
@@ -296,12 +289,7 @@ ngx_http_k8s_gen_register(ngx_http_k8s_table_t *table, ngx_log_t *log)
 
     /* a record with our pid is a dead predecessor's */
 
-    for (i = 0; i < sh->nprocs; i++) {
-        if (sh->procs[i].pid == ngx_pid) {
-            sh->procs[i] = sh->procs[--sh->nprocs];
-            break;
-        }
-    }
+    ngx_http_k8s_gen_forget_locked(sh, ngx_pid);
 
     if (sh->nprocs == sh->procs_size) {
         size = sh->procs_size ? 2 * sh->procs_size : 16;
@@ -349,10 +337,25 @@ ngx_http_k8s_gen_register(ngx_http_k8s_table_t *table, ngx_log_t *log)
 }
 
 
+/* under the mutex: the record of pid goes */
+
+static void
+ngx_http_k8s_gen_forget_locked(ngx_http_k8s_sh_t *sh, ngx_pid_t pid)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < sh->nprocs; i++) {
+        if (sh->procs[i].pid == pid) {
+            sh->procs[i] = sh->procs[--sh->nprocs];
+            return;
+        }
+    }
+}
+
+
 void
 ngx_http_k8s_gen_exit_process(ngx_cycle_t *cycle)
 {
-    ngx_uint_t                 i;
     ngx_http_k8s_sh_t         *sh;
     ngx_http_k8s_table_t      *table;
     ngx_http_k8s_main_conf_t  *kmcf;
@@ -374,14 +377,7 @@ ngx_http_k8s_gen_exit_process(ngx_cycle_t *cycle)
     sh = table->sh;
 
     ngx_http_k8s_table_lock(table);
-
-    for (i = 0; i < sh->nprocs; i++) {
-        if (sh->procs[i].pid == ngx_pid) {
-            sh->procs[i] = sh->procs[--sh->nprocs];
-            break;
-        }
-    }
-
+    ngx_http_k8s_gen_forget_locked(sh, ngx_pid);
     ngx_http_k8s_table_unlock(table);
 }
 

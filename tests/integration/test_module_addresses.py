@@ -119,14 +119,9 @@ def test_loopback_allowed_by_the_switch(tmp_path, kube_api, backends,
 def test_refused_addresses_from_a_snapshot(nginx_factory, tmp_path):
     """The snapshot loader goes through the same check (the warnings come
     from the master, which fills a new zone from the file)."""
+    from test_module_snapshot import CONF
     port = harness.free_port()
-    conf = """
-    upstream web { k8s_service shop/web port=http; }
-    server {
-        listen 127.0.0.1:%d;
-        location / { proxy_pass http://web; }
-        location = /k8s/status { k8s_status; }
-    }""" % port
+    conf = CONF % port
     eps = ["%s:%d" % (a, PORT) for a, _ in REFUSED_V4] + \
         ["[%s]:%d" % (a, PORT) for a, _ in REFUSED_V6] + \
         ["%s:%d" % (GOOD_V4, PORT)]
