@@ -128,3 +128,30 @@ def test_error_page_does_not_turn_it_into_a_502(nginx_factory, tmp_path):
         assert r.status == 502 and r.body == b"custom 502 page", r
     finally:
         dead.close()
+
+
+def test_503_over_http2(nginx_factory, backends, tmp_path):
+    """A gRPC client speaks HTTP/2: the 503 is a complete HTTP/2 answer
+    (curl, prior knowledge), then the server serves the next request."""
+    b = backends("a")
+    port = harness.free_port()
+    conf = """
+    upstream web { k8s_service shop/web port=http; }
+    upstream grpc_empty { k8s_service shop/grpc port=grpc; }
+    server {
+        listen 127.0.0.1:%d http2;
+        location / { proxy_pass http://web; }
+        location /grpc.Health/ { grpc_pass grpc://grpc_empty; }
+    }""" % port
+    n, _ = start_with_snapshot(nginx_factory, tmp_path,
+                               {"shop/web:http": [b.addrs["a"]],
+                                "shop/grpc:grpc": []}, conf, [port])
+    base = "http://127.0.0.1:%d" % port
+    r = harness.curl(base + "/grpc.Health/Check", "--http2-prior-knowledge",
+                     "-X", "POST", "-H", "content-type: application/grpc",
+                     "--data-binary", "@/dev/null")
+    assert r.status == 503, r
+    assert b"503 Service Temporarily Unavailable" in r.body, r
+    assert log_lines(n, r'service "shop/grpc:grpc" has no ready endpoints')
+    r = harness.curl(base + "/x", "--http2-prior-knowledge")
+    assert r.status == 200 and r.backend == "a", r
