@@ -248,6 +248,7 @@ http {
 EOF
     if [ "$1" = 1 ]; then
         printf '    k8s_api http://127.0.0.1:1;\n    k8s_zone kubengx 8m;\n'
+        printf '    k8s_allow_loopback_endpoints on;\n'
     fi
     printf '    include /var/lib/kubengx/t/kubengx.conf;\n}\n'
 }
@@ -308,7 +309,7 @@ else
     # isolation); timeout as a backstop
     run sh -c "rm -rf /var/lib/kubengx/*; exec timeout 120 kubengx controller \
         --kubeconfig /tmp/kubeconfig --no-leader-elect \
-        --listen-address 127.0.0.1 --http-port $http --https-port $https \
+        --allow-loopback-endpoints --listen-address 127.0.0.1 --http-port $http --https-port $https \
         --metrics-address 127.0.0.1 --metrics-port $metrics" \
         > "$IMG/controller.log" 2>&1 &
     ctl_job=$!

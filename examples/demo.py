@@ -156,16 +156,20 @@ def act_module(d, bk):
                 print("    " + line.strip())
 
     status_port = harness.free_port()
+    # the demo's "pods" are local processes on 127.0.0.x: the module
+    # refuses loopback endpoints unless told otherwise
     http = """
     k8s_api %s;
     k8s_zone kubengx 4m;
+    k8s_allow_loopback_endpoints on;
     include %s;
     server {
         listen 127.0.0.1:%d;
         location = /k8s/status { k8s_status; }
     }""" % (api.url, conf, status_port)
     n = harness.Nginx(os.path.join(d.work, "nginx-module"), http=http,
-                      ports=[port, status_port], workers=2)
+                      ports=[port, status_port], workers=2,
+                      allow_loopback=False)
     d.stops.append(n.stop)
     n.start()
     workers = n.worker_pids()

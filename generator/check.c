@@ -6,8 +6,9 @@
  * log and temp paths inside it, load_module when a module is given, and
  * http { include kubengx.conf; }), the rendered kubengx.conf and certs/.
  * With a module, the http block also gets the "k8s_zone" that its
- * k8s_service upstreams need (the real deployment's nginx.conf carries
- * k8s_api and k8s_zone; see DESIGN.md).
+ * k8s_service upstreams need (the controller's nginx.conf carries
+ * k8s_api and k8s_zone; see controller_nginx.c), and
+ * "k8s_allow_loopback_endpoints on" when the controller writes it.
  * `nginx -t -p TMP/ -c TMP/nginx.conf -e TMP/error.log` runs on it; its
  * output is shown when it fails.  nginx -t opens no sockets and runs as
  * any user.  The directory is removed afterwards.
@@ -120,14 +121,16 @@ kngx_check_start(const kngx_check_opts_t *o, const char *conf, size_t len,
         "    fastcgi_temp_path %s/tmp/fastcgi;\n"
         "    uwsgi_temp_path %s/tmp/uwsgi;\n"
         "    scgi_temp_path %s/tmp/scgi;\n"
-        "%s"
+        "%s%s"
         "    include %s/kubengx.conf;\n"
         "}\n",
         tmpdir, tmpdir,
         o->module ? "load_module \"" : "", o->module ? o->module : "",
         o->module ? "\";\n" : "",
         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir,
-        o->module ? "    k8s_zone kubengx_check 1m;\n" : "", tmpdir);
+        o->module ? "    k8s_zone kubengx_check 1m;\n" : "",
+        o->module && o->allow_loopback
+        ? "    k8s_allow_loopback_endpoints on;\n" : "", tmpdir);
 
     if (n < 0 || (size_t) n >= sizeof(main_conf)) {
         snprintf(err, err_size, "temporary path too long");

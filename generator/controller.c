@@ -64,6 +64,9 @@ kngx_ctl_usage(FILE *out)
 "                           or /usr/lib/nginx/modules/)\n"
 "      --worker-processes N worker_processes in our nginx.conf (auto)\n"
 "      --access-log PATH    access_log in our nginx.conf (default off)\n"
+"      --allow-loopback-endpoints  let the module proxy to loopback\n"
+"                           endpoint addresses (127/8, ::1; for tests and\n"
+"                           single-host setups; refused by default)\n"
 "\n"
 "Rendering (as kubengx render):\n"
 "      --class NAME         serve Ingresses of this class (default kubengx)\n"
@@ -137,7 +140,8 @@ enum {
     O_METRICS_PORT, O_METRICS_ADDR, O_NO_LEADER, O_ELECTION_ID,
     O_ELECTION_NS, O_IDENTITY, O_LEASE, O_RENEW, O_RETRY, O_PUBLISH_SVC,
     O_PUBLISH_ADDR, O_STATUS_SHUTDOWN, O_EV_INTERVAL, O_EV_BURST,
-    O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE, O_FORWARDED_FOR
+    O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE, O_FORWARDED_FOR,
+    O_ALLOW_LOOPBACK
 };
 
 
@@ -152,6 +156,7 @@ static const struct option  kngx_ctl_options[] = {
     { "module", required_argument, NULL, O_MODULE },
     { "worker-processes", required_argument, NULL, O_WORKERS },
     { "access-log", required_argument, NULL, O_ACCESS_LOG },
+    { "allow-loopback-endpoints", no_argument, NULL, O_ALLOW_LOOPBACK },
     { "class", required_argument, NULL, O_CLASS },
     { "controller", required_argument, NULL, O_CONTROLLER },
     { "watch-without-class", no_argument, NULL, O_WITHOUT_CLASS },
@@ -339,6 +344,7 @@ kngx_controller_main(int argc, char **argv)
         case O_NGINX_CONF: c->nginx_conf = optarg; break;
         case O_MODULE: c->module = optarg; break;
         case O_WORKERS: c->worker_processes = optarg; break;
+        case O_ALLOW_LOOPBACK: c->allow_loopback = 1; break;
         case O_ACCESS_LOG: c->access_log = optarg; break;
         case O_CLASS: c->po.class_name = optarg; break;
         case O_CONTROLLER: c->po.controller = optarg; break;

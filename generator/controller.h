@@ -104,6 +104,7 @@ typedef struct {
     const char          *module;
     const char          *worker_processes;
     const char          *access_log;
+    int                  allow_loopback;      /* k8s_allow_loopback_... */
 
     /* rendering */
     kngx_plan_opts_t     po;

@@ -137,7 +137,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
         "    fastcgi_temp_path %s/tmp/fastcgi;\n"
         "    uwsgi_temp_path %s/tmp/uwsgi;\n"
         "    scgi_temp_path %s/tmp/scgi;\n"
-        "%s%s"
+        "%s%s%s"
         "    include %s/kubengx.conf;\n"
         "}\n",
         c->worker_processes, c->conf_dir,
@@ -145,6 +145,8 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
         module ? ";\n" : "",
         c->access_log, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
+        module && c->allow_loopback
+        ? "    k8s_allow_loopback_endpoints on;\n" : "",
         c->conf_dir);
 
     if (n < 0 || (size_t) n >= sizeof(text)) {

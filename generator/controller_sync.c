@@ -326,6 +326,7 @@ kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
     co.nginx = ctl->conf.nginx;
     co.module = ctl->conf.po.endpoints == KNGX_ENDPOINTS_MODULE
                 ? ctl->conf.module : NULL;
+    co.allow_loopback = ctl->conf.allow_loopback;
 
     rc = kngx_output_write_certs(certs, t->p, err, err_size);
     if (rc == 0) {

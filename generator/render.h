@@ -73,6 +73,9 @@ int kngx_output_write_certs(const char *certs, const kngx_plan_t *p,
 typedef struct {
     const char          *nginx;           /* binary, "nginx" via PATH */
     const char          *module;          /* .so to load, or NULL */
+    int                  allow_loopback;  /* k8s_allow_loopback_endpoints
+                                             on, as the controller's
+                                             nginx.conf says */
 } kngx_check_opts_t;
 
 int kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,

@@ -1,17 +1,21 @@
 
 /*
  * kubengx: the balancer of k8s_service and k8s_dispatch upstreams, the
- * part common to every method (balance=, ngx_http_k8s_balance_*.c):
- * options, peer init/get/free, nginx's passive health checks (max_fails,
+ * part common to every method (balance=, ngx_http_k8s_balance_*.c): peer
+ * init/get/free, nginx's passive health checks (max_fails,
  * fail_timeout), retries onto other endpoints, zone preference
- * (k8s_local_zone) and the EWMA samples.
+ * (k8s_local_zone) and the EWMA samples.  The options and the upstream
+ * set-up are ngx_http_k8s_balancer_conf.c.
  *
  * init_peer takes a reference on the current version and registers a
  * request pool cleanup that drops it; the version is immutable, so the
  * "tried" bitmap sized for it and the peer names given to nginx (as
  * $upstream_addr) stay valid for the whole request, whatever the writer
  * publishes meanwhile.  The per-request cost: an rwlock round trip to
- * take the reference, one for the pick and one for the result.
+ * take the reference, one for the pick and one for the result; the zone
+ * hints come parsed with the version.  A Service without endpoints makes
+ * get_peer answer "no peer" and marks the request, which
+ * ngx_http_k8s_unavailable.c turns into a 503.
  */
 
 
@@ -24,15 +28,13 @@
 #include "ngx_http_k8s_balancer.h"
 
 
-static ngx_int_t ngx_http_k8s_init_peer(ngx_http_request_t *r,
-    ngx_http_upstream_srv_conf_t *us);
 static ngx_int_t ngx_http_k8s_get_peer(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
     ngx_uint_t state);
 static void ngx_http_k8s_peer_cleanup(void *data);
-static void ngx_http_k8s_log_unavailable(ngx_log_t *log,
-    ngx_http_k8s_key_t *key, ngx_uint_t state);
+static ngx_int_t ngx_http_k8s_zone_prefer(ngx_http_k8s_peer_data_t *kpd,
+    ngx_str_t *zone, ngx_pool_t *pool);
 static ngx_int_t ngx_http_k8s_zone_exclude(ngx_http_k8s_peer_data_t *kpd,
     ngx_str_t *zone, ngx_pool_t *pool);
 
@@ -47,20 +49,6 @@ static void ngx_http_k8s_save_session(ngx_peer_connection_t *pc,
 static ngx_str_t  ngx_http_k8s_no_backend = ngx_string("k8s-no-backend");
 
 
-/* indexed by NGX_HTTP_K8S_BALANCE_* */
-
-ngx_str_t  ngx_http_k8s_balance_names[] = {
-    ngx_string("round_robin"),
-    ngx_string("least_conn"),
-    ngx_string("random"),
-    ngx_string("random_two"),
-    ngx_string("ewma"),
-    ngx_string("hash"),
-    ngx_string("consistent_hash"),
-    ngx_null_string
-};
-
-
 static ngx_http_k8s_pick_pt  ngx_http_k8s_picks[] = {
     ngx_http_k8s_pick_rr,
     ngx_http_k8s_pick_least_conn,
@@ -72,318 +60,7 @@ static ngx_http_k8s_pick_pt  ngx_http_k8s_picks[] = {
 };
 
 
-char *
-ngx_http_k8s_service(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_k8s_srv_conf_t *kscf = conf;
-
-    char                          *rv;
-    ngx_str_t                     *value;
-    ngx_uint_t                     i;
-    ngx_http_upstream_srv_conf_t  *uscf;
-
-    if (kscf->key || kscf->dispatch) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    kscf->key = ngx_http_k8s_register_key(cf, value, cf->args->nelts, &i);
-    if (kscf->key == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (ngx_http_k8s_balancer_options(cf, value, i, kscf) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    uscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_upstream_module);
-
-    rv = ngx_http_k8s_upstream_prepare(cf, uscf);
-    if (rv != NGX_CONF_OK) {
-        return rv;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-/*
- * max_fails=N fail_timeout=T balance=METHOD hash=KEY consistent, from
- * value[i] on
- */
-
 ngx_int_t
-ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t i,
-    ngx_http_k8s_srv_conf_t *kscf)
-{
-    time_t                             t;
-    ngx_int_t                          n;
-    ngx_str_t                          s;
-    ngx_uint_t                         m, balance, consistent;
-    ngx_http_compile_complex_value_t   ccv;
-
-    balance = NGX_CONF_UNSET_UINT;
-    consistent = 0;
-
-    for ( /* void */ ; i < cf->args->nelts; i++) {
-
-        if (ngx_strncmp(value[i].data, "max_fails=", 10) == 0) {
-
-            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
-
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-
-            kscf->max_fails = n;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "fail_timeout=", 13) == 0) {
-
-            s.len = value[i].len - 13;
-            s.data = &value[i].data[13];
-
-            t = ngx_parse_time(&s, 1);
-
-            if (t == (time_t) NGX_ERROR) {
-                goto invalid;
-            }
-
-            kscf->fail_timeout = t;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "balance=", 8) == 0) {
-
-            s.len = value[i].len - 8;
-            s.data = &value[i].data[8];
-
-            for (m = 0; m < NGX_HTTP_K8S_BALANCE_CHASH; m++) {
-                if (s.len == ngx_http_k8s_balance_names[m].len
-                    && ngx_strncmp(s.data, ngx_http_k8s_balance_names[m].data,
-                                   s.len) == 0)
-                {
-                    break;
-                }
-            }
-
-            if (m == NGX_HTTP_K8S_BALANCE_CHASH) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "unsupported balancing method \"%V\": "
-                                   "round_robin, least_conn, random, "
-                                   "random_two, ewma or hash", &value[i]);
-                return NGX_ERROR;
-            }
-
-            if (balance != NGX_CONF_UNSET_UINT) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "duplicate \"balance=\"");
-                return NGX_ERROR;
-            }
-
-            balance = m;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "hash=", 5) == 0) {
-
-            if (kscf->hash) {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "duplicate \"hash=\"");
-                return NGX_ERROR;
-            }
-
-            s.len = value[i].len - 5;
-            s.data = &value[i].data[5];
-
-            if (s.len == 0) {
-                goto invalid;
-            }
-
-            kscf->hash = ngx_palloc(cf->pool,
-                                    sizeof(ngx_http_complex_value_t));
-            if (kscf->hash == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
-
-            ccv.cf = cf;
-            ccv.value = &s;
-            ccv.complex_value = kscf->hash;
-
-            if (ngx_http_compile_complex_value(&ccv) != NGX_OK) {
-                return NGX_ERROR;
-            }
-
-            continue;
-        }
-
-        if (value[i].len == 10
-            && ngx_strncmp(value[i].data, "consistent", 10) == 0)
-        {
-            consistent = 1;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "port=", 5) == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"port=\" must follow the service name");
-            return NGX_ERROR;
-        }
-
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid parameter \"%V\"", &value[i]);
-        return NGX_ERROR;
-    }
-
-    /* hash=KEY alone means balance=hash */
-
-    if (balance == NGX_CONF_UNSET_UINT) {
-        balance = kscf->hash ? NGX_HTTP_K8S_BALANCE_HASH
-                             : NGX_HTTP_K8S_BALANCE_RR;
-    }
-
-    if (balance == NGX_HTTP_K8S_BALANCE_HASH && kscf->hash == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"balance=hash\" requires \"hash=KEY\"");
-        return NGX_ERROR;
-    }
-
-    if (balance != NGX_HTTP_K8S_BALANCE_HASH && kscf->hash) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"hash=\" requires \"balance=hash\"");
-        return NGX_ERROR;
-    }
-
-    if (consistent) {
-        if (balance != NGX_HTTP_K8S_BALANCE_HASH) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"consistent\" requires \"hash=KEY\"");
-            return NGX_ERROR;
-        }
-
-        balance = NGX_HTTP_K8S_BALANCE_CHASH;
-    }
-
-    kscf->balance = balance;
-
-    return NGX_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid value \"%V\"", &value[i]);
-    return NGX_ERROR;
-}
-
-
-/*
- * Makes the upstream block ours: our init_upstream, and one placeholder
- * server, because nginx refuses an upstream {} without one ("no servers
- * are inside upstream") and the zone module needs round robin data.
- */
-
-char *
-ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
-    ngx_http_upstream_srv_conf_t *uscf)
-{
-    ngx_url_t                    u;
-    ngx_http_upstream_server_t  *us;
-
-    if (uscf->peer.init_upstream) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" must come first in the upstream block: "
-                           "another balancer or \"keepalive\" is already "
-                           "set (put \"keepalive\" after it)",
-                           &((ngx_str_t *) cf->args->elts)[0]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (uscf->servers == NULL || uscf->servers->nelts) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" cannot be combined with \"server\"",
-                           &((ngx_str_t *) cf->args->elts)[0]);
-        return NGX_CONF_ERROR;
-    }
-
-    uscf->peer.init_upstream = ngx_http_k8s_init_upstream;
-
-    /* no weight=, backup= ... on "server": those are refused anyway */
-    uscf->flags = NGX_HTTP_UPSTREAM_CREATE;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    ngx_str_set(&u.url, "127.0.0.1:1");
-    u.default_port = 80;
-    u.no_resolve = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    us = ngx_array_push(uscf->servers);
-    if (us == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_memzero(us, sizeof(ngx_http_upstream_server_t));
-
-    us->name = u.url;
-    us->addrs = u.addrs;
-    us->naddrs = u.naddrs;
-    us->weight = 1;
-    us->max_fails = 1;
-    us->fail_timeout = 10;
-
-    return NGX_CONF_OK;
-}
-
-
-ngx_int_t
-ngx_http_k8s_init_upstream(ngx_conf_t *cf, ngx_http_upstream_srv_conf_t *us)
-{
-    ngx_http_k8s_srv_conf_t   *kscf;
-    ngx_http_k8s_main_conf_t  *kmcf;
-
-    kscf = ngx_http_conf_upstream_srv_conf(us, ngx_http_k8s_module);
-
-    if (us->servers->nelts != 1) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "\"server\" cannot be used in upstream \"%V\" "
-                      "with \"k8s_service\" or \"k8s_dispatch\" in %s:%ui",
-                      &us->host, us->file_name, us->line);
-        return NGX_ERROR;
-    }
-
-    /* round robin data for the placeholder keeps "zone" working */
-
-    if (ngx_http_upstream_init_round_robin(cf, us) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    us->peer.init = ngx_http_k8s_init_peer;
-
-    ngx_conf_init_uint_value(kscf->max_fails, 1);
-    ngx_conf_init_value(kscf->fail_timeout, 10);
-
-    /* tell the table which per-version data the methods need */
-
-    if (kscf->dispatch) {
-        kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
-        kmcf->dispatch_balance |= NGX_HTTP_K8S_BALANCE_BIT(kscf->balance);
-
-    } else if (kscf->key) {
-        kscf->key->balance |= NGX_HTTP_K8S_BALANCE_BIT(kscf->balance);
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
 ngx_http_k8s_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
@@ -488,7 +165,7 @@ ngx_http_k8s_init_peer(ngx_http_request_t *r,
         && kpd->peers->all_hinted
         && kpd->peers->number > 1)
     {
-        if (ngx_http_k8s_zone_exclude(kpd, &kmcf->local_zone, r->pool)
+        if (ngx_http_k8s_zone_prefer(kpd, &kmcf->local_zone, r->pool)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -503,16 +180,41 @@ ngx_http_k8s_init_peer(ngx_http_request_t *r,
  * Topology aware routing, kube-proxy's rule: when every endpoint carries
  * hints.forZones and some name the local zone, only those are used; the
  * others are excluded until none of those is usable any more (all tried
- * or failed), then every endpoint is.
+ * or failed), then every endpoint is.  The hints are parsed once per
+ * version, for the local zone of the configuration that published it
+ * (ngx_http_k8s_excl_t); a configuration with another k8s_local_zone
+ * (until the Service's next change after a reload) parses them per
+ * request.
  */
+
+static ngx_int_t
+ngx_http_k8s_zone_prefer(ngx_http_k8s_peer_data_t *kpd, ngx_str_t *zone,
+    ngx_pool_t *pool)
+{
+    ngx_http_k8s_excl_t  *excl;
+
+    excl = (ngx_http_k8s_excl_t *) (uintptr_t) kpd->peers->excl;
+
+    if (excl == NULL
+        || excl->zone.len != zone->len
+        || ngx_strncmp(excl->zone.data, zone->data, zone->len) != 0)
+    {
+        return ngx_http_k8s_zone_exclude(kpd, zone, pool);
+    }
+
+    /* no endpoint for this zone: all of them */
+
+    kpd->excluded = excl->local ? excl->excluded : NULL;
+
+    return NGX_OK;
+}
+
 
 static ngx_int_t
 ngx_http_k8s_zone_exclude(ngx_http_k8s_peer_data_t *kpd, ngx_str_t *zone,
     ngx_pool_t *pool)
 {
-    u_char                *p, *last, *comma;
     ngx_uint_t             i, n, local;
-    ngx_http_k8s_peer_t   *peer;
     ngx_http_k8s_peers_t  *peers;
 
     peers = kpd->peers;
@@ -533,27 +235,8 @@ ngx_http_k8s_zone_exclude(ngx_http_k8s_peer_data_t *kpd, ngx_str_t *zone,
     local = 0;
 
     for (i = 0; i < n; i++) {
-        peer = peers->slot[i].peer;
 
-        p = peer->hints.data;
-        last = p + peer->hints.len;
-
-        while (p < last) {
-            comma = ngx_strlchr(p, last, ',');
-            if (comma == NULL) {
-                comma = last;
-            }
-
-            if ((size_t) (comma - p) == zone->len
-                && ngx_strncmp(p, zone->data, zone->len) == 0)
-            {
-                break;
-            }
-
-            p = comma + 1;
-        }
-
-        if (p < last) {
+        if (ngx_http_k8s_hints_name(&peers->slot[i].peer->hints, zone)) {
             local++;
             continue;
         }
@@ -604,9 +287,9 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
 
         } else {
             entry = kpd->key->entry;
-            ngx_http_k8s_log_unavailable(pc->log, kpd->key,
-                                         entry ? entry->state
-                                               : NGX_HTTP_K8S_UNSYNCED);
+            ngx_http_k8s_unavailable(kpd->request, pc->log, kpd->key,
+                                     entry ? entry->state
+                                           : NGX_HTTP_K8S_UNSYNCED);
             pc->name = &kpd->key->key;
         }
 
@@ -615,7 +298,7 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
 
     entry = kpd->key->entry;
 
-    ngx_rwlock_wlock(&entry->lock);
+    ngx_http_k8s_entry_wlock(entry);
 
     if (peers->number == 1) {
 
@@ -639,7 +322,7 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
         }
 
         if (p == NGX_HTTP_K8S_NONE) {
-            ngx_rwlock_unlock(&entry->lock);
+            ngx_http_k8s_entry_unlock(entry);
             pc->name = &kpd->key->key;
             return NGX_BUSY;
         }
@@ -654,7 +337,7 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
     best->conns++;
     best->requests++;
 
-    ngx_rwlock_unlock(&entry->lock);
+    ngx_http_k8s_entry_unlock(entry);
 
     kpd->tried[ngx_http_k8s_bit_word(p)] |= ngx_http_k8s_bit_mask(p);
 
@@ -713,7 +396,7 @@ ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
         }
     }
 
-    ngx_rwlock_wlock(&entry->lock);
+    ngx_http_k8s_entry_wlock(entry);
 
     if (ewma) {
         ngx_http_k8s_ewma_update(peer, rtt, ngx_current_msec);
@@ -721,7 +404,7 @@ ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
 
     if (kpd->peers->number == 1) {
         peer->conns--;
-        ngx_rwlock_unlock(&entry->lock);
+        ngx_http_k8s_entry_unlock(entry);
 
         pc->tries = 0;
         return;
@@ -756,7 +439,7 @@ ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
 
     peer->conns--;
 
-    ngx_rwlock_unlock(&entry->lock);
+    ngx_http_k8s_entry_unlock(entry);
 
     if (pc->tries) {
         pc->tries--;
@@ -785,111 +468,3 @@ ngx_http_k8s_save_session(ngx_peer_connection_t *pc, void *data)
 }
 
 #endif
-
-
-/*
- * Precontent phase: answer 503 for a location whose Service has no
- * endpoint, instead of letting the balancer make nginx answer 502.
- */
-
-ngx_int_t
-ngx_http_k8s_unavailable_handler(ngx_http_request_t *r)
-{
-    ngx_uint_t                state;
-    ngx_http_k8s_key_t       *key;
-    ngx_http_k8s_entry_t     *entry;
-    ngx_http_k8s_loc_conf_t  *klcf;
-
-    klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_module);
-
-    key = klcf->check;
-
-    if (key == NULL || key->entry == NULL) {
-        return NGX_DECLINED;
-    }
-
-    entry = key->entry;
-    state = entry->state;
-
-    if (state == NGX_HTTP_K8S_READY && entry->number) {
-        return NGX_DECLINED;
-    }
-
-    (void) ngx_atomic_fetch_add(&entry->unavailable, 1);
-
-    ngx_http_k8s_log_unavailable(r->connection->log, key, state);
-
-    return NGX_HTTP_SERVICE_UNAVAILABLE;
-}
-
-
-static void
-ngx_http_k8s_log_unavailable(ngx_log_t *log, ngx_http_k8s_key_t *key,
-    ngx_uint_t state)
-{
-    switch (state) {
-
-    case NGX_HTTP_K8S_UNSYNCED:
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "k8s: service \"%V\" is not synced yet",
-                      &key->key);
-        break;
-
-    case NGX_HTTP_K8S_ABSENT:
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "k8s: service \"%V\" is unknown (no EndpointSlice)",
-                      &key->key);
-        break;
-
-    default:
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "k8s: service \"%V\" has no ready endpoints",
-                      &key->key);
-    }
-}
-
-
-/* k8s_local_zone ZONE: the zone this nginx runs in (topology hints) */
-
-char *
-ngx_http_k8s_local_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_k8s_main_conf_t *kmcf = conf;
-
-    u_char      ch;
-    ngx_str_t  *value;
-    ngx_uint_t  i;
-
-    if (kmcf->local_zone.data) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    /* a label value: alphanumerics, '-', '_', '.', up to 63 */
-
-    if (value[1].len == 0 || value[1].len > 63) {
-        goto invalid;
-    }
-
-    for (i = 0; i < value[1].len; i++) {
-        ch = value[1].data[i];
-
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z')
-              || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'
-              || ch == '.'))
-        {
-            goto invalid;
-        }
-    }
-
-    kmcf->local_zone = value[1];
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid zone name \"%V\"", &value[1]);
-    return NGX_CONF_ERROR;
-}

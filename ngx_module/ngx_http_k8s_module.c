@@ -55,6 +55,13 @@ static ngx_command_t  ngx_http_k8s_commands[] = {
       0,
       NULL },
 
+    { ngx_string("k8s_allow_loopback_endpoints"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_k8s_main_conf_t, allow_loopback),
+      NULL },
+
     { ngx_string("k8s_local_zone"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_k8s_local_zone,
@@ -128,9 +135,7 @@ ngx_module_t  ngx_http_k8s_module = {
 static ngx_int_t
 ngx_http_k8s_postconfiguration(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt        *h;
-    ngx_http_core_main_conf_t  *cmcf;
-    ngx_http_k8s_main_conf_t   *kmcf;
+    ngx_http_k8s_main_conf_t  *kmcf;
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
 
@@ -138,16 +143,9 @@ ngx_http_k8s_postconfiguration(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    /* 503 for a Service without endpoints (ngx_http_k8s_unavailable.c) */
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    *h = ngx_http_k8s_unavailable_handler;
-
-    return NGX_OK;
+    return ngx_http_k8s_unavailable_init(cf);
 }
 
 
@@ -175,7 +173,7 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
      */
 
     kmcf->api_set = NGX_CONF_UNSET;
-    kmcf->proxy_index = NGX_CONF_UNSET_UINT;
+    kmcf->allow_loopback = NGX_CONF_UNSET;
 
     if (ngx_array_init(&kmcf->keys, cf->pool, 4,
                        sizeof(ngx_http_k8s_key_t *))
@@ -193,11 +191,11 @@ ngx_http_k8s_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_k8s_main_conf_t *kmcf = conf;
 
-    ngx_uint_t  i;
-
     if (kmcf->api_set == NGX_CONF_UNSET) {
         kmcf->api_set = 0;
     }
+
+    ngx_conf_init_value(kmcf->allow_loopback, 0);
 
     /* no "k8s_api": the in-cluster settings, read here in the master */
 
@@ -218,15 +216,6 @@ ngx_http_k8s_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"k8s_snapshot\" requires \"k8s_zone\"");
         return NGX_CONF_ERROR;
-    }
-
-    for (i = 0; cf->cycle->modules[i]; i++) {
-        if (ngx_strcmp(cf->cycle->modules[i]->name, "ngx_http_proxy_module")
-            == 0)
-        {
-            kmcf->proxy_index = cf->cycle->modules[i]->ctx_index;
-            break;
-        }
     }
 
     return NGX_CONF_OK;
@@ -267,12 +256,6 @@ ngx_http_k8s_create_loc_conf(ngx_conf_t *cf)
         return NULL;
     }
 
-    /*
-     * set by ngx_pcalloc():
-     *
-     *     klcf->check = NULL;
-     */
-
     klcf->backend = NGX_CONF_UNSET_PTR;
 
     return klcf;
@@ -285,42 +268,7 @@ ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_k8s_loc_conf_t *prev = parent;
     ngx_http_k8s_loc_conf_t *conf = child;
 
-    void                          **loc_conf;
-    ngx_http_k8s_srv_conf_t        *kscf;
-    ngx_http_upstream_conf_t       *ucf;
-    ngx_http_k8s_main_conf_t       *kmcf;
-    ngx_http_upstream_srv_conf_t   *uscf;
-
     ngx_conf_merge_ptr_value(conf->backend, prev->backend, NULL);
-
-    /*
-     * The key checked before proxying, so that a Service without
-     * endpoints is answered with 503 (the balancer can only make nginx
-     * answer 502): the k8s_service of the upstream that proxy_pass names,
-     * else the location's k8s_backend.  ngx_http_proxy_loc_conf_t starts
-     * with its ngx_http_upstream_conf_t.
-     */
-
-    conf->check = conf->backend;
-
-    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
-    loc_conf = ((ngx_http_conf_ctx_t *) cf->ctx)->loc_conf;
-
-    if (kmcf->proxy_index != NGX_CONF_UNSET_UINT
-        && kmcf->keys.nelts
-        && loc_conf[kmcf->proxy_index])
-    {
-        ucf = loc_conf[kmcf->proxy_index];
-        uscf = ucf->upstream;
-
-        if (uscf && uscf->srv_conf) {
-            kscf = ngx_http_conf_upstream_srv_conf(uscf, ngx_http_k8s_module);
-
-            if (kscf && kscf->key) {
-                conf->check = kscf->key;
-            }
-        }
-    }
 
     return NGX_CONF_OK;
 }
@@ -607,7 +555,9 @@ ngx_http_k8s_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_k8s_snapshot_init_process(cycle) != NGX_OK) {
+    if (ngx_http_k8s_gen_init_process(cycle) != NGX_OK
+        || ngx_http_k8s_snapshot_init_process(cycle) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -628,4 +578,23 @@ ngx_http_k8s_exit_process(ngx_cycle_t *cycle)
 
     ngx_http_k8s_watcher_exit_process(cycle);
     ngx_http_k8s_snapshot_exit_process(cycle);
+    ngx_http_k8s_gen_exit_process(cycle);
+}
+
+
+/* a cancelable timer event of this process (ev->data: a dummy connection) */
+
+void
+ngx_http_k8s_timer_init(ngx_event_t *ev, ngx_connection_t *c,
+    ngx_event_handler_pt handler, ngx_log_t *log)
+{
+    ngx_memzero(c, sizeof(ngx_connection_t));
+    c->fd = (ngx_socket_t) -1;
+
+    ngx_memzero(ev, sizeof(ngx_event_t));
+
+    ev->handler = handler;
+    ev->data = c;
+    ev->log = log;
+    ev->cancelable = 1;
 }

@@ -3,15 +3,25 @@
  * kubengx: the ngx_http_k8s_module, shared declarations.
  *
  * Files of the module:
- *   ngx_http_k8s_module.c     directives, configuration, zone, init hooks
- *   ngx_http_k8s_table.c      the shm endpoint table (ngx_http_k8s_table.h)
- *   ngx_http_k8s_balancer.c   peer init/get/free for k8s_service (common)
- *   ngx_http_k8s_balance_*.c  the balancing methods (balance=)
- *   ngx_http_k8s_dispatch.c   k8s_dispatch upstreams and k8s_backend
- *   ngx_http_k8s_status.c     the k8s_status handler (JSON, Prometheus)
- *   ngx_http_k8s_snapshot.c   the k8s_snapshot file (write and load)
- *   ngx_http_k8s_watcher.c    the EndpointSlice watcher (worker 0)
- *   ngx_http_k8s_api.c        k8s_api and the API connection settings
+ *   ngx_http_k8s_module.c      directives, configuration, zone, init hooks
+ *   ngx_http_k8s_table.c       the shm endpoint table (ngx_http_k8s_table.h):
+ *                              zone init, entries, views, lease
+ *   ngx_http_k8s_table_apply.c building and publishing endpoint lists
+ *   ngx_http_k8s_table_gen.c   configuration generations: freeing the
+ *                              entries no live configuration names
+ *   ngx_http_k8s_addr.c        endpoint addresses never proxied to
+ *   ngx_http_k8s_balancer.c    peer init/get/free for k8s_service (common)
+ *   ngx_http_k8s_balancer_conf.c  k8s_service options, upstream setup
+ *   ngx_http_k8s_balance_*.c   the balancing methods (balance=)
+ *   ngx_http_k8s_unavailable.c 503 for a Service without endpoints
+ *   ngx_http_k8s_dispatch.c    k8s_dispatch upstreams and k8s_backend
+ *   ngx_http_k8s_out.c         bounded output into a chain of buffers
+ *   ngx_http_k8s_status.c      the k8s_status handler (JSON)
+ *   ngx_http_k8s_status_prom.c k8s_status as Prometheus text
+ *   ngx_http_k8s_snapshot.c    the k8s_snapshot file: writing
+ *   ngx_http_k8s_snapshot_load.c  the k8s_snapshot file: loading
+ *   ngx_http_k8s_watcher.c     the EndpointSlice watcher (worker 0)
+ *   ngx_http_k8s_api.c         k8s_api and the API connection settings
  */
 
 
@@ -99,8 +109,8 @@ typedef struct {
     /* NGX_HTTP_K8S_BALANCE_BIT() of the k8s_dispatch upstreams */
     ngx_uint_t                   dispatch_balance;
 
-    /* ctx_index of ngx_http_proxy_module, or NGX_CONF_UNSET_UINT */
-    ngx_uint_t                   proxy_index;
+    /* k8s_allow_loopback_endpoints */
+    ngx_flag_t                   allow_loopback;
 } ngx_http_k8s_main_conf_t;
 
 
@@ -115,13 +125,9 @@ typedef struct {
 } ngx_http_k8s_srv_conf_t;
 
 
-/* per location: k8s_backend, k8s_status, the 503 check */
+/* per location: k8s_backend */
 typedef struct {
     ngx_http_k8s_key_t          *backend;   /* k8s_backend */
-
-    /* the key whose availability is checked before proxying: the
-     * location's k8s_backend or the k8s_service of its proxy_pass target */
-    ngx_http_k8s_key_t          *check;
 } ngx_http_k8s_loc_conf_t;
 
 
@@ -132,6 +138,8 @@ extern ngx_module_t  ngx_http_k8s_module;
 ngx_http_k8s_key_t *ngx_http_k8s_register_key(ngx_conf_t *cf,
     ngx_str_t *value, ngx_uint_t n, ngx_uint_t *used);
 ngx_int_t ngx_http_k8s_valid_name(ngx_str_t *s, size_t max);
+void ngx_http_k8s_timer_init(ngx_event_t *ev, ngx_connection_t *c,
+    ngx_event_handler_pt handler, ngx_log_t *log);
 
 /* ngx_http_k8s_api.c (the watcher engineer's) */
 char *ngx_http_k8s_api_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -141,18 +149,24 @@ char *ngx_http_k8s_api_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle);
 void ngx_http_k8s_watcher_exit_process(ngx_cycle_t *cycle);
 
-/* ngx_http_k8s_balancer.c */
+/* ngx_http_k8s_balancer_conf.c */
 char *ngx_http_k8s_service(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
-ngx_int_t ngx_http_k8s_init_upstream(ngx_conf_t *cf,
-    ngx_http_upstream_srv_conf_t *us);
 char *ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *uscf);
 ngx_int_t ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value,
     ngx_uint_t i, ngx_http_k8s_srv_conf_t *kscf);
-ngx_int_t ngx_http_k8s_unavailable_handler(ngx_http_request_t *r);
 char *ngx_http_k8s_local_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 extern ngx_str_t  ngx_http_k8s_balance_names[];
+
+/* ngx_http_k8s_balancer.c */
+ngx_int_t ngx_http_k8s_init_peer(ngx_http_request_t *r,
+    ngx_http_upstream_srv_conf_t *us);
+
+/* ngx_http_k8s_unavailable.c */
+ngx_int_t ngx_http_k8s_unavailable_init(ngx_conf_t *cf);
+void ngx_http_k8s_unavailable(ngx_http_request_t *r, ngx_log_t *log,
+    ngx_http_k8s_key_t *key, ngx_uint_t state);
 
 /* ngx_http_k8s_dispatch.c */
 char *ngx_http_k8s_dispatch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -161,9 +175,11 @@ char *ngx_http_k8s_backend(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 /* ngx_http_k8s_status.c */
 char *ngx_http_k8s_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
-/* ngx_http_k8s_snapshot.c */
+/* ngx_http_k8s_snapshot_load.c */
 ngx_int_t ngx_http_k8s_snapshot_load(ngx_http_k8s_table_t *table,
     ngx_str_t *path, ngx_log_t *log);
+
+/* ngx_http_k8s_snapshot.c */
 ngx_int_t ngx_http_k8s_snapshot_init_process(ngx_cycle_t *cycle);
 void ngx_http_k8s_snapshot_exit_process(ngx_cycle_t *cycle);
 

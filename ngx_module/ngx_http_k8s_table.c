@@ -1,7 +1,11 @@
 
 /*
  * kubengx: the shared-memory Service endpoint table (see
- * ngx_http_k8s_table.h for the layout, the locking and the write API).
+ * ngx_http_k8s_table.h for the layout, the locking and the write API):
+ * zone initialization, entries, consistent readings, the writer lease
+ * and the lock accounting.  Building and publishing a list is
+ * ngx_http_k8s_table_apply.c; freeing what no configuration names,
+ * ngx_http_k8s_table_gen.c.
  */
 
 
@@ -13,35 +17,15 @@
 #include "ngx_http_k8s_table.h"
 
 
+static ngx_int_t ngx_http_k8s_table_create_sh(ngx_shm_zone_t *shm_zone,
+    ngx_http_k8s_table_t *table);
+static ngx_uint_t ngx_http_k8s_table_stamp(ngx_http_k8s_table_t *table);
 static ngx_http_k8s_entry_t *ngx_http_k8s_table_create_entry(
-    ngx_http_k8s_table_t *table, ngx_http_k8s_key_t *key, ngx_log_t *log);
-static ngx_uint_t ngx_http_k8s_table_unchanged(ngx_http_k8s_entry_t *entry,
-    const ngx_http_k8s_endpoint_t *eps, ngx_uint_t n, ngx_uint_t state);
-static ngx_uint_t ngx_http_k8s_peer_matches(ngx_http_k8s_peer_t *peer,
-    const ngx_http_k8s_endpoint_t *ep);
-static u_char *ngx_http_k8s_peer_str(ngx_str_t *dst, u_char *p,
-    const ngx_str_t *src);
-static ngx_uint_t ngx_http_k8s_str_eq(const ngx_str_t *a,
-    const ngx_str_t *b);
-static ngx_http_k8s_peer_t *ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
-    const ngx_http_k8s_endpoint_t *ep);
-static void ngx_http_k8s_peers_free_locked(ngx_slab_pool_t *shpool,
-    ngx_http_k8s_peers_t *peers, ngx_uint_t n);
-static void ngx_http_k8s_table_gc_locked(ngx_http_k8s_table_t *table);
-static ngx_uint_t ngx_http_k8s_hints_match(ngx_str_t *hints,
-    const ngx_http_k8s_endpoint_t *ep);
-static size_t ngx_http_k8s_hints_len(const ngx_http_k8s_endpoint_t *ep);
-static ngx_http_k8s_ring_t *ngx_http_k8s_ring_alloc_locked(
-    ngx_slab_pool_t *shpool, ngx_uint_t n);
-static void ngx_http_k8s_ring_fill(ngx_http_k8s_ring_t *ring,
-    ngx_http_k8s_peers_t *peers);
-static int ngx_libc_cdecl ngx_http_k8s_point_cmp(const void *one,
-    const void *two);
-static void ngx_http_k8s_table_ensure_ring(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_entry_t *entry, ngx_log_t *log);
+    ngx_http_k8s_table_t *table, ngx_http_k8s_key_t *key);
 static void ngx_http_k8s_histogram_add(ngx_http_k8s_histogram_t *h,
     ngx_msec_t ms);
-static int64_t ngx_http_k8s_now_ms(void);
+static void ngx_http_k8s_lockstat_add(ngx_http_k8s_lockstat_t *ls,
+    uint64_t us);
 
 
 ngx_msec_t  ngx_http_k8s_lag_bounds[NGX_HTTP_K8S_LAG_BUCKETS - 1] = {
@@ -49,14 +33,26 @@ ngx_msec_t  ngx_http_k8s_lag_bounds[NGX_HTTP_K8S_LAG_BUCKETS - 1] = {
 };
 
 
+/* where this process counts its entry lock waits (the zone of its
+ * configuration; set in init_process) */
+ngx_http_k8s_sh_t  *ngx_http_k8s_lock_sh;
+
+
+/*
+ * Called once per configuration load (in the master, or the single
+ * process), with the previous configuration's table when nginx reuses the
+ * zone (nginx -s reload, same name and size).  Order: a new generation,
+ * the entries this configuration names are stamped with it, the entries
+ * no live process can use any more are freed (so that they make room),
+ * then the missing entries are created.
+ */
+
 ngx_int_t
 ngx_http_k8s_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 {
     ngx_http_k8s_table_t *otable = data;
 
-    size_t                     len;
-    ngx_uint_t                 i, cold;
-    ngx_http_k8s_sh_t         *sh;
+    ngx_uint_t                 i, cold, missing;
     ngx_http_k8s_key_t       **keys;
     ngx_http_k8s_table_t      *table;
     ngx_http_k8s_entry_t      *entry;
@@ -78,31 +74,20 @@ ngx_http_k8s_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
             table->sh = table->shpool->data;
 
         } else {
-            sh = ngx_slab_calloc(table->shpool, sizeof(ngx_http_k8s_sh_t));
-            if (sh == NULL) {
+            if (ngx_http_k8s_table_create_sh(shm_zone, table) != NGX_OK) {
                 return NGX_ERROR;
             }
-
-            table->sh = sh;
-            table->shpool->data = sh;
-
-            ngx_rbtree_init(&sh->rbtree, &sh->sentinel,
-                            ngx_str_rbtree_insert_value);
-            ngx_queue_init(&sh->entries);
-            ngx_memcpy(sh->watch_state, "init", sizeof("init"));
-
-            len = sizeof(" in k8s_zone \"\"") + shm_zone->shm.name.len;
-
-            table->shpool->log_ctx = ngx_slab_alloc(table->shpool, len);
-            if (table->shpool->log_ctx == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_sprintf(table->shpool->log_ctx, " in k8s_zone \"%V\"%Z",
-                        &shm_zone->shm.name);
 
             cold = 1;
         }
+    }
+
+    table->gen = ngx_atomic_fetch_add(&table->sh->config_gen, 1) + 1;
+
+    missing = ngx_http_k8s_table_stamp(table);
+
+    if (ngx_http_k8s_gen_zone_init(table, shm_zone->shm.log) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     /* an entry for every registered key: the request path never looks
@@ -110,9 +95,13 @@ ngx_http_k8s_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     keys = kmcf->keys.elts;
 
-    for (i = 0; i < kmcf->keys.nelts; i++) {
-        entry = ngx_http_k8s_table_create_entry(table, keys[i],
-                                                shm_zone->shm.log);
+    for (i = 0; missing && i < kmcf->keys.nelts; i++) {
+
+        if (keys[i]->entry) {
+            continue;
+        }
+
+        entry = ngx_http_k8s_table_create_entry(table, keys[i]);
         if (entry == NULL) {
             ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
                           "k8s_zone \"%V\" is too small for %ui services",
@@ -121,20 +110,26 @@ ngx_http_k8s_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         }
 
         keys[i]->entry = entry;
+    }
 
-        /* the methods of this configuration; the writer builds the
-         * per-version data they need (the consistent hash ring) */
+    for (i = 0; i < kmcf->keys.nelts; i++) {
+        entry = keys[i]->entry;
+
+        /* the methods of this configuration; the per-version data they
+         * need (consistent hash ring, zone hints) is built by the writer,
+         * and here for the current version */
 
         entry->balance = keys[i]->balance | kmcf->dispatch_balance;
 
-        if (entry->balance
-            & NGX_HTTP_K8S_BALANCE_BIT(NGX_HTTP_K8S_BALANCE_CHASH))
-        {
-            ngx_http_k8s_table_ensure_ring(table, entry, shm_zone->shm.log);
-        }
+        ngx_http_k8s_table_derive(table, entry, shm_zone->shm.log);
     }
 
     kmcf->table = table;
+
+    if (otable) {
+        /* the snapshot writer rewrites the file for this configuration */
+        (void) ngx_atomic_fetch_add(&table->sh->generation, 1);
+    }
 
     if (cold && kmcf->snapshot.len) {
         (void) ngx_http_k8s_snapshot_load(table, &kmcf->snapshot,
@@ -145,30 +140,98 @@ ngx_http_k8s_table_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+static ngx_int_t
+ngx_http_k8s_table_create_sh(ngx_shm_zone_t *shm_zone,
+    ngx_http_k8s_table_t *table)
+{
+    size_t              len;
+    ngx_http_k8s_sh_t  *sh;
+
+    sh = ngx_slab_calloc(table->shpool, sizeof(ngx_http_k8s_sh_t));
+    if (sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    table->sh = sh;
+    table->shpool->data = sh;
+
+    ngx_rbtree_init(&sh->rbtree, &sh->sentinel, ngx_str_rbtree_insert_value);
+    ngx_queue_init(&sh->entries);
+    ngx_memcpy(sh->watch_state, "init", sizeof("init"));
+
+    len = sizeof(" in k8s_zone \"\"") + shm_zone->shm.name.len;
+
+    table->shpool->log_ctx = ngx_slab_alloc(table->shpool, len);
+    if (table->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(table->shpool->log_ctx, " in k8s_zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    return NGX_OK;
+}
+
+
+/*
+ * The entries this configuration names get its generation, and the keys
+ * their entry; returns the number of keys without an entry yet.
+ */
+
+static ngx_uint_t
+ngx_http_k8s_table_stamp(ngx_http_k8s_table_t *table)
+{
+    ngx_uint_t             i, missing;
+    ngx_http_k8s_key_t   **keys;
+    ngx_http_k8s_entry_t  *entry;
+
+    keys = table->kmcf->keys.elts;
+    missing = 0;
+
+    ngx_http_k8s_table_lock(table);
+
+    for (i = 0; i < table->kmcf->keys.nelts; i++) {
+        entry = ngx_http_k8s_table_lookup(table, &keys[i]->key,
+                                          keys[i]->hash);
+        keys[i]->entry = entry;
+
+        if (entry) {
+            entry->named = table->gen;
+
+        } else {
+            missing++;
+        }
+    }
+
+    ngx_http_k8s_table_unlock(table);
+
+    return missing;
+}
+
+
 static ngx_http_k8s_entry_t *
 ngx_http_k8s_table_create_entry(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_key_t *key, ngx_log_t *log)
+    ngx_http_k8s_key_t *key)
 {
-    ngx_slab_pool_t       *shpool;
     ngx_http_k8s_sh_t     *sh;
     ngx_http_k8s_entry_t  *entry;
 
     sh = table->sh;
-    shpool = table->shpool;
 
-    ngx_shmtx_lock(&shpool->mutex);
+    ngx_http_k8s_table_lock(table);
 
     entry = ngx_http_k8s_table_lookup(table, &key->key, key->hash);
 
     if (entry) {
-        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_http_k8s_table_unlock(table);
         return entry;
     }
 
-    entry = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_k8s_entry_t)
-                                           + key->key.len);
+    entry = ngx_slab_calloc_locked(table->shpool,
+                                   sizeof(ngx_http_k8s_entry_t)
+                                   + key->key.len);
     if (entry == NULL) {
-        ngx_shmtx_unlock(&shpool->mutex);
+        ngx_http_k8s_table_unlock(table);
         return NULL;
     }
 
@@ -178,13 +241,14 @@ ngx_http_k8s_table_create_entry(ngx_http_k8s_table_t *table,
 
     entry->node.key = key->hash;
     entry->state = NGX_HTTP_K8S_UNSYNCED;
+    entry->named = table->gen;
 
     ngx_rbtree_insert(&sh->rbtree, &entry->node);
     ngx_queue_insert_tail(&sh->entries, &entry->queue);
 
     sh->nentries++;
 
-    ngx_shmtx_unlock(&shpool->mutex);
+    ngx_http_k8s_table_unlock(table);
 
     return entry;
 }
@@ -316,417 +380,6 @@ ngx_http_k8s_table_remove(ngx_http_k8s_table_t *table,
 }
 
 
-/*
- * Publishes a new version of an entry's list.  Returns NGX_OK,
- * NGX_DECLINED when nothing changed, or NGX_ERROR when the zone is full
- * (the old list stays).  Only the writer calls this, so entry->current
- * and its peers may be read here without the entry lock: nobody else
- * changes them, and they cannot be freed while current.
- */
-
-ngx_int_t
-ngx_http_k8s_table_apply(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_entry_t *entry, const ngx_http_k8s_endpoint_t *eps,
-    ngx_uint_t n, ngx_uint_t state, int64_t last_change, ngx_log_t *log)
-{
-    size_t                 size;
-    ngx_uint_t             i, j, hinted;
-    ngx_slab_pool_t       *shpool;
-    ngx_http_k8s_ring_t   *ring;
-    ngx_http_k8s_peer_t   *peer;
-    ngx_http_k8s_peers_t  *cur, *peers, *old;
-
-    shpool = table->shpool;
-    cur = entry->current;
-    ring = NULL;
-    hinted = 0;
-
-    if (ngx_http_k8s_table_unchanged(entry, eps, n, state)) {
-        return NGX_DECLINED;
-    }
-
-    peers = NULL;
-
-    if (n) {
-        size = offsetof(ngx_http_k8s_peers_t, slot)
-               + n * sizeof(ngx_http_k8s_slot_t);
-
-        ngx_shmtx_lock(&shpool->mutex);
-
-        peers = ngx_slab_calloc_locked(shpool, size);
-        if (peers == NULL) {
-            goto nomem;
-        }
-
-        for (i = 0; i < n; i++) {
-
-            peer = NULL;
-
-            /* carry the state of an endpoint the list keeps */
-
-            for (j = 0; cur && j < cur->number; j++) {
-                if (ngx_http_k8s_peer_matches(cur->slot[j].peer, &eps[i])) {
-                    peer = cur->slot[j].peer;
-                    break;
-                }
-            }
-
-            if (peer == NULL) {
-                peer = ngx_http_k8s_peer_create(shpool, &eps[i]);
-                if (peer == NULL) {
-                    ngx_http_k8s_peers_free_locked(shpool, peers, i);
-                    goto nomem;
-                }
-            }
-
-            peer->refs++;
-
-            peers->slot[i].peer = peer;
-            peers->slot[i].ready = eps[i].ready;
-            peers->slot[i].serving = eps[i].serving;
-            peers->slot[i].terminating = eps[i].terminating;
-
-            if (eps[i].nfor_zones) {
-                hinted++;
-            }
-        }
-
-        if (entry->balance
-            & NGX_HTTP_K8S_BALANCE_BIT(NGX_HTTP_K8S_BALANCE_CHASH))
-        {
-            /* without it, hashing falls back to the plain hash: the
-             * endpoints matter more than the ring */
-
-            ring = ngx_http_k8s_ring_alloc_locked(shpool, n);
-        }
-
-        peers->refs = 1;
-        peers->number = n;
-        peers->generation = entry->generation + 1;
-        peers->all_hinted = (hinted == n);
-
-        ngx_shmtx_unlock(&shpool->mutex);
-
-        /* the version is still private: derived data is built unlocked */
-
-        if (ring) {
-            ngx_http_k8s_ring_fill(ring, peers);
-            peers->ring = (ngx_atomic_uint_t) (uintptr_t) ring;
-
-        } else if (entry->balance
-                   & NGX_HTTP_K8S_BALANCE_BIT(NGX_HTTP_K8S_BALANCE_CHASH))
-        {
-            ngx_log_error(NGX_LOG_WARN, log, 0,
-                          "k8s_zone \"%V\" is full: no consistent hash ring "
-                          "for service \"%V\" (plain hash used)",
-                          &table->name, &entry->key);
-        }
-    }
-
-    /* publish: one pointer swap */
-
-    ngx_rwlock_wlock(&entry->lock);
-
-    old = entry->current;
-    entry->current = peers;
-    entry->state = state;
-    entry->number = n;
-    entry->generation++;
-    entry->last_change = last_change;
-
-    ngx_rwlock_unlock(&entry->lock);
-
-    (void) ngx_atomic_fetch_add(&table->sh->generation, 1);
-    (void) ngx_atomic_fetch_add(&table->sh->updates, 1);
-
-    ngx_log_error(NGX_LOG_INFO, log, 0,
-                  "k8s: service \"%V\" now has %ui endpoint(s), "
-                  "generation %uA", &entry->key, n, entry->generation);
-
-    /* retire the old version; requests may still hold it */
-
-    ngx_shmtx_lock(&shpool->mutex);
-
-    if (old) {
-        old->next = table->sh->retired;
-        table->sh->retired = old;
-        table->sh->nretired++;
-        (void) ngx_atomic_fetch_add(&old->refs, (ngx_atomic_int_t) -1);
-    }
-
-    ngx_http_k8s_table_gc_locked(table);
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    return NGX_OK;
-
-nomem:
-
-    ngx_shmtx_unlock(&shpool->mutex);
-
-    (void) ngx_atomic_fetch_add(&entry->nomem, 1);
-    (void) ngx_atomic_fetch_add(&table->sh->nomem, 1);
-
-    ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "k8s_zone \"%V\" is full: service \"%V\" keeps its old "
-                  "endpoints (%ui new ones not applied); "
-                  "increase the zone size",
-                  &table->name, &entry->key, n);
-
-    return NGX_ERROR;
-}
-
-
-static ngx_uint_t
-ngx_http_k8s_table_unchanged(ngx_http_k8s_entry_t *entry,
-    const ngx_http_k8s_endpoint_t *eps, ngx_uint_t n, ngx_uint_t state)
-{
-    ngx_uint_t             i;
-    ngx_http_k8s_slot_t   *slot;
-    ngx_http_k8s_peers_t  *cur;
-
-    if (entry->state != state) {
-        return 0;
-    }
-
-    cur = entry->current;
-
-    if (cur == NULL) {
-        return n == 0;
-    }
-
-    if (cur->number != n) {
-        return 0;
-    }
-
-    for (i = 0; i < n; i++) {
-        slot = &cur->slot[i];
-
-        if (!ngx_http_k8s_peer_matches(slot->peer, &eps[i])
-            || slot->ready != eps[i].ready
-            || slot->serving != eps[i].serving
-            || slot->terminating != eps[i].terminating)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static ngx_uint_t
-ngx_http_k8s_peer_matches(ngx_http_k8s_peer_t *peer,
-    const ngx_http_k8s_endpoint_t *ep)
-{
-    if (peer->u.sockaddr.sa_family != ep->family) {
-        return 0;
-    }
-
-    switch (ep->family) {
-
-#if (NGX_HAVE_INET6)
-    case AF_INET6:
-        if (ntohs(peer->u.sin6.sin6_port) != ep->port
-            || ngx_memcmp(&peer->u.sin6.sin6_addr, ep->addr, 16) != 0)
-        {
-            return 0;
-        }
-        break;
-#endif
-
-    default: /* AF_INET */
-        if (ntohs(peer->u.sin.sin_port) != ep->port
-            || ngx_memcmp(&peer->u.sin.sin_addr, ep->addr, 4) != 0)
-        {
-            return 0;
-        }
-    }
-
-    return ngx_http_k8s_str_eq(&peer->target, &ep->target)
-           && ngx_http_k8s_hints_match(&peer->hints, ep)
-           && ngx_http_k8s_str_eq(&peer->zone, &ep->zone)
-           && ngx_http_k8s_str_eq(&peer->node_name, &ep->node_name);
-}
-
-
-/* under the slab mutex */
-
-static ngx_http_k8s_peer_t *
-ngx_http_k8s_peer_create(ngx_slab_pool_t *shpool,
-    const ngx_http_k8s_endpoint_t *ep)
-{
-    u_char               *p;
-    size_t                len;
-    ngx_uint_t            i;
-    ngx_http_k8s_peer_t  *peer;
-
-    /*
-     * The names go into an allocation of their own: the slab rounds every
-     * chunk up to a power of two, and the peer alone fits 256 bytes, while
-     * peer and names together would take 512.
-     */
-
-    len = ep->zone.len + ep->node_name.len + ep->target.len
-          + ngx_http_k8s_hints_len(ep);
-
-    peer = ngx_slab_calloc_locked(shpool, sizeof(ngx_http_k8s_peer_t));
-    if (peer == NULL) {
-        return NULL;
-    }
-
-    p = NULL;
-
-    if (len) {
-        p = ngx_slab_alloc_locked(shpool, len);
-        if (p == NULL) {
-            ngx_slab_free_locked(shpool, peer);
-            return NULL;
-        }
-    }
-
-    switch (ep->family) {
-
-#if (NGX_HAVE_INET6)
-    case AF_INET6:
-        peer->u.sin6.sin6_family = AF_INET6;
-        peer->u.sin6.sin6_port = htons(ep->port);
-        ngx_memcpy(&peer->u.sin6.sin6_addr, ep->addr, 16);
-        peer->socklen = sizeof(struct sockaddr_in6);
-        break;
-#endif
-
-    default: /* AF_INET */
-        peer->u.sin.sin_family = AF_INET;
-        peer->u.sin.sin_port = htons(ep->port);
-        ngx_memcpy(&peer->u.sin.sin_addr, ep->addr, 4);
-        peer->socklen = sizeof(struct sockaddr_in);
-    }
-
-    peer->name.data = peer->name_data;
-    peer->name.len = ngx_sock_ntop(&peer->u.sockaddr, peer->socklen,
-                                   peer->name_data, NGX_HTTP_K8S_ADDR_LEN, 1);
-
-    peer->effective_weight = 1;
-
-    peer->names = p;
-
-    if (p == NULL) {
-        return peer;            /* no names: the ngx_str_t's stay empty */
-    }
-
-    p = ngx_http_k8s_peer_str(&peer->zone, p, &ep->zone);
-    p = ngx_http_k8s_peer_str(&peer->node_name, p, &ep->node_name);
-    p = ngx_http_k8s_peer_str(&peer->target, p, &ep->target);
-
-    peer->hints.data = p;
-
-    for (i = 0; i < ep->nfor_zones; i++) {
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, ep->for_zones[i], ngx_strlen(ep->for_zones[i]));
-    }
-
-    peer->hints.len = p - peer->hints.data;
-
-    return peer;
-}
-
-
-/* empty strings may have NULL data: never passed to ngx_strncmp() */
-
-static ngx_uint_t
-ngx_http_k8s_str_eq(const ngx_str_t *a, const ngx_str_t *b)
-{
-    return a->len == b->len
-           && (a->len == 0 || ngx_strncmp(a->data, b->data, a->len) == 0);
-}
-
-
-/* dst = src copied to p (nothing copied when empty); returns the end */
-
-static u_char *
-ngx_http_k8s_peer_str(ngx_str_t *dst, u_char *p, const ngx_str_t *src)
-{
-    dst->len = src->len;
-    dst->data = p;
-
-    return src->len ? ngx_cpymem(p, src->data, src->len) : p;
-}
-
-
-/* under the slab mutex: drops the first n slots' peers, frees the list */
-
-static void
-ngx_http_k8s_peers_free_locked(ngx_slab_pool_t *shpool,
-    ngx_http_k8s_peers_t *peers, ngx_uint_t n)
-{
-    ngx_uint_t            i;
-    ngx_http_k8s_peer_t  *peer;
-
-    for (i = 0; i < n; i++) {
-        peer = peers->slot[i].peer;
-
-        if (--peer->refs == 0) {
-            if (peer->names) {
-                ngx_slab_free_locked(shpool, peer->names);
-            }
-
-            ngx_slab_free_locked(shpool, peer);
-        }
-    }
-
-    if (peers->ring) {
-        ngx_slab_free_locked(shpool, (void *) (uintptr_t) peers->ring);
-    }
-
-    ngx_slab_free_locked(shpool, peers);
-}
-
-
-void
-ngx_http_k8s_table_gc(ngx_http_k8s_table_t *table)
-{
-    if (table->sh->retired == NULL) {
-        return;
-    }
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-    ngx_http_k8s_table_gc_locked(table);
-    ngx_shmtx_unlock(&table->shpool->mutex);
-}
-
-
-/*
- * A retired version cannot gain references (only the current one is
- * handed out, under the entry lock), so once its count is zero it stays
- * zero and may be freed.
- */
-
-static void
-ngx_http_k8s_table_gc_locked(ngx_http_k8s_table_t *table)
-{
-    ngx_http_k8s_peers_t  *peers, **pp;
-
-    pp = &table->sh->retired;
-
-    while (*pp) {
-        peers = *pp;
-
-        if (peers->refs != 0) {
-            pp = &peers->next;
-            continue;
-        }
-
-        *pp = peers->next;
-        table->sh->nretired--;
-        ngx_http_k8s_peers_free_locked(table->shpool, peers, peers->number);
-    }
-}
-
-
 /* the request path: a reference on the current version, or NULL */
 
 ngx_http_k8s_peers_t *
@@ -734,7 +387,7 @@ ngx_http_k8s_table_acquire(ngx_http_k8s_entry_t *entry)
 {
     ngx_http_k8s_peers_t  *peers;
 
-    ngx_rwlock_rlock(&entry->lock);
+    ngx_http_k8s_entry_rlock(entry);
 
     peers = entry->current;
 
@@ -742,7 +395,7 @@ ngx_http_k8s_table_acquire(ngx_http_k8s_entry_t *entry)
         (void) ngx_atomic_fetch_add(&peers->refs, 1);
     }
 
-    ngx_rwlock_unlock(&entry->lock);
+    ngx_http_k8s_entry_unlock(entry);
 
     return peers;
 }
@@ -756,66 +409,58 @@ ngx_http_k8s_table_release(ngx_http_k8s_peers_t *peers)
 
 
 /*
- * Every entry, each read under its lock with a reference on its list:
+ * The entries of this configuration (the Services it names, in the order
+ * it names them), each read under its lock with a reference on its list:
  * the caller may then read the lists without any lock and must call
- * ngx_http_k8s_table_view_release().  Nothing is allocated under a lock.
+ * ngx_http_k8s_table_view_release().  The entries stay valid: they are
+ * not freed while this configuration runs.
  */
 
 ngx_http_k8s_view_t *
 ngx_http_k8s_table_view(ngx_http_k8s_table_t *table, ngx_pool_t *pool,
     ngx_uint_t *n)
 {
-    ngx_uint_t             i, room;
-    ngx_queue_t           *q;
+    ngx_uint_t             i, k, nkeys;
+    ngx_http_k8s_key_t   **keys;
     ngx_http_k8s_view_t   *view;
     ngx_http_k8s_entry_t  *entry;
 
-    for ( ;; ) {
-        room = table->sh->nentries + 8;
+    keys = table->kmcf->keys.elts;
+    nkeys = table->kmcf->keys.nelts;
 
-        view = ngx_palloc(pool, room * sizeof(ngx_http_k8s_view_t));
-        if (view == NULL) {
-            return NULL;
-        }
-
-        ngx_shmtx_lock(&table->shpool->mutex);
-
-        if (table->sh->nentries <= room) {
-            break;
-        }
-
-        ngx_shmtx_unlock(&table->shpool->mutex);
+    view = ngx_palloc(pool, (nkeys ? nkeys : 1) * sizeof(ngx_http_k8s_view_t));
+    if (view == NULL) {
+        return NULL;
     }
 
-    i = 0;
+    k = 0;
 
-    for (q = ngx_queue_head(&table->sh->entries);
-         q != ngx_queue_sentinel(&table->sh->entries);
-         q = ngx_queue_next(q))
-    {
-        entry = ngx_queue_data(q, ngx_http_k8s_entry_t, queue);
+    for (i = 0; i < nkeys; i++) {
+        entry = keys[i]->entry;
 
-        view[i].entry = entry;
-
-        ngx_rwlock_rlock(&entry->lock);
-
-        view[i].peers = entry->current;
-        view[i].state = entry->state;
-        view[i].generation = entry->generation;
-        view[i].last_change = entry->last_change;
-
-        if (view[i].peers) {
-            (void) ngx_atomic_fetch_add(&view[i].peers->refs, 1);
+        if (entry == NULL) {
+            continue;
         }
 
-        ngx_rwlock_unlock(&entry->lock);
+        view[k].entry = entry;
 
-        i++;
+        ngx_http_k8s_entry_rlock(entry);
+
+        view[k].peers = entry->current;
+        view[k].state = entry->state;
+        view[k].generation = entry->generation;
+        view[k].last_change = entry->last_change;
+
+        if (view[k].peers) {
+            (void) ngx_atomic_fetch_add(&view[k].peers->refs, 1);
+        }
+
+        ngx_http_k8s_entry_unlock(entry);
+
+        k++;
     }
 
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    *n = i;
+    *n = k;
 
     return view;
 }
@@ -837,24 +482,20 @@ ngx_http_k8s_table_view_release(ngx_http_k8s_view_t *view, ngx_uint_t n)
 void
 ngx_http_k8s_table_mark_synced(ngx_http_k8s_table_t *table, ngx_log_t *log)
 {
-    ngx_queue_t           *q;
+    ngx_uint_t             i;
+    ngx_http_k8s_key_t   **keys;
     ngx_http_k8s_entry_t  *entry;
 
-    ngx_shmtx_lock(&table->shpool->mutex);
+    keys = table->kmcf->keys.elts;
 
-    for (q = ngx_queue_head(&table->sh->entries);
-         q != ngx_queue_sentinel(&table->sh->entries);
-         q = ngx_queue_next(q))
-    {
-        entry = ngx_queue_data(q, ngx_http_k8s_entry_t, queue);
+    for (i = 0; i < table->kmcf->keys.nelts; i++) {
+        entry = keys[i]->entry;
 
-        if (entry->current == NULL) {
+        if (entry != NULL && entry->current == NULL) {
             (void) ngx_atomic_cmp_set(&entry->state, NGX_HTTP_K8S_UNSYNCED,
                                       NGX_HTTP_K8S_ABSENT);
         }
     }
-
-    ngx_shmtx_unlock(&table->shpool->mutex);
 
     if (!table->sh->synced) {
         ngx_log_error(NGX_LOG_NOTICE, log, 0,
@@ -876,7 +517,7 @@ ngx_http_k8s_table_set_watch_state(ngx_http_k8s_table_t *table,
 
     sh = table->sh;
 
-    ngx_shmtx_lock(&table->shpool->mutex);
+    ngx_http_k8s_table_lock(table);
 
     if (state) {
         len = ngx_min(ngx_strlen(state), NGX_HTTP_K8S_STATE_LEN - 1);
@@ -894,7 +535,7 @@ ngx_http_k8s_table_set_watch_state(ngx_http_k8s_table_t *table,
     sh->errors = errors;
     sh->last_ok_sync = last_ok_sync;
 
-    ngx_shmtx_unlock(&table->shpool->mutex);
+    ngx_http_k8s_table_unlock(table);
 }
 
 
@@ -902,12 +543,12 @@ void
 ngx_http_k8s_table_watch_counters(ngx_http_k8s_table_t *table,
     ngx_uint_t *relists, ngx_uint_t *errors)
 {
-    ngx_shmtx_lock(&table->shpool->mutex);
+    ngx_http_k8s_table_lock(table);
 
     *relists = table->sh->relists;
     *errors = table->sh->errors;
 
-    ngx_shmtx_unlock(&table->shpool->mutex);
+    ngx_http_k8s_table_unlock(table);
 }
 
 
@@ -917,12 +558,12 @@ ngx_http_k8s_table_resource_version(ngx_http_k8s_table_t *table,
 {
     size_t  len;
 
-    ngx_shmtx_lock(&table->shpool->mutex);
+    ngx_http_k8s_table_lock(table);
 
     len = ngx_min(table->sh->rv_len, size);
     ngx_memcpy(buf, table->sh->rv, len);
 
-    ngx_shmtx_unlock(&table->shpool->mutex);
+    ngx_http_k8s_table_unlock(table);
 
     return len;
 }
@@ -989,6 +630,81 @@ ngx_http_k8s_table_lease_release(ngx_http_k8s_table_t *table, ngx_pid_t pid)
 }
 
 
+/*
+ * The zone's mutex, taken at once when it is free (ngx_shmtx_trylock());
+ * a wait is timed and counted in sh->mutex.
+ */
+
+void
+ngx_http_k8s_table_lock(ngx_http_k8s_table_t *table)
+{
+    uint64_t  start;
+
+    if (ngx_shmtx_trylock(&table->shpool->mutex)) {
+        return;
+    }
+
+    start = ngx_http_k8s_now_us();
+
+    ngx_shmtx_lock(&table->shpool->mutex);
+
+    ngx_http_k8s_lockstat_add(&table->sh->mutex,
+                              ngx_http_k8s_now_us() - start);
+}
+
+
+/* an entry lock that was not free at once: wait for it, timed */
+
+void
+ngx_http_k8s_lock_waited(ngx_atomic_t *lock, ngx_uint_t write)
+{
+    uint64_t  start;
+
+    start = ngx_http_k8s_now_us();
+
+    if (write) {
+        ngx_rwlock_wlock(lock);
+
+    } else {
+        ngx_rwlock_rlock(lock);
+    }
+
+    if (ngx_http_k8s_lock_sh) {
+        ngx_http_k8s_lockstat_add(&ngx_http_k8s_lock_sh->entry_locks,
+                                  ngx_http_k8s_now_us() - start);
+    }
+}
+
+
+static void
+ngx_http_k8s_lockstat_add(ngx_http_k8s_lockstat_t *ls, uint64_t us)
+{
+    ngx_uint_t         i;
+    ngx_atomic_uint_t  max;
+
+    for (i = 0; i < NGX_HTTP_K8S_LOCK_BUCKETS - 1; i++) {
+        if (us <= ((uint64_t) 1 << i)) {
+            break;
+        }
+    }
+
+    (void) ngx_atomic_fetch_add(&ls->bucket[i], 1);
+    (void) ngx_atomic_fetch_add(&ls->waits, 1);
+    (void) ngx_atomic_fetch_add(&ls->wait_total, (ngx_atomic_int_t) us);
+
+    for ( ;; ) {
+        max = ls->wait_max;
+
+        if ((ngx_atomic_uint_t) us <= max
+            || ngx_atomic_cmp_set(&ls->wait_max, max,
+                                  (ngx_atomic_uint_t) us))
+        {
+            return;
+        }
+    }
+}
+
+
 static void
 ngx_http_k8s_histogram_add(ngx_http_k8s_histogram_t *h, ngx_msec_t ms)
 {
@@ -1006,7 +722,7 @@ ngx_http_k8s_histogram_add(ngx_http_k8s_histogram_t *h, ngx_msec_t ms)
 }
 
 
-static int64_t
+int64_t
 ngx_http_k8s_now_ms(void)
 {
     ngx_time_t  *tp;
@@ -1018,181 +734,14 @@ ngx_http_k8s_now_ms(void)
 }
 
 
-/* hints.forZones as stored in a peer ("a,b") vs. an endpoint's list */
+/* a monotonic clock in microseconds, for durations */
 
-static ngx_uint_t
-ngx_http_k8s_hints_match(ngx_str_t *hints, const ngx_http_k8s_endpoint_t *ep)
+uint64_t
+ngx_http_k8s_now_us(void)
 {
-    u_char      *p, *last;
-    size_t       len;
-    ngx_uint_t   i;
+    struct timespec  ts;
 
-    if (hints->len == 0) {
-        return ep->nfor_zones == 0;     /* data may be NULL */
-    }
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
 
-    p = hints->data;
-    last = hints->data + hints->len;
-
-    for (i = 0; i < ep->nfor_zones; i++) {
-
-        if (i) {
-            if (p == last || *p++ != ',') {
-                return 0;
-            }
-        }
-
-        len = ngx_strlen(ep->for_zones[i]);
-
-        if ((size_t) (last - p) < len
-            || ngx_strncmp(p, ep->for_zones[i], len) != 0)
-        {
-            return 0;
-        }
-
-        p += len;
-    }
-
-    return p == last;
-}
-
-
-static size_t
-ngx_http_k8s_hints_len(const ngx_http_k8s_endpoint_t *ep)
-{
-    size_t      len;
-    ngx_uint_t  i;
-
-    len = 0;
-
-    for (i = 0; i < ep->nfor_zones; i++) {
-        len += ngx_strlen(ep->for_zones[i]) + 1;
-    }
-
-    return len;
-}
-
-
-/*
- * The consistent hash ring of a version: NGX_HTTP_K8S_RING_POINTS points
- * per endpoint, derived from its "address:port" only (as nginx's
- * "hash ... consistent" derives them from the server's host and port), so
- * an endpoint keeps its points in every version that contains it and a
- * key moves only when the endpoint it maps to goes away.
- */
-
-static ngx_http_k8s_ring_t *
-ngx_http_k8s_ring_alloc_locked(ngx_slab_pool_t *shpool, ngx_uint_t n)
-{
-    return ngx_slab_alloc_locked(shpool,
-                                 offsetof(ngx_http_k8s_ring_t, point)
-                                 + n * NGX_HTTP_K8S_RING_POINTS
-                                   * sizeof(ngx_http_k8s_point_t));
-}
-
-
-static void
-ngx_http_k8s_ring_fill(ngx_http_k8s_ring_t *ring, ngx_http_k8s_peers_t *peers)
-{
-    uint32_t               base, hash;
-    ngx_uint_t             i, j, k;
-    ngx_http_k8s_peer_t   *peer;
-    union {
-        uint32_t           value;
-        u_char             byte[4];
-    } prev;
-
-    k = 0;
-
-    for (i = 0; i < peers->number; i++) {
-        peer = peers->slot[i].peer;
-
-        ngx_crc32_init(base);
-        ngx_crc32_update(&base, peer->name.data, peer->name.len);
-
-        prev.value = 0;
-
-        for (j = 0; j < NGX_HTTP_K8S_RING_POINTS; j++) {
-            hash = base;
-
-            ngx_crc32_update(&hash, prev.byte, 4);
-            ngx_crc32_final(hash);
-
-            ring->point[k].hash = hash;
-            ring->point[k].slot = (uint32_t) i;
-            k++;
-
-            prev.value = hash;
-        }
-    }
-
-    ring->number = k;
-
-    ngx_qsort(ring->point, k, sizeof(ngx_http_k8s_point_t),
-              ngx_http_k8s_point_cmp);
-}
-
-
-static int ngx_libc_cdecl
-ngx_http_k8s_point_cmp(const void *one, const void *two)
-{
-    const ngx_http_k8s_point_t  *a = one, *b = two;
-
-    if (a->hash != b->hash) {
-        return (a->hash < b->hash) ? -1 : 1;
-    }
-
-    return (a->slot < b->slot) ? -1 : (a->slot > b->slot);
-}
-
-
-/*
- * A configuration that starts using consistent hashing for an entry whose
- * current version was published without a ring (nginx -s reload, or a
- * zone filled before): build it now, holding a reference so the version
- * cannot be freed meanwhile.  Whoever sets the ring first wins.
- */
-
-static void
-ngx_http_k8s_table_ensure_ring(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_entry_t *entry, ngx_log_t *log)
-{
-    ngx_http_k8s_ring_t   *ring;
-    ngx_http_k8s_peers_t  *peers;
-
-    peers = ngx_http_k8s_table_acquire(entry);
-
-    if (peers == NULL) {
-        return;
-    }
-
-    if (peers->ring) {
-        ngx_http_k8s_table_release(peers);
-        return;
-    }
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-    ring = ngx_http_k8s_ring_alloc_locked(table->shpool, peers->number);
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    if (ring == NULL) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "k8s_zone \"%V\" is full: no consistent hash ring for "
-                      "service \"%V\" until its next update",
-                      &table->name, &entry->key);
-        ngx_http_k8s_table_release(peers);
-        return;
-    }
-
-    ngx_http_k8s_ring_fill(ring, peers);
-
-    if (!ngx_atomic_cmp_set(&peers->ring, 0,
-                            (ngx_atomic_uint_t) (uintptr_t) ring))
-    {
-        ngx_shmtx_lock(&table->shpool->mutex);
-        ngx_slab_free_locked(table->shpool, ring);
-        ngx_shmtx_unlock(&table->shpool->mutex);
-    }
-
-    ngx_http_k8s_table_release(peers);
+    return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }

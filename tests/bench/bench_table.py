@@ -16,13 +16,39 @@ flipped per write) as fast as they can up to 1,000 writes/s for T seconds;
 the watching worker's utime+stime (it serves no requests meanwhile) over
 the events the table applied (k8s_status `updates`) gives CPU per event
 and the CPU share at 1,000 events/s.  The stand-in is Python: when it
-cannot produce 1,000 events/s, the achieved rate is reported."""
+cannot produce 1,000 events/s, the achieved rate is reported.
+
+(c) apply time.  One Service of N endpoints (100, 10,000, 100,000; slices
+of 1,000) in the stand-in API, listed by the watcher; then one endpoint of
+it changes address K times (a PUT of one slice each).  The module times
+every ngx_http_k8s_table_apply() itself (monotonic clock, microseconds:
+k8s_status `apply`): the table's part of an update, from the endpoint
+list the watcher computed to the published version (address check,
+matching the old peers, building the new version, the pointer swap, the
+retirement), not the watcher's decoding.  Reported: the first fill
+(from an empty entry) and the median and worst of the K one-endpoint
+changes.
+
+(d) the workers under churn.  The front has 2 workers and one Service of
+10,000 endpoints (127.x.y.z, all answered by one backend nginx); wrk runs
+T seconds without changes, then T seconds while one endpoint changes
+every 100 ms, alternated for R rounds; once with balance=round_robin (the
+default: a pick walks all 10,000 endpoints under the entry lock, so the
+two workers also wait for each other's picks), once with balance=random
+(a pick is O(1): what waits remain come from the updates).  The module counts every time a process found a table lock
+taken and had to wait (k8s_status `locks`: the entry rwlocks of the
+request path, and the zone's mutex), with the worst wait in
+microseconds; reported per phase, beside req/s, p99 and the workers' CPU
+per request (worker 0 also runs the watcher and applies the changes)."""
+
+REPORT_DOC = True       # run.py: every paragraph above goes into the report
 
 import http.client
 import json
 import os
 import threading
 import time
+import urllib.request
 
 import common as c
 import harness
@@ -206,6 +232,204 @@ def storm(workdir, seconds, services=20, per=10, target_rate=1000):
         c.stop_all(front, api)
 
 
+# --- (c) and (d): apply time, the workers under churn ----------------------
+
+BIG_PER = 1000
+
+
+def big_addr(k):
+    """Endpoint k of the big Service: a distinct 127/8 address."""
+    return "127.%d.%d.%d" % (1 + (k >> 16), (k >> 8) & 255, k & 255)
+
+
+def big_slice(s, n, port, moved=0):
+    """Slice s of Service "big" (n endpoints in all); moved > 0 gives its
+    first endpoint another address (one endpoint changed)."""
+    per = min(n, BIG_PER)
+    hps = ["%s:%d" % (big_addr(k), port)
+           for k in range(s * per, min(n, (s + 1) * per))]
+    if moved:
+        hps[0] = "127.200.%d.%d:%d" % (moved >> 8 & 255, moved & 255, port)
+    return c.endpoint_slice(hps, name="big-%03d" % s, svc="big")
+
+
+def big_api(workdir, name, n, port):
+    per = min(n, BIG_PER)
+    seed = os.path.join(workdir, "%s-seed.json" % name)
+    with open(seed, "w") as f:
+        json.dump({"apiVersion": "v1", "kind": "List",
+                   "items": [big_slice(s, n, port)
+                             for s in range((n + per - 1) // per)]}, f)
+    api = c.KubeAPI.start(os.path.join(workdir, "%s-api" % name),
+                          load=[seed], args=["--event-window", "100000"])
+    c.taskset(api.process.pid, "1")
+    return api
+
+
+def big_front(workdir, name, api, port, n, workers, balance="round_robin"):
+    zone_mb = max(8, n * 1024 // (1024 * 1024) + 8)
+    http = ("    k8s_api %s;\n    k8s_zone k8s %dm;\n"
+            "    upstream web { k8s_service default/big port=http"
+            " balance=%s; keepalive 32; }\n" % (api.url, zone_mb, balance)) + \
+        c.FRONT_SERVER % {"port": port, "locations": c.STATUS_LOC +
+                          "        location / { proxy_pass http://web; }\n"}
+    if workers > 1:
+        # the kernel spreads wrk's connections over the workers
+        http = http.replace("listen 127.0.0.1:%d;" % port,
+                            "listen 127.0.0.1:%d reuseport;" % port)
+    return c.Nginx(os.path.join(workdir, name), http=http, ports=[port],
+                   module=True, workers=workers, log_level="error")
+
+
+def brief(port):
+    """k8s_status without the per-endpoint lists."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/k8s/status?endpoints=0"
+                                % port, timeout=30) as r:
+        return json.loads(r.read())
+
+
+def big_count(port):
+    svc = brief(port)["services"].get("default/big:http")
+    return svc["endpoint_count"] if svc else 0
+
+
+def apply_time(workdir, n, changes):
+    """(c): the first fill and K one-endpoint changes of an N-endpoint
+    Service."""
+    bport = 8080
+    api = big_api(workdir, "apply-%d" % n, n, bport)
+    port = harness.free_port()
+    front = big_front(workdir, "apply-%d" % n, api, port, n, 1)
+    try:
+        front.start(timeout=60)
+        harness.wait_for(lambda: big_count(port) == n, 300,
+                         "%d endpoints listed" % n)
+        first = brief(port)["apply"]
+        times = []
+        for i in range(1, changes + 1):
+            before = brief(port)["apply"]["count"]
+            api.replace(big_slice(0, n, bport, moved=i))
+            harness.wait_for(lambda: brief(port)["apply"]["count"] > before,
+                             60, "change %d applied" % i)
+            a = brief(port)["apply"]
+            assert a["last_endpoints"] == n, a
+            times.append(a["last_us"])
+        return {"endpoints": n, "changes": changes,
+                "first_fill_us": first["last_us"],
+                "change_us": c.summary(times), "change_us_all": times}
+    finally:
+        c.stop_all(front, api)
+
+
+def phase_wrk(front, url, seconds, writer):
+    """measured_wrk, plus the CPU seconds of the writer (worker 0, which
+    also serves requests) and of the other workers, separately."""
+    pids = front.worker_pids()
+    before = {p: c.proc_cpu(p) for p in pids}
+    r = c.measured_wrk(front, url, seconds, 16)
+    cpu = {p: c.proc_cpu(p) - before[p] for p in pids}
+    r["writer_cpu_s"] = cpu.get(writer, 0.0)
+    r["others_cpu_s"] = sum(v for p, v in cpu.items() if p != writer)
+    r.pop("raw", None)
+    return r
+
+
+def lock_delta(a, b):
+    """waits between two k8s_status "locks" readings, and the upper
+    bound (us) of the worst wait among them (None: no wait)."""
+    out = {}
+    for lock in ("entry", "mutex"):
+        waits = b[lock]["waits"] - a[lock]["waits"]
+        worst = None
+        for k, v in b[lock]["buckets_us"].items():
+            if v > a[lock]["buckets_us"][k]:
+                worst = k if worst is None or k == "+Inf" or (
+                    worst != "+Inf" and int(k) > int(worst)) else worst
+        out[lock] = {"waits": waits, "worst_us": worst}
+    return out
+
+
+def churn_locks(workdir, n, seconds, balance, rounds, step_ms=100):
+    """(d): wrk on a 2-worker front, phases without changes and with one
+    endpoint changing every step_ms, alternated for `rounds` rounds."""
+    bport = harness.free_port()
+    backend = c.Nginx(os.path.join(workdir, "locks-backend-" + balance),
+                      http=c.BACKEND_HTTP % (
+                          "    server { listen %d reuseport; "
+                          "location / { return 200 \"ok\\n\"; } }" % bport),
+                      ports=[bport], module=False, workers=1,
+                      log_level="error")
+    api = big_api(workdir, "locks-" + balance, n, bport)
+    port = harness.free_port()
+    front = big_front(workdir, "locks-front-" + balance, api, port, n, 2,
+                      balance)
+    url = "http://127.0.0.1:%d/" % port
+    res = {"endpoints": n, "seconds": seconds, "step_ms": step_ms,
+           "balance": balance, "rounds": rounds,
+           "quiet": [], "churn": [], "changes_applied": 0}
+    try:
+        backend.start(cpus="1")
+        front.start(timeout=60)
+        harness.wait_for(lambda: big_count(port) == n, 120, "listed")
+        c.run_wrk(url, 1, 16)                            # warm-up
+        writer = brief(port)["watch"]["lease_pid"]
+        moved = [0]
+        for _ in range(rounds):
+            for phase in ("quiet", "churn"):
+                l0, a0 = brief(port)["locks"], brief(port)["apply"]
+                r = churn_phase(api, front, url, seconds, writer, n, bport,
+                                step_ms if phase == "churn" else 0, moved)
+                l1, a1 = brief(port)["locks"], brief(port)["apply"]
+                r["locks"] = lock_delta(l0, l1)
+                r["changes_applied"] = a1["count"] - a0["count"]
+                res[phase].append(r)
+        a = brief(port)["apply"]
+        res["changes_applied"] = sum(r["changes_applied"]
+                                     for r in res["churn"])
+        res["apply_last_us"] = a["last_us"]
+        return res
+    finally:
+        c.stop_all(front, api, backend)
+
+
+def churn_phase(api, front, url, seconds, writer, n, bport, step_ms, moved):
+    """One wrk phase; with step_ms, one endpoint moves every step_ms."""
+    stop = threading.Event()
+
+    def churn():
+        while not stop.is_set():
+            moved[0] += 1
+            api.replace(big_slice(0, n, bport, moved=1 + moved[0] % 60000))
+            stop.wait(step_ms / 1000.0)
+    t = threading.Thread(target=churn) if step_ms else None
+    if t:
+        t.start()
+    try:
+        return phase_wrk(front, url, seconds, writer)
+    finally:
+        stop.set()
+        if t:
+            t.join(30)
+
+
+def phases(rows):
+    """One line of a phase over the rounds: sums, medians, the worst."""
+    req = sum(r["requests"] for r in rows)
+    out = {"rps": c.summary([r["rps"] for r in rows])["median"],
+           "p50_ms": c.summary([r["p50_ms"] for r in rows])["median"],
+           "p99_ms": c.summary([r["p99_ms"] for r in rows])["median"],
+           "cpu_us_per_req": (sum(r["front_cpu_s"] for r in rows) / req
+                              * 1e6) if req else None,
+           "writer_cpu_s": sum(r["writer_cpu_s"] for r in rows),
+           "others_cpu_s": sum(r["others_cpu_s"] for r in rows)}
+    for lock in ("entry", "mutex"):
+        worst = [r["locks"][lock]["worst_us"] for r in rows
+                 if r["locks"][lock]["worst_us"]]
+        out[lock] = {"waits": sum(r["locks"][lock]["waits"] for r in rows),
+                     "worst_us": "+Inf" if "+Inf" in worst else
+                     (max(int(w) for w in worst) if worst else None)}
+    return out
+
 def run(workdir, quick):
     sizes = [1000, 10000] if quick else [1000, 10000, 100000]
     env = os.environ.get("BENCH_TABLE_SIZES")
@@ -252,6 +476,40 @@ def run(workdir, quick):
                             "probes": probes}
     c.log("table %6d endpoints without names: min zone %s, %.0f B/endpoint"
           % (n, z, res["zone_no_names"]["bytes_per_endpoint"] or 0))
+    apply_sizes = [100, 10000] if quick else [100, 10000, 100000]
+    env = os.environ.get("BENCH_APPLY_SIZES")
+    if env:
+        apply_sizes = [int(x) for x in env.split(",")]
+    res["params"]["apply_sizes"] = apply_sizes
+    res["apply"] = []
+    for n in apply_sizes:
+        try:
+            row = apply_time(workdir, n, 5 if quick else 10)
+            res["apply"].append(row)
+            c.log("apply %6d endpoints: first fill %d us, one endpoint "
+                  "changed: median %.0f us, max %.0f us" % (
+                      n, row["first_fill_us"], row["change_us"]["median"],
+                      row["change_us"]["max"]))
+        except Exception as e:      # noqa: BLE001
+            res["errors"].append("apply %d: %r" % (n, e))
+    lsecs = float(os.environ.get("BENCH_LOCKS_S", 3.0 if quick else 5.0))
+    rounds = 2 if quick else 3
+    res["params"]["locks_seconds"] = lsecs
+    res["params"]["locks_rounds"] = rounds
+    res["locks"] = {}
+    for balance in ("round_robin", "random"):
+        try:
+            lk = churn_locks(workdir, 10000, lsecs, balance, rounds)
+            res["locks"][balance] = lk
+            q, ch = phases(lk["quiet"]), phases(lk["churn"])
+            c.log("locks %s: %d changes applied; entry lock waits quiet %d "
+                  "(worst <= %s us), churn %d (worst <= %s us); p99 %.2f -> "
+                  "%.2f ms" % (balance, lk["changes_applied"],
+                               q["entry"]["waits"], q["entry"]["worst_us"],
+                               ch["entry"]["waits"], ch["entry"]["worst_us"],
+                               q["p99_ms"] or 0, ch["p99_ms"] or 0))
+        except Exception as e:      # noqa: BLE001
+            res["errors"].append("locks %s: %r" % (balance, e))
     secs = float(os.environ.get("BENCH_STORM_S", 3.0 if quick else 10.0))
     try:
         res["storm"] = storm(workdir, secs)
@@ -300,8 +558,53 @@ def table(res):
                         100 * s["watcher_cpu_share_at_1000_per_s"])
                     if s["watcher_cpu_share_at_1000_per_s"] else "-",
                     s["api_server_cpu_s"])]
+    out += apply_table(res) + locks_table(res)
     return out
 
+
+def apply_table(res):
+    rows = res.get("apply") or []
+    if not rows:
+        return []
+    out = ["", "| endpoints | first fill (us) | one endpoint changed: median "
+           "(us) | worst (us) | changes |", "|---|---|---|---|---|"]
+    for r in rows:
+        out.append("| %d | %d | %.0f | %.0f | %d |" % (
+            r["endpoints"], r["first_fill_us"], r["change_us"]["median"],
+            r["change_us"]["max"], r["changes"]))
+    return out
+
+
+def locks_table(res):
+    locks = res.get("locks") or {}
+    if not locks or "endpoints" in locks:
+        return []
+    out = []
+
+    def row(name, w):
+        return "| %s | %.0f | %.2f | %.2f | %s | %.2f | %.2f | %d | %s | " \
+            "%d | %s |" % (
+                name, w["rps"] or 0, w["p50_ms"] or 0, w["p99_ms"] or 0,
+                "%.1f" % w["cpu_us_per_req"] if w["cpu_us_per_req"] else "-",
+                w["writer_cpu_s"], w["others_cpu_s"], w["entry"]["waits"],
+                w["entry"]["worst_us"] or "-", w["mutex"]["waits"],
+                w["mutex"]["worst_us"] or "-")
+    for balance, lk in locks.items():
+        out += ["", "balance=%s: %d endpoints in one Service, 2 workers, %d "
+                "rounds of %.0f s per phase; %d changes applied (one endpoint "
+                "every %d ms), the last in %d us" % (
+                    balance, lk["endpoints"], lk["rounds"], lk["seconds"],
+                    lk["changes_applied"], lk["step_ms"],
+                    lk["apply_last_us"]), "",
+                "| phase | req/s (median) | p50 ms | p99 ms | workers' CPU "
+                "us/request | worker 0 (writer) CPU s | worker 1 CPU s "
+                "| entry lock waits | worst entry wait (us, bucket) "
+                "| mutex waits | worst mutex wait (us, bucket) |",
+                "|---|---|---|---|---|---|---|---|---|---|---|",
+                row("no changes", phases(lk["quiet"])),
+                row("one endpoint per %d ms" % lk["step_ms"],
+                    phases(lk["churn"]))]
+    return out
 
 if __name__ == "__main__":
     import tempfile

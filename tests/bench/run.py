@@ -10,10 +10,13 @@ Environment:
   BENCH_PIN=1     pin the fronts to CPU 0, backends/wrk/API to CPU 1
   BENCH_OUT=DIR   write results to DIR instead of tests/bench/results
   BENCH_KEEP=1    keep the work directory (nginx prefixes, logs, corpora)
+  BENCH_MERGE=1   with BENCH_ONLY: replace only those scenarios in the
+                  existing latest.json/latest.md, keep the others
 `run.py --report` rewrites latest.md and the plots from latest.json.
 Finer knobs for development (durations, counts) are read by the scenario
 modules: BENCH_PROXY_S, BENCH_PROXY_ROUNDS, BENCH_CHURN_S, BENCH_LAG_SCALE,
-BENCH_RENDER_SIZES, BENCH_TABLE_SIZES, BENCH_STORM_S."""
+BENCH_RENDER_SIZES, BENCH_TABLE_SIZES, BENCH_STORM_S, BENCH_APPLY_SIZES,
+BENCH_LOCKS_S."""
 
 import json
 import os
@@ -123,6 +126,14 @@ def targets(results):
                     "<= 512 B/endpoint", "%.0f B" % r["bytes_per_endpoint"],
                     r["bytes_per_endpoint"] <= 512,
                     "pod, node and zone names included")
+        ap = {r["endpoints"]: r for r in tb.get("apply") or []}
+        if 10000 in ap and 100000 in ap:
+            a, b = (ap[10000]["change_us"]["median"],
+                    ap[100000]["change_us"]["median"])
+            add("table apply of a one-endpoint change, 10,000 -> 100,000 "
+                "endpoints", "<= 20x (O(n log n); O(n^2) is 100x)",
+                "%.0f -> %.0f us (%.1fx)" % (a, b, b / a) if a else "-",
+                bool(a and b / a <= 20))
         nn = tb.get("zone_no_names")
         if nn and nn.get("bytes_per_endpoint"):
             add("shm table at %d endpoints, no names" % nn["endpoints"],
@@ -167,6 +178,11 @@ def write_report(out_dir, results, meta, plots):
              "are shared by wrk, the front, the backends and the stand-in "
              "API, so req/s and p99 move by +-20% between identical runs; "
              "CPU per request is the steadier figure.", ""]
+    for key, run in sorted((meta.get("merged") or {}).items()):
+        lines += ["Scenario `%s` measured separately and merged into this "
+                  "report (BENCH_MERGE=1)%s: %s" % (
+                      key, ", BENCH_QUICK" if run["quick"] else "",
+                      run["machine"]), ""]
     tg = meta.get("targets") or []
     if tg:
         lines += ["## DESIGN.md targets", "",
@@ -183,7 +199,9 @@ def write_report(out_dir, results, meta, plots):
             continue
         r = results[key]
         lines += ["## " + title, ""]
-        for para in (mod.__doc__ or "").strip().split("\n\n")[1:3]:
+        paras = (mod.__doc__ or "").strip().split("\n\n")
+        for para in paras[1:] if getattr(mod, "REPORT_DOC", False) \
+                else paras[1:3]:
             lines += ["    " + l if l.startswith("  ") else l
                       for l in para.splitlines()] + [""]
         if r.get("params"):
@@ -242,6 +260,25 @@ def rereport(out_dir):
     return 0
 
 
+def merged(out_dir, results, meta):
+    """BENCH_MERGE=1: the scenarios just run replace theirs in the last
+    report (latest.json); the others, and that run's description, stay.
+    Each merged scenario keeps the machine line of its own run."""
+    try:
+        with open(os.path.join(out_dir, "latest.json")) as f:
+            old = json.load(f)
+    except (OSError, ValueError):
+        return results, meta
+    out = old["results"]
+    out.update(results)
+    m = old["meta"]
+    runs = m.setdefault("merged", {})
+    for key in results:
+        runs[key] = {"machine": fmt_machine(meta["machine"]),
+                     "quick": meta["quick"], "seconds": meta["total_s"]}
+    return out, m
+
+
 def main():
     if sys.argv[1:2] == ["--report"]:
         return rereport(os.environ.get("BENCH_OUT",
@@ -256,6 +293,7 @@ def main():
         return 2
     meta = {"machine": c.machine(), "quick": c.QUICK, "only": only,
             "build": c.BUILD}
+    merge = os.environ.get("BENCH_MERGE", "") not in ("", "0")
     c.log("machine: " + fmt_machine(meta["machine"]))
     workdir = tempfile.mkdtemp(prefix="kubengx-bench-")
     results = {}
@@ -284,6 +322,8 @@ def main():
             shutil.rmtree(workdir, ignore_errors=True)
     meta["total_s"] = time.monotonic() - t_start
     meta["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    if merge:
+        results, meta = merged(out_dir, results, meta)
     meta["targets"] = targets(results)
     plots = make_plots(out_dir, results)
     with open(os.path.join(out_dir, "latest.json"), "w") as f:

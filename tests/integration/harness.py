@@ -289,10 +289,14 @@ http {{
     fastcgi_temp_path {prefix}/tmp/fastcgi;
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
-
+{module_http}
 {http}
 }}
 """
+
+# the test backends listen on 127.0.0.x: the module refuses loopback
+# endpoints unless told otherwise
+ALLOW_LOOPBACK = "    k8s_allow_loopback_endpoints on;\n"
 
 
 class Nginx:
@@ -300,11 +304,14 @@ class Nginx:
 
     `http` is the text placed inside http {}; `ports` are the TCP ports the
     config listens on (waited for at start).  With module=True the kubengx
-    module is loaded."""
+    module is loaded, with k8s_allow_loopback_endpoints on unless
+    allow_loopback=False."""
 
     def __init__(self, prefix, http="", ports=(), module=True, workers=1,
-                 main="", log_level="info", master=True, env=None):
+                 main="", log_level="info", master=True, env=None,
+                 allow_loopback=True):
         self.prefix = str(prefix)
+        self.allow_loopback = allow_loopback
         self.ports = list(ports)
         self.proc = None
         self.env = env
@@ -321,7 +328,9 @@ class Nginx:
         text = NGINX_CONF.format(
             prefix=self.prefix, workers=workers, main=main, http=http,
             log_level=log_level, master="on" if master else "off",
-            load_module=("load_module %s;" % MODULE) if module else "")
+            load_module=("load_module %s;" % MODULE) if module else "",
+            module_http=ALLOW_LOOPBACK if module and self.allow_loopback
+            else "")
         with open(self.conf, "w") as f:
             f.write(text)
 

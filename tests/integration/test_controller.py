@@ -30,7 +30,7 @@ class Controller:
     """One `kubengx controller` with its own conf dir and ports."""
 
     def __init__(self, tmp, api, name="ctl", endpoints="static", args=(),
-                 metrics_address="127.0.0.1"):
+                 metrics_address="127.0.0.1", allow_loopback=True):
         self.dir = os.path.join(str(tmp), name)
         os.makedirs(self.dir, exist_ok=True)
         self.http_port = harness.free_port()
@@ -52,6 +52,9 @@ class Controller:
                "--sync-holdoff", "100ms", "--sync-max-delay", "1s"]
         if endpoints == "module":
             cmd += ["--module", harness.MODULE]
+            if allow_loopback:
+                # the backends listen on 127.0.0.x
+                cmd += ["--allow-loopback-endpoints"]
         if metrics_address is not None:
             cmd += ["--metrics-address", metrics_address]
         cmd += list(args)

@@ -1,0 +1,33 @@
+
+/*
+ * kubengx: k8s_status, shared by ngx_http_k8s_status.c (the handler and
+ * JSON) and ngx_http_k8s_status_prom.c (Prometheus text).
+ */
+
+
+#ifndef _NGX_HTTP_K8S_STATUS_H_INCLUDED_
+#define _NGX_HTTP_K8S_STATUS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_k8s_table.h"
+#include "ngx_http_k8s_out.h"
+
+
+/* indexed by NGX_HTTP_K8S_UNSYNCED ... NGX_HTTP_K8S_READY */
+extern const char  *ngx_http_k8s_state_names[];
+
+/* indexed by NGX_HTTP_K8S_SCACHE_* */
+extern const char  *ngx_http_k8s_scache_states[];
+
+
+void ngx_http_k8s_status_watch(ngx_http_k8s_sh_t *sh, ngx_str_t *rv,
+    ngx_str_t *state);
+void ngx_http_k8s_status_prometheus(ngx_http_k8s_out_t *out,
+    ngx_http_k8s_table_t *t, ngx_http_k8s_view_t *view, ngx_uint_t n,
+    ngx_uint_t endpoints);
+
+
+#endif /* _NGX_HTTP_K8S_STATUS_H_INCLUDED_ */
