@@ -2,7 +2,7 @@
  * kubengx kube/: the endpoint list of one Service port, computed from the
  * EndpointSlices of that Service.
  *
- * Semantics (DESIGN.md "Endpoints", notes/kubernetes-api.md section 2):
+ * Semantics (kube-proxy's):
  *
  *   - union over all slices given (the caller passes every slice labelled
  *     kubernetes.io/service-name=NAME in the Service's namespace);
