@@ -10,7 +10,15 @@
  *   ngx_http_k8s_dispatch.c   k8s_dispatch upstreams and k8s_backend
  *   ngx_http_k8s_status.c     the k8s_status handler (JSON, Prometheus)
  *   ngx_http_k8s_snapshot.c   the k8s_snapshot file (write and load)
- *   ngx_http_k8s_watcher.c    the EndpointSlice watcher (worker 0)
+ *   ngx_http_k8s_watcher.c    the EndpointSlice watcher (worker 0): process
+ *                             hooks, watched Services, step timer
+ *   ngx_http_k8s_curl.c       the watcher's libcurl multi on nginx events
+ *   ngx_http_k8s_watch.c      one list/watch per resource (requests,
+ *                             responses, watch state for k8s_status)
+ *   ngx_http_k8s_slices.c     the watcher's EndpointSlice cache
+ *   ngx_http_k8s_scache.c     the watcher's cache kept in the zone
+ *   ngx_http_k8s_endpoints.c  each Service port's endpoints -> the table
+ *   ngx_http_k8s_lease.c      the writer lease, resuming from the zone
  *   ngx_http_k8s_api.c        k8s_api and the API connection settings
  */
 

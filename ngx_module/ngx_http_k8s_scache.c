@@ -1,30 +1,34 @@
 
 /*
- * kubengx: the watcher's EndpointSlice cache in the k8s_zone (see
- * ngx_http_k8s_slices.h).
+ * kubengx: the watcher's object caches in the k8s_zone (see
+ * ngx_http_k8s_scache.h).
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 
-#include <jansson.h>
-
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
-#include "ngx_http_k8s_slices.h"
+#include "ngx_http_k8s_scache.h"
 
 
 static ngx_http_k8s_scache_t *ngx_http_k8s_scache_get(
-    ngx_http_k8s_table_t *table, ngx_uint_t create);
+    ngx_http_k8s_table_t *table, ngx_uint_t kind, ngx_uint_t create);
+static void ngx_http_k8s_scache_remove_locked(ngx_http_k8s_table_t *table,
+    ngx_http_k8s_scache_t *sc, ngx_str_node_t *node);
 static void ngx_http_k8s_scache_clear_locked(ngx_http_k8s_table_t *table,
     ngx_http_k8s_scache_t *sc);
-static char *ngx_http_k8s_scache_encode(const kube_endpointslice_t *es,
-    size_t *len);
-static int ngx_http_k8s_scache_set_str(json_t *obj, const char *key,
-    const char *value);
 static int ngx_libc_cdecl ngx_http_k8s_scache_hash_cmp(const void *one,
     const void *two);
+
+
+/* what the "why" of ngx_http_k8s_scache_usable() calls each cache */
+static const char  *ngx_http_k8s_scache_why[][3] = {
+    { "no slice cache in the zone (a new zone)",
+      "the slice cache was left half-written",
+      "the slice cache is incomplete" },
+};
 
 
 uint64_t
@@ -35,57 +39,63 @@ ngx_http_k8s_scache_hash(u_char *data, size_t len)
 }
 
 
-/* the cache header; created (zeroed: INCOMPLETE) by the writer */
+/* a cache; the caches' header is created (zeroed: INCOMPLETE) on demand */
 
 static ngx_http_k8s_scache_t *
-ngx_http_k8s_scache_get(ngx_http_k8s_table_t *table, ngx_uint_t create)
+ngx_http_k8s_scache_get(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    ngx_uint_t create)
 {
-    ngx_http_k8s_scache_t  *sc;
+    ngx_uint_t               i;
+    ngx_http_k8s_scaches_t  *scs;
 
-    sc = table->sh->scache;
+    scs = table->sh->scache;
 
-    if (sc != NULL || !create) {
-        return sc;
+    if (scs != NULL || !create) {
+        return scs ? &scs->cache[kind] : NULL;
     }
 
     ngx_shmtx_lock(&table->shpool->mutex);
 
-    sc = ngx_slab_calloc_locked(table->shpool, sizeof(ngx_http_k8s_scache_t));
+    scs = ngx_slab_calloc_locked(table->shpool,
+                                 sizeof(ngx_http_k8s_scaches_t));
 
-    if (sc != NULL) {
-        ngx_rbtree_init(&sc->rbtree, &sc->sentinel,
-                        ngx_str_rbtree_insert_value);
-        table->sh->scache = sc;
+    if (scs != NULL) {
+        for (i = 0; i < NGX_HTTP_K8S_RES_N; i++) {
+            ngx_rbtree_init(&scs->cache[i].rbtree, &scs->cache[i].sentinel,
+                            ngx_str_rbtree_insert_value);
+        }
+
+        table->sh->scache = scs;
     }
 
     ngx_shmtx_unlock(&table->shpool->mutex);
 
-    return sc;
+    return scs ? &scs->cache[kind] : NULL;
 }
 
 
 ngx_int_t
-ngx_http_k8s_scache_usable(ngx_http_k8s_table_t *table, uint64_t *names,
-    ngx_uint_t n, uint64_t server, ngx_http_k8s_scache_info_t *info,
-    const char **why)
+ngx_http_k8s_scache_usable(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    uint64_t *names, ngx_uint_t n, uint64_t server,
+    ngx_http_k8s_scache_info_t *info, const char **why)
 {
     ngx_uint_t              i;
     ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc == NULL) {
-        *why = "no slice cache in the zone (a new zone)";
+        *why = ngx_http_k8s_scache_why[kind][0];
         return NGX_DECLINED;
     }
 
     if (sc->writing) {
-        *why = "the slice cache was left half-written";
+        *why = ngx_http_k8s_scache_why[kind][1];
         return NGX_DECLINED;
     }
 
     if (sc->state != NGX_HTTP_K8S_SCACHE_COMPLETE) {
-        *why = "the slice cache is incomplete";
+        *why = ngx_http_k8s_scache_why[kind][2];
         return NGX_DECLINED;
     }
 
@@ -112,14 +122,14 @@ ngx_http_k8s_scache_usable(ngx_http_k8s_table_t *table, uint64_t *names,
 
     ngx_memcpy(info->rv, sc->rv, sc->rv_len);
     info->rv[sc->rv_len] = '\0';
-    info->nslices = sc->nslices;
+    info->nobjects = sc->nobjects;
 
     return NGX_OK;
 }
 
 
 ngx_int_t
-ngx_http_k8s_scache_load(ngx_http_k8s_table_t *table,
+ngx_http_k8s_scache_load(ngx_http_k8s_table_t *table, ngx_uint_t kind,
     ngx_http_k8s_scache_handler_pt handler, void *ctx)
 {
     ngx_int_t                    rc;
@@ -127,7 +137,7 @@ ngx_http_k8s_scache_load(ngx_http_k8s_table_t *table,
     ngx_http_k8s_scache_t       *sc;
     ngx_http_k8s_scache_node_t  *sn;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc == NULL) {
         return NGX_ERROR;
@@ -156,13 +166,7 @@ ngx_http_k8s_scache_load(ngx_http_k8s_table_t *table,
 
         if (rc == NGX_DECLINED) {
             ngx_shmtx_lock(&table->shpool->mutex);
-
-            ngx_rbtree_delete(&sc->rbtree, node);
-            sc->nslices--;
-            sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + sn->sn.str.len
-                         + sn->service.len + sn->json.len;
-            ngx_slab_free_locked(table->shpool, sn);
-
+            ngx_http_k8s_scache_remove_locked(table, sc, &sn->sn);
             ngx_shmtx_unlock(&table->shpool->mutex);
         }
     }
@@ -172,11 +176,11 @@ ngx_http_k8s_scache_load(ngx_http_k8s_table_t *table,
 
 
 void
-ngx_http_k8s_scache_begin(ngx_http_k8s_table_t *table)
+ngx_http_k8s_scache_begin(ngx_http_k8s_table_t *table, ngx_uint_t kind)
 {
     ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc != NULL) {
         sc->writing = 1;
@@ -186,12 +190,13 @@ ngx_http_k8s_scache_begin(ngx_http_k8s_table_t *table)
 
 
 void
-ngx_http_k8s_scache_end(ngx_http_k8s_table_t *table, const char *rv)
+ngx_http_k8s_scache_end(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    const char *rv)
 {
     size_t                  len;
     ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc == NULL) {
         return;
@@ -216,11 +221,12 @@ ngx_http_k8s_scache_end(ngx_http_k8s_table_t *table, const char *rv)
 
 
 ngx_int_t
-ngx_http_k8s_scache_refill(ngx_http_k8s_table_t *table, ngx_log_t *log)
+ngx_http_k8s_scache_refill(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    ngx_log_t *log)
 {
     ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 1);
+    sc = ngx_http_k8s_scache_get(table, kind, 1);
 
     if (sc == NULL) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
@@ -243,13 +249,13 @@ ngx_http_k8s_scache_refill(ngx_http_k8s_table_t *table, ngx_log_t *log)
 
 
 ngx_int_t
-ngx_http_k8s_scache_commit(ngx_http_k8s_table_t *table, uint64_t *names,
-    ngx_uint_t n, uint64_t server, ngx_log_t *log)
+ngx_http_k8s_scache_commit(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    uint64_t *names, ngx_uint_t n, uint64_t server, ngx_log_t *log)
 {
     uint64_t               *set, *old;
     ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc == NULL || sc->state == NGX_HTTP_K8S_SCACHE_INCOMPLETE) {
         return NGX_ERROR;
@@ -293,36 +299,28 @@ ngx_http_k8s_scache_commit(ngx_http_k8s_table_t *table, uint64_t *names,
 
 
 ngx_int_t
-ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table,
-    const kube_endpointslice_t *es, const char *service_name,
-    ngx_log_t *log)
+ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    const char *ns, const char *name, const char *service_name,
+    const char *json, size_t len, ngx_log_t *log)
 {
-    char                        *json;
     u_char                      *p;
-    size_t                       len, klen, slen, nlen, size;
+    size_t                       klen, slen, nlen, size;
     uint32_t                     hash;
     ngx_str_t                    key;
     ngx_str_node_t              *old;
     ngx_http_k8s_scache_t       *sc;
     ngx_http_k8s_scache_node_t  *sn;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc == NULL || sc->state == NGX_HTTP_K8S_SCACHE_INCOMPLETE) {
         return NGX_OK;
     }
 
-    /* encode, and lay the node out, before taking the lock */
+    /* lay the node out before taking the lock */
 
-    json = ngx_http_k8s_scache_encode(es, &len);
-    if (json == NULL) {
-        (void) ngx_http_k8s_scache_drop(table, log,
-                                        "out of memory encoding a slice");
-        return NGX_ERROR;
-    }
-
-    nlen = ngx_strlen(es->ns);
-    klen = nlen + 1 + ngx_strlen(es->name);
+    nlen = ngx_strlen(ns);
+    klen = nlen + 1 + ngx_strlen(name);
     slen = nlen + 1 + ngx_strlen(service_name);
     size = sizeof(ngx_http_k8s_scache_node_t) + klen + slen + len;
 
@@ -331,7 +329,6 @@ ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table,
     ngx_shmtx_unlock(&table->shpool->mutex);
 
     if (sn == NULL) {
-        free(json);
         (void) ngx_http_k8s_scache_drop(table, log, "the zone is full");
         return NGX_ERROR;
     }
@@ -342,17 +339,15 @@ ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table,
 
     sn->sn.str.data = p;
     sn->sn.str.len = klen;
-    p = ngx_sprintf(p, "%s/%s", es->ns, es->name);
+    p = ngx_sprintf(p, "%s/%s", ns, name);
 
     sn->service.data = p;
     sn->service.len = slen;
-    p = ngx_sprintf(p, "%s/%s", es->ns, service_name);
+    p = ngx_sprintf(p, "%s/%s", ns, service_name);
 
     sn->json.data = p;
     sn->json.len = len;
     ngx_memcpy(p, json, len);
-
-    free(json);
 
     hash = ngx_crc32_long(sn->sn.str.data, klen);
     sn->sn.node.key = hash;
@@ -366,16 +361,11 @@ ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table,
     old = ngx_str_rbtree_lookup(&sc->rbtree, &key, hash);
 
     if (old != NULL) {
-        ngx_rbtree_delete(&sc->rbtree, &old->node);
-        sc->nslices--;
-        sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + old->str.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->service.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->json.len;
-        ngx_slab_free_locked(table->shpool, old);
+        ngx_http_k8s_scache_remove_locked(table, sc, old);
     }
 
     ngx_rbtree_insert(&sc->rbtree, &sn->sn.node);
-    sc->nslices++;
+    sc->nobjects++;
     sc->bytes += size;
 
     ngx_shmtx_unlock(&table->shpool->mutex);
@@ -385,22 +375,22 @@ ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table,
 
 
 void
-ngx_http_k8s_scache_delete(ngx_http_k8s_table_t *table, const char *ns,
-    const char *name)
+ngx_http_k8s_scache_delete(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    const char *ns, const char *name)
 {
-    u_char                       buf[512];
-    uint32_t                     hash;
-    ngx_str_t                    key;
-    ngx_str_node_t              *old;
-    ngx_http_k8s_scache_t       *sc;
+    u_char                  buf[512];
+    uint32_t                hash;
+    ngx_str_t               key;
+    ngx_str_node_t         *old;
+    ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    sc = ngx_http_k8s_scache_get(table, kind, 0);
 
     if (sc == NULL || sc->state == NGX_HTTP_K8S_SCACHE_INCOMPLETE) {
         return;
     }
 
-    /* namespace (63) and slice name (253) always fit */
+    /* namespace (63) and object name (253) always fit */
 
     key.data = buf;
     key.len = ngx_snprintf(buf, sizeof(buf), "%s/%s", ns, name) - buf;
@@ -412,12 +402,7 @@ ngx_http_k8s_scache_delete(ngx_http_k8s_table_t *table, const char *ns,
     old = ngx_str_rbtree_lookup(&sc->rbtree, &key, hash);
 
     if (old != NULL) {
-        ngx_rbtree_delete(&sc->rbtree, &old->node);
-        sc->nslices--;
-        sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + old->str.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->service.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->json.len;
-        ngx_slab_free_locked(table->shpool, old);
+        ngx_http_k8s_scache_remove_locked(table, sc, old);
     }
 
     ngx_shmtx_unlock(&table->shpool->mutex);
@@ -429,32 +414,38 @@ ngx_http_k8s_scache_drop(ngx_http_k8s_table_t *table, ngx_log_t *log,
     const char *reason)
 {
     size_t                  bytes;
-    ngx_uint_t              had, was;
+    ngx_uint_t              had, was, kind;
     ngx_http_k8s_scache_t  *sc;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    had = 0;
+    was = 0;
+    bytes = 0;
 
-    if (sc == NULL) {
-        return 0;
+    for (kind = 0; kind < NGX_HTTP_K8S_RES_N; kind++) {
+        sc = ngx_http_k8s_scache_get(table, kind, 0);
+
+        if (sc == NULL) {
+            return 0;
+        }
+
+        had |= (sc->rbtree.root != sc->rbtree.sentinel || sc->names != NULL);
+        was |= (sc->state != NGX_HTTP_K8S_SCACHE_INCOMPLETE);
+        bytes += sc->bytes;
+
+        sc->state = NGX_HTTP_K8S_SCACHE_INCOMPLETE;
+
+        ngx_shmtx_lock(&table->shpool->mutex);
+
+        ngx_http_k8s_scache_clear_locked(table, sc);
+
+        if (sc->names) {
+            ngx_slab_free_locked(table->shpool, sc->names);
+            sc->names = NULL;
+            sc->nnames = 0;
+        }
+
+        ngx_shmtx_unlock(&table->shpool->mutex);
     }
-
-    had = (sc->rbtree.root != sc->rbtree.sentinel || sc->names != NULL);
-    was = (sc->state != NGX_HTTP_K8S_SCACHE_INCOMPLETE);
-    bytes = sc->bytes;
-
-    sc->state = NGX_HTTP_K8S_SCACHE_INCOMPLETE;
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-
-    ngx_http_k8s_scache_clear_locked(table, sc);
-
-    if (sc->names) {
-        ngx_slab_free_locked(table->shpool, sc->names);
-        sc->names = NULL;
-        sc->nnames = 0;
-    }
-
-    ngx_shmtx_unlock(&table->shpool->mutex);
 
     if (had || was) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
@@ -464,6 +455,22 @@ ngx_http_k8s_scache_drop(ngx_http_k8s_table_t *table, ngx_log_t *log,
     }
 
     return had;
+}
+
+
+static void
+ngx_http_k8s_scache_remove_locked(ngx_http_k8s_table_t *table,
+    ngx_http_k8s_scache_t *sc, ngx_str_node_t *node)
+{
+    ngx_http_k8s_scache_node_t  *sn;
+
+    sn = (ngx_http_k8s_scache_node_t *) node;
+
+    ngx_rbtree_delete(&sc->rbtree, &node->node);
+    sc->nobjects--;
+    sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + node->str.len
+                 + sn->service.len + sn->json.len;
+    ngx_slab_free_locked(table->shpool, sn);
 }
 
 
@@ -479,210 +486,8 @@ ngx_http_k8s_scache_clear_locked(ngx_http_k8s_table_t *table,
         ngx_slab_free_locked(table->shpool, node);
     }
 
-    sc->nslices = 0;
+    sc->nobjects = 0;
     sc->bytes = 0;
-}
-
-
-/*
- * The slice as compact JSON with what kube_endpointslice_decode() reads
- * and endpoint selection uses; heap memory (free()), NULL on no memory.
- */
-
-static char *
-ngx_http_k8s_scache_encode(const kube_endpointslice_t *es, size_t *len)
-{
-    char                      *text;
-    u_char                     buf[64];
-    size_t                     i, j;
-    json_t                    *obj, *meta, *o, *arr, *ep, *a, *z;
-    ngx_tm_t                   tm;
-    kube_es_port_t            *port;
-    kube_es_endpoint_t        *e;
-
-    text = NULL;
-
-    obj = json_object();
-    if (obj == NULL) {
-        return NULL;
-    }
-
-    /* json_*_set_new() and _append_new() consume the value even on error */
-
-    meta = json_object();
-    if (meta == NULL || json_object_set_new(obj, "metadata", meta) != 0) {
-        goto done;
-    }
-
-    if (ngx_http_k8s_scache_set_str(meta, "name", es->name) != 0
-        || ngx_http_k8s_scache_set_str(meta, "namespace", es->ns) != 0
-        || ngx_http_k8s_scache_set_str(obj, "addressType",
-                                       es->address_type_str) != 0)
-    {
-        goto done;
-    }
-
-    if (es->service_name) {
-        o = json_object();
-        if (o == NULL || json_object_set_new(meta, "labels", o) != 0
-            || ngx_http_k8s_scache_set_str(o, KUBE_ES_SERVICE_NAME_LABEL,
-                                           es->service_name) != 0)
-        {
-            goto done;
-        }
-    }
-
-    if (es->has_trigger_time && es->trigger_time_ms >= 0) {
-        ngx_gmtime((time_t) (es->trigger_time_ms / 1000), &tm);
-
-        *ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                     tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                     tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
-                     (int) (es->trigger_time_ms % 1000)) = '\0';
-
-        o = json_object();
-        if (o == NULL || json_object_set_new(meta, "annotations", o) != 0
-            || ngx_http_k8s_scache_set_str(o,
-                                           KUBE_ES_TRIGGER_TIME_ANNOTATION,
-                                           (char *) buf) != 0)
-        {
-            goto done;
-        }
-    }
-
-    arr = json_array();
-    if (arr == NULL || json_object_set_new(obj, "ports", arr) != 0) {
-        goto done;
-    }
-
-    for (i = 0; i < es->nports; i++) {
-        port = &es->ports[i];
-
-        o = json_object();
-        if (o == NULL || json_array_append_new(arr, o) != 0
-            || ngx_http_k8s_scache_set_str(o, "name", port->name) != 0
-            || ngx_http_k8s_scache_set_str(o, "protocol", port->protocol)
-               != 0
-            || ngx_http_k8s_scache_set_str(o, "appProtocol",
-                                           port->app_protocol) != 0
-            || (port->has_port
-                && json_object_set_new(o, "port",
-                                       json_integer(port->port)) != 0))
-        {
-            goto done;
-        }
-    }
-
-    arr = json_array();
-    if (arr == NULL || json_object_set_new(obj, "endpoints", arr) != 0) {
-        goto done;
-    }
-
-    for (i = 0; i < es->nendpoints; i++) {
-        e = &es->endpoints[i];
-
-        ep = json_object();
-        a = json_array();
-        o = json_object();
-
-        if (ep == NULL || json_array_append_new(arr, ep) != 0) {
-            json_decref(a);
-            json_decref(o);
-            goto done;
-        }
-
-        if (a == NULL || json_object_set_new(ep, "addresses", a) != 0) {
-            json_decref(o);
-            goto done;
-        }
-
-        if (o == NULL || json_object_set_new(ep, "conditions", o) != 0
-            || json_object_set_new(o, "ready", json_boolean(e->ready)) != 0
-            || json_object_set_new(o, "serving", json_boolean(e->serving))
-               != 0
-            || json_object_set_new(o, "terminating",
-                                   json_boolean(e->terminating)) != 0)
-        {
-            goto done;
-        }
-
-        for (j = 0; j < e->naddresses; j++) {
-            if (json_array_append_new(a, json_string(e->addresses[j].text))
-                != 0)
-            {
-                goto done;
-            }
-        }
-
-        if (ngx_http_k8s_scache_set_str(ep, "hostname", e->hostname) != 0
-            || ngx_http_k8s_scache_set_str(ep, "nodeName", e->node_name)
-               != 0
-            || ngx_http_k8s_scache_set_str(ep, "zone", e->zone) != 0)
-        {
-            goto done;
-        }
-
-        if (e->target_kind || e->target_name) {
-            o = json_object();
-            if (o == NULL || json_object_set_new(ep, "targetRef", o) != 0
-                || ngx_http_k8s_scache_set_str(o, "kind", e->target_kind)
-                   != 0
-                || ngx_http_k8s_scache_set_str(o, "name", e->target_name)
-                   != 0)
-            {
-                goto done;
-            }
-        }
-
-        if (e->nfor_zones) {
-            o = json_object();
-            a = json_array();
-
-            if (o == NULL || json_object_set_new(ep, "hints", o) != 0) {
-                json_decref(a);
-                goto done;
-            }
-
-            if (a == NULL || json_object_set_new(o, "forZones", a) != 0) {
-                goto done;
-            }
-
-            for (j = 0; j < e->nfor_zones; j++) {
-                z = json_object();
-                if (z == NULL || json_array_append_new(a, z) != 0
-                    || ngx_http_k8s_scache_set_str(z, "name",
-                                                   e->for_zones[j]) != 0)
-                {
-                    goto done;
-                }
-            }
-        }
-    }
-
-    text = json_dumps(obj, JSON_COMPACT);
-
-    if (text != NULL) {
-        *len = ngx_strlen(text);
-    }
-
-done:
-
-    json_decref(obj);
-
-    return text;
-}
-
-
-/* obj[key] = value; nothing when value is NULL; 0 or -1 */
-
-static int
-ngx_http_k8s_scache_set_str(json_t *obj, const char *key, const char *value)
-{
-    if (value == NULL) {
-        return 0;
-    }
-
-    return json_object_set_new(obj, key, json_string(value));
 }
 
 
