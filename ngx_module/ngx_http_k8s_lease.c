@@ -12,11 +12,12 @@
  *
  * When the lease is first taken (not at process start: during a reload
  * the old worker 0 may still be writing until it hands the lease over),
- * the watcher resumes from the zone's slice cache when it can: the cache
- * is complete, not half-written, for the same API server and covers
- * every Service of this configuration.  Then the private cache is rebuilt
- * from it and the list/watch machine starts at the WATCH stage from the
- * stored resourceVersion (kube_lw_resume()); otherwise it lists.
+ * the watcher resumes each resource (EndpointSlices, Services) from its
+ * cache in the zone when it can: the cache is complete, not half-written,
+ * for the same API server and covers every Service of this
+ * configuration.  Then the private cache is rebuilt from it and that
+ * list/watch machine starts at the WATCH stage from the stored
+ * resourceVersion (kube_lw_resume()); otherwise that resource is listed.
  */
 
 
@@ -113,66 +114,81 @@ ngx_http_k8s_lease_acquired(ngx_http_k8s_watcher_t *w)
 }
 
 
+/* what a resume takes from the zone, per resource */
+typedef struct {
+    const char                  *what;      /* in the log */
+    ngx_int_t                  (*load)(ngx_http_k8s_watcher_t *w);
+} ngx_http_k8s_lease_res_t;
+
+
+static ngx_http_k8s_lease_res_t  ngx_http_k8s_lease_res[] = {
+    { "EndpointSlice", ngx_http_k8s_slices_load },   /* RES_SLICES */
+    { "Service", ngx_http_k8s_services_load },       /* RES_SERVICES */
+};
+
+
 /*
- * At the first lease: if the zone holds a complete slice cache for all
- * our Services (written by the previous worker 0 of this zone), rebuild
- * the private cache from it and watch from its resourceVersion; else the
- * machine lists as usual.  Under the lease, so the previous writer is
- * gone or stopped.
+ * At the first lease, per resource: if the zone holds a complete cache
+ * for all our Services (written by the previous worker 0 of this zone),
+ * rebuild the private cache from it and watch from its resourceVersion;
+ * else that resource is listed as usual.  Under the lease, so the
+ * previous writer is gone or stopped.  The table is written once both
+ * resources are listed or resumed (ngx_http_k8s_endpoints_listed()).
  */
 
 static void
 ngx_http_k8s_lease_resume(ngx_http_k8s_watcher_t *w)
 {
-    ngx_uint_t                  i;
+    ngx_uint_t                  res, i;
     const char                 *why;
+    ngx_http_k8s_lease_res_t   *r;
     ngx_http_k8s_scache_info_t  info;
 
-    if (ngx_http_k8s_scache_usable(w->table, NGX_HTTP_K8S_RES_SLICES,
-                                   w->names, w->nsvcs, w->server, &info,
-                                   &why)
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
-                      "k8s watcher: listing EndpointSlices: %s", why);
-        return;
-    }
+    for (res = 0; res < NGX_HTTP_K8S_RES_N; res++) {
+        r = &ngx_http_k8s_lease_res[res];
 
-    if (ngx_http_k8s_slices_load(w) != NGX_OK
-        || kube_lw_resume(w->watch[NGX_HTTP_K8S_RES_SLICES].lw,
-                          (char *) info.rv)
-           != 0)
-    {
-        ngx_log_error(NGX_LOG_WARN, w->log, 0,
-                      "k8s watcher: the EndpointSlice cache in the zone "
-                      "is unusable, listing");
-
-        for (i = 0; i < w->nsvcs; i++) {
-            ngx_http_k8s_slices_free(&w->svcs[i]);
+        if (ngx_http_k8s_scache_usable(w->table, res, w->names, w->nsvcs,
+                                       w->server, &info, &why)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
+                          "k8s watcher: listing %ss: %s", r->what, why);
+            continue;
         }
 
-        return;
+        if (r->load(w) != NGX_OK
+            || kube_lw_resume(w->watch[res].lw, (char *) info.rv) != 0)
+        {
+            ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                          "k8s watcher: the %s cache in the zone is "
+                          "unusable, listing", r->what);
+
+            for (i = 0; i < w->nsvcs; i++) {
+                if (res == NGX_HTTP_K8S_RES_SLICES) {
+                    ngx_http_k8s_slices_free(&w->svcs[i]);
+
+                } else {
+                    ngx_http_k8s_services_free(&w->svcs[i]);
+                }
+            }
+
+            continue;
+        }
+
+        /* the cache now covers exactly our Services (ours may be fewer) */
+
+        ngx_http_k8s_scache_begin(w->table, res);
+        (void) ngx_http_k8s_scache_commit(w->table, res, w->names, w->nsvcs,
+                                          w->server, w->log);
+        ngx_http_k8s_scache_end(w->table, res, NULL);
+
+        ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
+                      "k8s watcher: %ui %s(s) taken from the zone, "
+                      "watching from resourceVersion %s without a list",
+                      info.nobjects, r->what, info.rv);
+
+        /* the table has these lists already: only differences are written */
+
+        ngx_http_k8s_endpoints_listed(w, res);
     }
-
-    /* the cache now covers exactly our Services (ours may be fewer) */
-
-    ngx_http_k8s_scache_begin(w->table, NGX_HTTP_K8S_RES_SLICES);
-    (void) ngx_http_k8s_scache_commit(w->table, NGX_HTTP_K8S_RES_SLICES,
-                                      w->names, w->nsvcs, w->server, w->log);
-    ngx_http_k8s_scache_end(w->table, NGX_HTTP_K8S_RES_SLICES, NULL);
-
-    /* the table has these lists already: only differences are written */
-
-    for (i = 0; i < w->nsvcs; i++) {
-        ngx_http_k8s_endpoints_update(w, &w->svcs[i]);
-    }
-
-    w->last_ok_sync = ngx_time();
-
-    ngx_http_k8s_table_mark_synced(w->table, w->log);
-
-    ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
-                  "k8s watcher: %ui EndpointSlice(s) taken from the zone, "
-                  "watching from resourceVersion %s without a list",
-                  info.nobjects, info.rv);
 }

@@ -28,6 +28,9 @@ static const char  *ngx_http_k8s_scache_why[][3] = {
     { "no slice cache in the zone (a new zone)",
       "the slice cache was left half-written",
       "the slice cache is incomplete" },
+    { "no Service cache in the zone (a new zone)",
+      "the Service cache was left half-written",
+      "the Service cache is incomplete" },
 };
 
 
@@ -230,8 +233,9 @@ ngx_http_k8s_scache_refill(ngx_http_k8s_table_t *table, ngx_uint_t kind,
 
     if (sc == NULL) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "k8s_zone \"%V\" is full: no EndpointSlice cache, "
-                      "the next watcher start relists", &table->name);
+                      "k8s_zone \"%V\" is full: no EndpointSlice or "
+                      "Service cache, the next watcher start relists",
+                      &table->name);
         return NGX_ERROR;
     }
 
@@ -449,8 +453,9 @@ ngx_http_k8s_scache_drop(ngx_http_k8s_table_t *table, ngx_log_t *log,
 
     if (had || was) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "k8s_zone \"%V\": EndpointSlice cache dropped (%s, "
-                      "%uz bytes freed); the next watcher start relists",
+                      "k8s_zone \"%V\": EndpointSlice cache dropped with "
+                      "the Service cache (%s, %uz bytes freed); the next "
+                      "watcher start relists",
                       &table->name, reason, bytes);
     }
 

@@ -5,10 +5,11 @@
  * from the stored resourceVersions instead of relisting.
  *
  * One cache per watched resource (kind: NGX_HTTP_K8S_RES_SLICES, the
- * EndpointSlices).  Content of each: per cached object (key
- * "namespace/object-name"), its Service ("namespace/service-name") and
- * the object as compact JSON, as the caller encoded it (for a slice:
- * kube_endpointslice_encode(); decoding it gives back the cached object).
+ * EndpointSlices; NGX_HTTP_K8S_RES_SERVICES, the Services).  Content of
+ * each: per cached object (key "namespace/object-name"), its Service
+ * ("namespace/service-name") and the object as compact JSON, as the
+ * caller encoded it (kube_endpointslice_encode(), kube_service_encode();
+ * decoding it gives back the cached object).
  * Plus: the resourceVersion the objects are current at, the set of
  * Services the cache is authoritative for (64-bit hashes of
  * "namespace/name": the Services registered by the generation that wrote
@@ -43,7 +44,8 @@
 
 /* the watched resources: the caches' kind, the watcher's watches */
 #define NGX_HTTP_K8S_RES_SLICES         0
-#define NGX_HTTP_K8S_RES_N              1
+#define NGX_HTTP_K8S_RES_SERVICES       1
+#define NGX_HTTP_K8S_RES_N              2
 
 /* states */
 #define NGX_HTTP_K8S_SCACHE_INCOMPLETE  0

@@ -141,20 +141,17 @@ ngx_http_k8s_slices_list_end(void *ctx, const char *rv)
         ngx_http_k8s_slices_set_free(&svc->slices);
         svc->slices = svc->pending;
         ngx_memzero(&svc->pending, sizeof(ngx_http_k8s_slices_t));
-
-        ngx_http_k8s_endpoints_update(w, svc);
     }
 
-    w->last_ok_sync = ngx_time();
-
-    ngx_http_k8s_table_mark_synced(w->table, w->log);
+    ngx_http_k8s_endpoints_listed(w, NGX_HTTP_K8S_RES_SLICES);
 
     /* the table first; then the zone's cache, for the next worker 0 */
 
     ngx_http_k8s_slices_store_all(w, rv);
 
     ngx_log_error(NGX_LOG_INFO, w->log, 0,
-                  "k8s watcher: synced at resourceVersion %s", rv);
+                  "k8s watcher: EndpointSlices synced at resourceVersion %s",
+                  rv);
 
     return 0;
 }

@@ -8,7 +8,8 @@
  * settings of ngx_http_k8s_api.c, feeds the response back to the machine
  * as it arrives, and publishes the watch state for k8s_status.  The
  * machine's callbacks (list items, watch events) are the resource's own
- * (ngx_http_k8s_slices.c); they receive the watcher as their context.
+ * (ngx_http_k8s_slices.c, ngx_http_k8s_services.c); they receive the
+ * watcher as their context.
  */
 
 

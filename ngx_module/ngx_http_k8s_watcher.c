@@ -1,8 +1,8 @@
 
 /*
- * kubengx: the EndpointSlice watcher's process hooks, the set of watched
- * Services, the label selector and the step timer (see
- * ngx_http_k8s_watcher.h for the files and what is watched).
+ * kubengx: the watcher's process hooks, the set of watched Services, the
+ * selectors and the step timer (see ngx_http_k8s_watcher.h for the files
+ * and what is watched).
  *
  * The step timer (one cancelable nginx timer) keeps the writer lease
  * (ngx_http_k8s_lease.c), then asks each resource's list/watch machine
@@ -18,6 +18,21 @@
 #include <ngx_http.h>
 
 #include "ngx_http_k8s_watcher.h"
+
+
+/* the watched resources, in NGX_HTTP_K8S_RES_* order */
+typedef struct {
+    const char                  *api_prefix;
+    const char                  *resource;
+    void                       (*handler)(kube_lw_handler_t *handler);
+} ngx_http_k8s_watcher_res_t;
+
+
+static ngx_http_k8s_watcher_res_t  ngx_http_k8s_watcher_res[] = {
+    { "/apis/discovery.k8s.io/v1", "endpointslices",
+      ngx_http_k8s_slices_handler },
+    { "/api/v1", "services", ngx_http_k8s_services_handler },
+};
 
 
 static ngx_http_k8s_watcher_t  *ngx_http_k8s_watcher;
@@ -96,10 +111,12 @@ ngx_http_k8s_watcher_init_process(ngx_cycle_t *cycle)
 
     ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
                   "k8s watcher: %ui Service(s), %ui port(s), watching "
-                  "endpointslices in %s%s with labelSelector \"%s\"",
-                  w->nsvcs, w->nkeys,
+                  "endpointslices in %s%s with labelSelector \"%s\", and "
+                  "services%s%s", w->nsvcs, w->nkeys,
                   w->ns ? "namespace " : "all namespaces",
-                  w->ns ? w->ns : "", w->selector);
+                  w->ns ? w->ns : "", w->selector,
+                  w->svc_field ? " with fieldSelector " : "",
+                  w->svc_field ? w->svc_field : "");
 
     /* the first step runs in the first loop iteration */
 
@@ -113,8 +130,10 @@ static ngx_int_t
 ngx_http_k8s_watcher_start(ngx_http_k8s_watcher_t *w,
     ngx_http_k8s_main_conf_t *kmcf)
 {
-    CURLcode        rc;
-    kube_lw_conf_t  conf;
+    CURLcode                     rc;
+    ngx_uint_t                   res;
+    kube_lw_conf_t               conf;
+    ngx_http_k8s_watcher_res_t  *r;
 
     if (ngx_http_k8s_watcher_build_svcs(w) != NGX_OK
         || ngx_http_k8s_watcher_build_selector(w) != NGX_OK
@@ -156,17 +175,30 @@ ngx_http_k8s_watcher_start(ngx_http_k8s_watcher_t *w,
         return NGX_ERROR;
     }
 
-    ngx_memzero(&conf, sizeof(kube_lw_conf_t));
+    for (res = 0; res < NGX_HTTP_K8S_RES_N; res++) {
+        r = &ngx_http_k8s_watcher_res[res];
 
-    conf.api_prefix = "/apis/discovery.k8s.io/v1";
-    conf.resource = "endpointslices";
-    conf.ns = w->ns;
-    conf.label_selector = w->selector;
-    conf.watch_idle_timeout_ms = kmcf->watch_idle_timeout;
-    ngx_http_k8s_slices_handler(&conf.handler);
+        ngx_memzero(&conf, sizeof(kube_lw_conf_t));
 
-    return ngx_http_k8s_watch_init(&w->watch[NGX_HTTP_K8S_RES_SLICES], w,
-                                   &conf);
+        conf.api_prefix = r->api_prefix;
+        conf.resource = r->resource;
+        conf.ns = w->ns;
+        conf.watch_idle_timeout_ms = kmcf->watch_idle_timeout;
+        r->handler(&conf.handler);
+
+        if (res == NGX_HTTP_K8S_RES_SLICES) {
+            conf.label_selector = w->selector;
+
+        } else {
+            conf.field_selector = w->svc_field;
+        }
+
+        if (ngx_http_k8s_watch_init(&w->watch[res], w, &conf) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -216,6 +248,7 @@ ngx_http_k8s_watcher_free(ngx_http_k8s_watcher_t *w)
 
     for (i = 0; i < w->nsvcs; i++) {
         ngx_http_k8s_slices_free(&w->svcs[i]);
+        ngx_http_k8s_services_free(&w->svcs[i]);
         ngx_http_k8s_endpoints_free(&w->svcs[i]);
     }
 
@@ -314,11 +347,13 @@ ngx_http_k8s_watcher_build_svcs(ngx_http_k8s_watcher_t *w)
 
 
 /*
- * The label selector: "kubernetes.io/service-name in (a,b,...)" for up to
- * NGX_HTTP_K8S_WATCH_MAX_IN_NAMES distinct names, else the label's mere
- * existence; a namespaced watch when every Service is in one namespace.
- * Either way events are filtered by namespace/name here, since "in" over
- * several namespaces also matches same-named Services elsewhere.
+ * The slices' label selector: "kubernetes.io/service-name in (a,b,...)"
+ * for up to NGX_HTTP_K8S_WATCH_MAX_IN_NAMES distinct names, else the
+ * label's mere existence; a namespaced watch when every Service is in one
+ * namespace.  Either way events are filtered by namespace/name here,
+ * since "in" over several namespaces also matches same-named Services
+ * elsewhere.  The Services of that namespace (or of all) are watched; a
+ * single Service with the field selector "metadata.name=NAME".
  */
 
 static ngx_int_t
@@ -345,6 +380,18 @@ ngx_http_k8s_watcher_build_selector(ngx_http_k8s_watcher_t *w)
         }
 
         ngx_memcpy(w->ns, w->svcs[0].ns, len + 1);
+    }
+
+    if (w->nsvcs == 1) {
+        len = sizeof("metadata.name=") - 1 + ngx_strlen(w->svcs[0].name);
+
+        p = ngx_pnalloc(w->cycle->pool, len + 1);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        *ngx_sprintf(p, "metadata.name=%s", w->svcs[0].name) = '\0';
+        w->svc_field = (const char *) p;
     }
 
     if (w->nsvcs > 4 * NGX_HTTP_K8S_WATCH_MAX_IN_NAMES) {
