@@ -118,12 +118,14 @@ ngx_http_k8s_lease_acquired(ngx_http_k8s_watcher_t *w)
 typedef struct {
     const char                  *what;      /* in the log */
     ngx_int_t                  (*load)(ngx_http_k8s_watcher_t *w);
+    void                       (*free)(ngx_http_k8s_wsvc_t *svc);
 } ngx_http_k8s_lease_res_t;
 
 
+/* in NGX_HTTP_K8S_RES_* order */
 static ngx_http_k8s_lease_res_t  ngx_http_k8s_lease_res[] = {
-    { "EndpointSlice", ngx_http_k8s_slices_load },   /* RES_SLICES */
-    { "Service", ngx_http_k8s_services_load },       /* RES_SERVICES */
+    { "EndpointSlice", ngx_http_k8s_slices_load, ngx_http_k8s_slices_free },
+    { "Service", ngx_http_k8s_services_load, ngx_http_k8s_services_free },
 };
 
 
@@ -164,12 +166,7 @@ ngx_http_k8s_lease_resume(ngx_http_k8s_watcher_t *w)
                           "unusable, listing", r->what);
 
             for (i = 0; i < w->nsvcs; i++) {
-                if (res == NGX_HTTP_K8S_RES_SLICES) {
-                    ngx_http_k8s_slices_free(&w->svcs[i]);
-
-                } else {
-                    ngx_http_k8s_services_free(&w->svcs[i]);
-                }
+                r->free(&w->svcs[i]);
             }
 
             continue;
