@@ -544,8 +544,8 @@ def percentile(values, p):
 
 def test_report_propagation_lag(tmp_path, kube_api, backends, nginx_factory):
     """Reports API write -> first request answered by the new endpoint over
-    50 changes.  No timing assertion (DESIGN.md: timing goals live in
-    benchmarks)."""
+    50 changes.  No timing assertion (timing goals live in `make bench`,
+    never in pass/fail tests)."""
     s = Stack(tmp_path, kube_api, backends, nginx_factory,
               names=("a", "b"), seed=lambda bk: [
                   slice_obj("web", "web-x", [bk.host_port("a")[0]],
