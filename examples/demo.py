@@ -10,10 +10,11 @@ Act 1, static config on stock nginx:
 Act 2, the nginx module against a Kubernetes API:
   the stand-in API server (tests/kube-apiserver) holds the seed Ingress,
   Services and EndpointSlices; `kubengx render --endpoints module` gives
-  upstreams that name Services (`k8s_service`); nginx with the module
-  watches the EndpointSlices and serves both hosts; then api-svc is
-  scaled from 1 to 3 pods through the API and the new pods answer, with
-  the same nginx workers (no reload).
+  upstreams that name Service ports (`k8s_service default/api-svc
+  port=80`: the Services' one unnamed port); nginx with the module
+  watches the Services and their EndpointSlices and serves both hosts;
+  then api-svc is scaled from 1 to 3 pods through the API and the new
+  pods answer, with the same nginx workers (no reload).
 
 Everything runs under a temporary directory on loopback ports and is
 stopped on exit.  Exit status 0 when every check passed.
@@ -73,7 +74,10 @@ class Demo:
 def pod_slices(svc, pods, bk):
     """The EndpointSlices the cluster would publish for svc's ready pods:
     one slice per pod here, because each local pod listens on its own
-    port and a slice has one port for all its endpoints."""
+    port and a slice has one port for all its endpoints (as the
+    EndpointSlice controller does for api-svc's named targetPort "http"
+    when its pods number it differently).  The port is named like the
+    Service port: "", the Services' ports are unnamed."""
     out = []
     for pod in pods:
         host, port = bk.host_port(pod)
@@ -83,7 +87,7 @@ def pod_slices(svc, pods, bk):
                          "namespace": "default",
                          "labels": {"kubernetes.io/service-name": svc}},
             "addressType": "IPv4",
-            "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
+            "ports": [{"name": "", "port": port, "protocol": "TCP"}],
             "endpoints": [{"addresses": [host],
                            "conditions": {"ready": True},
                            "targetRef": {"kind": "Pod", "name": pod}}],
@@ -133,7 +137,8 @@ def act_static(d, bk):
 
 
 def act_module(d, bk):
-    d.say("act 2: the module watches EndpointSlices in a Kubernetes API")
+    d.say("act 2: the module watches Services and EndpointSlices in a "
+          "Kubernetes API")
     seed = write_list(os.path.join(d.work, "api-seed.json"),
                       pod_slices("api-svc", ["api-pod-1"], bk)
                       + pod_slices("web-svc", ["web-pod-1"], bk))
@@ -210,7 +215,7 @@ def act_module(d, bk):
             "same nginx workers %s: no reload" % n.worker_pids())
 
     st = json.loads(harness.http_request(status_port, "/k8s/status").body)
-    svc = st["services"].get("default/api-svc:http", {})
+    svc = st["services"].get("default/api-svc:80", {})
     print("  k8s_status: api-svc has %d endpoints, watcher %s, "
           "resourceVersion %s" % (len(svc.get("endpoints", [])),
                                   st["watch"].get("state"),

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "controller.h"
+#include "kube_kubeconfig.h"
 
 
 #define KNGX_API_TIMEOUT_MS  5000

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kube_auth.h"
+#include "kube_base64.h"
 #include "load.h"
 #include "escape.h"
 

@@ -2,13 +2,10 @@
  * kubengx kube/: where the API server is and how to authenticate to it.
  *
  * Sources: in-cluster (KUBERNETES_SERVICE_HOST/PORT and the service
- * account files) or a kubeconfig (YAML or JSON; KUBECONFIG may list
- * several files separated by ':', merged as kubectl does: the first file
- * to define a name or current-context wins).
+ * account files, here) or a kubeconfig (kube_kubeconfig.h).
  *
  * Ownership: every pointer in kube_auth_t is malloc'ed and released by
- * kube_auth_free(); absent values are NULL.  File paths taken from a
- * kubeconfig are made absolute against the kubeconfig's directory.
+ * kube_auth_free(); absent values are NULL.
  *
  * Tokens: the bearer token must be re-read from its file at most every
  * 60 s and at once after a 401 (client-go's cached file token source);
@@ -73,22 +70,6 @@ typedef struct {
 int kube_auth_in_cluster(kube_auth_t *auth, const kube_incluster_opts_t *opts,
     kube_err_t *err);
 
-/*
- * Load a kubeconfig.  paths: one file or a ':'-separated list; NULL means
- * $KUBECONFIG, else $HOME/.kube/config.  context: NULL means
- * current-context.  Returns 0 or -1 with err naming the file and field.
- */
-int kube_kubeconfig_load(kube_auth_t *auth, const char *paths,
-    const char *context, kube_err_t *err);
-
-/*
- * The same from memory (YAML or JSON).  base_dir resolves relative paths
- * (NULL: leave them as they are); name is used in error messages.
- */
-int kube_kubeconfig_parse(kube_auth_t *auth, const char *data, size_t len,
-    const char *name, const char *base_dir, const char *context,
-    kube_err_t *err);
-
 void kube_auth_free(kube_auth_t *auth);
 
 
@@ -113,16 +94,6 @@ int kube_token_load(kube_token_t *t, const char *path, uint64_t now_ms,
 void kube_token_invalidate(kube_token_t *t);
 void kube_token_free(kube_token_t *t);
 
-
-/* helpers, exposed for tests */
-
-/* decode standard base64 (whitespace ignored); NULL + err on bad input */
-unsigned char *kube_base64_decode(const char *s, size_t len, size_t *out_len,
-    kube_err_t *err);
-
-/* read a whole file (max bytes); NUL-terminated; NULL + err on failure */
-char *kube_read_file(const char *path, size_t max, size_t *len,
-    kube_err_t *err);
 
 /* malloc'ed copy of s, NULL on allocation failure */
 char *kube_auth_dup(const char *s);

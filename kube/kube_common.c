@@ -206,3 +206,20 @@ kube_parse_rfc3339_ms(const char *s, int64_t *ms)
     *ms = t * 1000 + frac;
     return 0;
 }
+
+
+json_t *
+kube_json_loadb(const char *text, size_t len, const char *what,
+    kube_err_t *err)
+{
+    json_t        *root;
+    json_error_t   jerr;
+
+    root = json_loadb(text, len, 0, &jerr);
+    if (root == NULL) {
+        kube_err_set(err, "%s: invalid JSON at line %d column %d: %s", what,
+                     jerr.line, jerr.column, jerr.text);
+    }
+
+    return root;
+}

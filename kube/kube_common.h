@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 
 #define KUBE_ERR_LEN  256
 
@@ -46,6 +48,13 @@ void kube_free(const kube_allocator_t *a, void *p);
 
 /* ASCII case-insensitive compare of n bytes, no locale. */
 int kube_strncasecmp(const char *a, const char *b, size_t n);
+
+/*
+ * The JSON document in text (len bytes), or NULL with err set to
+ * "WHAT: invalid JSON at line L column C: REASON".  json_decref() it.
+ */
+json_t *kube_json_loadb(const char *text, size_t len, const char *what,
+    kube_err_t *err);
 
 /*
  * Parse an RFC 3339 timestamp ("2026-03-01T10:05:12Z",

@@ -574,13 +574,10 @@ kube_endpointslice_decode_text(const char *text, size_t len,
     const kube_allocator_t *allocator, kube_err_t *err)
 {
     json_t                *root;
-    json_error_t           jerr;
     kube_endpointslice_t  *es;
 
-    root = json_loadb(text, len, 0, &jerr);
+    root = kube_json_loadb(text, len, "EndpointSlice", err);
     if (root == NULL) {
-        kube_err_set(err, "EndpointSlice: invalid JSON at line %d column "
-                     "%d: %s", jerr.line, jerr.column, jerr.text);
         return NULL;
     }
 

@@ -119,6 +119,17 @@ kube_endpointslice_t *kube_endpointslice_decode_text(const char *text,
 
 void kube_endpointslice_free(kube_endpointslice_t *es);
 
+/*
+ * The slice as compact JSON with what kube_endpointslice_decode() reads
+ * and endpoint selection uses (name, namespace, the service-name label,
+ * the last-change-trigger-time annotation, addressType, ports, endpoints
+ * with addresses, conditions, hostname, nodeName, zone, targetRef and
+ * hints.forZones; warnings are not kept): decoding it gives back the
+ * slice.  Heap memory (free()), its length in *len; NULL when out of
+ * memory.  (kube_endpointslice_encode.c)
+ */
+char *kube_endpointslice_encode(const kube_endpointslice_t *es, size_t *len);
+
 /* "IPv4", "IPv6", "FQDN" -> enum; anything else KUBE_ADDR_UNKNOWN */
 kube_addr_type_e kube_addr_type_parse(const char *s);
 

@@ -1,5 +1,6 @@
 /*
- * kubengx kube/: kubeconfig decoding (YAML or JSON, clientcmd v1).
+ * kubengx kube/: kubeconfig decoding (YAML or JSON, clientcmd v1); see
+ * kube_kubeconfig.h.
  */
 
 #include <stdio.h>
@@ -8,7 +9,9 @@
 
 #include <jansson.h>
 
-#include "kube_auth.h"
+#include "kube_base64.h"
+#include "kube_file.h"
+#include "kube_kubeconfig.h"
 #include "kube_yaml.h"
 
 
@@ -234,6 +237,63 @@ kube_kc_bool(json_t *obj, const char *key)
 }
 
 
+/* the user's credentials; -1 with err set */
+static int
+kube_kc_decode_user(kube_auth_t *auth, json_t *user, const char *uname,
+    const char *name, kube_err_t *err)
+{
+    char  what[320];
+
+    if (kube_kc_set(&auth->token, kube_kc_str(user, "token")) != 0
+        || kube_kc_set(&auth->token_file, kube_kc_str(user, "tokenFile"))
+           != 0
+        || kube_kc_set(&auth->client_cert_file,
+                       kube_kc_str(user, "client-certificate")) != 0
+        || kube_kc_set(&auth->client_key_file,
+                       kube_kc_str(user, "client-key")) != 0
+        || kube_kc_set(&auth->username, kube_kc_str(user, "username")) != 0
+        || kube_kc_set(&auth->password, kube_kc_str(user, "password")) != 0)
+    {
+        kube_err_set(err, "kubeconfig %s: out of memory", name);
+        return -1;
+    }
+
+    snprintf(what, sizeof(what), "users[%s].user", uname);
+
+    if (kube_kc_data(&auth->client_cert_pem, &auth->client_cert_pem_len,
+                     user, "client-certificate-data", what, name, err) != 0
+        || kube_kc_data(&auth->client_key_pem, &auth->client_key_pem_len,
+                        user, "client-key-data", what, name, err) != 0)
+    {
+        return -1;
+    }
+
+    if (auth->token == NULL && auth->token_file == NULL
+        && auth->client_cert_file == NULL
+        && auth->client_cert_pem == NULL && auth->username == NULL
+        && (json_object_get(user, "exec") != NULL
+            || json_object_get(user, "auth-provider") != NULL))
+    {
+        kube_err_set(err, "kubeconfig %s: user \"%.64s\": exec and "
+                     "auth-provider credentials are not supported; use "
+                     "a token, tokenFile or client certificate", name,
+                     uname);
+        return -1;
+    }
+
+    if ((auth->client_cert_file || auth->client_cert_pem)
+        != (auth->client_key_file || auth->client_key_pem))
+    {
+        kube_err_set(err, "kubeconfig %s: user \"%.64s\": a client "
+                     "certificate needs a client key and vice versa",
+                     name, uname);
+        return -1;
+    }
+
+    return 0;
+}
+
+
 /* decode the merged document into auth */
 static int
 kube_kc_decode(kube_auth_t *auth, json_t *root, const char *name,
@@ -328,55 +388,10 @@ kube_kc_decode(kube_auth_t *auth, json_t *root, const char *name,
         goto failed;
     }
 
-    if (json_is_object(user)) {
-        if (kube_kc_set(&auth->token, kube_kc_str(user, "token")) != 0
-            || kube_kc_set(&auth->token_file,
-                           kube_kc_str(user, "tokenFile")) != 0
-            || kube_kc_set(&auth->client_cert_file,
-                           kube_kc_str(user, "client-certificate")) != 0
-            || kube_kc_set(&auth->client_key_file,
-                           kube_kc_str(user, "client-key")) != 0
-            || kube_kc_set(&auth->username,
-                           kube_kc_str(user, "username")) != 0
-            || kube_kc_set(&auth->password,
-                           kube_kc_str(user, "password")) != 0)
-        {
-            goto nomem;
-        }
-
-        snprintf(what, sizeof(what), "users[%s].user", uname);
-
-        if (kube_kc_data(&auth->client_cert_pem, &auth->client_cert_pem_len,
-                         user, "client-certificate-data", what, name, err)
-            != 0
-            || kube_kc_data(&auth->client_key_pem,
-                            &auth->client_key_pem_len, user,
-                            "client-key-data", what, name, err) != 0)
-        {
-            goto failed;
-        }
-
-        if (auth->token == NULL && auth->token_file == NULL
-            && auth->client_cert_file == NULL
-            && auth->client_cert_pem == NULL && auth->username == NULL
-            && (json_object_get(user, "exec") != NULL
-                || json_object_get(user, "auth-provider") != NULL))
-        {
-            kube_err_set(err, "kubeconfig %s: user \"%.64s\": exec and "
-                         "auth-provider credentials are not supported; use "
-                         "a token, tokenFile or client certificate", name,
-                         uname);
-            goto failed;
-        }
-
-        if ((auth->client_cert_file || auth->client_cert_pem)
-            != (auth->client_key_file || auth->client_key_pem))
-        {
-            kube_err_set(err, "kubeconfig %s: user \"%.64s\": a client "
-                         "certificate needs a client key and vice versa",
-                         name, uname);
-            goto failed;
-        }
+    if (json_is_object(user)
+        && kube_kc_decode_user(auth, user, uname, name, err) != 0)
+    {
+        goto failed;
     }
 
     kube_err_clear(err);

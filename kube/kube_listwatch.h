@@ -34,10 +34,10 @@
  *     watch_event  ADDED/MODIFIED/DELETED/BOOKMARK with its object
  *     log          state changes and errors, for logging
  *
- * Protocol (notes/kubernetes-api.md section 1, client-go reflector): a
- * paginated LIST (limit/continue; 410 on continue restarts the list),
- * then WATCH from the list's resourceVersion with allowWatchBookmarks and
- * a random timeoutSeconds; every event, BOOKMARK included, advances the
+ * Protocol (as client-go's reflector does it): a paginated LIST
+ * (limit/continue; 410 on continue restarts the list), then WATCH from
+ * the list's resourceVersion with allowWatchBookmarks and a random
+ * timeoutSeconds; every event, BOOKMARK included, advances the
  * RV; a normal close re-watches from the last RV; 410 (HTTP status or
  * ERROR event) relists; 429 and "connection refused" re-watch after a
  * delay (Retry-After honoured); other errors back off (800 ms doubling to

@@ -184,22 +184,27 @@ kube_svc_endpoint_meta(const kube_es_endpoint_t *e)
     return h;
 }
 
-int
-kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
-    size_t nslices, const kube_port_selector_t *sel,
-    kube_svc_endpoints_t *out, kube_err_t *err)
+/* a slice whose addresses endpoint selection can use */
+
+static int
+kube_svc_slice_usable(const kube_endpointslice_t *es)
 {
-    size_t                       i, j, k, n, cap, nready, nfallback;
-    kube_svc_endpoint_t         *all, *ep, *dst;
-    const kube_es_port_t        *port;
-    const kube_es_address_t     *a;
-    const kube_es_endpoint_t    *e;
+    return es != NULL
+           && (es->address_type == KUBE_ADDR_IPV4
+               || es->address_type == KUBE_ADDR_IPV6
+               || es->address_type == KUBE_ADDR_UNKNOWN);
+}
+
+
+/* an upper bound of the endpoints (every endpoint once per matching
+ * port); the newest trigger time goes to out */
+
+static size_t
+kube_svc_count(const kube_endpointslice_t *const *slices, size_t nslices,
+    const kube_port_selector_t *sel, kube_svc_endpoints_t *out)
+{
+    size_t                       i, j, cap;
     const kube_endpointslice_t  *es;
-
-    memset(out, 0, sizeof(kube_svc_endpoints_t));
-    kube_err_clear(err);
-
-    /* an upper bound: every endpoint once per matching port */
 
     cap = 0;
 
@@ -218,10 +223,7 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
             out->trigger_time_ms = es->trigger_time_ms;
         }
 
-        if (es->address_type != KUBE_ADDR_IPV4
-            && es->address_type != KUBE_ADDR_IPV6
-            && es->address_type != KUBE_ADDR_UNKNOWN)
-        {
+        if (!kube_svc_slice_usable(es)) {
             continue;
         }
 
@@ -232,26 +234,33 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
         }
     }
 
-    if (cap == 0) {
-        return 0;
-    }
+    return cap;
+}
 
-    all = calloc(cap, sizeof(kube_svc_endpoint_t));
-    if (all == NULL) {
-        kube_err_set(err, "out of memory for %zu endpoints", cap);
-        return -1;
-    }
+
+/*
+ * Every endpoint of every matching port, with that slice's port number:
+ * a named targetPort may resolve to different numbers on different pods,
+ * whose slices then carry the same port name with different numbers.
+ */
+
+static size_t
+kube_svc_collect(const kube_endpointslice_t *const *slices, size_t nslices,
+    const kube_port_selector_t *sel, kube_svc_endpoint_t *all)
+{
+    size_t                       i, j, k, n;
+    kube_svc_endpoint_t         *ep;
+    const kube_es_port_t        *port;
+    const kube_es_address_t     *a;
+    const kube_es_endpoint_t    *e;
+    const kube_endpointslice_t  *es;
 
     n = 0;
 
     for (i = 0; i < nslices; i++) {
         es = slices[i];
 
-        if (es == NULL
-            || (es->address_type != KUBE_ADDR_IPV4
-                && es->address_type != KUBE_ADDR_IPV6
-                && es->address_type != KUBE_ADDR_UNKNOWN))
-        {
+        if (!kube_svc_slice_usable(es)) {
             continue;
         }
 
@@ -287,7 +296,16 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
         }
     }
 
-    /* sort, then merge duplicates (conditions OR-ed) */
+    return n;
+}
+
+
+/* sort, then merge duplicates (conditions OR-ed); the new count */
+
+static size_t
+kube_svc_merge(kube_svc_endpoint_t *all, size_t n)
+{
+    size_t  i, k;
 
     qsort(all, n, sizeof(kube_svc_endpoint_t), kube_svc_endpoint_cmp);
 
@@ -313,12 +331,21 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
         k++;
     }
 
-    n = k;
-    out->candidates = n;
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < k; i++) {
         all[i].meta = kube_svc_endpoint_meta(all[i].src);
     }
+
+    return k;
+}
+
+
+/* the ready ones, or else the serving && terminating ones, into out */
+
+static void
+kube_svc_select(kube_svc_endpoint_t *all, size_t n,
+    kube_svc_endpoints_t *out)
+{
+    size_t  i, k, nready, nfallback;
 
     nready = 0;
     nfallback = 0;
@@ -336,7 +363,6 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
         out->fallback = 1;
     }
 
-    dst = all;
     k = 0;
 
     for (i = 0; i < n; i++) {
@@ -344,19 +370,51 @@ kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
                             && all[i].terminating
                           : all[i].ready)
         {
-            dst[k] = all[i];
-            kube_svc_endpoint_text(&dst[k]);
+            all[k] = all[i];
+            kube_svc_endpoint_text(&all[k]);
             k++;
         }
     }
 
     if (k == 0) {
         free(all);
-        return 0;
+        return;
     }
 
     out->endpoints = all;
     out->n = k;
+}
+
+
+int
+kube_svc_endpoints_compute(const kube_endpointslice_t *const *slices,
+    size_t nslices, const kube_port_selector_t *sel,
+    kube_svc_endpoints_t *out, kube_err_t *err)
+{
+    size_t                cap, n;
+    kube_svc_endpoint_t  *all;
+
+    memset(out, 0, sizeof(kube_svc_endpoints_t));
+    kube_err_clear(err);
+
+    cap = kube_svc_count(slices, nslices, sel, out);
+
+    if (cap == 0) {
+        return 0;
+    }
+
+    all = calloc(cap, sizeof(kube_svc_endpoint_t));
+    if (all == NULL) {
+        kube_err_set(err, "out of memory for %zu endpoints", cap);
+        return -1;
+    }
+
+    n = kube_svc_collect(slices, nslices, sel, all);
+    n = kube_svc_merge(all, n);
+
+    out->candidates = n;
+
+    kube_svc_select(all, n, out);
 
     return 0;
 }

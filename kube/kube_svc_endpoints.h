@@ -2,15 +2,20 @@
  * kubengx kube/: the endpoint list of one Service port, computed from the
  * EndpointSlices of that Service.
  *
- * Semantics (DESIGN.md "Endpoints", notes/kubernetes-api.md section 2):
+ * Semantics (kube-proxy's):
  *
  *   - union over all slices given (the caller passes every slice labelled
  *     kubernetes.io/service-name=NAME in the Service's namespace);
- *   - per slice, the port is chosen by the selector: by slice port name
- *     (KUBE_PORTSEL_NAME), by endpoint port number (KUBE_PORTSEL_NUMBER:
- *     any slice port whose "port" equals the number), or the unnamed port
- *     (KUBE_PORTSEL_UNNAMED: the port with name ""); only TCP ports; a
- *     slice without a matching port contributes nothing;
+ *   - per slice, the port is chosen by a selector of EndpointSlice ports
+ *     (not of Service ports: kube_service_resolve() turns a Service port
+ *     into the slice port name that serves it, "" for the unnamed one):
+ *     by slice port name (KUBE_PORTSEL_NAME), by endpoint port number
+ *     (KUBE_PORTSEL_NUMBER: any slice port whose "port" equals the
+ *     number), or the unnamed port (KUBE_PORTSEL_UNNAMED: the port with
+ *     name ""); only TCP ports; a slice without a matching port
+ *     contributes nothing; each endpoint gets its own slice's port
+ *     number (a named targetPort may resolve to different numbers on
+ *     different pods, in different slices);
  *   - only the first address of an endpoint is used (as kube-proxy does);
  *     FQDN slices are skipped; IPv4 and IPv6 both;
  *   - deduplicated by address + port; a duplicate's conditions are OR-ed;
@@ -74,7 +79,9 @@ typedef struct {
 
 
 /*
- * Parse "http", "8080" or "" into a selector (name points into s).
+ * Parse "http", "8080" or "" into a selector (name points into s); the
+ * module parses port= with it (a Service port selector, see
+ * kube_service.h).
  * Returns 0, or -1 for a number outside 1..65535 or a name that is not a
  * valid port name (DNS-1123 label-like, up to 63 characters).
  */

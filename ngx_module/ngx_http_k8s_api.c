@@ -9,7 +9,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_api.h"
-#include "kube_auth.h"
+#include "kube_kubeconfig.h"
 
 
 static char *ngx_http_k8s_api_strdup(const char *s, size_t len);

@@ -20,7 +20,16 @@
  *   ngx_http_k8s_status_prom.c k8s_status as Prometheus text
  *   ngx_http_k8s_snapshot.c    the k8s_snapshot file: writing
  *   ngx_http_k8s_snapshot_load.c  the k8s_snapshot file: loading
- *   ngx_http_k8s_watcher.c     the EndpointSlice watcher (worker 0)
+ *   ngx_http_k8s_watcher.c     the watcher of Services and EndpointSlices
+ *                              (worker 0): process hooks, step timer
+ *   ngx_http_k8s_curl.c        the watcher's libcurl multi on nginx events
+ *   ngx_http_k8s_watch.c       one list/watch per resource (requests,
+ *                              responses, watch state for k8s_status)
+ *   ngx_http_k8s_slices.c      the watcher's EndpointSlice cache
+ *   ngx_http_k8s_services.c    the watcher's Service cache (Service ports)
+ *   ngx_http_k8s_scache.c      the watcher's cache kept in the zone
+ *   ngx_http_k8s_endpoints.c   each Service port's endpoints -> the table
+ *   ngx_http_k8s_lease.c       the writer lease, resuming from the zone
  *   ngx_http_k8s_api.c         k8s_api and the API connection settings
  */
 
@@ -45,11 +54,13 @@ typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
  * directive registers one (identical ones are shared).  Only registered
  * keys are kept in the table.
  *
- * Port selector (sel.kind):
- *   port=NAME    KUBE_PORTSEL_NAME: the EndpointSlice port named NAME
- *                (slice port names are the Service's port names);
- *   port=NUMBER  KUBE_PORTSEL_NUMBER: the endpoint (container) port NUMBER;
+ * Port selector (sel.kind), a Service port as an Ingress backend names it:
+ *   port=NAME    KUBE_PORTSEL_NAME: the Service port named NAME;
+ *   port=NUMBER  KUBE_PORTSEL_NUMBER: the Service port whose port (not
+ *                targetPort) is NUMBER;
  *   no port=     KUBE_PORTSEL_UNNAMED: the Service's unnamed port ("").
+ * The watcher resolves it through the Service to the EndpointSlice port
+ * of the same name (kube_service_resolve()).
  *
  * ns, name and sel.name are NUL-terminated (data[len] == '\0').
  */

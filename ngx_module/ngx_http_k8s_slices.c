@@ -1,698 +1,526 @@
 
 /*
- * kubengx: the watcher's EndpointSlice cache in the k8s_zone (see
- * ngx_http_k8s_slices.h).
+ * kubengx: the watcher's EndpointSlice cache (see ngx_http_k8s_watcher.h).
+ *
+ * Per watched Service (namespace/name), the decoded slices that carry its
+ * kubernetes.io/service-name label, in worker memory, and the same slices
+ * as compact JSON in the zone (ngx_http_k8s_scache.c), written after the
+ * table, for the next worker 0.  Every change goes to both:
+ *
+ *   - a watch event replaces, adds or removes one slice, recomputes that
+ *     Service's registered ports (ngx_http_k8s_endpoints.c), then stores
+ *     the change and the event's resourceVersion in the zone;
+ *   - a list builds a private set of slices per Service and swaps it in
+ *     only when the whole list arrived (list_end), so a failed or partial
+ *     list never removes anything; then the zone's cache becomes that
+ *     list as a whole;
+ *   - a resume (ngx_http_k8s_lease.c) fills the private sets from the
+ *     zone.
+ *
+ * When the zone is full the zone's copy is dropped (the endpoint table
+ * needs the room more); the private sets stay and keep serving.
  */
 
 
 #include <ngx_config.h>
 #include <ngx_core.h>
+#include <ngx_http.h>
 
-#include <jansson.h>
-
-#include "ngx_http_k8s_module.h"
-#include "ngx_http_k8s_table.h"
-#include "ngx_http_k8s_slices.h"
+#include "ngx_http_k8s_watcher.h"
 
 
-static ngx_http_k8s_scache_t *ngx_http_k8s_scache_get(
-    ngx_http_k8s_table_t *table, ngx_uint_t create);
-static void ngx_http_k8s_scache_clear_locked(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_scache_t *sc);
-static char *ngx_http_k8s_scache_encode(const kube_endpointslice_t *es,
-    size_t *len);
-static int ngx_http_k8s_scache_set_str(json_t *obj, const char *key,
-    const char *value);
-static int ngx_libc_cdecl ngx_http_k8s_scache_hash_cmp(const void *one,
-    const void *two);
+static void ngx_http_k8s_slices_list_reset(void *ctx);
+static int ngx_http_k8s_slices_list_item(void *ctx, json_t *item);
+static int ngx_http_k8s_slices_list_end(void *ctx, const char *rv);
+static int ngx_http_k8s_slices_event(void *ctx, kube_event_type_e type,
+    json_t *object, const char *rv);
+static int ngx_http_k8s_slices_apply(ngx_http_k8s_watcher_t *w,
+    kube_event_type_e type, json_t *object);
+static ngx_http_k8s_wsvc_t *ngx_http_k8s_slices_lookup(
+    ngx_http_k8s_watcher_t *w, json_t *obj, const char **ns,
+    const char **name);
+static void ngx_http_k8s_slices_warn_skipped(ngx_http_k8s_watcher_t *w,
+    const char *ns, kube_endpointslice_t *es);
+static void ngx_http_k8s_slices_remove(ngx_http_k8s_watcher_t *w,
+    ngx_http_k8s_wsvc_t *svc, const char *ns, const char *slice);
+static ngx_int_t ngx_http_k8s_slices_store(ngx_http_k8s_watcher_t *w,
+    kube_endpointslice_t *es, const char *service_name);
+static void ngx_http_k8s_slices_store_all(ngx_http_k8s_watcher_t *w,
+    const char *rv);
+static ngx_int_t ngx_http_k8s_slices_load_one(void *ctx, ngx_str_t *service,
+    ngx_str_t *json);
+
+static ngx_int_t ngx_http_k8s_slices_set_put(ngx_http_k8s_slices_t *s,
+    kube_endpointslice_t *es);
+static ngx_int_t ngx_http_k8s_slices_set_remove(ngx_http_k8s_slices_t *s,
+    const char *name);
+static void ngx_http_k8s_slices_set_free(ngx_http_k8s_slices_t *s);
 
 
-uint64_t
-ngx_http_k8s_scache_hash(u_char *data, size_t len)
+void
+ngx_http_k8s_slices_handler(kube_lw_handler_t *handler)
 {
-    return ((uint64_t) ngx_crc32_long(data, len) << 32)
-           | ngx_murmur_hash2(data, len);
-}
-
-
-/* the cache header; created (zeroed: INCOMPLETE) by the writer */
-
-static ngx_http_k8s_scache_t *
-ngx_http_k8s_scache_get(ngx_http_k8s_table_t *table, ngx_uint_t create)
-{
-    ngx_http_k8s_scache_t  *sc;
-
-    sc = table->sh->scache;
-
-    if (sc != NULL || !create) {
-        return sc;
-    }
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-
-    sc = ngx_slab_calloc_locked(table->shpool, sizeof(ngx_http_k8s_scache_t));
-
-    if (sc != NULL) {
-        ngx_rbtree_init(&sc->rbtree, &sc->sentinel,
-                        ngx_str_rbtree_insert_value);
-        table->sh->scache = sc;
-    }
-
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    return sc;
-}
-
-
-ngx_int_t
-ngx_http_k8s_scache_usable(ngx_http_k8s_table_t *table, uint64_t *names,
-    ngx_uint_t n, uint64_t server, ngx_http_k8s_scache_info_t *info,
-    const char **why)
-{
-    ngx_uint_t              i;
-    ngx_http_k8s_scache_t  *sc;
-
-    sc = ngx_http_k8s_scache_get(table, 0);
-
-    if (sc == NULL) {
-        *why = "no slice cache in the zone (a new zone)";
-        return NGX_DECLINED;
-    }
-
-    if (sc->writing) {
-        *why = "the slice cache was left half-written";
-        return NGX_DECLINED;
-    }
-
-    if (sc->state != NGX_HTTP_K8S_SCACHE_COMPLETE) {
-        *why = "the slice cache is incomplete";
-        return NGX_DECLINED;
-    }
-
-    if (sc->rv_len == 0 || sc->rv_len >= NGX_HTTP_K8S_RV_LEN) {
-        *why = "no resourceVersion stored";
-        return NGX_DECLINED;
-    }
-
-    if (sc->server != server) {
-        *why = "the API server changed";
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (sc->names == NULL
-            || bsearch(&names[i], sc->names, sc->nnames, sizeof(uint64_t),
-                       ngx_http_k8s_scache_hash_cmp)
-               == NULL)
-        {
-            *why = "a Service was not watched before";
-            return NGX_DECLINED;
-        }
-    }
-
-    ngx_memcpy(info->rv, sc->rv, sc->rv_len);
-    info->rv[sc->rv_len] = '\0';
-    info->nslices = sc->nslices;
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_k8s_scache_load(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_scache_handler_pt handler, void *ctx)
-{
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node, *next, *root, *sentinel;
-    ngx_http_k8s_scache_t       *sc;
-    ngx_http_k8s_scache_node_t  *sn;
-
-    sc = ngx_http_k8s_scache_get(table, 0);
-
-    if (sc == NULL) {
-        return NGX_ERROR;
-    }
-
-    root = sc->rbtree.root;
-    sentinel = sc->rbtree.sentinel;
-
-    if (root == sentinel) {
-        return NGX_OK;
-    }
-
-    /* only the writer changes the tree, and the writer is the caller */
-
-    for (node = ngx_rbtree_min(root, sentinel); node; node = next) {
-        sn = (ngx_http_k8s_scache_node_t *) node;
-
-        /* the delete relinks nodes but does not move them */
-        next = ngx_rbtree_next(&sc->rbtree, node);
-
-        rc = handler(ctx, &sn->service, &sn->json);
-
-        if (rc == NGX_ERROR) {
-            return NGX_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            ngx_shmtx_lock(&table->shpool->mutex);
-
-            ngx_rbtree_delete(&sc->rbtree, node);
-            sc->nslices--;
-            sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + sn->sn.str.len
-                         + sn->service.len + sn->json.len;
-            ngx_slab_free_locked(table->shpool, sn);
-
-            ngx_shmtx_unlock(&table->shpool->mutex);
-        }
-    }
-
-    return NGX_OK;
+    /* a list starting or failing drops the slices gathered so far */
+    handler->list_begin = ngx_http_k8s_slices_list_reset;
+    handler->list_item = ngx_http_k8s_slices_list_item;
+    handler->list_end = ngx_http_k8s_slices_list_end;
+    handler->list_abort = ngx_http_k8s_slices_list_reset;
+    handler->watch_event = ngx_http_k8s_slices_event;
 }
 
 
 void
-ngx_http_k8s_scache_begin(ngx_http_k8s_table_t *table)
+ngx_http_k8s_slices_free(ngx_http_k8s_wsvc_t *svc)
 {
-    ngx_http_k8s_scache_t  *sc;
+    ngx_http_k8s_slices_set_free(&svc->slices);
+    ngx_http_k8s_slices_set_free(&svc->pending);
+}
 
-    sc = ngx_http_k8s_scache_get(table, 0);
 
-    if (sc != NULL) {
-        sc->writing = 1;
-        ngx_memory_barrier();
+/* the list/watch machine's callbacks */
+
+static void
+ngx_http_k8s_slices_list_reset(void *ctx)
+{
+    ngx_uint_t               i;
+    ngx_http_k8s_watcher_t  *w = ctx;
+
+    for (i = 0; i < w->nsvcs; i++) {
+        ngx_http_k8s_slices_set_free(&w->svcs[i].pending);
     }
 }
 
 
-void
-ngx_http_k8s_scache_end(ngx_http_k8s_table_t *table, const char *rv)
+static int
+ngx_http_k8s_slices_list_item(void *ctx, json_t *item)
 {
-    size_t                  len;
-    ngx_http_k8s_scache_t  *sc;
+    const char              *ns, *name;
+    kube_err_t               err;
+    ngx_http_k8s_wsvc_t     *svc;
+    kube_endpointslice_t    *es;
+    ngx_http_k8s_watcher_t  *w = ctx;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
-
-    if (sc == NULL) {
-        return;
+    svc = ngx_http_k8s_slices_lookup(w, item, &ns, &name);
+    if (svc == NULL) {
+        return 0;
     }
 
-    if (rv != NULL) {
-        len = ngx_strlen(rv);
+    es = kube_endpointslice_decode(item, NULL, &err);
+    if (es == NULL) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: EndpointSlice in \"%s\" of Service "
+                      "\"%s\" skipped: %s", ns, name, err.msg);
+        return 0;
+    }
 
-        if (len > 0 && len < NGX_HTTP_K8S_RV_LEN) {
-            ngx_memcpy(sc->rv, rv, len);
-            sc->rv_len = len;
+    ngx_http_k8s_slices_warn_skipped(w, ns, es);
 
-        } else if (len > 0) {
-            /* cannot be stored: not resumable */
-            sc->rv_len = 0;
+    if (ngx_http_k8s_slices_set_put(&svc->pending, es) != NGX_OK) {
+        kube_endpointslice_free(es);
+        ngx_log_error(NGX_LOG_ALERT, w->log, 0,
+                      "k8s watcher: out of memory while listing");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+ngx_http_k8s_slices_list_end(void *ctx, const char *rv)
+{
+    ngx_uint_t               i;
+    ngx_http_k8s_wsvc_t     *svc;
+    ngx_http_k8s_watcher_t  *w = ctx;
+
+    /* the whole list arrived: swap every Service's view, then diff */
+
+    for (i = 0; i < w->nsvcs; i++) {
+        svc = &w->svcs[i];
+
+        ngx_http_k8s_slices_set_free(&svc->slices);
+        svc->slices = svc->pending;
+        ngx_memzero(&svc->pending, sizeof(ngx_http_k8s_slices_t));
+    }
+
+    ngx_http_k8s_endpoints_listed(w, NGX_HTTP_K8S_RES_SLICES);
+
+    /* the table first; then the zone's cache, for the next worker 0 */
+
+    ngx_http_k8s_slices_store_all(w, rv);
+
+    ngx_log_error(NGX_LOG_INFO, w->log, 0,
+                  "k8s watcher: EndpointSlices synced at resourceVersion %s",
+                  rv);
+
+    return 0;
+}
+
+
+static int
+ngx_http_k8s_slices_event(void *ctx, kube_event_type_e type, json_t *object,
+    const char *rv)
+{
+    int                      rc;
+    ngx_http_k8s_watcher_t  *w = ctx;
+
+    w->last_ok_sync = ngx_time();
+
+    /* the zone's cache follows; rv is stored after the change */
+
+    ngx_http_k8s_scache_begin(w->table, NGX_HTTP_K8S_RES_SLICES);
+
+    rc = ngx_http_k8s_slices_apply(w, type, object);
+
+    /* an event not applied (a relist follows) must be replayed */
+
+    ngx_http_k8s_scache_end(w->table, NGX_HTTP_K8S_RES_SLICES,
+                            rc == 0 ? rv : NULL);
+
+    return rc;
+}
+
+
+static int
+ngx_http_k8s_slices_apply(ngx_http_k8s_watcher_t *w, kube_event_type_e type,
+    json_t *object)
+{
+    int                      rc;
+    ngx_uint_t               i;
+    const char              *ns, *name, *slice;
+    kube_err_t               err;
+    ngx_http_k8s_wsvc_t     *svc, *other;
+    kube_endpointslice_t    *es;
+
+    if (type != KUBE_EVENT_ADDED && type != KUBE_EVENT_MODIFIED
+        && type != KUBE_EVENT_DELETED)
+    {
+        return 0;    /* BOOKMARK: only the resourceVersion moves */
+    }
+
+    svc = ngx_http_k8s_slices_lookup(w, object, &ns, &name);
+
+    slice = json_string_value(json_object_get(json_object_get(object,
+                                                              "metadata"),
+                                              "name"));
+    if (slice == NULL || ns == NULL) {
+        return 0;
+    }
+
+    /*
+     * A slice whose service-name label changed (or was removed) leaves
+     * the Service it was cached under: look in every Service of its
+     * namespace (they are adjacent in the sorted array).
+     */
+
+    for (i = 0; i < w->nsvcs; i++) {
+        other = &w->svcs[i];
+
+        rc = ngx_strcmp(other->ns, ns);
+
+        if (rc < 0 || other == svc) {
+            continue;
         }
+
+        if (rc > 0) {
+            break;        /* sorted by namespace: past it */
+        }
+
+        ngx_http_k8s_slices_remove(w, other, ns, slice);
     }
 
-    ngx_memory_barrier();
-    sc->writing = 0;
+    if (svc == NULL) {
+        return 0;
+    }
+
+    if (type == KUBE_EVENT_DELETED) {
+        ngx_http_k8s_slices_remove(w, svc, ns, slice);
+        return 0;
+    }
+
+    es = kube_endpointslice_decode(object, NULL, &err);
+    if (es == NULL) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: EndpointSlice \"%s/%s\" of Service "
+                      "\"%s\" ignored: %s", ns, slice, name, err.msg);
+        return 0;
+    }
+
+    ngx_http_k8s_slices_warn_skipped(w, ns, es);
+
+    if (ngx_http_k8s_slices_set_put(&svc->slices, es) != NGX_OK) {
+        kube_endpointslice_free(es);
+        ngx_log_error(NGX_LOG_ALERT, w->log, 0,
+                      "k8s watcher: out of memory, relisting");
+        return -1;
+    }
+
+    ngx_http_k8s_endpoints_update(w, svc);
+
+    /* a failure drops the zone's cache (logged): the next start relists */
+    (void) ngx_http_k8s_slices_store(w, es, svc->name);
+
+    return 0;
 }
 
 
-ngx_int_t
-ngx_http_k8s_scache_refill(ngx_http_k8s_table_t *table, ngx_log_t *log)
+/* slice "ns/slice" leaves svc (deleted, or relabelled), if it was there */
+
+static void
+ngx_http_k8s_slices_remove(ngx_http_k8s_watcher_t *w,
+    ngx_http_k8s_wsvc_t *svc, const char *ns, const char *slice)
 {
-    ngx_http_k8s_scache_t  *sc;
-
-    sc = ngx_http_k8s_scache_get(table, 1);
-
-    if (sc == NULL) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "k8s_zone \"%V\" is full: no EndpointSlice cache, "
-                      "the next watcher start relists", &table->name);
-        return NGX_ERROR;
+    if (ngx_http_k8s_slices_set_remove(&svc->slices, slice) == NGX_OK) {
+        ngx_http_k8s_endpoints_update(w, svc);
+        ngx_http_k8s_scache_delete(w->table, NGX_HTTP_K8S_RES_SLICES, ns,
+                                   slice);
     }
-
-    sc->writing = 1;
-    ngx_memory_barrier();
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-    ngx_http_k8s_scache_clear_locked(table, sc);
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    sc->state = NGX_HTTP_K8S_SCACHE_FILLING;
-
-    return NGX_OK;
 }
 
 
-ngx_int_t
-ngx_http_k8s_scache_commit(ngx_http_k8s_table_t *table, uint64_t *names,
-    ngx_uint_t n, uint64_t server, ngx_log_t *log)
+/* the Service an EndpointSlice object belongs to, if registered */
+
+static ngx_http_k8s_wsvc_t *
+ngx_http_k8s_slices_lookup(ngx_http_k8s_watcher_t *w, json_t *obj,
+    const char **ns, const char **name)
 {
-    uint64_t               *set, *old;
-    ngx_http_k8s_scache_t  *sc;
+    json_t  *meta;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
+    meta = json_object_get(obj, "metadata");
 
-    if (sc == NULL || sc->state == NGX_HTTP_K8S_SCACHE_INCOMPLETE) {
-        return NGX_ERROR;
+    *ns = json_string_value(json_object_get(meta, "namespace"));
+    *name = json_string_value(json_object_get(json_object_get(meta,
+                                                              "labels"),
+                                              KUBE_ES_SERVICE_NAME_LABEL));
+
+    if (*ns == NULL || *name == NULL) {
+        return NULL;
     }
 
-    set = NULL;
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-
-    if (n) {
-        set = ngx_slab_alloc_locked(table->shpool, n * sizeof(uint64_t));
-    }
-
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    if (n && set == NULL) {
-        (void) ngx_http_k8s_scache_drop(table, log,
-                                        "no room for its Service set");
-        return NGX_ERROR;
-    }
-
-    if (n) {
-        ngx_memcpy(set, names, n * sizeof(uint64_t));
-        ngx_qsort(set, n, sizeof(uint64_t), ngx_http_k8s_scache_hash_cmp);
-    }
-
-    old = sc->names;
-    sc->names = set;
-    sc->nnames = n;
-    sc->server = server;
-    sc->state = NGX_HTTP_K8S_SCACHE_COMPLETE;
-
-    if (old) {
-        ngx_shmtx_lock(&table->shpool->mutex);
-        ngx_slab_free_locked(table->shpool, old);
-        ngx_shmtx_unlock(&table->shpool->mutex);
-    }
-
-    return NGX_OK;
+    return ngx_http_k8s_watcher_find(w, *ns, *name);
 }
 
 
-ngx_int_t
-ngx_http_k8s_scache_put(ngx_http_k8s_table_t *table,
-    const kube_endpointslice_t *es, const char *service_name,
-    ngx_log_t *log)
+/* entries of a listed or watched slice that decoding skipped (bad
+ * addresses, ports out of range): the first reason, once per slice */
+
+static void
+ngx_http_k8s_slices_warn_skipped(ngx_http_k8s_watcher_t *w, const char *ns,
+    kube_endpointslice_t *es)
 {
-    char                        *json;
-    u_char                      *p;
-    size_t                       len, klen, slen, nlen, size;
-    uint32_t                     hash;
-    ngx_str_t                    key;
-    ngx_str_node_t              *old;
-    ngx_http_k8s_scache_t       *sc;
-    ngx_http_k8s_scache_node_t  *sn;
-
-    sc = ngx_http_k8s_scache_get(table, 0);
-
-    if (sc == NULL || sc->state == NGX_HTTP_K8S_SCACHE_INCOMPLETE) {
-        return NGX_OK;
+    if (es->nwarnings) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: EndpointSlice \"%s/%s\": %s%s", ns,
+                      es->name, es->warnings[0],
+                      es->nwarnings > 1 ? " (and more)" : "");
     }
+}
 
-    /* encode, and lay the node out, before taking the lock */
 
-    json = ngx_http_k8s_scache_encode(es, &len);
+/* the zone's copy */
+
+static ngx_int_t
+ngx_http_k8s_slices_store(ngx_http_k8s_watcher_t *w,
+    kube_endpointslice_t *es, const char *service_name)
+{
+    char       *json;
+    size_t      len;
+    ngx_int_t   rc;
+
+    /* encoded before the zone's lock is taken */
+
+    json = kube_endpointslice_encode(es, &len);
     if (json == NULL) {
-        (void) ngx_http_k8s_scache_drop(table, log,
+        (void) ngx_http_k8s_scache_drop(w->table, w->log,
                                         "out of memory encoding a slice");
         return NGX_ERROR;
     }
 
-    nlen = ngx_strlen(es->ns);
-    klen = nlen + 1 + ngx_strlen(es->name);
-    slen = nlen + 1 + ngx_strlen(service_name);
-    size = sizeof(ngx_http_k8s_scache_node_t) + klen + slen + len;
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-    sn = ngx_slab_alloc_locked(table->shpool, size);
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    if (sn == NULL) {
-        free(json);
-        (void) ngx_http_k8s_scache_drop(table, log, "the zone is full");
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(sn, sizeof(ngx_http_k8s_scache_node_t));
-
-    p = (u_char *) sn + sizeof(ngx_http_k8s_scache_node_t);
-
-    sn->sn.str.data = p;
-    sn->sn.str.len = klen;
-    p = ngx_sprintf(p, "%s/%s", es->ns, es->name);
-
-    sn->service.data = p;
-    sn->service.len = slen;
-    p = ngx_sprintf(p, "%s/%s", es->ns, service_name);
-
-    sn->json.data = p;
-    sn->json.len = len;
-    ngx_memcpy(p, json, len);
+    rc = ngx_http_k8s_scache_put(w->table, NGX_HTTP_K8S_RES_SLICES, es->ns,
+                                 es->name, service_name, json, len, w->log);
 
     free(json);
 
-    hash = ngx_crc32_long(sn->sn.str.data, klen);
-    sn->sn.node.key = hash;
+    return rc;
+}
 
-    key = sn->sn.str;
 
-    /* swap it in */
+/* a complete list was applied: the zone's cache becomes that list */
 
-    ngx_shmtx_lock(&table->shpool->mutex);
+static void
+ngx_http_k8s_slices_store_all(ngx_http_k8s_watcher_t *w, const char *rv)
+{
+    ngx_uint_t            i, j;
+    ngx_http_k8s_wsvc_t  *svc;
 
-    old = ngx_str_rbtree_lookup(&sc->rbtree, &key, hash);
-
-    if (old != NULL) {
-        ngx_rbtree_delete(&sc->rbtree, &old->node);
-        sc->nslices--;
-        sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + old->str.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->service.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->json.len;
-        ngx_slab_free_locked(table->shpool, old);
+    if (ngx_http_k8s_scache_refill(w->table, NGX_HTTP_K8S_RES_SLICES, w->log)
+        != NGX_OK)
+    {
+        return;
     }
 
-    ngx_rbtree_insert(&sc->rbtree, &sn->sn.node);
-    sc->nslices++;
-    sc->bytes += size;
+    for (i = 0; i < w->nsvcs; i++) {
+        svc = &w->svcs[i];
 
-    ngx_shmtx_unlock(&table->shpool->mutex);
+        for (j = 0; j < svc->slices.nelts; j++) {
+            if (ngx_http_k8s_slices_store(w, svc->slices.elts[j], svc->name)
+                != NGX_OK)
+            {
+                /* dropped and logged */
+                goto done;
+            }
+        }
+    }
+
+    (void) ngx_http_k8s_scache_commit(w->table, NGX_HTTP_K8S_RES_SLICES,
+                                      w->names, w->nsvcs, w->server,
+                                      w->log);
+
+done:
+
+    ngx_http_k8s_scache_end(w->table, NGX_HTTP_K8S_RES_SLICES, rv);
+}
+
+
+/*
+ * A resume: every slice of the zone's cache into the private sets
+ * (decoded here, on the writer's own data, under no lock); slices of
+ * Services no longer named leave the zone's cache.  NGX_ERROR (the
+ * private sets emptied) when a cached slice is unreadable.
+ */
+
+ngx_int_t
+ngx_http_k8s_slices_load(ngx_http_k8s_watcher_t *w)
+{
+    ngx_uint_t  i;
+
+    if (ngx_http_k8s_scache_load(w->table, NGX_HTTP_K8S_RES_SLICES,
+                                 ngx_http_k8s_slices_load_one, w)
+        == NGX_OK)
+    {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < w->nsvcs; i++) {
+        ngx_http_k8s_slices_set_free(&w->svcs[i].slices);
+    }
+
+    return NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_k8s_slices_load_one(void *ctx, ngx_str_t *service, ngx_str_t *json)
+{
+    u_char                  *slash;
+    kube_err_t               err;
+    ngx_http_k8s_wsvc_t     *svc;
+    kube_endpointslice_t    *es;
+    ngx_http_k8s_watcher_t  *w = ctx;
+
+    es = kube_endpointslice_decode_text((char *) json->data, json->len,
+                                        NULL, &err);
+    if (es == NULL || es->service_name == NULL) {
+        ngx_log_error(NGX_LOG_WARN, w->log, 0,
+                      "k8s watcher: a cached EndpointSlice of \"%V\" is "
+                      "unreadable: %s", service,
+                      es ? "no service name" : err.msg);
+
+        if (es) {
+            kube_endpointslice_free(es);
+        }
+
+        return NGX_ERROR;
+    }
+
+    slash = ngx_strlchr(service->data, service->data + service->len, '/');
+
+    if (slash == NULL
+        || (size_t) (slash - service->data) != ngx_strlen(es->ns)
+        || ngx_strncmp(service->data, es->ns, slash - service->data) != 0)
+    {
+        kube_endpointslice_free(es);
+        return NGX_ERROR;
+    }
+
+    svc = ngx_http_k8s_watcher_find(w, es->ns, es->service_name);
+
+    if (svc == NULL) {
+        /* a Service this configuration no longer names */
+        kube_endpointslice_free(es);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_k8s_slices_set_put(&svc->slices, es) != NGX_OK) {
+        kube_endpointslice_free(es);
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
 
 
-void
-ngx_http_k8s_scache_delete(ngx_http_k8s_table_t *table, const char *ns,
-    const char *name)
+/* the private sets */
+
+static ngx_int_t
+ngx_http_k8s_slices_set_put(ngx_http_k8s_slices_t *s,
+    kube_endpointslice_t *es)
 {
-    u_char                       buf[512];
-    uint32_t                     hash;
-    ngx_str_t                    key;
-    ngx_str_node_t              *old;
-    ngx_http_k8s_scache_t       *sc;
+    ngx_uint_t              i, n;
+    kube_endpointslice_t  **elts;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
-
-    if (sc == NULL || sc->state == NGX_HTTP_K8S_SCACHE_INCOMPLETE) {
-        return;
+    for (i = 0; i < s->nelts; i++) {
+        if (ngx_strcmp(s->elts[i]->name, es->name) == 0) {
+            kube_endpointslice_free(s->elts[i]);
+            s->elts[i] = es;
+            return NGX_OK;
+        }
     }
 
-    /* namespace (63) and slice name (253) always fit */
+    if (s->nelts == s->nalloc) {
+        n = s->nalloc ? s->nalloc * 2 : 4;
 
-    key.data = buf;
-    key.len = ngx_snprintf(buf, sizeof(buf), "%s/%s", ns, name) - buf;
+        elts = realloc(s->elts, n * sizeof(kube_endpointslice_t *));
+        if (elts == NULL) {
+            return NGX_ERROR;
+        }
 
-    hash = ngx_crc32_long(key.data, key.len);
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-
-    old = ngx_str_rbtree_lookup(&sc->rbtree, &key, hash);
-
-    if (old != NULL) {
-        ngx_rbtree_delete(&sc->rbtree, &old->node);
-        sc->nslices--;
-        sc->bytes -= sizeof(ngx_http_k8s_scache_node_t) + old->str.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->service.len
-                     + ((ngx_http_k8s_scache_node_t *) old)->json.len;
-        ngx_slab_free_locked(table->shpool, old);
+        s->elts = elts;
+        s->nalloc = n;
     }
 
-    ngx_shmtx_unlock(&table->shpool->mutex);
+    s->elts[s->nelts++] = es;
+
+    return NGX_OK;
 }
 
 
-ngx_uint_t
-ngx_http_k8s_scache_drop(ngx_http_k8s_table_t *table, ngx_log_t *log,
-    const char *reason)
+static ngx_int_t
+ngx_http_k8s_slices_set_remove(ngx_http_k8s_slices_t *s, const char *name)
 {
-    size_t                  bytes;
-    ngx_uint_t              had, was;
-    ngx_http_k8s_scache_t  *sc;
+    ngx_uint_t  i;
 
-    sc = ngx_http_k8s_scache_get(table, 0);
-
-    if (sc == NULL) {
-        return 0;
+    for (i = 0; i < s->nelts; i++) {
+        if (ngx_strcmp(s->elts[i]->name, name) == 0) {
+            kube_endpointslice_free(s->elts[i]);
+            s->elts[i] = s->elts[--s->nelts];
+            return NGX_OK;
+        }
     }
 
-    had = (sc->rbtree.root != sc->rbtree.sentinel || sc->names != NULL);
-    was = (sc->state != NGX_HTTP_K8S_SCACHE_INCOMPLETE);
-    bytes = sc->bytes;
-
-    sc->state = NGX_HTTP_K8S_SCACHE_INCOMPLETE;
-
-    ngx_shmtx_lock(&table->shpool->mutex);
-
-    ngx_http_k8s_scache_clear_locked(table, sc);
-
-    if (sc->names) {
-        ngx_slab_free_locked(table->shpool, sc->names);
-        sc->names = NULL;
-        sc->nnames = 0;
-    }
-
-    ngx_shmtx_unlock(&table->shpool->mutex);
-
-    if (had || was) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "k8s_zone \"%V\": EndpointSlice cache dropped (%s, "
-                      "%uz bytes freed); the next watcher start relists",
-                      &table->name, reason, bytes);
-    }
-
-    return had;
+    return NGX_DECLINED;
 }
 
 
 static void
-ngx_http_k8s_scache_clear_locked(ngx_http_k8s_table_t *table,
-    ngx_http_k8s_scache_t *sc)
+ngx_http_k8s_slices_set_free(ngx_http_k8s_slices_t *s)
 {
-    ngx_rbtree_node_t  *node;
+    ngx_uint_t  i;
 
-    while (sc->rbtree.root != sc->rbtree.sentinel) {
-        node = ngx_rbtree_min(sc->rbtree.root, sc->rbtree.sentinel);
-        ngx_rbtree_delete(&sc->rbtree, node);
-        ngx_slab_free_locked(table->shpool, node);
+    for (i = 0; i < s->nelts; i++) {
+        kube_endpointslice_free(s->elts[i]);
     }
 
-    sc->nslices = 0;
-    sc->bytes = 0;
-}
-
-
-/*
- * The slice as compact JSON with what kube_endpointslice_decode() reads
- * and endpoint selection uses; heap memory (free()), NULL on no memory.
- */
-
-static char *
-ngx_http_k8s_scache_encode(const kube_endpointslice_t *es, size_t *len)
-{
-    char                      *text;
-    u_char                     buf[64];
-    size_t                     i, j;
-    json_t                    *obj, *meta, *o, *arr, *ep, *a, *z;
-    ngx_tm_t                   tm;
-    kube_es_port_t            *port;
-    kube_es_endpoint_t        *e;
-
-    text = NULL;
-
-    obj = json_object();
-    if (obj == NULL) {
-        return NULL;
-    }
-
-    /* json_*_set_new() and _append_new() consume the value even on error */
-
-    meta = json_object();
-    if (meta == NULL || json_object_set_new(obj, "metadata", meta) != 0) {
-        goto done;
-    }
-
-    if (ngx_http_k8s_scache_set_str(meta, "name", es->name) != 0
-        || ngx_http_k8s_scache_set_str(meta, "namespace", es->ns) != 0
-        || ngx_http_k8s_scache_set_str(obj, "addressType",
-                                       es->address_type_str) != 0)
-    {
-        goto done;
-    }
-
-    if (es->service_name) {
-        o = json_object();
-        if (o == NULL || json_object_set_new(meta, "labels", o) != 0
-            || ngx_http_k8s_scache_set_str(o, KUBE_ES_SERVICE_NAME_LABEL,
-                                           es->service_name) != 0)
-        {
-            goto done;
-        }
-    }
-
-    if (es->has_trigger_time && es->trigger_time_ms >= 0) {
-        ngx_gmtime((time_t) (es->trigger_time_ms / 1000), &tm);
-
-        *ngx_sprintf(buf, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                     tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                     tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
-                     (int) (es->trigger_time_ms % 1000)) = '\0';
-
-        o = json_object();
-        if (o == NULL || json_object_set_new(meta, "annotations", o) != 0
-            || ngx_http_k8s_scache_set_str(o,
-                                           KUBE_ES_TRIGGER_TIME_ANNOTATION,
-                                           (char *) buf) != 0)
-        {
-            goto done;
-        }
-    }
-
-    arr = json_array();
-    if (arr == NULL || json_object_set_new(obj, "ports", arr) != 0) {
-        goto done;
-    }
-
-    for (i = 0; i < es->nports; i++) {
-        port = &es->ports[i];
-
-        o = json_object();
-        if (o == NULL || json_array_append_new(arr, o) != 0
-            || ngx_http_k8s_scache_set_str(o, "name", port->name) != 0
-            || ngx_http_k8s_scache_set_str(o, "protocol", port->protocol)
-               != 0
-            || ngx_http_k8s_scache_set_str(o, "appProtocol",
-                                           port->app_protocol) != 0
-            || (port->has_port
-                && json_object_set_new(o, "port",
-                                       json_integer(port->port)) != 0))
-        {
-            goto done;
-        }
-    }
-
-    arr = json_array();
-    if (arr == NULL || json_object_set_new(obj, "endpoints", arr) != 0) {
-        goto done;
-    }
-
-    for (i = 0; i < es->nendpoints; i++) {
-        e = &es->endpoints[i];
-
-        ep = json_object();
-        a = json_array();
-        o = json_object();
-
-        if (ep == NULL || json_array_append_new(arr, ep) != 0) {
-            json_decref(a);
-            json_decref(o);
-            goto done;
-        }
-
-        if (a == NULL || json_object_set_new(ep, "addresses", a) != 0) {
-            json_decref(o);
-            goto done;
-        }
-
-        if (o == NULL || json_object_set_new(ep, "conditions", o) != 0
-            || json_object_set_new(o, "ready", json_boolean(e->ready)) != 0
-            || json_object_set_new(o, "serving", json_boolean(e->serving))
-               != 0
-            || json_object_set_new(o, "terminating",
-                                   json_boolean(e->terminating)) != 0)
-        {
-            goto done;
-        }
-
-        for (j = 0; j < e->naddresses; j++) {
-            if (json_array_append_new(a, json_string(e->addresses[j].text))
-                != 0)
-            {
-                goto done;
-            }
-        }
-
-        if (ngx_http_k8s_scache_set_str(ep, "hostname", e->hostname) != 0
-            || ngx_http_k8s_scache_set_str(ep, "nodeName", e->node_name)
-               != 0
-            || ngx_http_k8s_scache_set_str(ep, "zone", e->zone) != 0)
-        {
-            goto done;
-        }
-
-        if (e->target_kind || e->target_name) {
-            o = json_object();
-            if (o == NULL || json_object_set_new(ep, "targetRef", o) != 0
-                || ngx_http_k8s_scache_set_str(o, "kind", e->target_kind)
-                   != 0
-                || ngx_http_k8s_scache_set_str(o, "name", e->target_name)
-                   != 0)
-            {
-                goto done;
-            }
-        }
-
-        if (e->nfor_zones) {
-            o = json_object();
-            a = json_array();
-
-            if (o == NULL || json_object_set_new(ep, "hints", o) != 0) {
-                json_decref(a);
-                goto done;
-            }
-
-            if (a == NULL || json_object_set_new(o, "forZones", a) != 0) {
-                goto done;
-            }
-
-            for (j = 0; j < e->nfor_zones; j++) {
-                z = json_object();
-                if (z == NULL || json_array_append_new(a, z) != 0
-                    || ngx_http_k8s_scache_set_str(z, "name",
-                                                   e->for_zones[j]) != 0)
-                {
-                    goto done;
-                }
-            }
-        }
-    }
-
-    text = json_dumps(obj, JSON_COMPACT);
-
-    if (text != NULL) {
-        *len = ngx_strlen(text);
-    }
-
-done:
-
-    json_decref(obj);
-
-    return text;
-}
-
-
-/* obj[key] = value; nothing when value is NULL; 0 or -1 */
-
-static int
-ngx_http_k8s_scache_set_str(json_t *obj, const char *key, const char *value)
-{
-    if (value == NULL) {
-        return 0;
-    }
-
-    return json_object_set_new(obj, key, json_string(value));
-}
-
-
-static int ngx_libc_cdecl
-ngx_http_k8s_scache_hash_cmp(const void *one, const void *two)
-{
-    uint64_t  a, b;
-
-    a = *(const uint64_t *) one;
-    b = *(const uint64_t *) two;
-
-    return (a < b) ? -1 : (a > b);
+    free(s->elts);
+    ngx_memzero(s, sizeof(ngx_http_k8s_slices_t));
 }

@@ -14,7 +14,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
-#include "ngx_http_k8s_slices.h"
+#include "ngx_http_k8s_scache.h"
 #include "ngx_http_k8s_out.h"
 #include "ngx_http_k8s_status.h"
 
@@ -44,6 +44,19 @@ const char  *ngx_http_k8s_state_names[] = {
 const char  *ngx_http_k8s_scache_states[] = {
     "incomplete", "filling", "complete"
 };
+
+
+/* the watcher's cache of one resource kind, or NULL (none in the zone) */
+
+ngx_http_k8s_scache_t *
+ngx_http_k8s_status_scache(ngx_http_k8s_sh_t *sh, ngx_uint_t kind)
+{
+    ngx_http_k8s_scaches_t  *scs;
+
+    scs = sh->scache;
+
+    return scs ? &scs->cache[kind] : NULL;
+}
 
 
 char *
@@ -266,17 +279,29 @@ ngx_http_k8s_json_table(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
                             sh->synced ? "true" : "false", sh->last_ok_sync,
                             sh->relists, sh->errors, sh->lease_pid);
 
-    sc = sh->scache;
+    sc = ngx_http_k8s_status_scache(sh, NGX_HTTP_K8S_RES_SLICES);
 
     if (sc) {
         ngx_http_k8s_out_printf(out, "\"slice_cache\":{\"state\":\"%s\","
                                 "\"slices\":%ui,\"services\":%ui,"
                                 "\"bytes\":%uz},",
                                 ngx_http_k8s_scache_states[sc->state % 3],
-                                sc->nslices, sc->nnames, sc->bytes);
+                                sc->nobjects, sc->nnames, sc->bytes);
 
     } else {
         ngx_http_k8s_out_printf(out, "\"slice_cache\":null,");
+    }
+
+    sc = ngx_http_k8s_status_scache(sh, NGX_HTTP_K8S_RES_SERVICES);
+
+    if (sc) {
+        ngx_http_k8s_out_printf(out, "\"service_cache\":{\"state\":\"%s\","
+                                "\"services\":%ui,\"bytes\":%uz},",
+                                ngx_http_k8s_scache_states[sc->state % 3],
+                                sc->nobjects, sc->bytes);
+
+    } else {
+        ngx_http_k8s_out_printf(out, "\"service_cache\":null,");
     }
 
     ngx_http_k8s_out_printf(out, "\"snapshot\":{\"loaded\":%uA,"

@@ -14,6 +14,7 @@
 
 #include "ngx_http_k8s_table.h"
 #include "ngx_http_k8s_out.h"
+#include "ngx_http_k8s_scache.h"
 
 
 /* indexed by NGX_HTTP_K8S_UNSYNCED ... NGX_HTTP_K8S_READY */
@@ -22,6 +23,10 @@ extern const char  *ngx_http_k8s_state_names[];
 /* indexed by NGX_HTTP_K8S_SCACHE_* */
 extern const char  *ngx_http_k8s_scache_states[];
 
+
+/* the watcher's cache of one resource kind (NGX_HTTP_K8S_RES_*), or NULL */
+ngx_http_k8s_scache_t *ngx_http_k8s_status_scache(ngx_http_k8s_sh_t *sh,
+    ngx_uint_t kind);
 
 void ngx_http_k8s_status_watch(ngx_http_k8s_sh_t *sh, ngx_str_t *rv,
     ngx_str_t *state);

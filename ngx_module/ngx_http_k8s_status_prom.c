@@ -11,7 +11,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
-#include "ngx_http_k8s_slices.h"
+#include "ngx_http_k8s_scache.h"
 #include "ngx_http_k8s_out.h"
 #include "ngx_http_k8s_status.h"
 
@@ -125,7 +125,7 @@ ngx_http_k8s_prom_table(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
     ngx_http_k8s_out_prom(out, &rv);
     ngx_http_k8s_out_printf(out, "\"} 1\n");
 
-    sc = sh->scache;
+    sc = ngx_http_k8s_status_scache(sh, NGX_HTTP_K8S_RES_SLICES);
 
     ngx_http_k8s_out_printf(out,
             "# TYPE kubengx_slice_cache_slices gauge\n"
@@ -134,7 +134,7 @@ ngx_http_k8s_prom_table(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
             "kubengx_snapshot_loaded_services %uA\n"
             "# TYPE kubengx_snapshot_errors_total counter\n"
             "kubengx_snapshot_errors_total %uA\n",
-            sc ? sc->nslices : 0, sh->snapshot_loaded, sh->snapshot_errors);
+            sc ? sc->nobjects : 0, sh->snapshot_loaded, sh->snapshot_errors);
 }
 
 

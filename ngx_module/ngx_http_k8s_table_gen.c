@@ -38,7 +38,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
-#include "ngx_http_k8s_slices.h"
+#include "ngx_http_k8s_scache.h"
 
 
 #define NGX_HTTP_K8S_SWEEP_INTERVAL  1000
@@ -61,7 +61,9 @@ static ngx_uint_t ngx_http_k8s_gen_sweep(ngx_http_k8s_table_t *table,
 static void ngx_http_k8s_gen_handler(ngx_event_t *ev);
 static void ngx_http_k8s_gen_prune_scache(ngx_http_k8s_table_t *table,
     ngx_log_t *log);
-static ngx_int_t ngx_http_k8s_gen_prune_slice(void *data, ngx_str_t *service,
+static void ngx_http_k8s_gen_prune_kind(ngx_http_k8s_table_t *table,
+    ngx_uint_t kind, ngx_http_k8s_prune_ctx_t *ctx, ngx_log_t *log);
+static ngx_int_t ngx_http_k8s_gen_prune_object(void *data, ngx_str_t *service,
     ngx_str_t *json);
 static int ngx_libc_cdecl ngx_http_k8s_gen_hash_cmp(const void *one,
     const void *two);
@@ -434,25 +436,18 @@ ngx_http_k8s_gen_prune_scache(ngx_http_k8s_table_t *table, ngx_log_t *log)
 {
     u_char                    buf[128];
     u_char                   *p;
-    uint64_t                 *set;
-    ngx_int_t                 rc;
-    ngx_uint_t                i, n, nset;
+    ngx_uint_t                i, n, kind;
     ngx_http_k8s_key_t      **keys;
-    ngx_http_k8s_scache_t    *sc;
     ngx_http_k8s_prune_ctx_t  ctx;
 
-    sc = table->sh->scache;
-
-    if (sc == NULL || sc->state != NGX_HTTP_K8S_SCACHE_COMPLETE
-        || sc->writing)
-    {
+    if (table->sh->scache == NULL) {
         return;
     }
 
     keys = table->kmcf->keys.elts;
     n = table->kmcf->keys.nelts;
 
-    ctx.names = ngx_alloc((n + sc->nnames + 1) * sizeof(uint64_t), log);
+    ctx.names = ngx_alloc(n * sizeof(uint64_t) + 1, log);
     if (ctx.names == NULL) {
         return;
     }
@@ -467,45 +462,81 @@ ngx_http_k8s_gen_prune_scache(ngx_http_k8s_table_t *table, ngx_log_t *log)
     ngx_qsort(ctx.names, n, sizeof(uint64_t), ngx_http_k8s_gen_hash_cmp);
 
     ctx.n = n;
-    ctx.removed = 0;
+
+    for (kind = 0; kind < NGX_HTTP_K8S_RES_N; kind++) {
+        ngx_http_k8s_gen_prune_kind(table, kind, &ctx, log);
+    }
+
+    ngx_free(ctx.names);
+}
+
+
+/* one resource's cache: the objects and Services no key names go */
+
+static void
+ngx_http_k8s_gen_prune_kind(ngx_http_k8s_table_t *table, ngx_uint_t kind,
+    ngx_http_k8s_prune_ctx_t *ctx, ngx_log_t *log)
+{
+    uint64_t                *set;
+    ngx_int_t                rc;
+    ngx_uint_t               i, nset;
+    ngx_http_k8s_scache_t   *sc;
+    ngx_http_k8s_scaches_t  *scs;
+
+    scs = table->sh->scache;
+    sc = &scs->cache[kind];
+
+    if (sc->state != NGX_HTTP_K8S_SCACHE_COMPLETE || sc->writing) {
+        return;
+    }
 
     /* the set: the old one without the Services not named now */
 
-    set = ctx.names + n;
+    set = ngx_alloc(sc->nnames * sizeof(uint64_t) + 1, log);
+    if (set == NULL) {
+        return;
+    }
+
     nset = 0;
 
     for (i = 0; i < sc->nnames; i++) {
-        if (bsearch(&sc->names[i], ctx.names, n, sizeof(uint64_t),
+        if (bsearch(&sc->names[i], ctx->names, ctx->n, sizeof(uint64_t),
                     ngx_http_k8s_gen_hash_cmp))
         {
             set[nset++] = sc->names[i];
         }
     }
 
-    ngx_http_k8s_scache_begin(table);
+    ctx->removed = 0;
 
-    rc = ngx_http_k8s_scache_load(table, ngx_http_k8s_gen_prune_slice, &ctx);
+    ngx_http_k8s_scache_begin(table, kind);
+
+    rc = ngx_http_k8s_scache_load(table, kind, ngx_http_k8s_gen_prune_object,
+                                  ctx);
 
     if (rc != NGX_OK) {
         (void) ngx_http_k8s_scache_drop(table, log, "unreadable");
 
-    } else if (ctx.removed || nset != sc->nnames) {
-        (void) ngx_http_k8s_scache_commit(table, set, nset, sc->server, log);
+    } else if (ctx->removed || nset != sc->nnames) {
+        (void) ngx_http_k8s_scache_commit(table, kind, set, nset, sc->server,
+                                          log);
 
         ngx_log_error(NGX_LOG_INFO, log, 0,
-                      "k8s_zone \"%V\": %ui EndpointSlice(s) of services no "
-                      "configuration names removed from the slice cache",
-                      &table->name, ctx.removed);
+                      "k8s_zone \"%V\": %ui %s of services no "
+                      "configuration names removed from the watcher's cache",
+                      &table->name, ctx->removed,
+                      kind == NGX_HTTP_K8S_RES_SLICES
+                      ? "EndpointSlice(s)" : "Service(s)");
     }
 
-    ngx_http_k8s_scache_end(table, NULL);
+    ngx_http_k8s_scache_end(table, kind, NULL);
 
-    ngx_free(ctx.names);
+    ngx_free(set);
 }
 
 
 static ngx_int_t
-ngx_http_k8s_gen_prune_slice(void *data, ngx_str_t *service, ngx_str_t *json)
+ngx_http_k8s_gen_prune_object(void *data, ngx_str_t *service, ngx_str_t *json)
 {
     ngx_http_k8s_prune_ctx_t *ctx = data;
 

@@ -7,7 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kube_auth.h"
+#include "kube_base64.h"
+#include "kube_kubeconfig.h"
 
 
 int

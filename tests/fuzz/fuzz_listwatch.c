@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the list/watch state machine (kube/kube_listwatch.c),
+ * libFuzzer target: the list/watch state machine (kube/kube_listwatch*.c),
  * driven like the module's watcher drives it, with a fake clock and the
  * status codes, headers and body bytes taken from the input.
  *

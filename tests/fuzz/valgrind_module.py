@@ -58,7 +58,8 @@ def delete_slice(api, name):
 def write_manifest(work, objs):
     path = os.path.join(work, "seed.json")
     with open(path, "w") as f:
-        json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f)
+        json.dump({"apiVersion": "v1", "kind": "List",
+                   "items": m.with_services(objs)}, f)
     return path
 
 

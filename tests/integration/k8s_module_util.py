@@ -78,6 +78,14 @@ def start_with_snapshot(nginx_factory, tmp_path, services, http_tail,
     return n, snap
 
 
+def module_http(api_line, *lines, zone="k8s 4m"):
+    """The http{} text of an nginx with the module that watches an API
+    (api_line: "k8s_api URL;"), with its k8s_zone, then `lines` (an
+    include of a rendered config, upstreams, servers)."""
+    return "    %s\n    k8s_zone %s;\n%s" % (
+        api_line, zone, "".join("    %s\n" % l for l in lines))
+
+
 def log_lines(n, pattern):
     return [l for l in n.error_log().splitlines() if re.search(pattern, l)]
 
@@ -91,5 +99,5 @@ def body_json(r):
 
 
 __all__ = ["snapshot_text", "write_snapshot", "parse_snapshot", "status",
-           "start_with_snapshot", "log_lines", "backend_of", "body_json",
-           "harness"]
+           "start_with_snapshot", "module_http", "log_lines", "backend_of",
+           "body_json", "harness"]

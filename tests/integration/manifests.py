@@ -157,6 +157,45 @@ def slice_(svc, endpoints, ports, ns="default", name=None, family=None):
             "ports": pl}
 
 
+def service_of_slices(slices, svc, ns="default"):
+    """The Service that EndpointSlices of `svc` (in `ns`) belong to, as the
+    EndpointSlice controller would have derived them from it: one Service
+    port per slice port name, numbered 80, 81, ... in order of appearance;
+    a named one gets a named targetPort (the pods' numbers may differ), the
+    unnamed one the number of the first slice that has it."""
+    ports, names = [], []
+    for s in slices:
+        meta = s["metadata"]
+        label = meta.get("labels", {}).get("kubernetes.io/service-name")
+        if meta.get("namespace", "default") != ns or label != svc:
+            continue
+        for p in s.get("ports") or []:
+            name = p.get("name") or None
+            if name in names:
+                continue
+            names.append(name)
+            ports.append(svc_port(name, 80 + len(ports),
+                                  name if name else p.get("port")))
+    return service(svc, ports, ns=ns)
+
+
+def with_services(objs):
+    """objs plus, first, the Service of every EndpointSlice whose Service is
+    not among them (a cluster has both; the module watches both)."""
+    have = {(o["metadata"].get("namespace", "default"), o["metadata"]["name"])
+            for o in objs if o.get("kind") == "Service"}
+    slices = [o for o in objs if o.get("kind") == "EndpointSlice"]
+    need = []
+    for s in slices:
+        meta = s["metadata"]
+        key = (meta.get("namespace", "default"),
+               meta.get("labels", {}).get("kubernetes.io/service-name"))
+        if key[1] and key not in have:
+            have.add(key)
+            need.append(service_of_slices(slices, key[1], ns=key[0]))
+    return need + list(objs)
+
+
 def secret_tls(name, cert_pem, key_pem, ns="default"):
     b64 = lambda b: base64.b64encode(  # noqa: E731
         b if isinstance(b, bytes) else b.encode()).decode()

@@ -308,4 +308,4 @@ def test_slice_cache_drops_services_no_configuration_names(
     assert s["services"]["default/%s:http" % svc_name(2)]["state"] == \
         "unsynced"
     assert log_lines(n, r"EndpointSlice\(s\) of services no configuration "
-                        r"names removed from the slice cache")
+                        r"names removed from the watcher.s cache")

@@ -66,8 +66,9 @@ def write_list(directory, objs, name="in"):
 
 
 class ModuleStack:
-    """Render objs in module mode, load the EndpointSlices into the stand-in
-    API, start nginx with the module on the rendered config."""
+    """Render objs in module mode, load the Services and EndpointSlices into
+    the stand-in API (the module watches both), start nginx with the module
+    on the rendered config."""
 
     def __init__(self, tmp_path, kube_api, nginx_factory, objs, slices,
                  *flags):
@@ -77,7 +78,9 @@ class ModuleStack:
         self.rc, _, self.err, self.conf = m.render(
             src, out, *flags, endpoints="module", http_port=self.port)
         assert self.rc == 0, self.err
-        self.api = kube_api(load=[write_list(tmp_path / "api", slices,
+        services = [o for o in objs if o["kind"] == "Service"]
+        self.api = kube_api(load=[write_list(tmp_path / "api",
+                                             services + slices,
                                              name="slices")])
         http = "    %s\n    k8s_zone k8s 4m;\n    include %s/kubengx.conf;\n" \
             % (api_line(self.api), out)

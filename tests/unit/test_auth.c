@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "kube_auth.h"
+#include "kube_base64.h"
+#include "kube_kubeconfig.h"
 #include "kube_yaml.h"
 
 

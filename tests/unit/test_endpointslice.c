@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
@@ -37,7 +38,7 @@ has_warning(const kube_endpointslice_t *es, const char *needle)
 }
 
 
-/* the example from notes/kubernetes-api.md section 2 */
+/* a slice as the EndpointSlice controller writes it, with hints */
 static const char *full_slice =
     "{\"kind\":\"EndpointSlice\",\"apiVersion\":\"discovery.k8s.io/v1\","
     "\"metadata\":{\"name\":\"web-7xk2p\",\"generateName\":\"web-\","
@@ -597,6 +598,70 @@ test_allocator(void **state)
 }
 
 
+/*
+ * kube_endpointslice_encode(): what endpoint selection and the status
+ * read survives an encode/decode round trip (the zone's slice cache).
+ */
+static void
+test_encode_roundtrip(void **state)
+{
+    char                  *text;
+    size_t                 len, i;
+    kube_err_t             err;
+    kube_endpointslice_t  *a, *b;
+
+    (void) state;
+
+    a = decode(full_slice, &err);
+    assert_non_null(a);
+
+    text = kube_endpointslice_encode(a, &len);
+    assert_non_null(text);
+    assert_int_equal(len, strlen(text));
+
+    b = kube_endpointslice_decode_text(text, len, NULL, &err);
+    assert_non_null(b);
+    free(text);
+
+    assert_string_equal(b->name, "web-7xk2p");
+    assert_string_equal(b->ns, "shop");
+    assert_string_equal(b->service_name, "web");
+    assert_int_equal(b->address_type, KUBE_ADDR_IPV4);
+    assert_true(b->has_trigger_time);
+    assert_int_equal(b->trigger_time_ms, a->trigger_time_ms);
+
+    assert_int_equal(b->nports, 1);
+    assert_string_equal(b->ports[0].name, "http");
+    assert_string_equal(b->ports[0].protocol, "TCP");
+    assert_string_equal(b->ports[0].app_protocol, "http");
+    assert_int_equal(b->ports[0].port, 8080);
+
+    assert_int_equal(b->nendpoints, a->nendpoints);
+
+    for (i = 0; i < a->nendpoints; i++) {
+        assert_string_equal(b->endpoints[i].addresses[0].text,
+                            a->endpoints[i].addresses[0].text);
+        assert_int_equal(b->endpoints[i].ready, a->endpoints[i].ready);
+        assert_int_equal(b->endpoints[i].serving, a->endpoints[i].serving);
+        assert_int_equal(b->endpoints[i].terminating,
+                         a->endpoints[i].terminating);
+        assert_string_equal(b->endpoints[i].node_name,
+                            a->endpoints[i].node_name);
+        assert_string_equal(b->endpoints[i].zone, a->endpoints[i].zone);
+        assert_int_equal(b->endpoints[i].nfor_zones,
+                         a->endpoints[i].nfor_zones);
+    }
+
+    assert_string_equal(b->endpoints[0].target_kind, "Pod");
+    assert_string_equal(b->endpoints[0].target_name, "web-5d8f9-abcde");
+    assert_string_equal(b->endpoints[0].for_zones[0], "eu-west-1a");
+    assert_null(b->endpoints[1].target_name);
+
+    kube_endpointslice_free(a);
+    kube_endpointslice_free(b);
+}
+
+
 int
 main(void)
 {
@@ -615,6 +680,7 @@ main(void)
         cmocka_unit_test(test_warning_cap),
         cmocka_unit_test(test_type_confusion),
         cmocka_unit_test(test_allocator),
+        cmocka_unit_test(test_encode_roundtrip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /*
- * Unit tests: kube/kube_listwatch.c, driven through scenarios with an
+ * Unit tests: kube/kube_listwatch*.c, driven through scenarios with an
  * injected clock and random source.
  */
 

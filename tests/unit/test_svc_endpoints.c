@@ -439,6 +439,56 @@ test_null_entries(void **state)
 }
 
 
+/*
+ * A named targetPort resolves per pod: the EndpointSlice controller
+ * writes one slice per port number, with the same port name.  Each
+ * endpoint keeps its own slice's number; an unnamed Service port's slice
+ * port may carry the name "" or no name at all.
+ */
+static void
+test_named_target_port_per_slice(void **state)
+{
+    slices_t              s = { .n = 0 };
+    kube_svc_endpoints_t  out;
+    kube_port_selector_t  sel;
+
+    (void) state;
+
+    add(&s, SLICE("web-a", "web", "IPv4",
+                  "[" EP("10.0.0.1", READY) "," EP("10.0.0.2", READY) "]",
+                  "[{\"name\":\"http\",\"port\":8080}]"));
+    add(&s, SLICE("web-b", "web", "IPv4",
+                  "[" EP("10.0.0.3", READY) "]",
+                  "[{\"name\":\"http\",\"port\":9090}]"));
+
+    assert_string_equal(run(&s, "http", &out),
+                        "10.0.0.1:8080,10.0.0.2:8080,10.0.0.3:9090");
+    kube_svc_endpoints_free(&out);
+    release(&s);
+
+    add(&s, SLICE("api-a", "api", "IPv4",
+                  "[" EP("10.0.1.1", READY) "]",
+                  "[{\"name\":\"\",\"port\":8080,\"protocol\":\"TCP\"}]"));
+    add(&s, SLICE("api-b", "api", "IPv4",
+                  "[" EP("10.0.1.2", READY) "]",
+                  "[{\"port\":8081}]"));
+
+    /* what kube_service_resolve() gives for an unnamed Service port */
+    memset(&sel, 0, sizeof(sel));
+    sel.kind = KUBE_PORTSEL_NAME;
+    sel.name = "";
+
+    assert_int_equal(kube_svc_endpoints_compute(
+                         (const kube_endpointslice_t *const *) s.es, s.n,
+                         &sel, &out, NULL), 0);
+    assert_int_equal(out.n, 2);
+    assert_string_equal(out.endpoints[0].text, "10.0.1.1:8080");
+    assert_string_equal(out.endpoints[1].text, "10.0.1.2:8081");
+    kube_svc_endpoints_free(&out);
+    release(&s);
+}
+
+
 int
 main(void)
 {
@@ -455,6 +505,7 @@ main(void)
         cmocka_unit_test(test_selector_parse),
         cmocka_unit_test(test_fqdn_skipped_and_trigger_time),
         cmocka_unit_test(test_null_entries),
+        cmocka_unit_test(test_named_target_port_per_slice),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
