@@ -32,6 +32,7 @@ endif
 KUBE_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Ikube \
               $(shell pkg-config --cflags jansson yaml-0.1 libcurl libcrypto)
 KUBE_LIBS   = $(shell pkg-config --libs jansson yaml-0.1 libcurl libcrypto)
+GEN_LIBS    = $(shell pkg-config --libs libssl) $(KUBE_LIBS)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
@@ -92,7 +93,7 @@ $(BUILD)/kubengx: $(GEN_SRCS) $(GEN_HDRS) $(KUBE_SRCS) $(KUBE_HDRS) VERSION
 	@mkdir -p $(BUILD)
 	@echo "build kubengx"
 	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
-	    -o $@ $(GEN_SRCS) $(KUBE_SRCS) $(KUBE_LIBS) $(SAN_FLAGS)
+	    -o $@ $(GEN_SRCS) $(KUBE_SRCS) $(GEN_LIBS) $(SAN_FLAGS)
 
 # --- tests -----------------------------------------------------------------
 

@@ -35,7 +35,8 @@ typedef struct {
 
 
 typedef struct {
-    kngx_class_opts_t    class;
+    kngx_class_opts_t      class;
+    kngx_host_ownership_e  host_ownership;
 } kngx_lint_opts_t;
 
 
