@@ -382,8 +382,8 @@ kngx_lint_usage(FILE *out)
 "  warning  bad-annotation  an annotation value kubengx render ignores\n"
 "                           (e.g. upstream-hash-by naming a variable\n"
 "                           nginx does not define)\n"
-"  warning  none-served     none of the input's Ingresses is of a class\n"
-"                           kubengx serves\n"
+"  (stderr)                 a warning when none of the input's Ingresses\n"
+"                           is of a class kubengx serves\n"
 "  warning  (loader)        what the loader warns about, e.g. a bad\n"
 "                           EndpointSlice endpoint\n"
 "\n"
@@ -556,6 +556,13 @@ kngx_lint_main(int argc, char **argv)
     }
 
     kngx_lint_sort(&l);
+
+    if (l.none_served) {
+        fprintf(stderr, "kubengx lint: warning: none of the %zu Ingress%s in "
+                "the input is of a class kubengx serves (%s): kubengx render "
+                "would route nothing\n", m->ningresses,
+                m->ningresses == 1 ? "" : "es", o.class.class_name);
+    }
 
     if (json) {
         if (kngx_lint_print_json(stdout, &l) != 0) {

@@ -31,6 +31,8 @@ typedef struct {
     size_t               cap;
     size_t               nerrors;
     size_t               nwarnings;
+    unsigned             none_served:1;  /* the input has Ingresses and
+                                            kubengx serves none */
 } kngx_lint_t;
 
 

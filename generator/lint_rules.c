@@ -864,13 +864,7 @@ kngx_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
         }
     }
 
-    if (rc == 0 && m->ningresses && p->ningresses == 0) {
-        rc = kngx_lint_add(l, KNGX_DIAG_WARNING, NULL, "none-served", NULL,
-                 "none of the %zu Ingress%s in the input is one kubengx "
-                 "serves (class %s): kubengx render would route nothing",
-                 m->ningresses, m->ningresses == 1 ? "" : "es",
-                 o->class.class_name);
-    }
+    l->none_served = m->ningresses && p->ningresses == 0;
 
     kngx_plan_free(p);
 

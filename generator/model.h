@@ -593,6 +593,7 @@ typedef struct {
     /* private */
     const char            *default_cert_name;
     unsigned               resolver_read:1;
+    const kngx_ingress_t  *balance_warned;  /* its annotations warned */
     size_t                 servers_cap;
     size_t                 certs_cap;
     void                  *host_index;

@@ -142,6 +142,7 @@ kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
     const char **balance, const char **hash_by)
 {
     const char  *lb, *hb, *why;
+    int          warned;
 
     *balance = NULL;
     *hash_by = NULL;
@@ -149,6 +150,10 @@ kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
     if (ing == NULL) {
         return 0;
     }
+
+    /* each of ing's backends asks: warn once */
+    warned = (p->balance_warned == ing);
+    p->balance_warned = ing;
 
     hb = kngx_meta_annotation(&ing->meta, KNGX_ANN_HASH_BY);
 
@@ -159,9 +164,10 @@ kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
             return 0;
         }
 
-        if (kngx_plan_warn(p, ing, "metadata.annotations", 0, "bad-annotation",
-                   "%s %s %s; ignored, round robin used", KNGX_ANN_HASH_BY,
-                   kngx_msg_quote(hb), why))
+        if (!warned
+            && kngx_plan_warn(p, ing, "metadata.annotations", 0,
+                   "bad-annotation", "%s %s %s; ignored, round robin used",
+                   KNGX_ANN_HASH_BY, kngx_msg_quote(hb), why))
         {
             return -1;
         }
@@ -175,6 +181,10 @@ kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     if (strcmp(lb, "ewma") == 0 || strcmp(lb, "least_conn") == 0) {
         *balance = strcmp(lb, "ewma") == 0 ? "ewma" : "least_conn";
+        return 0;
+    }
+
+    if (warned) {
         return 0;
     }
 

@@ -3,16 +3,17 @@
  * kubengx generator: does nginx accept a TLS Secret's certificate and key?
  *
  * A certificate that nginx cannot load fails the whole config, so every
- * Secret is loaded here first the way nginx 1.22 loads the file kubengx
- * writes for it (output.c: tls.key, then tls.crt, one PEM file for both
- * ssl_certificate and ssl_certificate_key): the first certificate
- * (PEM_read_bio_X509_AUX), the rest as its chain, then the first private
- * key without a passphrase, each handed to an SSL_CTX as nginx's
- * ngx_ssl_certificate() does, so that OpenSSL's own checks run too (a
- * key that does not match the certificate, keys or signatures too weak
- * for the security level of the system's OpenSSL configuration).  A
- * garbled PEM body, a mismatched or an encrypted key is refused with the
- * reason.
+ * Secret is loaded here first the way nginx 1.22's ngx_ssl_certificate()
+ * loads it: the first certificate (PEM_read_bio_X509_AUX), the rest as
+ * its chain, then the first private key without a passphrase, each
+ * handed to an SSL_CTX, so that OpenSSL's own checks run too (a key that
+ * does not match the certificate; keys or signatures too weak for the
+ * security level of the system's OpenSSL configuration, which nginx
+ * loads too).  tls.crt and tls.key are loaded each on its own first, so
+ * that the reason names the field at fault, then as the one PEM file
+ * kubengx writes for them (output.c: tls.key, then tls.crt, named by
+ * both ssl_certificate and ssl_certificate_key).  A garbled PEM body, a
+ * mismatched or an encrypted key is refused with the reason.
  */
 
 #define _GNU_SOURCE                  /* memmem */
@@ -152,14 +153,48 @@ kngx_tls_load_key(SSL_CTX *ctx, BIO *bio, const char *key, size_t key_len,
 }
 
 
+/* cert and key loaded into a new SSL_CTX from crt_pem and key_pem */
+static int
+kngx_tls_load(const char *crt_pem, size_t crt_len, const char *key_pem,
+    size_t key_len, const char *key, size_t klen, char *why, size_t size)
+{
+    SSL_CTX  *ctx;
+    BIO      *crt, *kb;
+    int       rc = -1;
+
+    if (crt_len > INT_MAX || key_len > INT_MAX) {
+        snprintf(why, size, "too large");
+        return -1;
+    }
+
+    ctx = SSL_CTX_new(TLS_server_method());
+    crt = BIO_new_mem_buf(crt_pem, (int) crt_len);
+    kb = BIO_new_mem_buf(key_pem, (int) key_len);
+
+    if (ctx == NULL || crt == NULL || kb == NULL) {
+        snprintf(why, size, "out of memory");
+
+    } else if (kngx_tls_load_cert(ctx, crt, why, size) == 0
+               && kngx_tls_load_key(ctx, kb, key, klen, why, size) == 0)
+    {
+        rc = 0;
+    }
+
+    BIO_free(crt);
+    BIO_free(kb);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+
+    return rc;
+}
+
+
 int
 kngx_tls_check(const char *cert, size_t cert_len, const char *key,
     size_t key_len, char *why, size_t size)
 {
     static int   inited;
-    SSL_CTX     *ctx;
-    BIO         *crt, *kb;
-    char        *pem;
+    char        *pem, reason[256];
     size_t       len;
     int          rc;
 
@@ -168,6 +203,17 @@ kngx_tls_check(const char *cert, size_t cert_len, const char *key,
         OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL);
         inited = 1;
     }
+
+    ERR_clear_error();
+
+    /* each on its own first, so that the reason names the right field */
+    if (kngx_tls_load(cert, cert_len, key, key_len, key, key_len, why, size)
+        != 0)
+    {
+        return -1;
+    }
+
+    /* then the one file kubengx writes, as nginx reads it */
 
     len = key_len + 1 + cert_len;
 
@@ -187,27 +233,14 @@ kngx_tls_check(const char *cert, size_t cert_len, const char *key,
     memcpy(pem + len, cert, cert_len);
     len += cert_len;
 
-    ERR_clear_error();
-
-    rc = -1;
-    ctx = SSL_CTX_new(TLS_server_method());
-    crt = len <= INT_MAX ? BIO_new_mem_buf(pem, (int) len) : NULL;
-    kb = len <= INT_MAX ? BIO_new_mem_buf(pem, (int) len) : NULL;
-
-    if (ctx == NULL || crt == NULL || kb == NULL) {
-        snprintf(why, size, "out of memory");
-
-    } else if (kngx_tls_load_cert(ctx, crt, why, size) == 0
-               && kngx_tls_load_key(ctx, kb, key, key_len, why, size) == 0)
-    {
-        rc = 0;
-    }
-
-    BIO_free(crt);
-    BIO_free(kb);
-    SSL_CTX_free(ctx);
+    rc = kngx_tls_load(pem, len, pem, len, key, key_len, reason,
+                       sizeof(reason));
     free(pem);
-    ERR_clear_error();
+
+    if (rc != 0) {
+        snprintf(why, size, "tls.key and tls.crt do not load as one file: "
+                 "%s", reason);
+    }
 
     return rc;
 }
