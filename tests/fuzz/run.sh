@@ -62,7 +62,7 @@ command -v "$CC" >/dev/null || die "$CC not found (make fuzz installs it)"
 
 # --- build -----------------------------------------------------------------
 
-pkgs="jansson yaml-0.1 libcurl libcrypto"
+pkgs="jansson yaml-0.1 libcurl libssl libcrypto"
 pc_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config failed"
 pc_libs=$(pkg-config --libs $pkgs)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
