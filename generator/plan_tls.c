@@ -152,6 +152,7 @@ kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing)
     kngx_server_t             *srv;
     const char                *why;
     char                       host[256], reason[512];
+    char                       name[KNGX_NAME_CERT_MAX + 1];
     size_t                     i, j;
     int                        rc;
 
@@ -178,11 +179,13 @@ kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing)
         }
 
         if (sec) {
-            c = kngx_plan_cert(p, sec);
-            if (c == NULL) {
+            /* the file is written only if a host gets it (below) */
+            if (kngx_name_cert(name, sizeof(name), sec->meta.ns,
+                               sec->meta.name) != 0)
+            {
                 return -1;
             }
-            cert = c->name;
+            cert = name;
 
         } else {
             cert = p->default_cert_name;
@@ -236,6 +239,14 @@ kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing)
             }
 
             srv->tls_owner = ing;
+
+            if (sec) {
+                c = kngx_plan_cert(p, sec);
+                if (c == NULL) {
+                    return -1;
+                }
+                cert = c->name;
+            }
 
             if (cert) {
                 srv->tls = 1;

@@ -368,13 +368,15 @@ kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 /*
  * A server that proxies to an ExternalName resolves it per request: in
  * the server (an http-level resolver in the user's nginx.conf would
- * clash with one in this file).
+ * clash with one in this file).  With DNS down a request waits for the
+ * timeout (nginx's default is 30 s), then gets 502 or 504.
  */
 static void
 kngx_render_resolver(kngx_render_t *r, const kngx_server_t *srv)
 {
     if (srv->external && r->p->resolver) {
-        kngx_buf_printf(r->b, "    resolver %s;\n", r->p->resolver);
+        kngx_buf_printf(r->b, "    resolver %s;\n"
+                        "    resolver_timeout 5s;\n", r->p->resolver);
     }
 }
 

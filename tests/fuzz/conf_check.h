@@ -246,6 +246,10 @@ cc_simple(cc_t *c)
             return (n == 1 && strcmp(c->args[1], "on") == 0) ? 0
                    : cc_fail(c, "bad ssl_reject_handshake", NULL);
         }
+        if (strcmp(name, "resolver_timeout") == 0) {
+            return (n == 1 && strcmp(c->args[1], "5s") == 0) ? 0
+                   : cc_fail(c, "bad resolver_timeout", NULL);
+        }
         if (strcmp(name, "resolver") == 0) {
             for (i = 1; i <= n; i++) {
                 if (c->quoted[i] || strspn(c->args[i], "0123456789abcdef"
