@@ -5,7 +5,9 @@
  *
  * Policy (ingress-nginx's CVE history is config injection):
  * - hosts: DNS-1123 subdomains (lowercased), "*." allowed only as the
- *   whole first label; IP addresses refused (as the API server does);
+ *   whole first label and before at least two labels ("*.com" would take
+ *   a whole top-level domain); IP addresses refused (as the API server
+ *   does);
  * - paths: start with "/", at most 1024 bytes, only the RFC 3986 path
  *   characters that need no escaping in nginx: letters, digits and
  *   / - . _ ~ ! & ( ) * + , = : @ ; everything else (control bytes,

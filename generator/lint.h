@@ -51,6 +51,10 @@ int kngx_lint_add(kngx_lint_t *l, kngx_severity_e sev,
 #endif
     ;
 
+/* lint_plan.c: findings from the route plan; -1 out of memory */
+int kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_lint_opts_t *o);
+
 /* run every rule on a finished model without errors; -1 out of memory */
 int kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_lint_opts_t *o);

@@ -618,7 +618,8 @@ void kngx_plan_free(kngx_plan_t *p);
 /* ---- validation (escape.c) ----------------------------------------------- */
 
 /*
- * Host: DNS-1123 subdomain, optional "*." as the whole first label.
+ * Host: DNS-1123 subdomain, optional "*." as the whole first label before
+ * two labels or more.
  * Writes the lowercased host into out (size >= 254).  0 ok, -1 with a
  * static reason in *why.
  */
