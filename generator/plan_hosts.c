@@ -50,6 +50,23 @@ kngx_host_index_grow(kngx_plan_t *p)
 }
 
 
+/* the slot of host in the index: its server's, or the empty one */
+static size_t
+kngx_host_slot(const kngx_plan_t *p, const char *host)
+{
+    const size_t  *idx = p->host_index;
+    size_t         j;
+
+    j = kngx_plan_hash(host) & (p->host_index_size - 1);
+
+    while (idx[j] && strcmp(p->servers[idx[j] - 1].host, host) != 0) {
+        j = (j + 1) & (p->host_index_size - 1);
+    }
+
+    return j;
+}
+
+
 /* the server of a (valid, lowercased) host; NULL on out of memory */
 kngx_server_t *
 kngx_plan_server(kngx_plan_t *p, const char *host)
@@ -64,13 +81,10 @@ kngx_plan_server(kngx_plan_t *p, const char *host)
     }
 
     idx = p->host_index;
-    j = kngx_plan_hash(host) & (p->host_index_size - 1);
+    j = kngx_host_slot(p, host);
 
-    while (idx[j]) {
-        if (strcmp(p->servers[idx[j] - 1].host, host) == 0) {
-            return &p->servers[idx[j] - 1];
-        }
-        j = (j + 1) & (p->host_index_size - 1);
+    if (idx[j]) {
+        return &p->servers[idx[j] - 1];
     }
 
     if (p->nservers == p->servers_cap) {
@@ -102,23 +116,16 @@ kngx_plan_server(kngx_plan_t *p, const char *host)
 kngx_server_t *
 kngx_plan_server_find(kngx_plan_t *p, const char *host)
 {
-    size_t  j, *idx;
+    size_t  j;
 
     if (p->host_index_size == 0) {
         return NULL;
     }
 
-    idx = p->host_index;
-    j = kngx_plan_hash(host) & (p->host_index_size - 1);
+    j = kngx_host_slot(p, host);
 
-    while (idx[j]) {
-        if (strcmp(p->servers[idx[j] - 1].host, host) == 0) {
-            return &p->servers[idx[j] - 1];
-        }
-        j = (j + 1) & (p->host_index_size - 1);
-    }
-
-    return NULL;
+    return ((size_t *) p->host_index)[j]
+           ? &p->servers[((size_t *) p->host_index)[j] - 1] : NULL;
 }
 
 

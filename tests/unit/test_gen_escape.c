@@ -33,6 +33,41 @@ rep(char c, size_t n)
 }
 
 
+/* every string of good passes check, every one of bad fails, saying why */
+typedef int (*check_pt)(const char *s, const char **why);
+
+static void
+expect(check_pt check, const char *const *good, const char *const *bad)
+{
+    const char  *why;
+    int          i;
+
+    for (i = 0; good && good[i]; i++) {
+        why = NULL;
+        if (check(good[i], &why) != 0) {
+            fail_msg("\"%s\" refused: %s", good[i], why);
+        }
+    }
+
+    for (i = 0; bad && bad[i]; i++) {
+        why = NULL;
+        if (check(bad[i], &why) == 0) {
+            fail_msg("\"%s\" accepted", bad[i]);
+        }
+        assert_non_null(why);
+    }
+}
+
+
+static int
+host_check(const char *s, const char **why)
+{
+    char  out[256];
+
+    return kngx_host_check(s, out, sizeof(out), why);
+}
+
+
 /* ---- nginx quoting -------------------------------------------------------- */
 
 static void
@@ -131,24 +166,10 @@ test_host_check(void **state)
     };
     char                out[256], want[300];
     const char         *why;
-    int                 i;
 
     (void) state;
 
-    for (i = 0; good[i]; i++) {
-        why = NULL;
-        if (kngx_host_check(good[i], out, sizeof(out), &why) != 0) {
-            fail_msg("%s refused: %s", good[i], why);
-        }
-    }
-
-    for (i = 0; bad[i]; i++) {
-        why = NULL;
-        if (kngx_host_check(bad[i], out, sizeof(out), &why) == 0) {
-            fail_msg("%s accepted", bad[i]);
-        }
-        assert_non_null(why);
-    }
+    expect(host_check, good, bad);
 
     assert_int_equal(kngx_host_check("A.Example.COM", out, sizeof(out),
                                      &why), 0);
@@ -188,23 +209,10 @@ test_path_check(void **state)
     };
     const char         *why;
     char                p[1100];
-    int                 i;
 
     (void) state;
 
-    for (i = 0; good[i]; i++) {
-        if (kngx_path_check(good[i], &why) != 0) {
-            fail_msg("%s refused: %s", good[i], why);
-        }
-    }
-
-    for (i = 0; bad[i]; i++) {
-        why = NULL;
-        if (kngx_path_check(bad[i], &why) == 0) {
-            fail_msg("\"%s\" accepted", bad[i]);
-        }
-        assert_non_null(why);
-    }
+    expect(kngx_path_check, good, bad);
 
     p[0] = '/';
     memcpy(p + 1, rep('a', 1023), 1024);
@@ -319,23 +327,10 @@ test_variables(void **state)
     };
     const char         *why;
     char                key[300];
-    int                 i;
 
     (void) state;
 
-    for (i = 0; good[i]; i++) {
-        if (kngx_hash_key_check(good[i], &why) != 0) {
-            fail_msg("%s refused: %s", good[i], why);
-        }
-    }
-
-    for (i = 0; bad[i]; i++) {
-        why = NULL;
-        if (kngx_hash_key_check(bad[i], &why) == 0) {
-            fail_msg("%s accepted", bad[i]);
-        }
-        assert_non_null(why);
-    }
+    expect(kngx_hash_key_check, good, bad);
 
     assert_int_equal(kngx_hash_key_check("$nosuchvar", &why), -1);
     assert_non_null(strstr(why, "$nosuchvar"));
@@ -416,11 +411,7 @@ test_external_name_addresses(void **state)
         assert_non_null(strstr(why, "localhost"));
     }
 
-    for (i = 0; fine[i]; i++) {
-        if (kngx_external_name_check(fine[i], &why) != 0) {
-            fail_msg("%s refused: %s", fine[i], why);
-        }
-    }
+    expect(kngx_external_name_check, fine, NULL);
 
     assert_int_equal(kngx_external_name_check("*.example.com", &why), -1);
     assert_int_equal(kngx_external_name_check("a b.com", &why), -1);

@@ -39,6 +39,14 @@
 #define T1  "\"2020-01-01T00:00:00Z\""
 #define T2  "\"2021-01-01T00:00:00Z\""
 
+/* two namespaces, a Service and an Ingress routing "/" of host each */
+#define TWO(ns1, svc1, host1, t1, ns2, svc2, host2, t2)                       \
+    SVC(ns1, svc1) SVC(ns2, svc2)                                             \
+    ING(ns1, "i1", t1, "", "  rules:\n" RULE(host1,                          \
+                                             PATH("/", "Prefix", svc1)))     \
+    ING(ns2, "i2", t2, "", "  rules:\n" RULE(host2,                          \
+                                             PATH("/", "Prefix", svc2)))
+
 
 typedef struct {
     kngx_model_t  *m;
@@ -262,13 +270,8 @@ test_upstreams_of_the_namespace_pair(void **state)
 
     (void) state;
 
-    build(&b, SVC("team", "a-web") SVC("team-a", "web")
-              ING("team", "v", T1, "",
-                  "  rules:\n" RULE("victim.example.com",
-                                    PATH("/", "Prefix", "a-web")))
-              ING("team-a", "x", T2, "",
-                  "  rules:\n" RULE("attacker.example.com",
-                                    PATH("/", "Prefix", "web"))));
+    build(&b, TWO("team", "a-web", "victim.example.com", T1,
+                  "team-a", "web", "attacker.example.com", T2));
 
     assert_int_equal(b.p->nupstreams, 2);
     assert_string_not_equal(b.p->upstreams[0]->name,
@@ -367,13 +370,8 @@ test_ownership_goes_to_the_oldest(void **state)
     (void) state;
 
     /* b's Ingress is older: b owns the host, a's rule is refused */
-    build(&b, SVC("a", "web") SVC("b", "evil")
-              ING("a", "site", T2, "",
-                  "  rules:\n" RULE("shop.example.com",
-                                    PATH("/", "Prefix", "web")))
-              ING("b", "grab", T1, "",
-                  "  rules:\n" RULE("shop.example.com",
-                                    PATH("/", "Prefix", "evil"))));
+    build(&b, TWO("a", "web", "shop.example.com", T2,
+                  "b", "evil", "shop.example.com", T1));
 
     assert_string_equal(server(&b, "shop.example.com")->owner_ns, "b");
     assert_string_equal(target_of(&route(server(&b, "shop.example.com"), "/",
