@@ -53,6 +53,7 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
     };
     const kngx_diag_t     *d;
     const kngx_ingress_t  *ing;
+    const char            *field;
     kngx_plan_opts_t       po;
     kngx_plan_t           *p;
     size_t                 i, k;
@@ -80,8 +81,16 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
             ing = bsearch(d->object, m->ingresses, m->ningresses,
                           sizeof(kngx_ingress_t), kngx_ingress_by_name_cmp);
 
-            if (ing && kngx_lint_add(l, codes[k].sev, &ing->meta, d->code,
-                                     d->field, "%s", d->message) != 0)
+            if (ing == NULL) {
+                continue;
+            }
+
+            /* the diag lives in the plan's arena, freed below */
+            field = d->field ? kube_arena_strdup(l->arena, d->field) : NULL;
+
+            if ((d->field && field == NULL)
+                || kngx_lint_add(l, codes[k].sev, &ing->meta, d->code, field,
+                                 "%s", d->message) != 0)
             {
                 rc = -1;
             }

@@ -327,9 +327,12 @@ def test_tls_secret_rotation_and_bad_secret_rejected(kube_api, backends,
     harness.wait_for(lambda: ctl.reloads() == start + 2, 10, "reload")
     harness.wait_for(routed_to(ctl, "one.example.com", "/x", "a"), 10,
                      "http served, not redirected")
+    # (the old workers may still take a connection or two)
+    harness.wait_for(lambda: served_subject(ctl.https_port,
+                                            "one.example.com") is None,
+                     10, "https no longer served")
     assert ctl.metric(
         'kubengx_reload_errors_total{reason="nginx-test"}') == 0
-    assert served_subject(ctl.https_port, "one.example.com") is None
 
     def event():
         evs = api.get("/api/v1/namespaces/default/events")["items"]
