@@ -32,6 +32,7 @@ endif
 KUBE_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Ikube \
               $(shell pkg-config --cflags jansson yaml-0.1 libcurl libcrypto)
 KUBE_LIBS   = $(shell pkg-config --libs jansson yaml-0.1 libcurl libcrypto)
+GEN_LIBS    = $(shell pkg-config --libs libssl) $(KUBE_LIBS)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
@@ -39,6 +40,7 @@ GEN_SRCS    := $(sort $(wildcard generator/*.c))
 GEN_HDRS    := $(wildcard generator/*.h)
 MOD_SRCS    := $(sort $(wildcard ngx_module/*.c))
 MOD_HDRS    := $(wildcard ngx_module/*.h)
+GEN_LIB_SRCS := $(filter-out generator/kubengx.c,$(GEN_SRCS))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
@@ -92,7 +94,7 @@ $(BUILD)/kubengx: $(GEN_SRCS) $(GEN_HDRS) $(KUBE_SRCS) $(KUBE_HDRS) VERSION
 	@mkdir -p $(BUILD)
 	@echo "build kubengx"
 	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
-	    -o $@ $(GEN_SRCS) $(KUBE_SRCS) $(KUBE_LIBS) $(SAN_FLAGS)
+	    -o $@ $(GEN_SRCS) $(KUBE_SRCS) $(GEN_LIBS) $(SAN_FLAGS)
 
 # --- tests -----------------------------------------------------------------
 
@@ -100,6 +102,25 @@ $(BUILD)/unit/%: tests/unit/%.c $(KUBE_SRCS) $(KUBE_HDRS)
 	@mkdir -p $(BUILD)/unit
 	@$(CC) $(KUBE_CFLAGS) -Itests/unit -o $@ $< $(KUBE_SRCS) \
 	    $(KUBE_LIBS) -lcmocka $(SAN_FLAGS)
+
+# test_gen_*.c: the generator's helpers and planner, linked with its
+# objects (all of generator/ but main(); a directory per SAN setting) and
+# kube/
+GEN_OBJ_DIR  = $(BUILD)/obj/generator$(SAN)
+GEN_OBJS     = $(patsubst generator/%.c,$(GEN_OBJ_DIR)/%.o,$(GEN_LIB_SRCS))
+GEN_UNIT_BINS = $(filter $(BUILD)/unit/test_gen_%,$(UNIT_BINS))
+
+$(GEN_OBJS): $(GEN_OBJ_DIR)/%.o: generator/%.c $(GEN_HDRS) $(KUBE_HDRS) \
+        VERSION
+	@mkdir -p $(GEN_OBJ_DIR)
+	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
+	    -c -o $@ $<
+
+$(GEN_UNIT_BINS): $(BUILD)/unit/test_gen_%: tests/unit/test_gen_%.c \
+        $(GEN_OBJS) $(KUBE_SRCS) $(KUBE_HDRS) $(GEN_HDRS)
+	@mkdir -p $(BUILD)/unit
+	@$(CC) $(KUBE_CFLAGS) -Igenerator -Itests/unit -o $@ $< $(GEN_OBJS) \
+	    $(KUBE_SRCS) $(GEN_LIBS) -lcmocka $(SAN_FLAGS)
 
 unit: $(UNIT_BINS)
 	@tests/unit/run.sh $(BUILD)/unit-results.txt $(UNIT_BINS)

@@ -14,6 +14,7 @@
  * ours: the cluster says that class belongs to someone else.
  */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "model.h"
@@ -68,7 +69,7 @@ kngx_ingress_is_ours(const kngx_model_t *m, const kngx_class_opts_t *o,
             return 1;
         }
 
-        *why = "spec.ingressClassName names a class of another controller";
+        *why = "spec.ingressClassName names a class kubengx does not serve";
         return 0;
     }
 
@@ -78,8 +79,8 @@ kngx_ingress_is_ours(const kngx_model_t *m, const kngx_class_opts_t *o,
             return 1;
         }
 
-        *why = "annotation kubernetes.io/ingress.class names a class of "
-               "another controller";
+        *why = "annotation kubernetes.io/ingress.class names a class "
+               "kubengx does not serve";
         return 0;
     }
 
@@ -93,7 +94,34 @@ kngx_ingress_is_ours(const kngx_model_t *m, const kngx_class_opts_t *o,
         return 1;
     }
 
-    *why = "no class, and no default IngressClass of ours "
-           "(use --watch-without-class)";
+    *why = "no class, and no default IngressClass of ours";
     return 0;
+}
+
+
+const char *
+kngx_ingress_class_hint(const kngx_model_t *m, const kngx_ingress_t *ing,
+    char *buf, size_t size)
+{
+    const kngx_ingress_class_t  *cls;
+    const char                  *name;
+
+    name = ing->class_name ? ing->class_name : ing->legacy_class;
+
+    if (name == NULL) {
+        snprintf(buf, size, "--watch-without-class");
+        return buf;
+    }
+
+    cls = kngx_model_class(m, name);
+
+    if (cls && cls->controller[0]) {
+        /* an IngressClass of another controller: only --controller */
+        snprintf(buf, size, "--controller %s", cls->controller);
+
+    } else {
+        snprintf(buf, size, "--class %s", name);
+    }
+
+    return buf;
 }

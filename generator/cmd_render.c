@@ -51,6 +51,20 @@ kngx_render_usage(FILE *out)
 "                           kubengx.io/ingress-controller)\n"
 "      --watch-without-class\n"
 "                           serve Ingresses that name no class\n"
+"  An Ingress not served for its class is a warning naming the flag\n"
+"  that would serve it; so is an input none of whose Ingresses is served.\n"
+"\n"
+"Tenancy:\n"
+"      --host-ownership MODE\n"
+"                           namespace (default): the namespace of the\n"
+"                           oldest Ingress routing a host owns it; rules\n"
+"                           and tls entries for it from other namespaces\n"
+"                           are refused (warning) unless the owner lists\n"
+"                           them in the annotation\n"
+"                           kubengx.io/host-shared-with: \"ns-b,ns-c\";\n"
+"                           merge: any namespace may add paths to any\n"
+"                           host.  Either way a tls entry serves only\n"
+"                           hosts its Ingress routes\n"
 "\n"
 "Routing:\n"
 "      --endpoints MODE     module: upstreams use k8s_service (needs the\n"
@@ -79,6 +93,10 @@ kngx_render_usage(FILE *out)
 "                           a kubernetes.io/tls Secret in the input, for\n"
 "                           TLS hosts without a usable Secret and unknown\n"
 "                           names; without it such https is not served\n"
+"      --resolver ADDR[,ADDR]\n"
+"                           nameservers (IP[:PORT]) through which nginx\n"
+"                           resolves ExternalName Services per request\n"
+"                           (default: those of /etc/resolv.conf)\n"
 "      --forwarded-for MODE replace (default): X-Forwarded-For is the\n"
 "                           client address nginx sees; append: add it to\n"
 "                           the client's header (only behind a trusted\n"
@@ -99,9 +117,11 @@ kngx_render_usage(FILE *out)
 "  kubernetes.io/ingress.class                   the legacy class field\n"
 "  nginx.ingress.kubernetes.io/load-balance      round_robin, least_conn,\n"
 "                                                ewma (ewma: module only)\n"
-"  nginx.ingress.kubernetes.io/upstream-hash-by  KEY of $variables and\n"
-"                                                A-Za-z0-9_.:/- only;\n"
-"                                                consistent hashing\n"
+"  nginx.ingress.kubernetes.io/upstream-hash-by  KEY of $variables nginx\n"
+"                                                defines and A-Za-z0-9_.:/-\n"
+"                                                only; consistent hashing\n"
+"  kubengx.io/host-shared-with                   namespaces that may add\n"
+"                                                to this Ingress's hosts\n"
 "\n"
 "Exit status: 0 rendered (warnings go to stderr), 2 bad input or usage,\n"
 "failed --check or write error (then nothing is written).\n",
@@ -124,7 +144,9 @@ enum {
     KNGX_OPT_NGINX,
     KNGX_OPT_MODULE,
     KNGX_OPT_CERTS_PATH,
-    KNGX_OPT_FORWARDED_FOR
+    KNGX_OPT_FORWARDED_FOR,
+    KNGX_OPT_HOST_OWNERSHIP,
+    KNGX_OPT_RESOLVER
 };
 
 
@@ -150,6 +172,9 @@ static const struct option  kngx_render_options[] = {
     { "certs-path",          required_argument, NULL, KNGX_OPT_CERTS_PATH },
     { "forwarded-for",       required_argument, NULL,
                                                 KNGX_OPT_FORWARDED_FOR },
+    { "host-ownership",      required_argument, NULL,
+                                                KNGX_OPT_HOST_OWNERSHIP },
+    { "resolver",            required_argument, NULL, KNGX_OPT_RESOLVER },
     { "verbose",             no_argument,       NULL, 'v' },
     { "help",                no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -207,16 +232,74 @@ kngx_default_module(char *buf, size_t size)
 }
 
 
+/* the plan's "not-ours" notes are printed as warnings instead */
 static void
 kngx_print_diags(const kngx_diags_t *ds, int verbose)
 {
     size_t  i;
 
     for (i = 0; i < ds->n; i++) {
-        if (ds->items[i].severity == KNGX_DIAG_INFO && !verbose) {
+        if (ds->items[i].severity == KNGX_DIAG_INFO
+            && (!verbose || strcmp(ds->items[i].code, "not-ours") == 0))
+        {
             continue;
         }
         kngx_diag_print(stderr, &ds->items[i]);
+    }
+}
+
+
+/*
+ * Never render nothing silently: each Ingress not served for its class
+ * is a warning naming the flag that would serve it, and an input none of
+ * whose Ingresses is served says so.
+ */
+static void
+kngx_print_class_warnings(const kngx_model_t *m, const kngx_plan_t *p,
+    const kngx_plan_opts_t *po)
+{
+    const kngx_ingress_t  *ing;
+    kngx_class_opts_t      co;
+    kngx_diag_t            d;
+    const char            *why;
+    char                   obj[320], msg[512], hint[300];
+    size_t                 i;
+
+    co.class_name = po->class_name;
+    co.controller = po->controller;
+    co.watch_without_class = po->watch_without_class;
+
+    for (i = 0; i < m->ningresses; i++) {
+        ing = &m->ingresses[i];
+
+        if (kngx_ingress_is_ours(m, &co, ing, &why)) {
+            continue;
+        }
+
+        snprintf(obj, sizeof(obj), "%s/%s", ing->meta.ns, ing->meta.name);
+        snprintf(msg, sizeof(msg), "Ingress not served: %s; %s would serve "
+                 "it", why, kngx_ingress_class_hint(m, ing, hint,
+                                                     sizeof(hint)));
+
+        memset(&d, 0, sizeof(d));
+        d.severity = KNGX_DIAG_WARNING;
+        d.src = ing->meta.src;
+        d.object = obj;
+        d.field = ing->class_name ? "spec.ingressClassName"
+                  : ing->legacy_class
+                    ? "metadata.annotations[kubernetes.io/ingress.class]"
+                    : NULL;
+        d.code = "not-ours";
+        d.message = msg;
+
+        kngx_diag_print(stderr, &d);
+    }
+
+    if (m->ningresses && p->ningresses == 0) {
+        fprintf(stderr, "kubengx: warning: none of the %zu Ingress%s in the "
+                "input is served (class %s); the config routes nothing\n",
+                m->ningresses, m->ningresses == 1 ? "" : "es",
+                po->class_name);
     }
 }
 
@@ -330,6 +413,17 @@ kngx_render_main(int argc, char **argv)
                 goto done;
             }
             break;
+        case KNGX_OPT_HOST_OWNERSHIP:
+            if (kngx_host_ownership_parse(optarg, &po.host_ownership) != 0)
+            {
+                fprintf(stderr, "kubengx render: --host-ownership \"%s\" is "
+                        "not one of namespace, merge\n", optarg);
+                goto done;
+            }
+            break;
+        case KNGX_OPT_RESOLVER:
+            po.resolver = optarg;
+            break;
         case KNGX_OPT_DEFAULT_BACKEND:
             po.default_backend = optarg;
             break;
@@ -400,6 +494,7 @@ kngx_render_main(int argc, char **argv)
     }
 
     kngx_print_diags(&p->diags, verbose);
+    kngx_print_class_warnings(m, p, &po);
 
     if (p->failed) {
         fprintf(stderr, "kubengx render: nothing written\n");

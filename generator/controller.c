@@ -21,6 +21,7 @@
 
 #include "kubengx.h"
 #include "controller.h"
+#include "escape.h"
 
 
 #define KNGX_MODULE_SO  "ngx_http_k8s_module.so"
@@ -85,6 +86,12 @@ kngx_ctl_usage(FILE *out)
 "      --listen-address ADDR  listen on ADDR only\n"
 "      --default-backend NS/SVC:PORT  for requests no rule matches\n"
 "      --default-certificate NS/SECRET  for TLS hosts without a Secret\n"
+"      --host-ownership MODE  namespace (default): the namespace of the\n"
+"                           oldest Ingress routing a host owns it (see\n"
+"                           kubengx render --help); merge: any namespace\n"
+"                           may add paths to any host\n"
+"      --resolver ADDR[,ADDR]  nameservers for ExternalName Services\n"
+"                           (default: those of /etc/resolv.conf)\n"
 "      --forwarded-for MODE replace (default): X-Forwarded-For is the\n"
 "                           client address nginx sees; append: add it to\n"
 "                           the client's header (behind a trusted proxy)\n"
@@ -141,7 +148,7 @@ enum {
     O_ELECTION_NS, O_IDENTITY, O_LEASE, O_RENEW, O_RETRY, O_PUBLISH_SVC,
     O_PUBLISH_ADDR, O_STATUS_SHUTDOWN, O_EV_INTERVAL, O_EV_BURST,
     O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE, O_FORWARDED_FOR,
-    O_ALLOW_LOOPBACK
+    O_ALLOW_LOOPBACK, O_HOST_OWNERSHIP, O_RESOLVER
 };
 
 
@@ -157,6 +164,8 @@ static const struct option  kngx_ctl_options[] = {
     { "worker-processes", required_argument, NULL, O_WORKERS },
     { "access-log", required_argument, NULL, O_ACCESS_LOG },
     { "allow-loopback-endpoints", no_argument, NULL, O_ALLOW_LOOPBACK },
+    { "host-ownership", required_argument, NULL, O_HOST_OWNERSHIP },
+    { "resolver", required_argument, NULL, O_RESOLVER },
     { "class", required_argument, NULL, O_CLASS },
     { "controller", required_argument, NULL, O_CONTROLLER },
     { "watch-without-class", no_argument, NULL, O_WITHOUT_CLASS },
@@ -279,9 +288,9 @@ kngx_controller_main(int argc, char **argv)
     kngx_ctl_t   *ctl;
     kngx_ctl_conf_t *c;
     char          modbuf[PATH_MAX + 64], host[256], idbuf[512];
-    char          conf_dir[PATH_MAX];
+    char          conf_dir[PATH_MAX], resolver[512];
     static char   certs_dir[PATH_MAX + 16];
-    const char   *env;
+    const char   *env, *why;
     int           opt, rc = KNGX_EXIT_USAGE, n;
 
     ctl = calloc(1, sizeof(kngx_ctl_t));
@@ -394,6 +403,24 @@ kngx_controller_main(int argc, char **argv)
             break;
         case O_DEFAULT_BACKEND: c->po.default_backend = optarg; break;
         case O_DEFAULT_CERT: c->po.default_certificate = optarg; break;
+        case O_HOST_OWNERSHIP:
+            if (kngx_host_ownership_parse(optarg, &c->po.host_ownership) != 0)
+            {
+                fprintf(stderr, "kubengx controller: --host-ownership \"%s\" "
+                        "is not one of namespace, merge\n", optarg);
+                goto done;
+            }
+            break;
+        case O_RESOLVER:
+            if (kngx_resolver_parse(optarg, resolver, sizeof(resolver),
+                                    &why) != 0)
+            {
+                fprintf(stderr, "kubengx controller: --resolver \"%s\": %s\n",
+                        optarg, why);
+                goto done;
+            }
+            c->po.resolver = optarg;
+            break;
         case O_HOLDOFF:
             if (kngx_ctl_duration("--sync-holdoff", optarg, &c->holdoff_ms)
                 != 0)

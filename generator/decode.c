@@ -3,7 +3,8 @@
  * kubengx generator: json_t objects -> the typed model (model.h).
  *
  * Structural problems (a wrong type, a missing required field, an unknown
- * enum value, an unsupported apiVersion) are errors naming the field:
+ * enum value, an unsupported apiVersion, a namespace or object name the
+ * API server would refuse) are errors naming the field:
  * `kubengx render` then exits 2 and writes nothing.  Values that are well
  * formed but cannot be served (a bad host, a path with `;`) are not
  * judged here: the route plan warns and skips them.
@@ -246,8 +247,41 @@ kngx_dec_map(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
 }
 
 
+/*
+ * Names as the API server checks them: objects read from files were not
+ * checked by one, and a name reaches file names and identifiers
+ * (names.c).  namespaced: 0 cluster-scoped.
+ */
 static void
-kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta, int namespaced)
+kngx_dec_names(kngx_dec_t *d, json_t *md, const kngx_meta_t *meta,
+    kngx_name_rule_e rule, int namespaced)
+{
+    json_t      *ns;
+    const char  *why;
+
+    if (meta->name[0] && kngx_name_check(rule, meta->name, &why) != 0) {
+        kngx_dec_error(d, json_object_get(md, "name"), "metadata.name",
+                       "%s name %s %s", meta->kind,
+                       kngx_msg_quote(meta->name), why);
+    }
+
+    if (!namespaced
+        || kngx_name_check(KNGX_NAME_LABEL, meta->ns, &why) == 0)
+    {
+        return;
+    }
+
+    ns = json_object_get(md, "namespace");
+
+    kngx_dec_error(d, ns ? ns : md, "metadata.namespace",
+                   "namespace %s%s %s", kngx_msg_quote(meta->ns),
+                   ns ? "" : " (from -n)", why);
+}
+
+
+static void
+kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
+    kngx_name_rule_e rule, int namespaced)
 {
     json_t      *md;
     const char  *s;
@@ -315,7 +349,10 @@ kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta, int namespaced)
 
     if (meta->kind == NULL || meta->api_version == NULL) {
         d->nomem = 1;
+        return;
     }
+
+    kngx_dec_names(d, md, meta, rule, namespaced);
 }
 
 
@@ -407,7 +444,7 @@ kngx_dec_ingress(kngx_dec_t *d, json_t *obj)
     size_t                i, j, k;
 
     memset(&ing, 0, sizeof(ing));
-    kngx_dec_meta(d, obj, &ing.meta, 1);
+    kngx_dec_meta(d, obj, &ing.meta, KNGX_NAME_SUBDOMAIN, 1);
 
     if (strcmp(ing.meta.api_version, "networking.k8s.io/v1") != 0) {
         kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
@@ -605,7 +642,7 @@ kngx_dec_service(kngx_dec_t *d, json_t *obj)
     size_t                i;
 
     memset(&svc, 0, sizeof(svc));
-    kngx_dec_meta(d, obj, &svc.meta, 1);
+    kngx_dec_meta(d, obj, &svc.meta, KNGX_NAME_LABEL_1035, 1);
 
     if (strcmp(svc.meta.api_version, "v1") != 0) {
         kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
@@ -743,7 +780,7 @@ kngx_dec_class(kngx_dec_t *d, json_t *obj)
     const char           *v;
 
     memset(&cls, 0, sizeof(cls));
-    kngx_dec_meta(d, obj, &cls.meta, 0);
+    kngx_dec_meta(d, obj, &cls.meta, KNGX_NAME_SUBDOMAIN, 0);
 
     if (strcmp(cls.meta.api_version, "networking.k8s.io/v1") != 0) {
         kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
@@ -827,7 +864,7 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
     json_t        *data, *sdata;
 
     memset(&sec, 0, sizeof(sec));
-    kngx_dec_meta(d, obj, &sec.meta, 1);
+    kngx_dec_meta(d, obj, &sec.meta, KNGX_NAME_SUBDOMAIN, 1);
 
     if (strcmp(sec.meta.api_version, "v1") != 0) {
         kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
@@ -867,7 +904,7 @@ kngx_dec_slice(kngx_dec_t *d, json_t *obj)
     size_t        i;
 
     memset(&sl, 0, sizeof(sl));
-    kngx_dec_meta(d, obj, &sl.meta, 1);
+    kngx_dec_meta(d, obj, &sl.meta, KNGX_NAME_SUBDOMAIN, 1);
 
     if (strcmp(sl.meta.api_version, "discovery.k8s.io/v1") != 0) {
         kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",

@@ -17,22 +17,20 @@
  *               consistent): module: k8s_service balance=... options;
  *               static/cluster-ip: stock "least_conn;" or "hash KEY
  *               consistent;" (ewma falls back to round robin).
- *   ExternalName (every mode): "server DNSNAME:PORT;", resolved by nginx
- *               when it loads the config (start and every reload), with
- *               the system resolver; nginx 1.22 has no "resolve" flag, so
- *               the address is fixed until the next reload, and a name
- *               that does not resolve makes nginx refuse the config.
+ *   ExternalName (every mode): no block; the location proxies to the
+ *               name through a variable and nginx resolves it per request
+ *               (render.c), so that DNS never decides whether the config
+ *               loads.
  *
  *   module, dispatch form (--upstreams dispatch, or auto past
  *               KNGX_DISPATCH_THRESHOLD Service-port upstreams):
  *               upstream kubengx_dispatch { k8s_dispatch; keepalive 64; }
  *               and one per other balancing method, named with the
  *               per-Service suffix and given the same options
- *               (kubengx_dispatch__lb_ewma { k8s_dispatch balance=ewma; },
- *               kubengx_dispatch__lb_hash_XXXXXXXX { k8s_dispatch
+ *               (kubengx_dispatch__lb-ewma { k8s_dispatch balance=ewma; },
+ *               kubengx_dispatch__lb-hash-KEY { k8s_dispatch
  *               balance=hash hash=KEY consistent; }); each location names
- *               its Service with k8s_backend (render.c).  ExternalName
- *               Services keep their own blocks.
+ *               its Service with k8s_backend (render.c).
  *
  *               The threshold (KNGX_DISPATCH_THRESHOLD, 2000), measured
  *               here: Debian's nginx 1.22 with the module, nginx -t wall
@@ -53,10 +51,10 @@
  *               cost little and read better, so auto keeps them up to
  *               2000 and uses dispatch above.
  *
- * Names are generated: NS_SVC_PORT with every byte outside [a-z0-9]
- * turned into "_" (namespace, Service and port names are DNS labels, so
- * the name is unique).  A Service port with nothing to proxy to gets no
- * block; its routes answer 503.
+ * Names are generated (names.c): NS_SVC_PORT[__VARIANT], each part
+ * escaped so that distinct Service ports and methods never share a name.
+ * A Service port with nothing to proxy to gets no block; its routes
+ * answer 503.
  */
 
 #include <stdlib.h>
@@ -155,8 +153,10 @@ kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
     for (i = 0; i < p->nupstreams; i++) {
         u = p->upstreams[i];
 
-        if (u->empty || (p->dispatch && u->kind == KNGX_UPSTREAM_MODULE)) {
-            continue;
+        if (u->empty || u->kind == KNGX_UPSTREAM_EXTERNAL
+            || (p->dispatch && u->kind == KNGX_UPSTREAM_MODULE))
+        {
+            continue;       /* ExternalName: no block, see render.c */
         }
 
         kngx_buf_printf(b, "# Service %s/%s port %s%s\n", u->service->meta.ns,

@@ -5,7 +5,9 @@
  *
  * Policy (ingress-nginx's CVE history is config injection):
  * - hosts: DNS-1123 subdomains (lowercased), "*." allowed only as the
- *   whole first label; IP addresses refused (as the API server does);
+ *   whole first label and before at least two labels ("*.com" would take
+ *   a whole top-level domain); IP addresses refused (as the API server
+ *   does);
  * - paths: start with "/", at most 1024 bytes, only the RFC 3986 path
  *   characters that need no escaping in nginx: letters, digits and
  *   / - . _ ~ ! & ( ) * + , = : @ ; everything else (control bytes,
@@ -118,41 +120,6 @@ kngx_ngx_quote(const char *s, char *out, size_t size)
 }
 
 
-void
-kngx_ident(char *out, size_t size, const char *a, const char *b,
-    const char *c)
-{
-    const char  *parts[3] = { a, b, c };
-    size_t       n = 0;
-    int          i;
-
-    for (i = 0; i < 3; i++) {
-        const char  *s = parts[i];
-
-        if (s == NULL) {
-            continue;
-        }
-
-        if (i > 0 && n + 1 < size) {
-            out[n++] = '_';
-        }
-
-        for ( /* void */ ; *s && n + 1 < size; s++) {
-            unsigned char  ch = (unsigned char) *s;
-
-            if (ch >= 'A' && ch <= 'Z') {
-                ch = (unsigned char) (ch - 'A' + 'a');
-            }
-
-            out[n++] = ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9'))
-                       ? (char) ch : '_';
-        }
-    }
-
-    out[n] = '\0';
-}
-
-
 int
 kngx_dns_label_ok(const char *s, size_t len)
 {
@@ -246,6 +213,13 @@ kngx_host_check(const char *host, char *out, size_t size, const char **why)
         }
 
         if (!kngx_subdomain_ok(out + 2, why)) {
+            return -1;
+        }
+
+        if (strchr(out + 2, '.') == NULL) {
+            *why = "is a wildcard over a whole top-level domain; a "
+                   "wildcard needs two labels after \"*.\" "
+                   "(*.example.com)";
             return -1;
         }
 

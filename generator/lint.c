@@ -329,6 +329,9 @@ kngx_lint_usage(FILE *out)
 "                        kubengx.io/ingress-controller)\n"
 "      --watch-without-class\n"
 "                        kubengx serves Ingresses without a class\n"
+"      --host-ownership namespace|merge\n"
+"                        who may add routes to a host, as kubengx render\n"
+"                        --host-ownership (default namespace)\n"
 "  -v, --verbose         also print informational notes (skipped kinds)\n"
 "                        on stderr\n"
 "  -h, --help            show this help\n"
@@ -343,8 +346,12 @@ kngx_lint_usage(FILE *out)
 "  error    bad-path        a path kubengx render refuses\n"
 "  error    bad-name        a backend's Service name, namespace or port\n"
 "                           name that is not a valid name\n"
-"  error    bad-secret      a TLS Secret that is not kubernetes.io/tls or\n"
-"                           lacks tls.crt/tls.key\n"
+"  error    bad-secret      a TLS Secret that is not kubernetes.io/tls,\n"
+"                           lacks tls.crt/tls.key, or that nginx cannot\n"
+"                           load (garbled PEM, a key that does not match\n"
+"                           the certificate, an encrypted key)\n"
+"  error    bad-external    an ExternalName that is an IP address in any\n"
+"                           spelling, localhost, or not a DNS name\n"
 "  warning  no-controller   an Ingress no IngressClass or controller in\n"
 "                           sight serves: it will do nothing\n"
 "  warning  no-endpoints    a backend Service without ready endpoints in\n"
@@ -369,6 +376,14 @@ kngx_lint_usage(FILE *out)
 "                           depends on the controller (kubengx: Prefix)\n"
 "  warning  resource-backend\n"
 "                           a resource backend: kubengx does not serve it\n"
+"  warning  host-owned      a rule or tls entry for a host another\n"
+"                           namespace owns (--host-ownership namespace)\n"
+"  warning  tls-not-routed  a tls host the Ingress has no rule for\n"
+"  warning  bad-annotation  an annotation value kubengx render ignores\n"
+"                           (e.g. upstream-hash-by naming a variable\n"
+"                           nginx does not define)\n"
+"  (stderr)                 a warning when none of the input's Ingresses\n"
+"                           is of a class kubengx serves\n"
 "  warning  (loader)        what the loader warns about, e.g. a bad\n"
 "                           EndpointSlice endpoint\n"
 "\n"
@@ -404,6 +419,7 @@ kngx_lint_main(int argc, char **argv)
         { "class", required_argument, NULL, 'C' },
         { "controller", required_argument, NULL, 'K' },
         { "watch-without-class", no_argument, NULL, 'W' },
+        { "host-ownership", required_argument, NULL, 'O' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -461,6 +477,15 @@ kngx_lint_main(int argc, char **argv)
 
         case 'W':
             o.class.watch_without_class = 1;
+            break;
+
+        case 'O':
+            if (kngx_host_ownership_parse(optarg, &o.host_ownership) != 0) {
+                fprintf(stderr, "kubengx lint: --host-ownership \"%s\": use "
+                        "namespace or merge\n", optarg);
+                free(files);
+                return KNGX_EXIT_USAGE;
+            }
             break;
 
         case 'v':
@@ -531,6 +556,13 @@ kngx_lint_main(int argc, char **argv)
     }
 
     kngx_lint_sort(&l);
+
+    if (l.none_served) {
+        fprintf(stderr, "kubengx lint: warning: none of the %zu Ingress%s in "
+                "the input is of a class kubengx serves (%s): kubengx render "
+                "would route nothing\n", m->ningresses,
+                m->ningresses == 1 ? "" : "es", o.class.class_name);
+    }
 
     if (json) {
         if (kngx_lint_print_json(stdout, &l) != 0) {

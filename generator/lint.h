@@ -31,11 +31,14 @@ typedef struct {
     size_t               cap;
     size_t               nerrors;
     size_t               nwarnings;
+    unsigned             none_served:1;  /* the input has Ingresses and
+                                            kubengx serves none */
 } kngx_lint_t;
 
 
 typedef struct {
-    kngx_class_opts_t    class;
+    kngx_class_opts_t      class;
+    kngx_host_ownership_e  host_ownership;
 } kngx_lint_opts_t;
 
 
@@ -47,6 +50,10 @@ int kngx_lint_add(kngx_lint_t *l, kngx_severity_e sev,
     __attribute__((format(printf, 6, 7)))
 #endif
     ;
+
+/* lint_plan.c: findings from the route plan; -1 out of memory */
+int kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_lint_opts_t *o);
 
 /* run every rule on a finished model without errors; -1 out of memory */
 int kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,

@@ -45,6 +45,7 @@ kngx_rule_class(kngx_lint_t *l, const kngx_model_t *m,
 {
     const char                  *cls, *field;
     const kngx_ingress_class_t  *ic;
+    char                         hint[300];
 
     if (kngx_ingress_is_ours(m, &o->class, ing, NULL)) {
         return 0;
@@ -74,8 +75,9 @@ kngx_rule_class(kngx_lint_t *l, const kngx_model_t *m,
                   "class %s: no IngressClass of that name in the input, "
                   "and kubengx serves class %s: unless the cluster has "
                   "such a class, no controller serves this Ingress and it "
-                  "does nothing", kngx_msg_quote(cls),
-                  kngx_msg_quote(o->class.class_name)));
+                  "does nothing (%s would make kubengx serve it)",
+                  kngx_msg_quote(cls), kngx_msg_quote(o->class.class_name),
+                  kngx_ingress_class_hint(m, ing, hint, sizeof(hint))));
         return 0;
     }
 
@@ -336,7 +338,7 @@ kngx_rule_tls(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_ingress_tls_t  *t;
     const kngx_secret_t       *s;
     const char                *why;
-    char                       host[256];
+    char                       host[256], reason[512];
     size_t                     i, k;
 
     for (i = 0; i < ing->ntls; i++) {
@@ -394,6 +396,16 @@ kngx_rule_tls(kngx_lint_t *l, const kngx_model_t *m,
             KNGX_ADD((l, KNGX_DIAG_ERROR, &ing->meta, "bad-secret",
                       t->field, "TLS Secret %s/%s: tls.crt or tls.key is "
                       "not PEM", s->meta.ns, s->meta.name));
+            continue;
+        }
+
+        if (kngx_tls_check(s->cert, s->cert_len, s->key, s->key_len, reason,
+                           sizeof(reason)) != 0)
+        {
+            KNGX_ADD((l, KNGX_DIAG_ERROR, &ing->meta, "bad-secret",
+                      t->field, "TLS Secret %s/%s: %s; nginx would refuse "
+                      "the whole config, so kubengx render leaves it out",
+                      s->meta.ns, s->meta.name, reason));
         }
     }
 
@@ -801,7 +813,8 @@ kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,
     }
 
     if (kngx_rule_conflicts(l, m, o) != 0
-        || kngx_rule_services(l, m) != 0)
+        || kngx_rule_services(l, m) != 0
+        || kngx_lint_rule_plan(l, m, o) != 0)
     {
         return -1;
     }

@@ -366,6 +366,14 @@ typedef struct {
 int kngx_ingress_is_ours(const kngx_model_t *m, const kngx_class_opts_t *o,
     const kngx_ingress_t *ing, const char **why);
 
+/*
+ * For an Ingress kngx_ingress_is_ours() refuses: the flag that would make
+ * kubengx serve it ("--watch-without-class", "--class NAME",
+ * "--controller NAME"), written into buf.
+ */
+const char *kngx_ingress_class_hint(const kngx_model_t *m,
+    const kngx_ingress_t *ing, char *buf, size_t size);
+
 
 /* ---- the route plan ------------------------------------------------------ */
 
@@ -414,16 +422,19 @@ typedef struct {
 
 
 typedef struct {
-    const char            *name;        /* generated identifier
-                                           [a-z0-9_]+, unique */
+    const char            *name;        /* generated, injective in
+                                           (ns, Service, port, variant):
+                                           names.c */
     kngx_upstream_kind_e   kind;
     const kngx_service_t  *service;
     const kngx_service_port_t *port;
     const char            *module_port; /* port name, or number as text */
     const char            *variant;     /* balancing suffix of the name:
-                                           "", "__lb_ewma",
-                                           "__lb_hash_XXXXXXXX" */
-    kngx_upstream_server_t *servers;    /* sorted */
+                                           "", "__lb-ewma",
+                                           "__lb-hash-KEY" (names.c) */
+    kngx_upstream_server_t *servers;    /* sorted; EXTERNAL: one
+                                           "NAME:PORT", resolved by nginx
+                                           per request */
     size_t                 nservers;
     const char            *balance;     /* NULL: round robin;
                                            "least_conn", "ewma", "hash" */
@@ -458,7 +469,21 @@ typedef struct {
     kngx_target_t          target;
     const kngx_ingress_path_t *src;   /* NULL for synthesised routes */
     unsigned               hostless:1;    /* from a rule without host */
+    unsigned               twin:1;        /* synthesised: the Exact path
+                                             without the trailing slash of
+                                             an Exact "/p/", with what the
+                                             spec gives "/p" (no redirect
+                                             to "/p/") */
 } kngx_route_t;
+
+
+/* a namespace a host's owner shares the host with */
+typedef struct kngx_shared_s  kngx_shared_t;
+
+struct kngx_shared_s {
+    const char            *ns;
+    kngx_shared_t         *next;
+};
 
 
 typedef struct {
@@ -470,21 +495,48 @@ typedef struct {
     kngx_target_t          default_target;  /* when no route matches */
 
     unsigned               tls:1;         /* https server rendered */
-    const char            *cert_name;     /* file base under certs/:
-                                             "ns_secret" or NULL */
+    const char            *cert_name;     /* file base under certs/
+                                             (names.c), or NULL */
     unsigned               redirect:1;    /* http -> https 308 */
+    unsigned               external:1;    /* a route proxies to an
+                                             ExternalName: needs the
+                                             resolver */
+
+    const char            *owner_ns;      /* namespace of the oldest
+                                             Ingress routing the host */
+    const kngx_ingress_t  *owner;         /* that Ingress */
+    kngx_shared_t         *shared;        /* namespaces the owner shares
+                                             the host with */
 
     /* private */
     size_t                 routes_cap;
     const kngx_ingress_t  *default_owner;
     const kngx_ingress_t  *tls_owner;
+    const kngx_ingress_t  *routed_by;     /* last Ingress whose rule for
+                                             the host was accepted */
 } kngx_server_t;
 
 
 typedef struct {
-    const char            *name;      /* file base "ns_secret" ([a-z0-9_.-]) */
+    const char            *name;      /* file base (names.c): [a-z0-9_.-] */
     const kngx_secret_t   *secret;
 } kngx_cert_t;
+
+
+/*
+ * --host-ownership: namespace (default): the namespace of the oldest
+ * Ingress that routes a host owns it; rules and tls entries for it from
+ * other namespaces are refused unless the owner names them in the
+ * annotation kubengx.io/host-shared-with.  merge: every namespace may add
+ * routes to any host (the oldest route wins each conflict).
+ */
+typedef enum {
+    KNGX_HOST_OWNERSHIP_NAMESPACE = 0,
+    KNGX_HOST_OWNERSHIP_MERGE
+} kngx_host_ownership_e;
+
+/* "namespace", "merge" -> *mode; -1 for anything else */
+int kngx_host_ownership_parse(const char *s, kngx_host_ownership_e *mode);
 
 
 typedef struct {
@@ -499,6 +551,10 @@ typedef struct {
                                            out, sorted (strcmp); kept by
                                            the caller for the plan's life */
     size_t                 nexclude;
+    kngx_host_ownership_e  host_ownership;
+    const char            *resolver;             /* "ADDR[,ADDR]" for
+                                                    ExternalName; NULL:
+                                                    /etc/resolv.conf */
 } kngx_plan_opts_t;
 
 
@@ -526,6 +582,10 @@ typedef struct {
     size_t                 ncerts;
     const kngx_cert_t     *default_cert;   /* NULL: none given */
 
+    const char            *resolver;   /* nginx's resolver arguments for
+                                          ExternalName upstreams; NULL
+                                          when none is used or known */
+
     kngx_diags_t           diags;      /* warnings */
     unsigned               failed:1;   /* an ERROR diag (bad flag value) */
     unsigned               dispatch:1; /* module upstreams in the dispatch
@@ -536,6 +596,8 @@ typedef struct {
 
     /* private */
     const char            *default_cert_name;
+    unsigned               resolver_read:1;
+    const kngx_ingress_t  *balance_warned;  /* its annotations warned */
     size_t                 servers_cap;
     size_t                 certs_cap;
     void                  *host_index;
@@ -560,7 +622,8 @@ void kngx_plan_free(kngx_plan_t *p);
 /* ---- validation (escape.c) ----------------------------------------------- */
 
 /*
- * Host: DNS-1123 subdomain, optional "*." as the whole first label.
+ * Host: DNS-1123 subdomain, optional "*." as the whole first label before
+ * two labels or more.
  * Writes the lowercased host into out (size >= 254).  0 ok, -1 with a
  * static reason in *why.
  */

@@ -37,6 +37,15 @@
  * When there is no "/" route, location / answers with the server's
  * default target.
  *
+ * An Exact "/p/" comes with an Exact "/p" twin (plan_routes.c): without
+ * it proxy_pass's auto_redirect would answer "/p" with a 301 to "/p/".
+ *
+ * ExternalName: "set $kubengx_external NAME:PORT" and "proxy_pass
+ * http://$kubengx_external" in the location, "resolver" in the server:
+ * nginx resolves the name per request, so DNS never decides whether the
+ * config loads (a name in an upstream block is resolved at load, and
+ * one that does not resolve fails the whole config).
+ *
  * TLS hosts: an http server answering 308 https://$host[:PORT]$request_uri
  * and an https server with the routes; certificates in certs_dir.
  *
@@ -154,6 +163,15 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
     case KNGX_ACTION_PROXY:
         u = t->upstream;
 
+        if (u->kind == KNGX_UPSTREAM_EXTERNAL) {
+            /* a variable: nginx resolves the name per request */
+            kngx_buf_printf(r->b,
+                            "%sset $kubengx_external \"%s\";\n"
+                            "%sproxy_pass http://$kubengx_external;\n",
+                            indent, u->servers[0].addr, indent);
+            break;
+        }
+
         if (r->p->dispatch && u->kind == KNGX_UPSTREAM_MODULE) {
             kngx_buf_printf(r->b,
                             "%sk8s_backend %s/%s port=%s;\n"
@@ -190,6 +208,11 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
     }
 
     kngx_buf_printf(r->b, "    location %s%s {\n", modifier, q);
+
+    if (route->twin) {
+        kngx_buf_printf(r->b, "        # the path without the \"/\" of an "
+                        "Exact path: no redirect\n");
+    }
 
     if (ing && kngx_comment_safe(ing->meta.ns)
         && kngx_comment_safe(ing->meta.name))
@@ -342,6 +365,22 @@ kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
+/*
+ * A server that proxies to an ExternalName resolves it per request: in
+ * the server (an http-level resolver in the user's nginx.conf would
+ * clash with one in this file).  With DNS down a request waits for the
+ * timeout (nginx's default is 30 s), then gets 502 or 504.
+ */
+static void
+kngx_render_resolver(kngx_render_t *r, const kngx_server_t *srv)
+{
+    if (srv->external && r->p->resolver) {
+        kngx_buf_printf(r->b, "    resolver %s;\n"
+                        "    resolver_timeout 5s;\n", r->p->resolver);
+    }
+}
+
+
 static void
 kngx_render_cert(kngx_render_t *r, const char *name)
 {
@@ -379,6 +418,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     }
 
     kngx_render_proxy_headers(r);
+    kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
     kngx_buf_printf(r->b, "}\n\n");
 }
@@ -499,6 +539,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
 
     kngx_buf_printf(&b, "    server_name _;\n");
     kngx_render_proxy_headers(&r);
+    kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
     kngx_buf_printf(&b, "}\n\n");
 

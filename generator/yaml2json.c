@@ -9,8 +9,10 @@
  * usual casings) -> boolean; decimal, 0x, 0o and leading-zero octal
  * integers -> integer; decimal floats, .inf, .nan -> real; the rest are
  * strings.  Mapping keys must be scalars and unique.  Aliases are allowed
- * but their expanded size is bounded (a "billion laughs" document is
- * refused).  Every node's line is recorded in a side table.
+ * but what they expand to is bounded in nodes (a "billion laughs"
+ * document is refused) and in bytes of scalar text (KNGX_YAML_MAX_ALIAS_
+ * BYTES per document: a 1 MB string repeated by aliases is refused
+ * before it is copied).  Every node's line is recorded in a side table.
  */
 
 #include <ctype.h>
@@ -26,6 +28,7 @@
 
 #define KNGX_YAML_MAX_DEPTH   256
 #define KNGX_YAML_MAX_NODES   (4 * 1024 * 1024)
+#define KNGX_YAML_MAX_ALIAS_BYTES  (16 * 1024 * 1024)
 
 
 typedef struct {
@@ -33,6 +36,7 @@ typedef struct {
     json_t              *key;       /* mapping: pending key, or NULL */
     char                *anchor;
     size_t               nodes0;    /* node count when opened */
+    size_t               bytes0;    /* scalar bytes when opened */
 } kngx_yframe_t;
 
 
@@ -40,6 +44,7 @@ typedef struct {
     char                *name;
     json_t              *node;
     size_t               size;      /* nodes in the subtree */
+    size_t               bytes;     /* scalar bytes in the subtree */
 } kngx_yanchor_t;
 
 
@@ -53,6 +58,8 @@ typedef struct {
     size_t               nanchors;
     size_t               anchors_cap;
     size_t               nodes;     /* expanded node count of the doc */
+    size_t               bytes;     /* expanded scalar bytes of the doc */
+    size_t               alias_bytes;   /* of them, copied by aliases */
 
     char                *err;
     size_t               err_size;
@@ -372,26 +379,24 @@ kngx_yaml_error(kngx_yctx_t *c, unsigned line, const char *msg)
 }
 
 
-static size_t
-kngx_yaml_anchor_size(kngx_yctx_t *c, const char *name, json_t **node)
+static kngx_yanchor_t *
+kngx_yaml_anchor_find(kngx_yctx_t *c, const char *name)
 {
     size_t  i;
 
     for (i = c->nanchors; i-- > 0; /* void */) {
         if (strcmp(c->anchors[i].name, name) == 0) {
-            *node = c->anchors[i].node;
-            return c->anchors[i].size;
+            return &c->anchors[i];
         }
     }
 
-    *node = NULL;
-    return 0;
+    return NULL;
 }
 
 
 static int
 kngx_yaml_anchor_add(kngx_yctx_t *c, const char *name, json_t *node,
-    size_t size)
+    size_t size, size_t bytes)
 {
     kngx_yanchor_t  *a;
     size_t           cap;
@@ -413,6 +418,7 @@ kngx_yaml_anchor_add(kngx_yctx_t *c, const char *name, json_t *node,
     }
     a->node = node;
     a->size = size;
+    a->bytes = bytes;
     c->nanchors++;
 
     return 0;
@@ -517,6 +523,7 @@ kngx_yaml_open(kngx_yctx_t *c, json_t *node, const yaml_char_t *anchor,
     f->key = NULL;
     f->anchor = anchor ? strdup((const char *) anchor) : NULL;
     f->nodes0 = c->nodes;
+    f->bytes0 = c->bytes;
     c->nodes++;
 
     if (anchor && f->anchor == NULL) {
@@ -544,7 +551,8 @@ kngx_yaml_close(kngx_yctx_t *c, unsigned line)
 
     if (f->anchor) {
         json_incref(node);      /* the anchor table's reference */
-        rc = kngx_yaml_anchor_add(c, f->anchor, node, c->nodes - f->nodes0);
+        rc = kngx_yaml_anchor_add(c, f->anchor, node, c->nodes - f->nodes0,
+                                  c->bytes - f->bytes0);
         free(f->anchor);
         f->anchor = NULL;
         if (rc != 0) {
@@ -573,15 +581,17 @@ kngx_yaml_reset(kngx_yctx_t *c)
     c->root = NULL;
     kngx_yaml_anchors_free(c);
     c->nodes = 0;
+    c->bytes = 0;
+    c->alias_bytes = 0;
 }
 
 
 static int
 kngx_yaml_event(kngx_yctx_t *c, yaml_event_t *ev)
 {
-    unsigned   line = (unsigned) ev->start_mark.line + 1;
-    json_t    *node;
-    size_t     size;
+    unsigned         line = (unsigned) ev->start_mark.line + 1;
+    json_t          *node;
+    kngx_yanchor_t  *a;
 
     switch (ev->type) {
 
@@ -616,6 +626,8 @@ kngx_yaml_event(kngx_yctx_t *c, yaml_event_t *ev)
             return kngx_yaml_error(c, line, "document too large");
         }
 
+        c->bytes += ev->data.scalar.length;
+
         if (ev->data.scalar.anchor) {
             /*
              * the anchor table owns a reference: an anchored mapping key
@@ -624,7 +636,7 @@ kngx_yaml_event(kngx_yctx_t *c, yaml_event_t *ev)
              */
             json_incref(node);
             if (kngx_yaml_anchor_add(c, (const char *) ev->data.scalar.anchor,
-                                     node, 1) != 0)
+                                     node, 1, ev->data.scalar.length) != 0)
             {
                 json_decref(node);
                 json_decref(node);
@@ -647,20 +659,27 @@ kngx_yaml_event(kngx_yctx_t *c, yaml_event_t *ev)
         return kngx_yaml_close(c, line);
 
     case YAML_ALIAS_EVENT:
-        size = kngx_yaml_anchor_size(c, (const char *) ev->data.alias.anchor,
-                                     &node);
-        if (node == NULL) {
+        a = kngx_yaml_anchor_find(c, (const char *) ev->data.alias.anchor);
+        if (a == NULL) {
             return kngx_yaml_error(c, line, "unknown alias");
         }
 
-        c->nodes += size;
+        c->nodes += a->size;
         if (c->nodes > KNGX_YAML_MAX_NODES) {
             return kngx_yaml_error(c, line,
                                    "aliases expand to too many nodes");
         }
 
+        /* checked before the copy: the copy is what costs */
+        c->bytes += a->bytes;
+        c->alias_bytes += a->bytes;
+        if (c->alias_bytes > KNGX_YAML_MAX_ALIAS_BYTES) {
+            return kngx_yaml_error(c, line, "aliases expand to more than "
+                                   "16 MiB of text");
+        }
+
         /* a copy, so that the tree stays a tree (line table per node) */
-        node = json_deep_copy(node);
+        node = json_deep_copy(a->node);
         if (node == NULL) {
             return kngx_yaml_error(c, line, "out of memory");
         }

@@ -1,5 +1,10 @@
 /*
  * kubengx kube/: YAML to jansson (libyaml document API).
+ *
+ * An alias is one node in libyaml's document and a copy in the JSON tree,
+ * so what aliases expand to is bounded: in nodes (KUBE_YAML_MAX_NODES)
+ * and in bytes of scalar text beyond the input's own length
+ * (KUBE_YAML_MAX_ALIAS_BYTES), checked before each scalar is copied.
  */
 
 #include <string.h>
@@ -10,11 +15,13 @@
 
 #define KUBE_YAML_MAX_DEPTH  64
 #define KUBE_YAML_MAX_NODES  200000
+#define KUBE_YAML_MAX_ALIAS_BYTES  (16 * 1024 * 1024)
 
 
 typedef struct {
     yaml_document_t  *doc;
     size_t            budget;
+    size_t            bytes;        /* scalar bytes left to copy */
     kube_err_t       *err;
 } kube_yaml_ctx_t;
 
@@ -48,6 +55,23 @@ kube_yaml_scalar(yaml_node_t *node)
 }
 
 
+/* the text of a scalar node out of the byte budget */
+static int
+kube_yaml_take(kube_yaml_ctx_t *ctx, yaml_node_t *node)
+{
+    if (node->data.scalar.length > ctx->bytes) {
+        kube_err_set(ctx->err, "YAML: line %lu: aliases expand to more "
+                     "than 16 MiB of text",
+                     (unsigned long) node->start_mark.line + 1);
+        return -1;
+    }
+
+    ctx->bytes -= node->data.scalar.length;
+
+    return 0;
+}
+
+
 static json_t *
 kube_yaml_node(kube_yaml_ctx_t *ctx, yaml_node_t *node, int depth)
 {
@@ -71,6 +95,10 @@ kube_yaml_node(kube_yaml_ctx_t *ctx, yaml_node_t *node, int depth)
     switch (node->type) {
 
     case YAML_SCALAR_NODE:
+        if (kube_yaml_take(ctx, node) != 0) {
+            return NULL;
+        }
+
         v = kube_yaml_scalar(node);
         if (v == NULL) {
             kube_err_set(ctx->err, "YAML: line %lu: invalid UTF-8 or out "
@@ -116,6 +144,11 @@ kube_yaml_node(kube_yaml_ctx_t *ctx, yaml_node_t *node, int depth)
                 kube_err_set(ctx->err, "YAML: line %lu: mapping key is not "
                              "a scalar",
                              (unsigned long) node->start_mark.line + 1);
+                json_decref(v);
+                return NULL;
+            }
+
+            if (kube_yaml_take(ctx, kn) != 0) {
                 json_decref(v);
                 return NULL;
             }
@@ -187,6 +220,7 @@ kube_yaml_to_json(const char *data, size_t len, kube_err_t *err)
     } else {
         ctx.doc = &doc;
         ctx.budget = KUBE_YAML_MAX_NODES;
+        ctx.bytes = len + KUBE_YAML_MAX_ALIAS_BYTES;
         ctx.err = err;
         v = kube_yaml_node(&ctx, root, 0);
     }

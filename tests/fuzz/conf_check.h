@@ -11,7 +11,9 @@
  *   - every directive name is on an allow-list for its context (top
  *     level, map, upstream, server, location) with the argument counts
  *     and shapes the renderer writes;
- *   - every proxy_pass names an upstream block defined in the text.
+ *   - every proxy_pass names an upstream block defined in the text, or
+ *     is the ExternalName form (set $kubengx_external "NAME:PORT";
+ *     proxy_pass http://$kubengx_external; resolver in the server).
  *
  * Used by fuzz_render.c (in the fuzzer) and by its corpus checker.
  * Header-only: static functions.  Returns 0, or -1 with a reason.
@@ -20,6 +22,7 @@
 #ifndef KNGX_CONF_CHECK_H
 #define KNGX_CONF_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +41,9 @@ typedef struct {
     int         quoted[CC_MAX_ARGS];
     int         stack[CC_MAX_DEPTH];
     size_t      depth;
-    char      (*upstreams)[64];
+    uint64_t   *upstreams;      /* names by their FNV-1a hash */
     size_t      nupstreams;
-    char      (*passes)[64];
+    uint64_t   *passes;
     size_t      npasses;
     size_t      line;
     char       *why;
@@ -67,6 +70,7 @@ cc_is_word_byte(unsigned char ch)
 }
 
 
+/* a generated name (generator/names.c): [a-z0-9_.-] */
 static int
 cc_is_ident(const char *s, int allow_empty)
 {
@@ -75,12 +79,42 @@ cc_is_ident(const char *s, int allow_empty)
     }
     for ( ; *s; s++) {
         if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
-              || *s == '_'))
+              || *s == '_' || *s == '-' || *s == '.'))
         {
             return 0;
         }
     }
     return 1;
+}
+
+
+static uint64_t
+cc_hash(const char *s)
+{
+    uint64_t  h = 1469598103934665603ULL;
+
+    for ( ; *s; s++) {
+        h = (h ^ (unsigned char) *s) * 1099511628211ULL;
+    }
+    return h;
+}
+
+
+/* k8s_service / k8s_dispatch balancing options */
+static int
+cc_balance_args(cc_t *c, size_t from)
+{
+    size_t  i;
+
+    for (i = from; i < c->nargs; i++) {
+        if (strncmp(c->args[i], "balance=", 8) != 0
+            && strncmp(c->args[i], "hash=", 5) != 0
+            && strcmp(c->args[i], "consistent") != 0)
+        {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 
@@ -149,12 +183,24 @@ cc_simple(cc_t *c)
 
     case CC_UPSTREAM:
         if (strcmp(name, "k8s_service") == 0) {
-            if (n != 2 || strncmp(c->args[2], "port=", 5) != 0
-                || strchr(c->args[1], '/') == NULL)
+            if (n < 2 || n > 5 || strncmp(c->args[2], "port=", 5) != 0
+                || strchr(c->args[1], '/') == NULL
+                || cc_balance_args(c, 3) != 0)
             {
                 return cc_fail(c, "bad k8s_service arguments", NULL);
             }
             return 0;
+        }
+        if (strcmp(name, "k8s_dispatch") == 0) {
+            return (n <= 3 && cc_balance_args(c, 1) == 0) ? 0
+                   : cc_fail(c, "bad k8s_dispatch arguments", NULL);
+        }
+        if (strcmp(name, "least_conn") == 0) {
+            return n == 0 ? 0 : cc_fail(c, "bad least_conn", NULL);
+        }
+        if (strcmp(name, "hash") == 0) {
+            return (n == 2 && strcmp(c->args[2], "consistent") == 0) ? 0
+                   : cc_fail(c, "bad hash", NULL);
         }
         if (strcmp(name, "keepalive") == 0) {
             return (n == 1 && cc_is_number(c->args[1])) ? 0
@@ -200,6 +246,20 @@ cc_simple(cc_t *c)
             return (n == 1 && strcmp(c->args[1], "on") == 0) ? 0
                    : cc_fail(c, "bad ssl_reject_handshake", NULL);
         }
+        if (strcmp(name, "resolver_timeout") == 0) {
+            return (n == 1 && strcmp(c->args[1], "5s") == 0) ? 0
+                   : cc_fail(c, "bad resolver_timeout", NULL);
+        }
+        if (strcmp(name, "resolver") == 0) {
+            for (i = 1; i <= n; i++) {
+                if (c->quoted[i] || strspn(c->args[i], "0123456789abcdef"
+                                           "ABCDEF.:[]") != strlen(c->args[i]))
+                {
+                    return cc_fail(c, "resolver \"%s\"", c->args[i]);
+                }
+            }
+            return n >= 1 ? 0 : cc_fail(c, "resolver without address", NULL);
+        }
         if (strcmp(name, "return") == 0) {
             if (n == 2 && strcmp(c->args[1], "308") == 0
                 && strncmp(c->args[2], "https://$host", 13) == 0)
@@ -216,15 +276,30 @@ cc_simple(cc_t *c)
                                || strcmp(c->args[1], "503") == 0))
                    ? 0 : cc_fail(c, "location return \"%s\"", c->args[1]);
         }
+        if (strcmp(name, "set") == 0) {
+            return (n == 2 && strcmp(c->args[1], "$kubengx_external") == 0
+                    && c->quoted[2] && strchr(c->args[2], '$') == NULL
+                    && strchr(c->args[2], '\\') == NULL)
+                   ? 0 : cc_fail(c, "set \"%s\"", c->args[1]);
+        }
+        if (strcmp(name, "k8s_backend") == 0) {
+            return (n == 2 && strchr(c->args[1], '/') != NULL
+                    && strncmp(c->args[2], "port=", 5) == 0)
+                   ? 0 : cc_fail(c, "bad k8s_backend", NULL);
+        }
         if (strcmp(name, "proxy_pass") == 0) {
+            if (n == 1 && strcmp(c->args[1], "http://$kubengx_external") == 0
+                && !c->quoted[1])
+            {
+                return 0;
+            }
             if (n != 1 || strncmp(c->args[1], "http://", 7) != 0
-                || !cc_is_ident(c->args[1] + 7, 0)
-                || strlen(c->args[1] + 7) >= 64)
+                || !cc_is_ident(c->args[1] + 7, 0))
             {
                 return cc_fail(c, "proxy_pass \"%s\"", c->args[1]);
             }
             if (c->npasses < CC_MAX_NAMES) {
-                strcpy(c->passes[c->npasses++], c->args[1] + 7);
+                c->passes[c->npasses++] = cc_hash(c->args[1] + 7);
             }
             return 0;
         }
@@ -258,13 +333,11 @@ cc_block(cc_t *c)
         inner = CC_MAP;
 
     } else if (ctx == CC_MAIN && strcmp(name, "upstream") == 0) {
-        if (n != 1 || !cc_is_ident(c->args[1], 0)
-            || strlen(c->args[1]) >= 64)
-        {
+        if (n != 1 || !cc_is_ident(c->args[1], 0)) {
             return cc_fail(c, "upstream name \"%s\"", c->args[1]);
         }
         if (c->nupstreams < CC_MAX_NAMES) {
-            strcpy(c->upstreams[c->nupstreams++], c->args[1]);
+            c->upstreams[c->nupstreams++] = cc_hash(c->args[1]);
         }
         inner = CC_UPSTREAM;
 
@@ -305,8 +378,8 @@ cc_check(const char *text, size_t len, char *why, size_t why_size)
     if (c == NULL) {
         return 0;
     }
-    c->upstreams = calloc(CC_MAX_NAMES, 64);
-    c->passes = calloc(CC_MAX_NAMES, 64);
+    c->upstreams = calloc(CC_MAX_NAMES, sizeof(uint64_t));
+    c->passes = calloc(CC_MAX_NAMES, sizeof(uint64_t));
     if (c->upstreams == NULL || c->passes == NULL) {
         rc = 0;
         goto done;
@@ -486,13 +559,12 @@ cc_check(const char *text, size_t len, char *why, size_t why_size)
 
     for (j = 0; j < c->npasses; j++) {
         for (k = 0; k < c->nupstreams; k++) {
-            if (strcmp(c->passes[j], c->upstreams[k]) == 0) {
+            if (c->passes[j] == c->upstreams[k]) {
                 break;
             }
         }
         if (k == c->nupstreams) {
-            cc_fail(c, "proxy_pass to undefined upstream \"%s\"",
-                    c->passes[j]);
+            cc_fail(c, "a proxy_pass to an undefined upstream", NULL);
             goto done;
         }
     }

@@ -10,8 +10,9 @@ import pytest
 
 import harness
 from manifests import (backend, endpoint, ingress, ingress_class, lint,
-                       path, resource_backend, rule, secret_tls, service,
-                       slice_, svc_port, write_manifests)
+                       path, resource_backend, rule, secret_tls,
+                       self_signed, service, slice_, svc_port,
+                       write_manifests)
 
 CORPUS = os.path.join(harness.ROOT, "..", "shared", "corpus",
                       "kubernetes-docs")
@@ -20,8 +21,6 @@ H = "app.example.com"
 KEYS = {"file", "document", "severity", "kind", "namespace", "name",
         "message"}
 
-CERT = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
-KEY = b"-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n"
 
 
 def svc(name="web", ports=((("http", 80, 8080)),), ns="default", **kw):
@@ -205,8 +204,9 @@ def test_node_port_service(tmp_path, kubengx):
 
 def test_missing_and_bad_tls_secrets(tmp_path, kubengx):
     tls = lambda s: [{"hosts": [H], "secretName": s}]   # noqa: E731
+    cert, key = self_signed(tmp_path, H)
     objs = [svc(), ready_slice(),
-            secret_tls("good", CERT, KEY),
+            secret_tls("good", cert, key),
             {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
              "metadata": {"name": "opaque", "namespace": "default"},
              "data": {}},
@@ -379,13 +379,17 @@ def test_corpus_lints_without_crashing(kubengx):
 
 def test_invalid_names_are_errors(tmp_path, kubengx):
     objs = [svc(), ready_slice(),
-            svc("Web", ports=[("Http_Port", 80, 8080)]),
             ing(paths=[path("/a", "Web", 80), path("/b", "svc;x", 80)])]
     rc, data, _ = run_json(tmp_path, objs)
     assert rc == 1
     ds = find(data, "bad-name")
     assert len(ds) == 2, data
     assert not find(data, "no-service"), data
+    # an object whose own name the API server would refuse is bad input
+    f = write_manifests(tmp_path / "n", [svc("Web")])
+    rc, out, err = lint([f])
+    assert rc == 2, err
+    assert "metadata.name" in err and '"Web"' in err, err
 
 
 def test_external_name_needs_no_port(tmp_path, kubengx):
@@ -398,12 +402,21 @@ def test_external_name_needs_no_port(tmp_path, kubengx):
 
 def test_names_cannot_forge_report_lines(tmp_path, kubengx):
     evil = "x\nerror: forged"
+    # values that reach findings (an object's own name with a newline is
+    # bad input: below)
     objs = [svc(), ready_slice(),
-            ingress(evil, [rule(H, path("/", "gone", 80))], ns=evil)]
+            ingress("a", [rule(H, path("/", evil, 80))]),
+            ingress("b", [rule(H, path("/b", "web", 80))], cls=evil)]
     f = write_manifests(tmp_path / "t", objs, "flow")
     rc, out, err = lint([f])
     assert rc == 1
     for line in out.splitlines():
         assert line.startswith(f + ":"), line
     rc, js, _ = lint([f], "-o", "json")
-    assert any(d["name"] == evil for d in json.loads(js))
+    assert sum(1 for d in json.loads(js) if "forged" in d["message"]) == 2
+    objs = [svc(), ingress(evil, [rule(H, path("/", "gone", 80))], ns=evil)]
+    f = write_manifests(tmp_path / "u", objs, "flow")
+    rc, out, err = lint([f])
+    assert rc == 2 and out == ""
+    for line in err.splitlines():
+        assert line.startswith("kubengx"), line

@@ -93,8 +93,8 @@ def test_two_ingresses_two_methods_one_service(tmp_path):
     assert lines == sorted([
         "    k8s_service default/web port=http balance=ewma;",
         "    k8s_service default/web port=http balance=least_conn;"]), conf
-    assert "upstream default_web_http__lb_ewma {" in conf
-    assert "upstream default_web_http__lb_least_conn {" in conf
+    assert "upstream default_web_http__lb-ewma {" in conf
+    assert "upstream default_web_http__lb-least-conn {" in conf
 
 
 @pytest.mark.parametrize("ann,line", [

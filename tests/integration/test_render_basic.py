@@ -229,12 +229,12 @@ def test_output_dir_atomic_and_key_mode(kubengx, tmp_path):
                "--nginx", harness.NGINX, "-o", str(out))
     assert p.returncode == 0, p.stderr
     assert sorted(os.listdir(out)) == ["certs", "kubengx.conf"]
-    assert os.listdir(out / "certs") == ["default_tls_api.pem"]
-    pem = out / "certs" / "default_tls_api.pem"
+    assert os.listdir(out / "certs") == ["default_tls-api.pem"]
+    pem = out / "certs" / "default_tls-api.pem"
     assert stat.S_IMODE(os.stat(pem).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(out / "certs").st_mode) == 0o700
     conf = (out / "kubengx.conf").read_text()
-    assert 'ssl_certificate "%s/certs/default_tls_api.pem";' % out in conf
+    assert 'ssl_certificate "%s/certs/default_tls-api.pem";' % out in conf
     assert "return 308 https://$host$request_uri;" in conf
     # no temporary files left behind
     assert not [f for f in os.listdir(out) if ".tmp." in f]

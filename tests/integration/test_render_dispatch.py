@@ -168,8 +168,9 @@ def test_dispatch_balancing_annotation_gets_its_own_variant(
     names = sorted(ups)
     assert len(names) == 3, s.conf
     assert names[0] == "kubengx_dispatch"
-    assert names[1] == "kubengx_dispatch__lb_ewma"
-    assert re.fullmatch(r"kubengx_dispatch__lb_hash_[0-9a-f]{8}", names[2])
+    assert names[1] == "kubengx_dispatch__lb-ewma"
+    # the whole key, escaped: two keys never share a name
+    assert names[2] == "kubengx_dispatch__lb-hash-.24request.5furi"
     assert ups[names[1]].split()[:2] == ["k8s_dispatch", "balance=ewma;"]
     assert ups[names[2]].split()[:4] == [
         "k8s_dispatch", "balance=hash", "hash=$request_uri", "consistent;"]

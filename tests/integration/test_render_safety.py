@@ -394,16 +394,19 @@ def test_json_nul_escape_input(stack, backends, tmp_path):
 
 
 def test_names_cannot_forge_stderr_lines(stack, backends):
-    """Warnings name objects; an object name with a newline must not
+    """Diagnostics name objects; an object name with a newline must not
     start a line of its own on stderr (CI logs are read by people and
-    parsed by tools)."""
+    parsed by tools).  Such a name is refused as the API server would
+    (an error naming the field), and the error prints it escaped."""
     bk = backends("good")
     evil = "x\nkubengx: error: forged"
     objs = good_objs(bk) + [
         ingress(evil, [rule("evil.example.com", path("/e", "gone", 80))],
                 ns=evil)]
     rc = stack.render(objs, fmt="flow")
-    assert rc == 0, stack.err
+    assert rc == 2, stack.err
+    assert "metadata.name" in stack.err and \
+        "metadata.namespace" in stack.err, stack.err
     for line in stack.err.splitlines():
-        assert line.startswith("kubengx: warning: ") or \
-            line.startswith("kubengx: info: "), repr(line)
+        assert line.startswith("kubengx: error: ") or \
+            line.startswith("kubengx render: "), repr(line)

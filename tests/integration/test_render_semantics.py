@@ -481,14 +481,24 @@ def test_resource_backend_warns_and_is_not_served(stack, backends):
 
 
 def test_external_name_is_proxied_to_the_dns_name(stack, backends):
+    """nginx resolves the name per request through --resolver (here a
+    test DNS server that answers with the backend's loopback address:
+    kubengx refuses names that are loopback, not what DNS answers)."""
+    from dns_server import DNSServer
     bk = backends("ext")
     _, pe = bk.host_port("ext")
-    objs = [service("ext", [svc_port("http", pe)], type="ExternalName",
-                    external_name="localhost", selector={}),
-            ingress("n", [rule(H, path("/", "ext", pe))])]
-    stack.up(objs)
-    r = stack.get("/x")
-    assert r.backend == "ext", r
+    dns = DNSServer({"ext.test.example": "127.0.0.1"})
+    try:
+        objs = [service("ext", [svc_port("http", pe)], type="ExternalName",
+                        external_name="ext.test.example", selector={}),
+                ingress("n", [rule(H, path("/", "ext", pe))])]
+        stack.up(objs, "--resolver", "127.0.0.1:%d" % dns.port)
+        assert "upstream" not in stack.conf, stack.conf
+        r = stack.get("/x")
+        assert r.backend == "ext", r
+        assert ("ext.test.example", 1) in dns.queries
+    finally:
+        dns.stop()
 
 
 # --- default backends ------------------------------------------------------

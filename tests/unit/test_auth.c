@@ -437,6 +437,9 @@ test_yaml(void **state)
         "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
         "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
         "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    char        *big;
+    size_t       n;
+    int          i;
 
     (void) state;
 
@@ -460,6 +463,25 @@ test_yaml(void **state)
 
     assert_null(kube_yaml_to_json("a: b: c\n", 8, &err));
     assert_non_null(strstr(err.msg, "line 1"));
+
+    /* few nodes, many bytes: a 1 MiB string repeated by aliases */
+    big = malloc(1024 * 1024 + 1024);
+    assert_non_null(big);
+    n = (size_t) sprintf(big, "a: &a ");
+    memset(big + n, 'x', 1024 * 1024);
+    n += 1024 * 1024;
+    for (i = 0; i < 20; i++) {
+        n += (size_t) sprintf(big + n, "\nk%d: *a", i);
+    }
+    assert_null(kube_yaml_to_json(big, n, &err));
+    assert_non_null(strstr(err.msg, "16 MiB"));
+
+    /* a few copies are fine */
+    n = (size_t) (strstr(big, "\nk5:") - big);
+    v = kube_yaml_to_json(big, n, &err);
+    assert_non_null(v);
+    json_decref(v);
+    free(big);
 }
 
 

@@ -1,0 +1,382 @@
+
+/*
+ * kubengx generator: servers by host, and who may add routes to a host.
+ *
+ * Host ownership (--host-ownership, kngx_host_ownership_e): in namespace
+ * mode (the default) the namespace of the oldest served Ingress with a
+ * rule for a host owns the host (kngx_plan_claims, before any rule is
+ * planned).  Rules, tls entries and default backends for the host from
+ * other namespaces are refused with a warning, unless an Ingress of the
+ * owner's namespace that routes the host lists their namespace in the
+ * annotation kubengx.io/host-shared-with ("ns-b,ns-c").  Rules without
+ * host are merged into a named host only when their namespace may add
+ * routes to it; they always serve the catch-all server.  In merge mode
+ * every namespace may add routes to every host.  Exact hosts and
+ * wildcards are different hosts: owning "*.example.com" gives no say
+ * over "a.example.com", which wins over the wildcard in nginx.
+ */
+
+#include <string.h>
+
+#include "plan_parts.h"
+
+
+/* ---- servers by host ----------------------------------------------------- */
+
+static int
+kngx_host_index_grow(kngx_plan_t *p)
+{
+    size_t   size, i, j, *idx;
+
+    size = p->host_index_size ? p->host_index_size * 2 : 256;
+    idx = calloc(size, sizeof(size_t));
+    if (idx == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < p->nservers; i++) {
+        j = kngx_plan_hash(p->servers[i].host) & (size - 1);
+        while (idx[j]) {
+            j = (j + 1) & (size - 1);
+        }
+        idx[j] = i + 1;
+    }
+
+    free(p->host_index);
+    p->host_index = idx;
+    p->host_index_size = size;
+
+    return 0;
+}
+
+
+/* the slot of host in the index: its server's, or the empty one */
+static size_t
+kngx_host_slot(const kngx_plan_t *p, const char *host)
+{
+    const size_t  *idx = p->host_index;
+    size_t         j;
+
+    j = kngx_plan_hash(host) & (p->host_index_size - 1);
+
+    while (idx[j] && strcmp(p->servers[idx[j] - 1].host, host) != 0) {
+        j = (j + 1) & (p->host_index_size - 1);
+    }
+
+    return j;
+}
+
+
+/* the server of a (valid, lowercased) host; NULL on out of memory */
+kngx_server_t *
+kngx_plan_server(kngx_plan_t *p, const char *host)
+{
+    kngx_server_t  *srv;
+    size_t          j, *idx, cap;
+
+    if (p->nservers * 2 >= p->host_index_size) {
+        if (kngx_host_index_grow(p) != 0) {
+            return NULL;
+        }
+    }
+
+    idx = p->host_index;
+    j = kngx_host_slot(p, host);
+
+    if (idx[j]) {
+        return &p->servers[idx[j] - 1];
+    }
+
+    if (p->nservers == p->servers_cap) {
+        cap = p->servers_cap ? p->servers_cap * 2 : 16;
+        srv = realloc(p->servers, cap * sizeof(kngx_server_t));
+        if (srv == NULL) {
+            return NULL;
+        }
+        p->servers = srv;
+        p->servers_cap = cap;
+    }
+
+    srv = &p->servers[p->nservers];
+    memset(srv, 0, sizeof(kngx_server_t));
+
+    srv->host = kube_arena_strdup(p->arena, host);
+    if (srv->host == NULL) {
+        return NULL;
+    }
+
+    srv->wildcard = (host[0] == '*');
+    idx[j] = ++p->nservers;
+
+    return srv;
+}
+
+
+/* the server of a host if there is one (no new server) */
+kngx_server_t *
+kngx_plan_server_find(kngx_plan_t *p, const char *host)
+{
+    size_t  j;
+
+    if (p->host_index_size == 0) {
+        return NULL;
+    }
+
+    j = kngx_host_slot(p, host);
+
+    return ((size_t *) p->host_index)[j]
+           ? &p->servers[((size_t *) p->host_index)[j] - 1] : NULL;
+}
+
+
+/* ---- ownership ----------------------------------------------------------- */
+
+/* the namespaces of ing's kubengx.io/host-shared-with; warns once */
+static int
+kngx_plan_shared_list(kngx_plan_t *p, const kngx_ingress_t *ing,
+    kngx_shared_t **list)
+{
+    kngx_shared_t  *sh;
+    const char     *v, *s, *e, *why;
+    char            ns[64];
+    size_t          len;
+
+    *list = NULL;
+
+    v = kngx_meta_annotation(&ing->meta, KNGX_ANN_SHARED_WITH);
+    if (v == NULL) {
+        return 0;
+    }
+
+    for (s = v; *s; s = *e ? e + 1 : e) {
+        e = strchr(s, ',');
+        if (e == NULL) {
+            e = s + strlen(s);
+        }
+
+        while (s < e && (*s == ' ' || *s == '\t')) {
+            s++;
+        }
+
+        len = (size_t) (e - s);
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
+            len--;
+        }
+
+        if (len == 0) {
+            continue;
+        }
+
+        if (len >= sizeof(ns)) {
+            why = "is longer than 63 characters";
+
+        } else {
+            memcpy(ns, s, len);
+            ns[len] = '\0';
+
+            if (kngx_name_check(KNGX_NAME_LABEL, ns, &why) == 0) {
+                sh = kube_arena_calloc(p->arena, 1, sizeof(kngx_shared_t));
+                if (sh == NULL) {
+                    return -1;
+                }
+
+                sh->ns = kube_arena_strdup(p->arena, ns);
+                if (sh->ns == NULL) {
+                    return -1;
+                }
+
+                sh->next = *list;
+                *list = sh;
+                continue;
+            }
+        }
+
+        if (kngx_plan_warn(p, ing, "metadata.annotations", 0,
+                "bad-annotation", "%s: %s %s; that entry is ignored",
+                KNGX_ANN_SHARED_WITH, kngx_msg_quote(v), why) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+kngx_plan_share(kngx_plan_t *p, kngx_server_t *srv,
+    const kngx_shared_t *list)
+{
+    kngx_shared_t  *sh;
+
+    for ( /* void */ ; list; list = list->next) {
+        if (kngx_plan_host_allowed(p, srv, list->ns)) {
+            continue;
+        }
+
+        sh = kube_arena_calloc(p->arena, 1, sizeof(kngx_shared_t));
+        if (sh == NULL) {
+            return -1;
+        }
+
+        sh->ns = list->ns;
+        sh->next = srv->shared;
+        srv->shared = sh;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Before any rule is planned: the owner of every host (the served
+ * Ingresses are sorted oldest first) and whom it shares the host with.
+ */
+int
+kngx_plan_claims(kngx_plan_t *p)
+{
+    const kngx_ingress_t  *ing;
+    kngx_shared_t         *list;
+    kngx_server_t         *srv;
+    const char            *why;
+    char                   host[256];
+    size_t                 i, j;
+    int                    parsed;
+
+    for (i = 0; i < p->ningresses; i++) {
+        ing = p->ingresses[i];
+        parsed = 0;
+        list = NULL;
+
+        for (j = 0; j < ing->nrules; j++) {
+            if (ing->rules[j].host == NULL
+                || kngx_host_check(ing->rules[j].host, host, sizeof(host),
+                                   &why) != 0)
+            {
+                continue;
+            }
+
+            srv = kngx_plan_server(p, host);
+            if (srv == NULL) {
+                return -1;
+            }
+
+            if (srv->owner_ns == NULL) {
+                srv->owner_ns = ing->meta.ns;
+                srv->owner = ing;
+            }
+
+            if (strcmp(srv->owner_ns, ing->meta.ns) != 0) {
+                continue;
+            }
+
+            if (!parsed) {
+                if (kngx_plan_shared_list(p, ing, &list) != 0) {
+                    return -1;
+                }
+                parsed = 1;
+            }
+
+            if (kngx_plan_share(p, srv, list) != 0) {
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* whether an Ingress of namespace ns may add to srv's host */
+int
+kngx_plan_host_allowed(const kngx_plan_t *p, const kngx_server_t *srv,
+    const char *ns)
+{
+    const kngx_shared_t  *sh;
+
+    if (p->opts.host_ownership == KNGX_HOST_OWNERSHIP_MERGE
+        || srv->owner_ns == NULL || strcmp(srv->owner_ns, ns) == 0)
+    {
+        return 1;
+    }
+
+    for (sh = srv->shared; sh; sh = sh->next) {
+        if (strcmp(sh->ns, ns) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+kngx_plan_refuse_host(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const kngx_server_t *srv, const char *field, unsigned line)
+{
+    return kngx_plan_warn(p, ing, field, line, "host-owned",
+               "host %s belongs to namespace %s (its oldest Ingress, "
+               "%s/%s, routes it); namespace %s may add to it only if an "
+               "Ingress of %s lists it in the annotation %s; refused",
+               srv->host, srv->owner_ns, srv->owner->meta.ns,
+               srv->owner->meta.name, ing->meta.ns, srv->owner_ns,
+               KNGX_ANN_SHARED_WITH);
+}
+
+
+/* ---- host-less routes into named hosts ----------------------------------- */
+
+/* prefix q covers path (element-wise) */
+static int
+kngx_prefix_covers(const char *q, const char *path)
+{
+    size_t  n = strlen(q);
+
+    if (strcmp(q, "/") == 0) {
+        return 1;
+    }
+
+    return strncmp(q, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+
+int
+kngx_plan_merge_hostless(kngx_plan_t *p, kngx_server_t *srv)
+{
+    const kngx_route_t  *r, *own;
+    size_t               i, j, nown = srv->nroutes;
+    int                  shadowed;
+
+    for (i = 0; i < p->catch_all.nroutes; i++) {
+        r = &p->catch_all.routes[i];
+        shadowed = 0;
+
+        for (j = 0; j < nown && !shadowed; j++) {
+            own = &srv->routes[j];
+
+            if (own->type == KNGX_PATH_PREFIX
+                && kngx_prefix_covers(own->path, r->path))
+            {
+                shadowed = 1;
+
+            } else if (own->type == r->type
+                       && strcmp(own->path, r->path) == 0)
+            {
+                shadowed = 1;
+            }
+        }
+
+        if (!shadowed && !kngx_plan_host_allowed(p, srv,
+                                                 r->target.ingress->meta.ns))
+        {
+            /* not the owner's: served by the catch-all server only */
+            shadowed = 1;
+        }
+
+        if (!shadowed && kngx_route_append(srv, r) != 0) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
