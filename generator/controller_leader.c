@@ -61,6 +61,10 @@ kngx_ctl_lead(kngx_ctl_t *ctl, int leader, const char *why)
 
     if (leader) {
         kngx_ctl_status_sync(ctl);
+
+        /* only the leader posts Events: a sync now turns the warnings of
+         * the current objects into Events (unchanged text: no reload) */
+        kngx_ctl_mark_dirty(ctl, "became the leader");
     }
 }
 

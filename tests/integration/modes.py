@@ -10,8 +10,8 @@ Objects are built so that every mode routes them the same way:
 `tenant(bk, name, ns, svc)` is a Service whose port is the test
 backend's own port (so that --endpoints cluster-ip, with ClusterIP
 127.0.0.1, reaches it too), named "http", plus its EndpointSlice.  In
-module mode the EndpointSlices go to the stand-in API server that the
-module watches, and the rest to render."""
+module mode the Services and EndpointSlices go to the stand-in API server
+that the module watches, and the rest to render."""
 
 import re
 import subprocess
@@ -68,7 +68,9 @@ class ModeStack:
         self.rc, _, self.err, self.conf = render(
             [src], self.outdir, *flags, endpoints=self.mode,
             http_port=self.http_port, https_port=self.https_port)
-        self.slices = slices
+        # the module watches Services (port= is the Service port) and
+        # EndpointSlices
+        self.slices = [o for o in objs if o["kind"] == "Service"] + slices
         return self.rc
 
     def up(self, objs, *flags, rc=0):
