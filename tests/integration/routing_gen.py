@@ -369,7 +369,9 @@ class Generator:
         if len(out) > limit:
             keep = out[-2:]
             out = rng.sample(out[:-2], limit - 2) + keep
-        return out
+        # a query string never takes part in matching
+        return [(h, p + "?q=/x" if rng.random() < 0.08 else p)
+                for h, p in out]
 
 
 def generate(seed, grid_addrs, grid_ports, cross_ns=False,

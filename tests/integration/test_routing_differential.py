@@ -469,16 +469,20 @@ def spec_model(rules, **kw):
     ing = m.ingress("spec", [m.rule(h, *[m.path(p, svc, 8080, type=t)
                                          for p, t, svc in paths])
                              for h, paths in rules])
-    model = Model(objs + [ing], **kw)
-    addr = {svc: "10.0.0.%d:8080" % (i + 1)
-            for i, svc in enumerate(sorted(names))}
+    return answers(Model(objs + [ing], **kw),
+                   {"10.0.0.%d:8080" % (i + 1): svc
+                    for i, svc in enumerate(sorted(names))})
 
+
+def answers(model, names):
+    """who(host, path): the name (names[endpoint]) of the one endpoint
+    the model expects, or the status."""
     def who(host, path):
         out, _ = model.expect(host, path)
         if out[0] == "status":
             return out[1]
         (a,) = out[1]
-        return next(s for s, x in addr.items() if x == a)
+        return names[a]
     return who
 
 
@@ -610,15 +614,7 @@ def small_world(ingresses, **kw):
         objs.append(m.service(svc, [m.svc_port(None, 80, 8080)], ns=ns))
         objs.append(m.slice_(svc, [m.endpoint(a)], [(None, 8080)], ns=ns,
                              name=svc + "-1"))
-    model = Model(objs + list(ingresses), **kw)
-
-    def who(host, path):
-        out, _ = model.expect(host, path)
-        if out[0] == "status":
-            return out[1]
-        (a,) = out[1]
-        return addr[a]
-    return who
+    return answers(Model(objs + list(ingresses), **kw), addr)
 
 
 def test_model_rules_without_host_fill_in_for_named_hosts():
