@@ -103,9 +103,14 @@ def static_http(conf):
 
 def module_synced(status):
     """The module's table holds what the API server had when it started:
-    the watch listed, and no Service of the config is still unsynced."""
+    the watch listed (every watch, should k8s_status show several), and no
+    Service of the config is still unsynced."""
     w = status.get("watch") or {}
-    return w.get("synced") is True and w.get("state") == "watching" and \
+    watches = [w] if "synced" in w else \
+        [v for v in w.values() if isinstance(v, dict) and "synced" in v]
+    return bool(watches) and \
+        all(x.get("synced") is True and x.get("state") == "watching"
+            for x in watches) and \
         all(s.get("state") != "unsynced"
             for s in (status.get("services") or {}).values())
 
