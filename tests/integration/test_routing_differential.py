@@ -29,8 +29,9 @@ Environment:
     KUBENGX_DIFF_CROSS_NS=1    let Ingresses of different namespaces share
                                hosts (then the model follows
                                --host-ownership when render has it)
-    KUBENGX_DIFF_REPORT=FILE   write every mismatch there (default: under
-                               the test's tmp_path, named in the failure)
+    KUBENGX_DIFF_REPORT=DIR    write every mismatch to DIR/mismatches-
+                               MODE.txt and .jsonl (default: the run's
+                               temporary directory, named in the failure)
 """
 
 import concurrent.futures
@@ -416,8 +417,9 @@ class Run:
         more = list(by_case)[SHOW_CASES:]
         if more:
             parts.append("also failing: %s" % ", ".join(more))
-        path = os.environ.get("KUBENGX_DIFF_REPORT") or \
-            os.path.join(self.tmp, "mismatches-%s.txt" % mode)
+        where = os.environ.get("KUBENGX_DIFF_REPORT") or self.tmp
+        os.makedirs(where, exist_ok=True)
+        path = os.path.join(where, "mismatches-%s.txt" % mode)
         with open(path, "w") as f:
             f.write(head + "\n")
             for xs in by_case.values():
