@@ -30,8 +30,8 @@ Environment:
                                hosts (then the model follows
                                --host-ownership when render has it)
     KUBENGX_DIFF_REPORT=DIR    write every mismatch to DIR/mismatches-
-                               MODE.txt and .jsonl (default: the run's
-                               temporary directory, named in the failure)
+                               MODE.txt and .jsonl (default:
+                               build/routing-diff/, named in the failure)
 """
 
 import concurrent.futures
@@ -393,6 +393,13 @@ class Run:
 
     def report(self, mode):
         """The failure text for one mode ("" when it had no mismatch)."""
+        where = os.environ.get("KUBENGX_DIFF_REPORT") or \
+            os.path.join(harness.BUILD, "routing-diff")
+        os.makedirs(where, exist_ok=True)
+        path = os.path.join(where, "mismatches-%s.txt" % mode)
+        for old in (path, path[:-4] + ".jsonl"):    # an earlier run's
+            if os.path.exists(old):
+                os.unlink(old)
         bad = [x for x in self.mismatches if x.mode == mode]
         if not bad:
             return ""
@@ -417,15 +424,12 @@ class Run:
         more = list(by_case)[SHOW_CASES:]
         if more:
             parts.append("also failing: %s" % ", ".join(more))
-        where = os.environ.get("KUBENGX_DIFF_REPORT") or self.tmp
-        os.makedirs(where, exist_ok=True)
-        path = os.path.join(where, "mismatches-%s.txt" % mode)
         with open(path, "w") as f:
             f.write(head + "\n")
             for xs in by_case.values():
                 f.write("\n" + case_text(xs[0].case) + "\n")
                 f.write("\n".join(str(x) for x in xs) + "\n")
-        with open(path.rsplit(".", 1)[0] + ".jsonl", "w") as f:
+        with open(path[:-4] + ".jsonl", "w") as f:
             for x in bad:
                 f.write(json.dumps(x.record(), sort_keys=True) + "\n")
         parts.append("all mismatches: %s (and .jsonl)" % path)
