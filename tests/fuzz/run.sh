@@ -25,9 +25,9 @@
 # Targets are tests/fuzz/fuzz_*.c, built with
 #   clang -fsanitize=fuzzer,address,undefined -g -O1
 # against kube/ and generator/ (all of it but main()).  Seeds: the
-# committed tests/fuzz/seeds/TARGET/, plus for the manifest targets
-# examples/, tests/unit/data/ and ../shared/corpus/ (render seeds get an
-# options byte in front, see fuzz_render.c).  New corpus goes to
+# committed tests/fuzz/seeds/TARGET/, plus for the manifest targets every
+# manifest under examples/ and tests/corpus/ (render seeds get an options
+# byte in front, see fuzz_render.c).  New corpus goes to
 # $BUILD/fuzz/corpus/TARGET/.  A crash, leak, UB report or timeout saves
 # the reproducer as $BUILD/fuzz/crashes/TARGET/crash-* and the script
 # exits 1; copy it to tests/fuzz/regressions/TARGET/ once it is fixed.
@@ -43,7 +43,6 @@ FUZZ_ARGS=${FUZZ_ARGS:-}
 CC=${CC_FUZZ:-clang}
 out=$BUILD/fuzz
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
-shared_corpus=${KUBENGX_SHARED_CORPUS:-$root/../shared/corpus}
 
 mode=fuzz
 case "${1:-}" in
@@ -117,7 +116,7 @@ done
 # --- seeds -----------------------------------------------------------------
 
 manifest_files() {
-    find "$root/examples" "$root/tests/unit/data" "$shared_corpus" \
+    find "$root/examples" "$root/tests/corpus" \
         -type f \( -name '*.yaml' -o -name '*.yml' -o -name '*.json' \) \
         2>/dev/null | sort
 }

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from apiserver import KubeAPI  # noqa: E402
 
 KUBECTL = "/usr/bin/kubectl"
-CORPUS = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "corpus",
+CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "corpus",
                       "kubernetes-docs")
 INGS = "/apis/networking.k8s.io/v1/namespaces/default/ingresses"
 

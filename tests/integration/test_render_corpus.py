@@ -1,10 +1,11 @@
 """`kubengx render` on real inputs written by others: the Kubernetes
-documentation's example manifests (../shared/corpus/kubernetes-docs/,
-mostly YAML flow style).  Expectations per the corpus README and the docs
-pages around each example."""
+documentation's example manifests (tests/corpus/kubernetes-docs/, origin
+and licence in tests/corpus/SOURCES.md; mostly YAML flow style).
+Expectations per that file and the docs pages around each example."""
 
 import glob
 import os
+import re
 import subprocess
 
 import pytest
@@ -14,12 +15,17 @@ from manifests import (Stack, directive_problems, endpoint, render,
                        secret_tls, self_signed, service, slice_, svc_port,
                        write_manifests)
 
-CORPUS = os.environ.get(
-    "KUBENGX_CORPUS",
-    os.path.join(harness.ROOT, "..", "shared", "corpus", "kubernetes-docs"))
+CORPUS = os.path.join(harness.ROOT, "tests", "corpus", "kubernetes-docs")
 FILES = sorted(glob.glob(os.path.join(CORPUS, "*.yaml")))
 
-pytestmark = pytest.mark.skipif(not FILES, reason="no corpus at " + CORPUS)
+
+def test_corpus_is_in_the_repository():
+    """The corpus is part of the repository: a missing file is a failure,
+    never a skip."""
+    names = {os.path.basename(f) for f in FILES}
+    with open(os.path.join(CORPUS, "..", "SOURCES.md")) as f:
+        listed = set(re.findall(r"`([a-z0-9-]+\.yaml)`", f.read()))
+    assert names and names == listed, (names, listed)
 
 
 @pytest.fixture

@@ -208,6 +208,66 @@ def main():
                           ptype=ptype) + yaml_slice()
         put('render', name, bytes([(0, 1, 2, 0x1a, 0x64)[i % 5]])
             + text.encode())
+    routing_shapes()
+
+
+# The most common Service (one unnamed port, targetPort != port) behind an
+# Ingress without class or namespace (issue 12's example), and Exact paths
+# ending in "/" beside a Prefix "/": shapes the routing harness
+# (tests/integration/test_routing_differential.py) found mishandled.
+COMMON_SHAPES = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: api-svc
+spec:
+  selector:
+    app: api
+  ports:
+    - port: 80
+      targetPort: 8080
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: api-svc-x7k2p
+  labels: {kubernetes.io/service-name: api-svc}
+addressType: IPv4
+ports: [{name: "", port: 8080, protocol: TCP}]
+endpoints:
+- addresses: ["10.0.0.7"]
+  conditions: {ready: true, serving: true, terminating: false}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: routes
+spec:
+  rules:
+    - host: api.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: api-svc
+                port:
+                  number: 80
+          - path: /bar/
+            pathType: Exact
+            backend:
+              service:
+                name: api-svc
+                port:
+                  number: 80
+"""
+
+
+def routing_shapes():
+    # options: watch Ingresses without a class; module, then static
+    put('render', 'common-module', b'\x04' + COMMON_SHAPES.encode())
+    put('render', 'common-static', b'\x06' + COMMON_SHAPES.encode())
 
 
 def yaml_slice():
