@@ -26,7 +26,10 @@ What it decides, rule by rule:
   length Exact beats Prefix.  The same host + path + type twice: the
   older Ingress keeps it.
 - Rules without a host serve every host: the catch-all, and a named host
-  for requests none of its own paths match.
+  for requests none of its own paths match; under `namespace` ownership
+  a named host takes only the host-less rules of its owner's namespace
+  (of each host-less path, the oldest Ingress's rule, as on the
+  catch-all).
 - Backends: `port.number` is the Service port (never targetPort),
   `port.name` its name.  Endpoints are those of every EndpointSlice
   labelled `kubernetes.io/service-name` in the Service's namespace, at the
@@ -81,11 +84,12 @@ def wildcard_for(host):
 
 
 class Route:
-    def __init__(self, path, ptype, outcome, why):
+    def __init__(self, path, ptype, outcome, why, ns=None):
         self.path = path
         self.type = ptype
         self.outcome = outcome
         self.why = why
+        self.ns = ns                # the namespace of its Ingress
 
 
 class Server:
@@ -96,10 +100,13 @@ class Server:
         self.routes = {}            # (path, type) -> Route
         self.default = None         # (outcome, why) or None
 
-    def best(self, path):
-        """The route that wins for path, or None."""
+    def best(self, path, ns=None):
+        """The route that wins for path, or None; with ns, only routes of
+        Ingresses in namespace ns count."""
         found = None
         for (rp, rt), r in self.routes.items():
+            if ns is not None and r.ns != ns:
+                continue
             ok = rp == path if rt == "Exact" else prefix_matches(rp, path)
             if not ok:
                 continue
@@ -263,7 +270,8 @@ class Model:
                     out, why = self.resolve(ns, p["backend"])
                     srv.routes[(path, ptype)] = Route(
                         path, ptype, out, "%s %s %s of %s: %s" % (
-                            host or "(every host)", ptype, path, who, why))
+                            host or "(every host)", ptype, path, who, why),
+                        ns)
 
     def _defaults(self):
         for ing in self.ingresses:
@@ -303,7 +311,10 @@ class Model:
             r = srv.best(path)
             if r is not None:
                 return r.outcome, r.why
-        r = self.catch_all.best(path)
+        only = None
+        if srv is not None and self.ownership == "namespace":
+            only = self.owner.get(srv.host)
+        r = self.catch_all.best(path, only)
         if r is not None:
             return r.outcome, r.why
         dflt = (srv or self.catch_all).default

@@ -26,9 +26,10 @@ Environment:
     KUBENGX_DIFF_SEED=S        replay the one case of seed S
     KUBENGX_DIFF_BASE=S        the base seed of the run (default: random,
                                printed); case i has seed base + i
-    KUBENGX_DIFF_CROSS_NS=1    let Ingresses of different namespaces share
-                               hosts (then the model follows
-                               --host-ownership when render has it)
+    KUBENGX_DIFF_CROSS_NS=0    keep every host within one namespace (by
+                               default Ingresses of different namespaces
+                               share hosts, rendered with --host-ownership
+                               namespace or merge, chosen per case)
     KUBENGX_DIFF_REPORT=DIR    write every mismatch to DIR/mismatches-
                                MODE.txt and .jsonl (default:
                                build/routing-diff/, named in the failure)
@@ -52,7 +53,7 @@ from test_module_watch import api_line
 
 CASES = int(os.environ.get("KUBENGX_DIFF_CASES", "200"))
 ONE_SEED = os.environ.get("KUBENGX_DIFF_SEED")
-CROSS_NS = os.environ.get("KUBENGX_DIFF_CROSS_NS") == "1"
+CROSS_NS = os.environ.get("KUBENGX_DIFF_CROSS_NS", "1") == "1"
 GRID_ADDRS = ["127.0.0.%d" % i for i in range(2, 26)]
 GRID_NPORTS = 4
 SHOW_CASES = 3              # cases printed in full in a failure message
@@ -69,29 +70,13 @@ needs_module = pytest.mark.skipif(
 
 # --- nginx configuration: the one place that knows module directives -------
 
-# Endpoints here are loopback addresses; a module that refuses them unless
-# told otherwise gets this line (when its nginx -t accepts it).
-LOOPBACK_DIRECTIVE = "k8s_allow_loopback_endpoints on;"
-_known = {}
-
-
-def module_knows(directive, workdir):
-    """True when nginx with the module accepts `directive` in http{}."""
-    if directive not in _known:
-        d = os.path.join(str(workdir), "directive-check")
-        n = harness.Nginx(d, http="    k8s_zone k8s 1m;\n    %s\n" % directive)
-        t = n.test_config()
-        _known[directive] = t.returncode == 0
-        if t.returncode != 0 and "unknown directive" not in t.stderr:
-            raise AssertionError("nginx -t of %r: %s" % (directive, t.stderr))
-    return _known[directive]
+# Endpoints here are loopback addresses, which the module refuses unless
+# told otherwise: harness.Nginx turns k8s_allow_loopback_endpoints on.
 
 
 def module_http(api, status_port, conf, workdir):
     """http{} text of an nginx serving a module-mode render `conf`."""
     lines = [api_line(api), "k8s_zone k8s 8m;"]
-    if module_knows(LOOPBACK_DIRECTIVE, workdir):
-        lines.append(LOOPBACK_DIRECTIVE)
     lines.append("server { listen 127.0.0.1:%d; "
                  "location = /k8s/status { k8s_status; } }" % status_port)
     lines.append("include %s;" % conf)
@@ -114,11 +99,6 @@ def module_synced(status):
             for x in watches) and \
         all(s.get("state") != "unsynced"
             for s in (status.get("services") or {}).values())
-
-
-def render_has(flag):
-    p = harness.run([harness.KUBENGX, "render", "--help"])
-    return flag in p.stdout
 
 
 # --- answers ---------------------------------------------------------------
@@ -182,8 +162,8 @@ def case_text(case):
         lines = ["fixed case %s (routing_gen.py)" % case.name]
     else:
         lines = ["seed %d (replay: KUBENGX_DIFF_SEED=%d%s)" % (
-            case.seed, case.seed, " KUBENGX_DIFF_CROSS_NS=1"
-            if case.cross_ns else "")]
+            case.seed, case.seed, "" if case.cross_ns
+            else " KUBENGX_DIFF_CROSS_NS=0")]
     lines.append("render flags: %s" % (" ".join(case.flags) or "(none)"))
     lines.append("manifests:")
     for o in case.objects:
@@ -350,10 +330,8 @@ class Run:
         self.ports = ports
         self.runners = [ModeRunner(name, flags, self.tmp, self.api)
                         for name, flags in MODES]
-        own = ("merge",)
-        if render_has("--host-ownership"):
-            own = ("namespace", "merge") if CROSS_NS else ("namespace",)
-        self.ownership = own
+        self.ownership = ("namespace", "merge") if CROSS_NS \
+            else ("namespace",)
 
     def stop(self):
         for s in reversed(self.started):
