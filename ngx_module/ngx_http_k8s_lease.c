@@ -6,8 +6,10 @@
  * The lease (a pid and a heartbeat in the zone, ngx_http_k8s_table.c)
  * makes one process the table's writer, so that the old and the new
  * worker 0 never write at the same time during a reload.  The watcher
- * retries it every NGX_HTTP_K8S_WATCH_TICK, and heartbeats it at least
- * every half tick while it holds it; a writer that lost it (a stalled
+ * retries it every NGX_HTTP_K8S_LEASE_RETRY ms for the first
+ * NGX_HTTP_K8S_LEASE_FAST ms of waiting (the old worker 0 hands it over
+ * as it starts shutting down), then every NGX_HTTP_K8S_WATCH_TICK, and
+ * heartbeats it at least every half tick while it holds it; a writer that lost it (a stalled
  * worker whose lease expired) stops its transfers and will relist.
  *
  * When the lease is first taken (not at process start: during a reload

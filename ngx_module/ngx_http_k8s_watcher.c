@@ -610,9 +610,19 @@ ngx_http_k8s_watcher_step_handler(ngx_event_t *ev)
     /* the writer lease: one writer across a reload overlap */
 
     if (ngx_http_k8s_lease_keep(w) != NGX_OK) {
+        if (w->lease_waiting == 0) {
+            w->lease_waiting = ngx_current_msec ? ngx_current_msec : 1;
+        }
+
+        if (ngx_current_msec - w->lease_waiting < NGX_HTTP_K8S_LEASE_FAST) {
+            delay = NGX_HTTP_K8S_LEASE_RETRY;
+        }
+
         ngx_http_k8s_arm_timer(&w->step, delay);
         return;
     }
+
+    w->lease_waiting = 0;
 
     for (i = 0; i < NGX_HTTP_K8S_RES_N; i++) {
         ngx_http_k8s_watch_step(&w->watch[i], &delay);

@@ -82,6 +82,15 @@
 /* lease retry / heartbeat period of the watching worker */
 #define NGX_HTTP_K8S_WATCH_TICK  1000
 
+/*
+ * While it waits for the lease, worker 0 retries every LEASE_RETRY ms for
+ * the first LEASE_FAST ms: after a reload the old worker 0 hands the lease
+ * over when it starts shutting down, and a Service the new configuration
+ * names answers 503 ("not synced yet") until the new one takes it.
+ */
+#define NGX_HTTP_K8S_LEASE_RETRY  50
+#define NGX_HTTP_K8S_LEASE_FAST   5000
+
 
 typedef struct ngx_http_k8s_watcher_s  ngx_http_k8s_watcher_t;
 
@@ -173,6 +182,7 @@ struct ngx_http_k8s_watcher_s {
     ngx_event_t                  step;      /* next list/watch step */
     ngx_connection_t             dummy;     /* ev->data of the step */
     ngx_msec_t                   last_heartbeat;
+    ngx_msec_t                   lease_waiting;  /* since when, 0: not */
 };
 
 
