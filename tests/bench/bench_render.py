@@ -9,7 +9,7 @@ result (module loaded and a k8s_zone for module mode): wall time and peak
 RSS.
 
 The dispatch form (one `k8s_dispatch` upstream, `k8s_backend` per location)
-is what DESIGN.md asks for at scale.  When `kubengx render --help` offers
+is what the performance targets ask for at scale.  When `kubengx render --help` offers
 no flag for it, the bench rewrites the module-mode output into that form
 itself (same locations, same Services) and times `nginx -t` on that too,
 marked `dispatch (bench-rewritten)`."""

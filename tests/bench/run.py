@@ -56,7 +56,7 @@ def preflight():
     return missing
 
 
-# --- targets (DESIGN.md "Performance targets") -------------------------------
+# --- targets (README.md "Performance") ----------------------------------------
 
 def targets(results):
     out = []
@@ -185,7 +185,7 @@ def write_report(out_dir, results, meta, plots):
                       run["machine"]), ""]
     tg = meta.get("targets") or []
     if tg:
-        lines += ["## DESIGN.md targets", "",
+        lines += ["## Performance targets", "",
                   "| target | goal | measured | met |", "|---|---|---|---|"]
         for t in tg:
             lines.append("| %s | %s | %s | %s |" % (

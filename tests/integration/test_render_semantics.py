@@ -1,4 +1,4 @@
-"""`kubengx render --endpoints static`: every routing semantic of DESIGN.md
+"""`kubengx render --endpoints static`: every routing semantic of README.md (Static config)
 ("Routing semantics", normative) proven against a real nginx serving the
 rendered config, with real backends that name themselves (X-Backend)."""
 
