@@ -17,7 +17,10 @@ served, the fix applied.)"""
 import os
 import signal
 
+import pytest
+
 import harness
+from dns_server import DNSServer
 from manifests import (backend_service, ingress, ingress_class, path, rule,
                        secret_tls, self_signed)
 from test_controller import controllers, routed_to  # noqa: F401 (fixture)
@@ -303,6 +306,48 @@ def test_unknown_hash_variable_left_out(kube_api, backends, controllers):
     harness.wait_for(routed_to(ctl, "more.example.com", "/", "b"), 10,
                      "a later change")
     assert ctl.reloads() == reloads + 1
+
+
+@pytest.mark.parametrize("dns", ["nxdomain", "down"])
+def test_fresh_controller_with_unresolvable_external_name(kube_api, backends,
+                                                          controllers, dns):
+    """An ExternalName Service that does not resolve (and DNS down
+    altogether) next to good tenants: a fresh controller becomes ready and
+    serves them; the ExternalName route answers 502/504 per request
+    (nginx resolves it then), nothing is left out, nginx -t never fails."""
+    bk = backends("a", "b", "c")
+    server = DNSServer({"known.test.example": "127.0.0.1"})
+    port = server.port
+    if dns == "down":
+        server.stop()
+    try:
+        api = kube_api()
+        api.create(ingress_class("kubengx"))
+        tenants(api, bk, ["a", "b"])
+        namespace(api, "team-c")
+        api.create({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "ext", "namespace": "team-c"},
+                    "spec": {"type": "ExternalName",
+                             "externalName": "missing.test.example",
+                             "ports": [{"port": 80}]}})
+        api.create(ingress("outside", [rule("c.example.com",
+                                            path("/", "ext", 80))],
+                           ns="team-c"))
+
+        ctl = controllers(api, args=["--resolver",
+                                     "127.0.0.1:%d" % port]).wait_ready()
+        harness.wait_for(lambda: serves_all(ctl, ["a", "b"]), 10, "a and b")
+        # (DNS down: nginx gives up after its resolver_timeout, 5 s)
+        r = harness.http_request(ctl.http_port, "/", host="c.example.com",
+                                 timeout=15)
+        assert r.backend is None and r.status in (502, 504), r
+        assert ctl.metric("kubengx_ingresses_excluded") == 0
+        assert ctl.metric(
+            'kubengx_reload_errors_total{reason="nginx-test"}') == 0
+        assert not events(api, "team-c", "outside", "ExcludedFromConfig")
+    finally:
+        if dns != "down":
+            server.stop()
 
 
 def test_nothing_to_blame_keeps_the_running_config(tmp_path, kube_api,
