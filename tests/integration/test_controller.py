@@ -169,7 +169,7 @@ def shop_stack(kube_api, backends, controllers, api_args=(), args=()):
 
 def test_help_documents_every_flag(kubengx):
     p = harness.run([kubengx, "controller", "--help"], check=True)
-    src = open(os.path.join(harness.ROOT, "generator",
+    src = open(os.path.join(harness.ROOT, "controller",
                             "controller.c")).read()
     flags = re.findall(r'\{ "([a-z-]+)", (?:required|no)_argument', src)
     assert len(flags) > 30
