@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_sync_int.h"
 
 
 #define KNGX_BLAME_LINES  16

@@ -1,21 +1,22 @@
 
 /*
- * kubengx controller: the main loop, signals, clock and log.
+ * kubengx controller: the main loop, signals and children.
  *
- * One thread, one poll (curl_multi_wait with our own fds: the signal
- * pipe, the health/metrics sockets, the running nginx -t's output and
- * the nginx readiness probe).  Each turn: start the list/watch requests
- * that are due, run the leader election step, run a sync when the
- * hold-off has passed since the last change (or the maximum delay since
- * the first) and no test runs, start nginx after the first sync, handle
- * signals, feed transfers, answer HTTP, follow nginx -t and the probe.
+ * One thread, one poll (the API's libcurl multi handle, waited on with
+ * our own fds: the signal pipe, the health/metrics sockets, the running
+ * nginx -t's output and the nginx readiness probe).  Each turn: start
+ * the list/watch requests that are due, run the leader election step,
+ * run a sync when its hold-off has passed (controller_sync.c), start
+ * nginx after the first sync, handle signals and children, feed
+ * transfers, answer HTTP, follow nginx -t and the probe.
  *
  * Startup: nginx starts after the first sync (every kind listed once), so
  * it never serves an empty config when the API is reachable.
  * SIGTERM/SIGQUIT/SIGINT: graceful nginx quit (a second one: fast), the
- * Lease released, status cleared if asked; exit once nginx is gone.
+ * status cleared if asked, the Lease released; exit once nginx is gone.
  * SIGHUP: sync again, retrying the config nginx -t rejected and every
- * Ingress left out.  nginx dying on its own is fatal (exit 1).
+ * Ingress left out.  nginx dying on its own is fatal (exit 1).  The
+ * controller may be PID 1: every child is reaped here.
  */
 
 #define _GNU_SOURCE
@@ -23,77 +24,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
-#include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-#include "controller.h"
+#include "controller_int.h"
+#include "controller_log.h"
 
 
 static int  kngx_ctl_sig_fd = -1;
-
-
-
-uint64_t
-kngx_ctl_now(void)
-{
-    struct timespec  ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
-
-
-double
-kngx_ctl_wall(void)
-{
-    struct timeval  tv;
-
-    gettimeofday(&tv, NULL);
-    return (double) tv.tv_sec + (double) tv.tv_usec / 1e6;
-}
-
-
-void
-kngx_ctl_log(const char *fmt, ...)
-{
-    va_list    ap;
-    char       ts[32];
-    time_t     t = time(NULL);
-    struct tm  tm;
-
-    gmtime_r(&t, &tm);
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-
-    fprintf(stderr, "%s kubengx controller: ", ts);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
-}
-
-
-void
-kngx_ctl_mark_dirty(kngx_ctl_t *ctl, const char *why)
-{
-    uint64_t  now = kngx_ctl_now();
-
-    if (!ctl->dirty) {
-        ctl->dirty = 1;
-        ctl->dirty_first_ms = now;
-    }
-
-    ctl->dirty_last_ms = now;
-
-    if (ctl->synced && why && strchr(why, ' ')) {
-        kngx_ctl_log("change: %s", why);
-    }
-}
-
 
 
 static void
@@ -147,17 +86,36 @@ kngx_ctl_stop(kngx_ctl_t *ctl, int signo)
     if (ctl->stop_signals == 1) {
         kngx_ctl_log("signal %d: stopping", signo);
 
-        if (ctl->conf.status_on_shutdown) {
-            kngx_ctl_status_clear(ctl);
-        }
-
-        kngx_ctl_leader_release(ctl);
+        kngx_ctl_status_stop(ctl->status);
+        kngx_ctl_leader_release(ctl->leader);
+        kngx_ctl_sync_stop(ctl->sync);
         ctl->stopping = 1;
-        kngx_ctl_nginx_quit(ctl, 0);
+        kngx_ctl_nginx_quit(ctl->nginx, 0);
 
     } else {
-        kngx_ctl_nginx_quit(ctl, 1);
+        kngx_ctl_nginx_quit(ctl->nginx, 1);
     }
+}
+
+
+/* reap children; 1 if nginx exited */
+static int
+kngx_ctl_reap(kngx_ctl_t *ctl)
+{
+    pid_t  pid;
+    int    status, exited = 0;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (kngx_ctl_nginx_reaped(ctl->nginx, pid, status)) {
+            exited = 1;
+
+        } else {
+            /* nginx -t of a sync, or an orphan adopted as PID 1 */
+            kngx_ctl_sync_reaped(ctl->sync, pid, status);
+        }
+    }
+
+    return exited;
 }
 
 
@@ -177,10 +135,7 @@ kngx_ctl_signals_read(kngx_ctl_t *ctl)
                 kngx_ctl_stop(ctl, buf[i]);
                 break;
             case SIGHUP:
-                kngx_ctl_log("SIGHUP: resync");
-                ctl->have_failed = 0;
-                ctl->exclude_reset = 1;
-                kngx_ctl_mark_dirty(ctl, NULL);
+                kngx_ctl_sync_retry(ctl->sync);
                 break;
             default:
                 break;
@@ -198,7 +153,7 @@ kngx_ctl_signals_read(kngx_ctl_t *ctl)
         return 1;
     }
 
-    if (ctl->stopping && ctl->nginx_pid <= 0) {
+    if (ctl->stopping && !kngx_ctl_nginx_running(ctl->nginx)) {
         return 0;
     }
 
@@ -206,65 +161,68 @@ kngx_ctl_signals_read(kngx_ctl_t *ctl)
 }
 
 
+/* the turn's steps, lowering *wake to when one is due; -1: nginx did
+ * not start */
+static int
+kngx_ctl_steps(kngx_ctl_t *ctl, uint64_t now, uint64_t *wake)
+{
+    uint64_t  w;
+
+    w = kngx_ctl_watch_step(ctl->watch, now);
+    if (w && w < *wake) {
+        *wake = w;
+    }
+
+    if (!ctl->listed && kngx_ctl_watch_synced(ctl->watch)) {
+        ctl->listed = 1;
+        kngx_ctl_sync_listed(ctl->sync);
+    }
+
+    w = kngx_ctl_leader_step(ctl->leader, now);
+    if (w && w < *wake) {
+        *wake = w;
+    }
+
+    w = kngx_ctl_sync_step(ctl->sync, kngx_ctl_now());
+    if (w && w < *wake) {
+        *wake = w;
+    }
+
+    /* nginx starts once the first sync ended, whatever it gave */
+
+    if (kngx_ctl_sync_stats(ctl->sync)->syncs
+        && !kngx_ctl_sync_busy(ctl->sync)
+        && !kngx_ctl_nginx_running(ctl->nginx)
+        && !kngx_ctl_nginx_exited(ctl->nginx)
+        && kngx_ctl_nginx_start(ctl->nginx) != 0)
+    {
+        return -1;
+    }
+
+    w = kngx_ctl_probe_step(ctl->probe, kngx_ctl_now(),
+                            kngx_ctl_sync_applied(ctl->sync)
+                            && kngx_ctl_nginx_running(ctl->nginx));
+    if (w && w < *wake) {
+        *wake = w;
+    }
+
+    return 0;
+}
+
+
 int
 kngx_ctl_loop(kngx_ctl_t *ctl)
 {
     struct curl_waitfd  fds[KNGX_CTL_HTTP_MAX_FDS + 3];
-    uint64_t            now, wake, w, due;
+    uint64_t            now, wake;
     int                 n, rc, timeout;
 
     for ( ;; ) {
         now = kngx_ctl_now();
         wake = now + 1000;
 
-        if (!ctl->stopping) {
-            w = kngx_ctl_watch_step(ctl, now);
-            if (w && w < wake) {
-                wake = w;
-            }
-
-            if (!ctl->synced && kngx_ctl_watch_synced(ctl)) {
-                ctl->synced = 1;
-                kngx_ctl_log("every kind listed; first sync");
-                kngx_ctl_mark_dirty(ctl, NULL);
-                ctl->dirty_first_ms = 0;
-                ctl->dirty_last_ms = 0;
-            }
-
-            w = kngx_ctl_leader_step(ctl, now);
-            if (w && w < wake) {
-                wake = w;
-            }
-
-            now = kngx_ctl_now();
-
-            if (ctl->synced && ctl->dirty && !ctl->test.active) {
-                due = ctl->dirty_last_ms + ctl->conf.holdoff_ms;
-                if (ctl->dirty_first_ms + ctl->conf.max_delay_ms < due) {
-                    due = ctl->dirty_first_ms + ctl->conf.max_delay_ms;
-                }
-
-                if (now >= due) {
-                    ctl->dirty = 0;
-                    kngx_ctl_sync(ctl);
-
-                } else if (due < wake) {
-                    wake = due;
-                }
-            }
-
-            /* nginx starts once the first sync ended, whatever it gave */
-
-            if (ctl->m.syncs && !ctl->test.active && ctl->nginx_pid <= 0
-                && !ctl->nginx_exited && kngx_ctl_nginx_start(ctl) != 0)
-            {
-                return 1;
-            }
-
-            w = kngx_ctl_probe_step(ctl, kngx_ctl_now());
-            if (w && w < wake) {
-                wake = w;
-            }
+        if (!ctl->stopping && kngx_ctl_steps(ctl, now, &wake) != 0) {
+            return 1;
         }
 
         now = kngx_ctl_now();
@@ -273,27 +231,28 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
         fds[0].fd = ctl->sig_pipe[0];
         fds[0].events = CURL_WAIT_POLLIN;
         fds[0].revents = 0;
-        n = 1 + kngx_ctl_http_fds(ctl, fds + 1, KNGX_CTL_HTTP_MAX_FDS);
+        n = 1 + kngx_ctl_http_fds(ctl->http, fds + 1,
+                                  KNGX_CTL_HTTP_MAX_FDS);
 
-        if (kngx_ctl_test_fd(ctl) != -1) {
-            fds[n].fd = kngx_ctl_test_fd(ctl);
+        if (kngx_ctl_sync_fd(ctl->sync) != -1) {
+            fds[n].fd = kngx_ctl_sync_fd(ctl->sync);
             fds[n].events = CURL_WAIT_POLLIN;
             fds[n].revents = 0;
             n++;
         }
 
-        n += kngx_ctl_probe_fds(ctl, fds + n, 1);
+        n += kngx_ctl_probe_fds(ctl->probe, fds + n, 1);
 
-        curl_multi_wait(ctl->multi, fds, (unsigned) n, timeout, NULL);
+        kngx_ctl_api_wait(ctl->api, fds, (unsigned) n, timeout);
 
         rc = kngx_ctl_signals_read(ctl);
         if (rc >= 0) {
             return rc;
         }
 
-        kngx_ctl_watch_perform(ctl);
-        kngx_ctl_http_handle(ctl, fds + 1, n - 1);
-        kngx_ctl_test_step(ctl);
-        kngx_ctl_probe_handle(ctl);
+        kngx_ctl_api_perform(ctl->api);
+        kngx_ctl_http_handle(ctl->http, fds + 1, n - 1);
+        kngx_ctl_sync_io(ctl->sync);
+        kngx_ctl_probe_handle(ctl->probe);
     }
 }

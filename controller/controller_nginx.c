@@ -7,7 +7,8 @@
  * CONF_DIR/kubengx.conf) unless --nginx-conf names the user's, which must
  * say "daemon off;" and include CONF_DIR/kubengx.conf.  A reload is
  * SIGHUP; a graceful stop is SIGQUIT, a fast one SIGTERM.  The controller
- * may be PID 1, so every child is reaped; nginx dying is fatal.
+ * may be PID 1, so every child is reaped (controller_loop.c); nginx
+ * dying is fatal.
  */
 
 #include <errno.h>
@@ -20,7 +21,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "controller.h"
+#include "controller_log.h"
+#include "controller_nginx.h"
+
+
+struct kngx_ctl_nginx_s {
+    kngx_ctl_nginx_conf_t    conf;
+    pid_t                    pid;       /* 0: not running */
+    unsigned                 exited:1;
+    char                     main_conf[4096];
+};
 
 
 static int
@@ -57,13 +67,42 @@ kngx_ctl_write_file(const char *path, const char *data, size_t len)
 }
 
 
-int
-kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
+/*
+ * The module's watcher runs in a worker (an unprivileged user when nginx
+ * starts as root): name the API plainly when no credentials are needed,
+ * else the service account files or the kubeconfig.
+ */
+
+static void
+kngx_ctl_nginx_k8s_api(const kngx_ctl_nginx_conf_t *c, const kube_auth_t *a,
+    char *api, size_t size)
 {
-    const kngx_ctl_conf_t  *c = &ctl->conf;
-    char                    text[8192], path[4200], api[4200];
-    struct stat             st;
-    int                     n, module;
+    if (a->in_cluster) {
+        snprintf(api, size, "    k8s_api %s%s%s%s%s;\n", a->server,
+                 a->token_file ? " token_file=" : "",
+                 a->token_file ? a->token_file : "",
+                 a->ca_file ? " ca_file=" : "",
+                 a->ca_file ? a->ca_file : "");
+
+    } else if (c->kubeconfig && (a->token || a->token_file || a->ca_file
+               || a->ca_pem || a->client_cert_file || a->client_cert_pem
+               || a->username))
+    {
+        snprintf(api, size, "    k8s_api kubeconfig=%s;\n", c->kubeconfig);
+
+    } else {
+        snprintf(api, size, "    k8s_api %s;\n", a->server);
+    }
+}
+
+
+static int
+kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
+{
+    const kngx_ctl_nginx_conf_t  *c = &ng->conf;
+    char                          text[8192], path[4200], api[4200];
+    struct stat                   st;
+    int                           n, module;
 
     snprintf(path, sizeof(path), "%s/tmp", c->conf_dir);
     if (mkdir(path, 0700) != 0 && errno != EEXIST) {
@@ -81,40 +120,15 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
     }
 
     if (c->nginx_conf) {
-        snprintf(ctl->main_conf, sizeof(ctl->main_conf), "%s",
-                 c->nginx_conf);
+        snprintf(ng->main_conf, sizeof(ng->main_conf), "%s", c->nginx_conf);
         return 0;
     }
 
-    module = c->po.endpoints == KNGX_ENDPOINTS_MODULE && c->module;
+    module = c->module != NULL;
 
     api[0] = '\0';
-    /*
-     * The module's watcher runs in a worker (an unprivileged user when
-     * nginx starts as root): name the API plainly when no credentials are
-     * needed, else the service account files or the kubeconfig.
-     */
     if (module) {
-        const kube_auth_t  *a = &ctl->auth;
-
-        if (a->in_cluster) {
-            snprintf(api, sizeof(api), "    k8s_api %s%s%s%s%s;\n",
-                     ctl->server,
-                     a->token_file ? " token_file=" : "",
-                     a->token_file ? a->token_file : "",
-                     a->ca_file ? " ca_file=" : "",
-                     a->ca_file ? a->ca_file : "");
-
-        } else if (c->kubeconfig && (a->token || a->token_file
-                   || a->ca_file || a->ca_pem || a->client_cert_file
-                   || a->client_cert_pem || a->username))
-        {
-            snprintf(api, sizeof(api), "    k8s_api kubeconfig=%s;\n",
-                     c->kubeconfig);
-
-        } else {
-            snprintf(api, sizeof(api), "    k8s_api %s;\n", ctl->server);
-        }
+        kngx_ctl_nginx_k8s_api(c, auth, api, sizeof(api));
     }
 
     n = snprintf(text, sizeof(text),
@@ -154,11 +168,11 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
         return -1;
     }
 
-    snprintf(ctl->main_conf, sizeof(ctl->main_conf), "%s/nginx.conf",
+    snprintf(ng->main_conf, sizeof(ng->main_conf), "%s/nginx.conf",
              c->conf_dir);
 
-    if (kngx_ctl_write_file(ctl->main_conf, text, (size_t) n) != 0) {
-        kngx_ctl_log("error: %s: %s", ctl->main_conf, strerror(errno));
+    if (kngx_ctl_write_file(ng->main_conf, text, (size_t) n) != 0) {
+        kngx_ctl_log("error: %s: %s", ng->main_conf, strerror(errno));
         return -1;
     }
 
@@ -166,14 +180,69 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
 }
 
 
+kngx_ctl_nginx_t *
+kngx_ctl_nginx_create(const kngx_ctl_nginx_conf_t *conf,
+    const kube_auth_t *auth)
+{
+    kngx_ctl_nginx_t  *ng;
+
+    ng = calloc(1, sizeof(kngx_ctl_nginx_t));
+    if (ng == NULL) {
+        kngx_ctl_log("error: out of memory");
+        return NULL;
+    }
+
+    ng->conf = *conf;
+
+    if (kngx_ctl_nginx_write_main(ng, auth) != 0) {
+        free(ng);
+        return NULL;
+    }
+
+    return ng;
+}
+
+
+void
+kngx_ctl_nginx_destroy(kngx_ctl_nginx_t *ng)
+{
+    free(ng);
+}
+
+
 int
-kngx_ctl_nginx_start(kngx_ctl_t *ctl)
+kngx_ctl_nginx_running(kngx_ctl_nginx_t *ng)
+{
+    return ng->pid > 0;
+}
+
+
+int
+kngx_ctl_nginx_exited(kngx_ctl_nginx_t *ng)
+{
+    return ng->exited;
+}
+
+
+void
+kngx_ctl_nginx_stop(kngx_ctl_nginx_t *ng)
+{
+    if (ng->pid > 0) {
+        kngx_ctl_nginx_quit(ng, 1);
+        waitpid(ng->pid, NULL, 0);
+        ng->pid = 0;
+    }
+}
+
+
+int
+kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
 {
     char      prefix[4200];
     pid_t     pid;
     sigset_t  set;
 
-    snprintf(prefix, sizeof(prefix), "%s/", ctl->conf.conf_dir);
+    snprintf(prefix, sizeof(prefix), "%s/", ng->conf.conf_dir);
 
     fflush(NULL);
 
@@ -197,98 +266,83 @@ kngx_ctl_nginx_start(kngx_ctl_t *ctl)
         /* a group of its own: its workers can be found if it dies */
         setpgid(0, 0);
 
-        execlp(ctl->conf.nginx, ctl->conf.nginx, "-p", prefix, "-c",
-               ctl->main_conf, "-e", "stderr", (char *) NULL);
+        execlp(ng->conf.nginx, ng->conf.nginx, "-p", prefix, "-c",
+               ng->main_conf, "-e", "stderr", (char *) NULL);
         fprintf(stderr, "kubengx controller: cannot run %s: %s\n",
-                ctl->conf.nginx, strerror(errno));
+                ng->conf.nginx, strerror(errno));
         _exit(127);
     }
 
     (void) setpgid(pid, pid);     /* either side may win the race */
 
-    ctl->nginx_pid = pid;
+    ng->pid = pid;
     kngx_ctl_log("nginx started (pid %ld): %s -p %s -c %s", (long) pid,
-                 ctl->conf.nginx, prefix, ctl->main_conf);
+                 ng->conf.nginx, prefix, ng->main_conf);
 
     return 0;
 }
 
 
 int
-kngx_ctl_nginx_reload(kngx_ctl_t *ctl)
+kngx_ctl_nginx_reload(kngx_ctl_nginx_t *ng)
 {
-    if (ctl->nginx_pid <= 0) {
+    if (ng->pid <= 0) {
         return -1;
     }
 
-    if (kill(ctl->nginx_pid, SIGHUP) != 0) {
+    if (kill(ng->pid, SIGHUP) != 0) {
         kngx_ctl_log("error: reload: kill(%ld, SIGHUP): %s",
-                     (long) ctl->nginx_pid, strerror(errno));
+                     (long) ng->pid, strerror(errno));
         return -1;
     }
 
-    kngx_ctl_log("nginx reload (SIGHUP to %ld)", (long) ctl->nginx_pid);
+    kngx_ctl_log("nginx reload (SIGHUP to %ld)", (long) ng->pid);
 
     return 0;
 }
 
 
 void
-kngx_ctl_nginx_quit(kngx_ctl_t *ctl, int fast)
+kngx_ctl_nginx_quit(kngx_ctl_nginx_t *ng, int fast)
 {
-    if (ctl->nginx_pid <= 0) {
+    if (ng->pid <= 0) {
         return;
     }
 
     kngx_ctl_log("nginx %s stop (%s to %ld)", fast ? "fast" : "graceful",
-                 fast ? "SIGTERM" : "SIGQUIT", (long) ctl->nginx_pid);
+                 fast ? "SIGTERM" : "SIGQUIT", (long) ng->pid);
 
-    kill(ctl->nginx_pid, fast ? SIGTERM : SIGQUIT);
+    kill(ng->pid, fast ? SIGTERM : SIGQUIT);
 }
 
 
 int
-kngx_ctl_reap(kngx_ctl_t *ctl)
+kngx_ctl_nginx_reaped(kngx_ctl_nginx_t *ng, pid_t pid, int status)
 {
-    pid_t  pid;
-    int    status, exited = 0;
-
-    for ( ;; ) {
-        pid = waitpid(-1, &status, WNOHANG);
-
-        if (pid <= 0) {
-            break;
-        }
-
-        if (pid != ctl->nginx_pid) {
-            /* nginx -t of a sync, or an orphan adopted as PID 1 */
-            kngx_ctl_test_reaped(ctl, pid, status);
-            continue;
-        }
-
-        ctl->nginx_pid = 0;
-        ctl->nginx_exited = 1;
-        ctl->nginx_status = status;
-        exited = 1;
-
-        if (WIFEXITED(status)) {
-            kngx_ctl_log("nginx exited with status %d", WEXITSTATUS(status));
-        } else if (WIFSIGNALED(status)) {
-            kngx_ctl_log("nginx killed by signal %d", WTERMSIG(status));
-        }
-
-        /*
-         * A master that exits normally has waited for its workers; one
-         * that died leaves them running, orphaned, still holding the
-         * listening sockets and serving the old config; they are in
-         * the master's process group (kngx_ctl_nginx_start).
-         */
-
-        if (kill(-pid, SIGKILL) == 0) {
-            kngx_ctl_log("killed the worker processes nginx left behind "
-                         "(process group %ld)", (long) pid);
-        }
+    if (pid != ng->pid) {
+        return 0;
     }
 
-    return exited;
+    ng->pid = 0;
+    ng->exited = 1;
+
+    if (WIFEXITED(status)) {
+        kngx_ctl_log("nginx exited with status %d", WEXITSTATUS(status));
+    } else if (WIFSIGNALED(status)) {
+        kngx_ctl_log("nginx killed by signal %d", WTERMSIG(status));
+    }
+
+    /*
+     * A master that exits normally has waited for its workers; one that
+     * died leaves them running, orphaned, still holding the listening
+     * sockets and serving the old config; they are in the master's
+     * process group (kngx_ctl_nginx_start).
+     */
+
+    if (kill(-pid, SIGKILL) == 0) {
+        kngx_ctl_log("killed the worker processes nginx left behind "
+                     "(process group %ld)", (long) pid);
+    }
+
+    return 1;
 }

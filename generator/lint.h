@@ -7,6 +7,7 @@
 #define KNGX_LINT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "model.h"
 
@@ -59,6 +60,15 @@ int kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
 int kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_lint_opts_t *o);
 
-int kngx_lint_main(int argc, char **argv);
+/* sort for stable output and drop exact repeats */
+void kngx_lint_sort(kngx_lint_t *l);
+
+/*
+ * One line per finding,
+ *   FILE:DOC: warning|error: KIND NAMESPACE/NAME: [FIELD: ]MESSAGE
+ * or a JSON array (-1: out of memory).
+ */
+void kngx_lint_print_text(FILE *out, const kngx_lint_t *l);
+int kngx_lint_print_json(FILE *out, const kngx_lint_t *l);
 
 #endif /* KNGX_LINT_H */
