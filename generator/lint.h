@@ -52,6 +52,19 @@ int kngx_lint_add(kngx_lint_t *l, kngx_severity_e sev,
 #endif
     ;
 
+/* kngx_lint_add() or return -1 (out of memory) */
+#define KNGX_ADD(args)  if (kngx_lint_add args != 0) return -1
+
+
+/* the rules, each -1 on out of memory: lint_services.c */
+int kngx_lint_rule_backend(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_ingress_t *ing, const kngx_backend_t *be);
+int kngx_lint_rule_services(kngx_lint_t *l, const kngx_model_t *m);
+
+/* lint_conflicts.c */
+int kngx_lint_rule_conflicts(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_lint_opts_t *o);
+
 /* lint_plan.c: findings from the route plan; -1 out of memory */
 int kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_lint_opts_t *o);
