@@ -162,7 +162,7 @@ kngx_lint_cmd(kngx_options_t *o)
         goto done;
     }
 
-    /* the loader's warnings are findings (lint_rules.c) */
+    /* the loader's warnings are findings (generator/lint_rules.c) */
     kngx_diags_print(stderr, &m->diags, (1u << KNGX_DIAG_ERROR)
                      | (o->verbose ? KNGX_DIAGS_INFO : 0), NULL);
 

@@ -30,8 +30,8 @@
  * blocks: API requests (watches, lease, status, events) are transfers
  * on one libcurl multi handle, nginx -t is a child whose output is read
  * as it comes, health clients are served without waiting on them.  Only
- * the last requests at shutdown (the Lease released, the status cleared)
- * block, once the loop has stopped following the API.
+ * the last requests, at the first stop signal (the status cleared, the
+ * Lease released), block: the loop then only waits for nginx to quit.
  */
 
 #ifndef KNGX_CONTROLLER_H

@@ -15,7 +15,8 @@
  * or unreachable API never stalls the loop (health probes, watches,
  * syncs).  At most KNGX_API_CALLS_MAX run at once, the rest wait in
  * order; Lease requests (urgent) go first and never wait.
- * kngx_ctl_api_call() blocks, for the last requests at shutdown only.
+ * kngx_ctl_api_call() blocks, for the last requests at the first stop
+ * signal only.
  */
 
 #include <stdio.h>

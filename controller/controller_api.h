@@ -75,8 +75,9 @@ int kngx_ctl_api_start(kngx_ctl_api_t *api, const char *method,
     kngx_ctl_api_done_pt done, void *data);
 
 /*
- * Blocking request, for the last ones at shutdown only (the loop has
- * ended); *resp (may be NULL) gets the parsed body if JSON.
+ * Blocking request, for the last ones at the first stop signal only (the
+ * loop then only waits for nginx to quit); *resp (may be NULL) gets the
+ * parsed body if JSON.
  */
 long kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method,
     const char *path, json_t *body, const char *content_type,
