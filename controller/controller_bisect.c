@@ -53,9 +53,10 @@
 #define KNGX_HINT     0x04      /* the error points at it */
 #define KNGX_SUSPECT  0x08      /* changed since the last accepted config */
 
-#define KNGX_DONE     1         /* kngx_bisect_*() results */
-#define KNGX_RUNNING  0
-#define KNGX_GIVE_UP  -1
+/* kngx_bisect_*() results: KNGX_BISECT_* (controller_sync_int.h) */
+#define KNGX_DONE     KNGX_BISECT_APPLY
+#define KNGX_RUNNING  KNGX_BISECT_TESTING
+#define KNGX_GIVE_UP  KNGX_BISECT_GAVE_UP
 
 
 enum {
@@ -293,7 +294,6 @@ kngx_bisect_done(kngx_ctl_sync_t *s)
                  n == 1 ? "it" : "them");
 
     s->stats.bisections_applied++;
-    kngx_ctl_sync_end(s, 1, NULL);
 
     return KNGX_DONE;
 }
@@ -446,12 +446,12 @@ kngx_ctl_bisect_begin(kngx_ctl_sync_t *s, const char *err)
     int                        rc;
 
     if (s->job.p == NULL || s->job.p->ningresses == 0) {
-        return -1;
+        return KNGX_GIVE_UP;
     }
 
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
-        return -1;
+        return KNGX_GIVE_UP;
     }
 
     s->bisect = b;
@@ -465,7 +465,7 @@ kngx_ctl_bisect_begin(kngx_ctl_sync_t *s, const char *err)
     {
         kngx_ctl_log("error: bisect: out of memory");
         kngx_ctl_bisect_free(s);
-        return -1;
+        return KNGX_GIVE_UP;
     }
 
     kngx_ctl_log("nginx -t rejected the new config (%s); looking for the "
@@ -476,18 +476,17 @@ kngx_ctl_bisect_begin(kngx_ctl_sync_t *s, const char *err)
     if (rc == KNGX_GIVE_UP) {
         s->stats.bisections_failed++;
         kngx_ctl_bisect_free(s);
-        return -1;
     }
 
-    return 0;
+    return rc;
 }
 
 
-void
-kngx_ctl_bisect_result(kngx_ctl_sync_t *s, int rc, const char *err)
+int
+kngx_ctl_bisect_result(kngx_ctl_sync_t *s, int rc, char *err, size_t size)
 {
     kngx_ctl_bisect_t         *b = s->bisect;
-    char                       msg[800], *first;
+    char                       msg[800];
     size_t                     i;
     int                        r;
 
@@ -562,14 +561,10 @@ kngx_ctl_bisect_result(kngx_ctl_sync_t *s, int rc, const char *err)
         break;
     }
 
-    if (r != KNGX_GIVE_UP) {
-        return;
+    if (r == KNGX_GIVE_UP) {
+        s->stats.bisections_failed++;
+        snprintf(err, size, "%s", b->first ? b->first : "nginx -t failed");
     }
 
-    s->stats.bisections_failed++;
-
-    first = b->first;
-    b->first = NULL;
-    kngx_ctl_sync_end(s, 0, first ? first : "nginx -t failed");
-    free(first);
+    return r;
 }

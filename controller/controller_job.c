@@ -304,7 +304,6 @@ kngx_ctl_job_abort(kngx_ctl_sync_t *s)
         t->running = 0;
     }
 
-    kngx_ctl_bisect_free(s);
     kngx_ctl_job_free_candidate(s);
     kngx_model_free(t->m);
     json_decref(t->changed);

@@ -78,6 +78,7 @@ kngx_ctl_sync_destroy(kngx_ctl_sync_t *s)
         return;
     }
 
+    kngx_ctl_bisect_free(s);
     kngx_ctl_job_abort(s);
     kngx_ctl_exclude_destroy(s->exclude);
     json_decref(s->changed);
@@ -202,26 +203,35 @@ kngx_ctl_sync_fd(kngx_ctl_sync_t *s)
 }
 
 
+static void kngx_ctl_sync_end(kngx_ctl_sync_t *s, int apply,
+    const char *err);
+
+
 void
 kngx_ctl_sync_io(kngx_ctl_sync_t *s)
 {
     char  err[8192];
-    int   rc;
+    int   rc, r;
 
     if (!kngx_ctl_job_read(s, &rc, err, sizeof(err))) {
         return;
     }
 
     if (s->stopping) {
-        kngx_ctl_job_abort(s);          /* nginx is quitting: nothing new */
+        /* nginx is quitting: nothing new */
+        kngx_ctl_bisect_free(s);
+        kngx_ctl_job_abort(s);
+        return;
+    }
 
-    } else if (s->bisect) {
-        kngx_ctl_bisect_result(s, rc, err);
+    r = s->bisect ? kngx_ctl_bisect_result(s, rc, err, sizeof(err))
+        : rc == 0 ? KNGX_BISECT_APPLY
+        : kngx_ctl_bisect_begin(s, err);
 
-    } else if (rc == 0) {
+    if (r == KNGX_BISECT_APPLY) {
         kngx_ctl_sync_end(s, 1, NULL);
 
-    } else if (kngx_ctl_bisect_begin(s, err) != 0) {
+    } else if (r == KNGX_BISECT_GAVE_UP) {
         kngx_ctl_sync_end(s, 0, err);
     }
 }
@@ -422,7 +432,10 @@ kngx_ctl_apply(kngx_ctl_sync_t *s)
 }
 
 
-void
+/* end the job: apply the candidate (it passed), or the full config's
+ * rejection (err) stands */
+
+static void
 kngx_ctl_sync_end(kngx_ctl_sync_t *s, int apply, const char *err)
 {
     kngx_ctl_job_t  *t = &s->job;

@@ -81,10 +81,6 @@ struct kngx_ctl_sync_s {
 };
 
 
-/* controller_sync.c: end the job: apply the candidate (it passed), or
- * the full config's rejection (err) stands */
-void kngx_ctl_sync_end(kngx_ctl_sync_t *s, int apply, const char *err);
-
 /* controller_job.c */
 /* plan m without the Ingresses left out and extra (sorted "ns/name",
  * kept until the candidate is freed); final: its text and hash too */
@@ -103,16 +99,26 @@ int kngx_ctl_job_candidate(kngx_ctl_sync_t *s, const char **extra,
 int kngx_ctl_job_read(kngx_ctl_sync_t *s, int *rc, char *err,
     size_t err_size);
 void kngx_ctl_job_free_candidate(kngx_ctl_sync_t *s);
-/* drop the job, killing its nginx -t */
+/* drop the job, killing its nginx -t (the bisection is the caller's) */
 void kngx_ctl_job_abort(kngx_ctl_sync_t *s);
 /* nginx's complaint, one line, without the temporary directory */
 void kngx_ctl_job_message(const char *err, char *out, size_t size);
 
-/* controller_bisect.c */
-/* the full config failed (err): start looking (0), or nothing to try */
+/*
+ * controller_bisect.c: what a bisection asks of the sync: wait for the
+ * candidate under nginx -t, apply it (it passed; the culprits are left
+ * out), or let the full config's rejection stand.
+ */
+#define KNGX_BISECT_TESTING   0
+#define KNGX_BISECT_APPLY     1
+#define KNGX_BISECT_GAVE_UP  -1
+
+/* the full config failed (err): start looking, or nothing to try */
 int kngx_ctl_bisect_begin(kngx_ctl_sync_t *s, const char *err);
-/* the candidate it asked for passed (rc 0) or failed (err) */
-void kngx_ctl_bisect_result(kngx_ctl_sync_t *s, int rc, const char *err);
+/* the candidate it asked for passed (rc 0) or failed (err); when it gives
+ * up, err gets the full config's complaint */
+int kngx_ctl_bisect_result(kngx_ctl_sync_t *s, int rc, char *err,
+    size_t size);
 void kngx_ctl_bisect_free(kngx_ctl_sync_t *s);
 
 /*
