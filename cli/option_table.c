@@ -1,15 +1,21 @@
 
 /*
  * kubengx CLI: every option of every subcommand, one row each (the
- * fields are described in options.h).  --help of a subcommand lists its
- * rows by group, the groups in the order they first appear here, then
- * the rows without a group.  A help text is true for every subcommand
- * of its row; where the subcommands mean different things by one
- * option (-o), each meaning has a row of its own.
+ * fields are described in options.h), and the setters the rows read
+ * their values with.  --help of a subcommand lists its rows by group,
+ * the groups in the order they first appear here, then the rows without
+ * a group.  A help text is true for every subcommand of its row; where
+ * the subcommands mean different things by one option (-o), each meaning
+ * has a row of its own.
  */
 
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "escape.h"
 #include "options.h"
 
 
@@ -24,6 +30,201 @@
                      "Ingress status)"
 
 
+/* ---- the setters: a value into its field -------------------------------- */
+
+static const char *
+kngx_opt_string(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    *(const char **) field = arg;
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_true(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    *(int *) field = 1;
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_false(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    *(int *) field = 0;
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_file(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    kngx_strings_t   *list = field;
+    const char      **items;
+
+    items = realloc(list->items, (list->n + 1) * sizeof(char *));
+    if (items == NULL) {
+        return "cannot be kept: out of memory";
+    }
+
+    items[list->n++] = arg;
+    list->items = items;
+
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_int(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    char  *end;
+    long   n;
+
+    n = strtol(arg, &end, 10);
+    if (*arg == '\0' || *end != '\0' || n < opt->min || n > opt->max) {
+        snprintf(buf, size, "must be a number from %ld to %ld", opt->min,
+                 opt->max);
+        return buf;
+    }
+
+    *(int *) field = (int) n;
+    return NULL;
+}
+
+
+/* "500ms", "15s", "3m", "1h"; a plain number is seconds */
+
+static const char *
+kngx_opt_duration(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    char    *end;
+    double   v;
+
+    v = strtod(arg, &end);
+    if (end == arg || v < 0) {
+        goto bad;
+    }
+
+    if (*end == '\0' || strcmp(end, "s") == 0) {
+        v *= 1000;
+    } else if (strcmp(end, "ms") == 0) {
+        /* as is */
+    } else if (strcmp(end, "m") == 0) {
+        v *= 60000;
+    } else if (strcmp(end, "h") == 0) {
+        v *= 3600000;
+    } else {
+        goto bad;
+    }
+
+    if (v < (double) opt->min) {
+        snprintf(buf, size, "must be %ldms or more", opt->min);
+        return buf;
+    }
+
+    *(uint64_t *) field = (uint64_t) v;
+    return NULL;
+
+bad:
+
+    return "is not a duration (e.g. 500ms, 15s)";
+}
+
+
+static const char *
+kngx_opt_endpoints(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    kngx_endpoints_mode_e  *mode = field;
+
+    if (strcmp(arg, "module") == 0) {
+        *mode = KNGX_ENDPOINTS_MODULE;
+    } else if (strcmp(arg, "cluster-ip") == 0) {
+        *mode = KNGX_ENDPOINTS_CLUSTER_IP;
+    } else if (strcmp(arg, "static") == 0) {
+        *mode = KNGX_ENDPOINTS_STATIC;
+    } else {
+        return "is not one of module, cluster-ip, static";
+    }
+
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_upstreams(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    return kngx_upstreams_mode_parse(arg, field) == 0 ? NULL
+           : "is not one of per-service, dispatch, auto";
+}
+
+
+static const char *
+kngx_opt_host_ownership(const kngx_option_t *opt, const char *arg,
+    void *field, char *buf, size_t size)
+{
+    return kngx_host_ownership_parse(arg, field) == 0 ? NULL
+           : "is not one of namespace, merge";
+}
+
+
+static const char *
+kngx_opt_forwarded_for(const kngx_option_t *opt, const char *arg,
+    void *field, char *buf, size_t size)
+{
+    int  append = kngx_forwarded_for_parse(arg);
+
+    if (append < 0) {
+        return "is not one of replace, append";
+    }
+
+    *(int *) field = append;
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_resolver(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    const char  *why;
+    char         servers[512];
+
+    if (kngx_resolver_parse(arg, servers, sizeof(servers), &why) != 0) {
+        snprintf(buf, size, ": %s", why);
+        return buf;
+    }
+
+    *(const char **) field = arg;
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_lint_output(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    if (strcmp(arg, "json") == 0) {
+        *(int *) field = 1;
+    } else if (strcmp(arg, "text") == 0) {
+        *(int *) field = 0;
+    } else {
+        return "is not one of text, json";
+    }
+
+    return NULL;
+}
+
+
+/* a bit field: the setter takes kngx_plan_opts_t */
+
 static const char *
 kngx_opt_without_class(const kngx_option_t *opt, const char *arg,
     void *field, char *buf, size_t size)
@@ -31,6 +232,9 @@ kngx_opt_without_class(const kngx_option_t *opt, const char *arg,
     ((kngx_plan_opts_t *) field)->watch_without_class = 1;
     return NULL;
 }
+
+
+/* ---- the table ----------------------------------------------------------- */
 
 
 const kngx_option_t  kngx_options[] = {

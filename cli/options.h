@@ -6,7 +6,7 @@
  * A row describes one option: its long name, whether it takes a value,
  * its short letter, the subcommands that take it (KNGX_CMD_* bits), its
  * --help group, value name and text, its default, and the field of
- * kngx_options_t it sets with which setter.  --help of a subcommand is
+ * kngx_options_t it sets with which setter (option_table.c has them).  --help of a subcommand is
  * printed from its rows, grouped in table order.
  *
  * A new option: a row (and a field here when no field fits).  An option
@@ -121,31 +121,5 @@ void kngx_options_free(kngx_options_t *o);
  * /usr/lib/nginx/modules/; -1 if none is there.
  */
 int kngx_options_module(kngx_options_t *o);
-
-/* the setters of the table */
-const char *kngx_opt_string(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_true(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_false(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_file(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_int(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_duration(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_endpoints(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_upstreams(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_host_ownership(const kngx_option_t *opt,
-    const char *arg, void *field, char *buf, size_t size);
-const char *kngx_opt_forwarded_for(const kngx_option_t *opt,
-    const char *arg, void *field, char *buf, size_t size);
-const char *kngx_opt_resolver(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
-const char *kngx_opt_lint_output(const kngx_option_t *opt, const char *arg,
-    void *field, char *buf, size_t size);
 
 #endif /* KNGX_OPTIONS_H */

@@ -215,6 +215,62 @@ kngx_ctl_api_perform(kngx_ctl_api_t *api)
 }
 
 
+/* PEM data from a kubeconfig, copied by libcurl */
+
+static void
+kngx_ctl_api_blob(CURL *easy, CURLoption opt, unsigned char *data,
+    size_t len)
+{
+    struct curl_blob  blob;
+
+    blob.data = data;
+    blob.len = len;
+    blob.flags = CURL_BLOB_COPY;
+    curl_easy_setopt(easy, opt, &blob);
+}
+
+
+/* the server's CA, and the client certificate if there is one */
+
+static void
+kngx_ctl_api_tls(CURL *easy, const kube_auth_t *a)
+{
+    if (a->ca_file) {
+        curl_easy_setopt(easy, CURLOPT_CAINFO, a->ca_file);
+    }
+
+    if (a->ca_pem) {
+        kngx_ctl_api_blob(easy, CURLOPT_CAINFO_BLOB, a->ca_pem,
+                          a->ca_pem_len);
+    }
+
+    if (a->insecure_skip_tls_verify) {
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+
+    if (a->client_cert_file) {
+        curl_easy_setopt(easy, CURLOPT_SSLCERT, a->client_cert_file);
+    }
+
+    if (a->client_key_file) {
+        curl_easy_setopt(easy, CURLOPT_SSLKEY, a->client_key_file);
+    }
+
+    if (a->client_cert_pem) {
+        kngx_ctl_api_blob(easy, CURLOPT_SSLCERT_BLOB, a->client_cert_pem,
+                          a->client_cert_pem_len);
+        curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
+    }
+
+    if (a->client_key_pem) {
+        kngx_ctl_api_blob(easy, CURLOPT_SSLKEY_BLOB, a->client_key_pem,
+                          a->client_key_pem_len);
+        curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
+    }
+}
+
+
 int
 kngx_ctl_api_prepare(kngx_ctl_api_t *api, CURL *easy,
     struct curl_slist **headers, const char *content_type)
@@ -234,51 +290,7 @@ kngx_ctl_api_prepare(kngx_ctl_api_t *api, CURL *easy,
 
     token = a->token_file ? api->token.value : a->token;
 
-    if (a->ca_file) {
-        curl_easy_setopt(easy, CURLOPT_CAINFO, a->ca_file);
-    }
-
-    if (a->ca_pem) {
-        struct curl_blob  blob;
-
-        blob.data = a->ca_pem;
-        blob.len = a->ca_pem_len;
-        blob.flags = CURL_BLOB_COPY;
-        curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
-    }
-
-    if (a->insecure_skip_tls_verify) {
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 0L);
-        curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 0L);
-    }
-
-    if (a->client_cert_file) {
-        curl_easy_setopt(easy, CURLOPT_SSLCERT, a->client_cert_file);
-    }
-
-    if (a->client_key_file) {
-        curl_easy_setopt(easy, CURLOPT_SSLKEY, a->client_key_file);
-    }
-
-    if (a->client_cert_pem) {
-        struct curl_blob  blob;
-
-        blob.data = a->client_cert_pem;
-        blob.len = a->client_cert_pem_len;
-        blob.flags = CURL_BLOB_COPY;
-        curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &blob);
-        curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
-    }
-
-    if (a->client_key_pem) {
-        struct curl_blob  blob;
-
-        blob.data = a->client_key_pem;
-        blob.len = a->client_key_pem_len;
-        blob.flags = CURL_BLOB_COPY;
-        curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &blob);
-        curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
-    }
+    kngx_ctl_api_tls(easy, a);
 
     if (a->username && a->password) {
         curl_easy_setopt(easy, CURLOPT_USERNAME, a->username);

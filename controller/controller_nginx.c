@@ -23,6 +23,7 @@
 
 #include "controller_log.h"
 #include "controller_nginx.h"
+#include "render.h"
 
 
 struct kngx_ctl_nginx_s {
@@ -31,40 +32,6 @@ struct kngx_ctl_nginx_s {
     unsigned                 exited:1;
     char                     main_conf[4096];
 };
-
-
-static int
-kngx_ctl_write_file(const char *path, const char *data, size_t len)
-{
-    char   tmp[4200];
-    FILE  *f;
-    int    rc = 0;
-
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long) getpid());
-
-    f = fopen(tmp, "w");
-    if (f == NULL) {
-        return -1;
-    }
-
-    if (fwrite(data, 1, len, f) != len) {
-        rc = -1;
-    }
-
-    if (fclose(f) != 0) {
-        rc = -1;
-    }
-
-    if (rc == 0 && rename(tmp, path) != 0) {
-        rc = -1;
-    }
-
-    if (rc != 0) {
-        unlink(tmp);
-    }
-
-    return rc;
-}
 
 
 /*
@@ -101,6 +68,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
 {
     const kngx_ctl_nginx_conf_t  *c = &ng->conf;
     char                          text[8192], path[4200], api[4200];
+    char                          err[4400];
     struct stat                   st;
     int                           n, module;
 
@@ -113,9 +81,10 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     /* an empty http-context file until the first sync */
     snprintf(path, sizeof(path), "%s/kubengx.conf", c->conf_dir);
     if (stat(path, &st) != 0
-        && kngx_ctl_write_file(path, "# no sync yet\n", 14) != 0)
+        && kngx_output_write_file(path, "# no sync yet\n", 14, err,
+                                  sizeof(err)) != 0)
     {
-        kngx_ctl_log("error: %s: %s", path, strerror(errno));
+        kngx_ctl_log("error: %s", err);
         return -1;
     }
 
@@ -171,8 +140,10 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     snprintf(ng->main_conf, sizeof(ng->main_conf), "%s/nginx.conf",
              c->conf_dir);
 
-    if (kngx_ctl_write_file(ng->main_conf, text, (size_t) n) != 0) {
-        kngx_ctl_log("error: %s: %s", ng->main_conf, strerror(errno));
+    if (kngx_output_write_file(ng->main_conf, text, (size_t) n, err,
+                               sizeof(err)) != 0)
+    {
+        kngx_ctl_log("error: %s", err);
         return -1;
     }
 

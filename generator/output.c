@@ -225,6 +225,14 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
 
 
 int
+kngx_output_write_file(const char *path, const char *data, size_t len,
+    char *err, size_t err_size)
+{
+    return kngx_write_atomic(path, &data, &len, 1, 0644, err, err_size);
+}
+
+
+int
 kngx_output_write(const char *dir, const char *conf, size_t len,
     const kngx_plan_t *p, char *err, size_t err_size)
 {

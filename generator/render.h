@@ -63,6 +63,11 @@ int kngx_output_write(const char *dir, const char *conf, size_t len,
     const kngx_plan_t *p, char *err, size_t err_size);
 
 
+/* write one file (0644) atomically */
+int kngx_output_write_file(const char *path, const char *data, size_t len,
+    char *err, size_t err_size);
+
+
 /* write only DIR/certs (mode 0700) and its .pem files (0600) */
 int kngx_output_write_certs(const char *certs, const kngx_plan_t *p,
     char *err, size_t err_size);
