@@ -11,7 +11,6 @@
 
 #include <getopt.h>
 #include <limits.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,8 +151,8 @@ kngx_option_set(const kngx_command_t *cmd, const kngx_option_t *opt,
     }
 
     if (arg) {
-        fprintf(stderr, "kubengx %s: --%s \"%s\" %s\n", cmd->name, opt->name,
-                arg, why);
+        fprintf(stderr, "kubengx %s: --%s \"%s\"%s%s\n", cmd->name,
+                opt->name, arg, why[0] == ':' ? "" : " ", why);
     } else {
         fprintf(stderr, "kubengx %s: --%s: %s\n", cmd->name, opt->name, why);
     }
@@ -185,7 +184,7 @@ kngx_options_defaults(const kngx_command_t *cmd, kngx_options_t *o)
 
 /* getopt_long's view of the rows cmd takes; val: the row's index + 256 */
 
-static int
+static void
 kngx_options_getopt(const kngx_command_t *cmd, struct option *lo,
     char *so, size_t so_size)
 {
@@ -215,8 +214,6 @@ kngx_options_getopt(const kngx_command_t *cmd, struct option *lo,
 
     memset(&lo[n], 0, sizeof(struct option));
     so[k] = '\0';
-
-    return 0;
 }
 
 

@@ -6,15 +6,17 @@
  * A row describes one option: its long name, whether it takes a value,
  * its short letter, the subcommands that take it (KNGX_CMD_* bits), its
  * --help group, value name and text, its default, and the field of
- * kngx_options_t it sets with which setter (option_table.c has them).  --help of a subcommand is
- * printed from its rows, grouped in table order.
+ * kngx_options_t it sets with which setter (option_table.c has them).
+ * --help of a subcommand is printed from its rows, grouped in table
+ * order, between the usage and epilog texts of its kngx_command_t.
  *
- * A new option: a row (and a field here when no field fits).  An option
- * of another subcommand too: add its bit to the row's cmds (keeping the
- * help text true for every subcommand that takes it), or give it a row of
- * its own with the other meaning.  A new subcommand: a KNGX_CMD_* bit,
- * its bit on the rows it takes, and a kngx_command_t with its handler
- * (cli/cmd_*.c, listed in kubengx.c).
+ * A new option: a row (and a field here when no field fits; a setter in
+ * option_table.c when none fits).  An option of another subcommand too:
+ * add its bit to the row's cmds (keeping the help text true for every
+ * subcommand that takes it), or give it a row of its own with the other
+ * meaning.  A new subcommand: a KNGX_CMD_* bit, its bit on the rows it
+ * takes, and a kngx_command_t with its handler (cli/cmd_NAME.c, listed
+ * in kubengx.c and kubengx.h).
  */
 
 #ifndef KNGX_OPTIONS_H
@@ -69,7 +71,7 @@ typedef struct kngx_option_s  kngx_option_t;
 /*
  * Read arg (NULL for an option without a value) into field.  NULL when
  * it is good; else why not, as it follows --NAME "ARG" in the message
- * (buf, size: room to write it).
+ * ("is not one of ...", or ": ..."; buf, size: room to write it).
  */
 typedef const char *(*kngx_option_set_pt)(const kngx_option_t *opt,
     const char *arg, void *field, char *buf, size_t size);
