@@ -129,3 +129,13 @@ app.kubernetes.io/component: controller
 {{- fail "controller.disableLeaderElection: only for a single replica (every replica would write Ingress status)" -}}
 {{- end -}}
 {{- end -}}
+
+{{/* A value as text; whole numbers without an exponent (YAML numbers
+reach templates as float64: 31536000 would print as 3.1536e+07). */}}
+{{- define "kubengx.scalar" -}}
+{{- if and (kindIs "float64" .) (eq (float64 (int64 .)) .) -}}
+{{- int64 . -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
+{{- end -}}

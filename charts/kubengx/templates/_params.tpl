@@ -59,6 +59,6 @@ named in controller.extraArgs replaces the one rendered here.
 {{- if or (and (kindIs "bool" $value) $value) (eq (toString $value) "") -}}
 - {{ printf "--%s" $name | quote }}
 {{- else -}}
-- {{ printf "--%s=%v" $name $value | quote }}
+- {{ printf "--%s=%s" $name (include "kubengx.scalar" $value) | quote }}
 {{- end -}}
 {{- end -}}
