@@ -571,3 +571,28 @@ def test_ingress_nginx_values_carry_over(helm, tmp_path):
     assert (hook["failurePolicy"], hook["timeoutSeconds"]) == ("Ignore", 3)
     # class-less Ingresses are sent to the webhook too (kubengx serves them)
     assert hook["matchConditions"][0]["expression"].endswith(": true)")
+
+
+@pytest.mark.skipif(not os.path.exists(KUBECTL), reason="no kubectl")
+def test_upgrade_keeps_the_webhook_certificate(helm, rendered, kube_api, tmp_path):
+    """With a cluster to ask (helm's lookup; `helm template --dry-run=server`
+    here, helm upgrade alike), the chart reuses the Secret it finds, so an
+    upgrade does not swap the CA under pods still serving the old
+    certificate; without one it generates a new pair."""
+    text, docs = rendered["default"]
+    api = kube_api()
+    kubectl = Kubectl(api, tmp_path / "home")
+    apply(kubectl, tmp_path, "ns.yaml", yaml.safe_dump(namespace_doc(NS)))
+    apply(kubectl, tmp_path, "chart.yaml", text)
+
+    def certs(docs):
+        secret = named(docs, "Secret", "kubengx-admission")["data"]
+        hook = one(docs, "ValidatingWebhookConfiguration")["webhooks"][0]
+        return secret, hook["clientConfig"]["caBundle"]
+
+    first = certs(docs)
+    again = docs_of(template(helm, None, "--dry-run=server", "--kubeconfig",
+                             api.kubeconfig).stdout)
+    assert certs(again) == first
+    offline = docs_of(template(helm).stdout)
+    assert certs(offline)[1] != first[1]
