@@ -596,3 +596,19 @@ def test_upgrade_keeps_the_webhook_certificate(helm, rendered, kube_api, tmp_pat
     assert certs(again) == first
     offline = docs_of(template(helm).stdout)
     assert certs(offline)[1] != first[1]
+
+
+def test_notes_name_ingress_nginx_values_without_effect(helm, kube_api):
+    """helm install's notes list the ingress-nginx values kubengx ignores
+    that a carried-over values.yaml sets, and a foreign image."""
+    api = kube_api()
+    p = run_helm(helm, "install", "--dry-run=client", "--kubeconfig", api.kubeconfig,
+                 "kubengx", CHART, "--namespace", NS,
+                 "--set", "controller.hostNetwork=true", "--set", "tcp.9000=shop/db:5432",
+                 "--set", "controller.allowSnippetAnnotations=false",
+                 "--set", "controller.image.image=ingress-nginx/controller")
+    notes = p.stdout[p.stdout.index("NOTES:"):]
+    ignored = re.findall(r"^  - (\S+)$", notes, re.M)
+    assert ignored == ["controller.hostNetwork", "tcp"]     # false is no effect either way
+    assert 'controller.image.image is "ingress-nginx/controller"' in notes
+    assert "ingressClassName: kubengx" in notes

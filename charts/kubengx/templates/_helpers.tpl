@@ -125,6 +125,11 @@ app.kubernetes.io/component: controller
 {{- fail (printf "controller.admissionWebhooks.port: %d is also nginx's http/https port or the metrics port (ingress-nginx's 8443 is kubengx's https port)" $wp) -}}
 {{- end -}}
 {{- end -}}
+{{- range $name, $port := $c.containerPort -}}
+{{- if lt (int $port) 1024 -}}
+{{- fail (printf "controller.containerPort.%s: %v is below 1024; nginx runs as uid 101 without capabilities and binds unprivileged ports (8080/8443; the Service maps 80/443 to them)" $name $port) -}}
+{{- end -}}
+{{- end -}}
 {{- if and $c.disableLeaderElection (or (eq $c.kind "DaemonSet") $c.autoscaling.enabled (gt (int $c.replicaCount) 1)) -}}
 {{- fail "controller.disableLeaderElection: only for a single replica (every replica would write Ingress status)" -}}
 {{- end -}}
