@@ -7,8 +7,10 @@
 
 Serves Namespaces, Services, Secrets, Events (core and events.k8s.io),
 EndpointSlices, Ingresses (+status), IngressClasses and Leases with the
-list/watch/write semantics of kube-apiserver 1.32 that clients can observe
-(see README.md). The first stdout line is `ready <url>`. Test knobs live under
+list/watch/write semantics of kube-apiserver 1.32 that clients can observe,
+and validates and stores what deployment manifests and Helm charts add
+(workloads, RBAC, ConfigMaps, PDBs, HPAs, webhook configurations, CRDs and
+their custom resources; see README.md). The first stdout line is `ready <url>`. Test knobs live under
 /_admin/ (no auth); see `Admin` below.
 """
 

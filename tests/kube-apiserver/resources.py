@@ -383,31 +383,9 @@ def validate(res, obj, old=None):
                        "alphanumeric character" % (name, what, "" if label_names else " or '.'")))
     if res.custom:
         return causes
-    kind = res.kind
-    if kind == "Ingress":
+    if res.kind == "Ingress":
         causes += _validate_ingress(obj.get("spec") or {})
-    elif kind in ("Deployment", "DaemonSet"):
-        causes += validation.workload(obj, kind)
-    elif kind == "Service":
-        causes += validation.service(obj)
-    elif kind == "PodDisruptionBudget":
-        causes += validation.pdb(obj)
-    elif kind == "HorizontalPodAutoscaler":
-        causes += validation.hpa(obj)
-    elif kind == "ValidatingWebhookConfiguration":
-        causes += validation.webhook_configuration(obj)
-    elif kind == "ConfigMap":
-        causes += validation.configmap(obj)
-    elif kind == "Secret":
-        causes += validation.secret(obj)
-    elif kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"):
-        causes += validation.rbac(obj, kind)
-        if old is not None and kind.endswith("Binding"):
-            causes += validation.immutable_role_ref(old, obj)
-    elif kind == "IngressClass":
-        causes += validation.ingress_class(obj)
-    elif kind == "CustomResourceDefinition":
-        causes += validation.crd(obj)
+    causes += validation.validate(res.kind, obj, old)
     return causes
 
 

@@ -576,3 +576,19 @@ def immutable_role_ref(old, new):
     if old.get("roleRef") != new.get("roleRef"):
         return invalid("roleRef", new.get("roleRef"), "cannot change roleRef")
     return []
+
+
+def validate(kind, obj, old=None):
+    """The causes this module finds in an object of `kind` (old: on update)."""
+    check = {"Deployment": lambda o: workload(o, "Deployment"),
+             "DaemonSet": lambda o: workload(o, "DaemonSet"),
+             "Service": service, "PodDisruptionBudget": pdb, "HorizontalPodAutoscaler": hpa,
+             "ValidatingWebhookConfiguration": webhook_configuration, "ConfigMap": configmap,
+             "Secret": secret, "IngressClass": ingress_class, "CustomResourceDefinition": crd,
+             "Role": lambda o: rbac(o, "Role"), "ClusterRole": lambda o: rbac(o, "ClusterRole"),
+             "RoleBinding": lambda o: rbac(o, "RoleBinding"),
+             "ClusterRoleBinding": lambda o: rbac(o, "ClusterRoleBinding")}.get(kind)
+    causes = check(obj) if check else []
+    if old is not None and kind.endswith("RoleBinding"):
+        causes += immutable_role_ref(old, obj)
+    return causes
