@@ -521,6 +521,10 @@ typedef struct {
 
     /* private */
     size_t                 routes_cap;
+    size_t                *route_index;   /* routes by (path, type) while
+                                             rules are planned */
+    size_t                 route_index_size;
+    size_t                 route_indexed;
     const kngx_ingress_t  *default_owner;
     const kngx_ingress_t  *tls_owner;
     const kngx_ingress_t  *routed_by;     /* last Ingress whose rule for
@@ -611,6 +615,7 @@ typedef struct {
     const kngx_ingress_t  *balance_warned;  /* its annotations warned */
     size_t                 servers_cap;
     size_t                 certs_cap;
+    void                  *secret_info;   /* per model Secret (plan_tls.c) */
     void                  *host_index;
     size_t                 host_index_size;
     void                  *ups_index;

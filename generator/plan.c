@@ -334,6 +334,12 @@ kngx_plan_run(kngx_plan_t *p)
         }
     }
 
+    for (i = 0; i < p->nservers; i++) {
+        kngx_route_index_free(&p->servers[i]);
+    }
+
+    kngx_route_index_free(&p->catch_all);
+
     for (i = 0; i < p->ningresses; i++) {
         if (kngx_plan_defaults(p, p->ingresses[i]) != 0) {
             return -1;
@@ -468,13 +474,16 @@ kngx_plan_free(kngx_plan_t *p)
     }
 
     for (i = 0; i < p->nservers; i++) {
+        kngx_route_index_free(&p->servers[i]);
         free(p->servers[i].routes);
     }
 
+    kngx_route_index_free(&p->catch_all);
     free(p->catch_all.routes);
     free(p->servers);
     free(p->upstreams);
     free(p->certs);
+    free(p->secret_info);
     free(p->host_index);
     free(p->ups_index);
     kngx_diags_free(&p->diags);

@@ -232,7 +232,7 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 {
     const kngx_route_t  *rt;
     char                 sub[1100];
-    size_t               i, j;
+    size_t               i;
     int                  has_root = 0, has_exact;
 
     for (i = 0; i < srv->nroutes; i++) {
@@ -252,14 +252,10 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         snprintf(sub, sizeof(sub), "%s/", rt->path);
         kngx_render_location(r, "", sub, rt);
 
-        has_exact = 0;
-        for (j = 0; j < srv->nroutes; j++) {
-            if (srv->routes[j].type == KNGX_PATH_EXACT
-                && strcmp(srv->routes[j].path, rt->path) == 0)
-            {
-                has_exact = 1;
-            }
-        }
+        /* routes are sorted by (path, type), Exact first: an Exact route
+         * of the same path is the one before */
+        has_exact = i > 0 && srv->routes[i - 1].type == KNGX_PATH_EXACT
+                    && strcmp(srv->routes[i - 1].path, rt->path) == 0;
 
         if (!has_exact) {
             kngx_render_location(r, "= ", rt->path, rt);
