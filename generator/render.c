@@ -11,7 +11,11 @@
  *   map $http_host $kubengx_host { ... }        original Host, or $host
  *   server_names_hash_bucket_size N;            only when a host is longer
  *                                               than the default bucket
- *                                               holds (46 characters)
+ *                                               holds (46 characters), and
+ *   server_names_hash_max_size N;               with it when there are
+ *                                               more hosts than nginx's
+ *                                               default hash holds
+ *                                               (render_hash.c)
  *   upstream NS_SVC_PORT { ... }                emit_upstream.c; or, in
  *                                               the dispatch form,
  *                                               upstream kubengx_dispatch
@@ -302,44 +306,6 @@ kngx_render_proxy_headers(kngx_render_t *r)
 }
 
 
-/*
- * nginx keeps exact server names in a hash whose buckets hold
- * server_names_hash_bucket_size bytes, 64 by default on x86-64: each name
- * takes sizeof(void *) + its length + 2 rounded up to a pointer, and a
- * bucket ends with a pointer (ngx_hash_init()).  A name of 47 or more
- * characters does not fit, and nginx then refuses the whole config, while
- * a DNS name may have 253.  Returns the bucket size the longest exact
- * host needs, or 0 when the default does.
- */
-
-static size_t
-kngx_render_names_bucket(const kngx_plan_t *p)
-{
-    size_t  i, len, max, need, size;
-
-    max = 0;
-
-    for (i = 0; i < p->nservers; i++) {
-        if (!p->servers[i].wildcard) {
-            len = strlen(p->servers[i].host);
-            max = len > max ? len : max;
-        }
-    }
-
-    need = sizeof(void *)
-           + ((max + 2 + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
-           + sizeof(void *);
-
-    if (need <= 64) {
-        return 0;
-    }
-
-    for (size = 128; size < need; size *= 2) { /* void */ }
-
-    return size;
-}
-
-
 static void
 kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 {
@@ -427,7 +393,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     kngx_render_t   r;
     kngx_buf_t      b;
     const char     *addr = o->listen_address;
-    size_t          i, bucket;
+    size_t          i, bucket, names_max;
     int             https = 0;
 
 
@@ -509,9 +475,17 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         "    default $http_host;\n"
         "}\n\n");
 
-    bucket = kngx_render_names_bucket(p);
+    if (kngx_names_hash(p, &names_max, &bucket) != 0) {
+        b.nomem = 1;
 
-    if (bucket) {
+    } else if (names_max) {
+        kngx_buf_printf(&b,
+            "# more host names than nginx's default server name hash (at\n"
+            "# most 512 buckets) holds without a warning\n"
+            "server_names_hash_max_size %zu;\n"
+            "server_names_hash_bucket_size %zu;\n\n", names_max, bucket);
+
+    } else if (bucket) {
         kngx_buf_printf(&b,
             "# a host name longer than nginx's default server name hash\n"
             "# bucket (64 bytes) holds\n"
