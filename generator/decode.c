@@ -384,6 +384,29 @@ kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
 }
 
 
+/*
+ * The start of every kind's decoder: metadata, then the one apiVersion
+ * kubengx reads (note: said after "is not supported").  0 when the
+ * object may be decoded further.
+ */
+int
+kngx_dec_head(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
+    kngx_name_rule_e rule, int namespaced, const char *api, const char *note)
+{
+    kngx_dec_meta(d, obj, meta, rule, namespaced);
+
+    if (meta->api_version == NULL || strcmp(meta->api_version, api) == 0) {
+        return meta->api_version == NULL ? -1 : 0;
+    }
+
+    kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
+                   "%s %s is not supported%s; use %s", meta->kind,
+                   kngx_msg_quote(meta->api_version), note, api);
+
+    return -1;
+}
+
+
 /* ---- dispatch by kind ---------------------------------------------------- */
 
 int

@@ -63,6 +63,9 @@ kngx_kv_t *kngx_dec_map(kngx_dec_t *d, json_t *obj, const char *key,
     const char *field, size_t *n);
 void kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
     kngx_name_rule_e rule, int namespaced);
+int kngx_dec_head(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
+    kngx_name_rule_e rule, int namespaced, const char *api,
+    const char *note);
 
 /* decode_ingress.c */
 void kngx_dec_ingress(kngx_dec_t *d, json_t *obj);

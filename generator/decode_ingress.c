@@ -300,13 +300,11 @@ kngx_dec_ingress(kngx_dec_t *d, json_t *obj)
     json_t         *spec, *v;
 
     memset(&ing, 0, sizeof(ing));
-    kngx_dec_meta(d, obj, &ing.meta, KNGX_NAME_SUBDOMAIN, 1);
 
-    if (strcmp(ing.meta.api_version, "networking.k8s.io/v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "Ingress %s is not supported (removed in "
-                       "Kubernetes 1.22); use networking.k8s.io/v1",
-                       kngx_msg_quote(ing.meta.api_version));
+    if (kngx_dec_head(d, obj, &ing.meta, KNGX_NAME_SUBDOMAIN, 1,
+                      "networking.k8s.io/v1",
+                      " (removed in Kubernetes 1.22)") != 0)
+    {
         return;
     }
 

@@ -84,12 +84,10 @@ kngx_dec_service(kngx_dec_t *d, json_t *obj)
     char            f[KNGX_FIELD_SIZE];
 
     memset(&svc, 0, sizeof(svc));
-    kngx_dec_meta(d, obj, &svc.meta, KNGX_NAME_LABEL_1035, 1);
 
-    if (strcmp(svc.meta.api_version, "v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "Service %s is not supported; use v1",
-                       kngx_msg_quote(svc.meta.api_version));
+    if (kngx_dec_head(d, obj, &svc.meta, KNGX_NAME_LABEL_1035, 1, "v1", "")
+        != 0)
+    {
         return;
     }
 
@@ -171,13 +169,10 @@ kngx_dec_class(kngx_dec_t *d, json_t *obj)
     const char           *v;
 
     memset(&cls, 0, sizeof(cls));
-    kngx_dec_meta(d, obj, &cls.meta, KNGX_NAME_SUBDOMAIN, 0);
 
-    if (strcmp(cls.meta.api_version, "networking.k8s.io/v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "IngressClass %s is not supported; use "
-                       "networking.k8s.io/v1",
-                       kngx_msg_quote(cls.meta.api_version));
+    if (kngx_dec_head(d, obj, &cls.meta, KNGX_NAME_SUBDOMAIN, 0,
+                      "networking.k8s.io/v1", "") != 0)
+    {
         return;
     }
 
@@ -256,12 +251,10 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
     json_t        *data, *sdata;
 
     memset(&sec, 0, sizeof(sec));
-    kngx_dec_meta(d, obj, &sec.meta, KNGX_NAME_SUBDOMAIN, 1);
 
-    if (strcmp(sec.meta.api_version, "v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "Secret %s is not supported; use v1",
-                       kngx_msg_quote(sec.meta.api_version));
+    if (kngx_dec_head(d, obj, &sec.meta, KNGX_NAME_SUBDOMAIN, 1, "v1", "")
+        != 0)
+    {
         return;
     }
 
@@ -389,13 +382,10 @@ kngx_dec_slice(kngx_dec_t *d, json_t *obj)
     size_t                 i;
 
     memset(&sl, 0, sizeof(sl));
-    kngx_dec_meta(d, obj, &sl.meta, KNGX_NAME_SUBDOMAIN, 1);
 
-    if (strcmp(sl.meta.api_version, "discovery.k8s.io/v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "EndpointSlice %s is not supported; use "
-                       "discovery.k8s.io/v1",
-                       kngx_msg_quote(sl.meta.api_version));
+    if (kngx_dec_head(d, obj, &sl.meta, KNGX_NAME_SUBDOMAIN, 1,
+                      "discovery.k8s.io/v1", "") != 0)
+    {
         return;
     }
 
