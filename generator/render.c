@@ -386,16 +386,55 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
+/* the listen addresses (--listen-address, ports); an error or NULL */
+static const char *
+kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
+{
+    const char  *addr = o->listen_address;
+    size_t       i;
+
+    if (addr) {
+        /* an IP address (IPv6 in brackets) or a host name */
+        for (i = 0; addr[i]; i++) {
+            char  c = addr[i];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
+                  || c == '[' || c == ']' || c == '-'))
+            {
+                return "--listen-address must be an IP address or a name";
+            }
+        }
+
+        if (strchr(addr, ':') && addr[0] != '[') {
+            snprintf(r->http_listen, sizeof(r->http_listen), "[%s]:%d", addr,
+                     o->http_port);
+            snprintf(r->https_listen, sizeof(r->https_listen), "[%s]:%d", addr,
+                     o->https_port);
+        } else {
+            snprintf(r->http_listen, sizeof(r->http_listen), "%s:%d", addr,
+                     o->http_port);
+            snprintf(r->https_listen, sizeof(r->https_listen), "%s:%d", addr,
+                     o->https_port);
+        }
+
+    } else {
+        snprintf(r->http_listen, sizeof(r->http_listen), "%d", o->http_port);
+        snprintf(r->https_listen, sizeof(r->https_listen), "%d", o->https_port);
+    }
+
+    return NULL;
+}
+
+
 char *
 kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     const char **err)
 {
     kngx_render_t   r;
     kngx_buf_t      b;
-    const char     *addr = o->listen_address;
     size_t          i, bucket, names_max;
     int             https = 0;
-
 
     memset(&b, 0, sizeof(b));
     memset(&r, 0, sizeof(r));
@@ -416,35 +455,9 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         return NULL;
     }
 
-    if (addr) {
-        /* an IP address (IPv6 in brackets) or a host name */
-        for (i = 0; addr[i]; i++) {
-            char  c = addr[i];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
-                  || c == '[' || c == ']' || c == '-'))
-            {
-                *err = "--listen-address must be an IP address or a name";
-                return NULL;
-            }
-        }
-
-        if (strchr(addr, ':') && addr[0] != '[') {
-            snprintf(r.http_listen, sizeof(r.http_listen), "[%s]:%d", addr,
-                     o->http_port);
-            snprintf(r.https_listen, sizeof(r.https_listen), "[%s]:%d", addr,
-                     o->https_port);
-        } else {
-            snprintf(r.http_listen, sizeof(r.http_listen), "%s:%d", addr,
-                     o->http_port);
-            snprintf(r.https_listen, sizeof(r.https_listen), "%s:%d", addr,
-                     o->https_port);
-        }
-
-    } else {
-        snprintf(r.http_listen, sizeof(r.http_listen), "%d", o->http_port);
-        snprintf(r.https_listen, sizeof(r.https_listen), "%d", o->https_port);
+    *err = kngx_render_listen(&r, o);
+    if (*err) {
+        return NULL;
     }
 
     for (i = 0; i < p->nservers; i++) {

@@ -19,8 +19,9 @@
  *   meet: likely for 50 names, unlikely for 100, impossible past 512.
  *   Without one nginx warns ("could not build optimal
  *   server_names_hash") and puts the names in 512 buckets of any size,
- *   so that every request scans about names/512 of them.  kngx_names_hash() then finds, the way
- *   nginx searches, a table size and a bucket size that hold these
+ *   so that every request scans about names/512 of them.
+ *   kngx_names_hash() then finds, the way nginx searches, a table size
+ *   and a bucket size that hold these
  *   names (the sizes of n to n + 63 buckets, buckets of 256 bytes and
  *   more), which render.c writes as server_names_hash_max_size and
  *   _bucket_size: nginx finds a table of at most that size without a
