@@ -232,10 +232,17 @@ typedef struct {
 } kngx_secret_t;
 
 
+/*
+ * es: decoded by kube/ and copied into the model's arena with only what
+ * the generator reads: ns, name, service_name, address type, ports, and
+ * each endpoint's addresses and ready/serving/terminating (hostname,
+ * nodeName, zone, targetRef, hints and warnings are left out: NULL, 0).
+ * Not for kube_endpointslice_free().
+ */
 typedef struct {
     kngx_meta_t            meta;
     const char            *service_name;   /* label, NULL if absent */
-    kube_endpointslice_t  *es;             /* decoded by kube/ */
+    kube_endpointslice_t  *es;
 } kngx_slice_t;
 
 
@@ -276,6 +283,10 @@ typedef struct {
     void                  *canon;        /* per-object canonical texts */
     size_t                 ncanon;
     size_t                 canon_cap;
+    kube_arena_t          *canon_arena;  /* their bytes */
+    char                  *scratch;      /* one text while it is dumped */
+    size_t                 scratch_len;
+    size_t                 scratch_cap;
 } kngx_model_t;
 
 
@@ -510,6 +521,10 @@ typedef struct {
 
     /* private */
     size_t                 routes_cap;
+    size_t                *route_index;   /* routes by (path, type) while
+                                             rules are planned */
+    size_t                 route_index_size;
+    size_t                 route_indexed;
     const kngx_ingress_t  *default_owner;
     const kngx_ingress_t  *tls_owner;
     const kngx_ingress_t  *routed_by;     /* last Ingress whose rule for
@@ -600,6 +615,7 @@ typedef struct {
     const kngx_ingress_t  *balance_warned;  /* its annotations warned */
     size_t                 servers_cap;
     size_t                 certs_cap;
+    void                  *secret_info;   /* per model Secret (plan_tls.c) */
     void                  *host_index;
     size_t                 host_index_size;
     void                  *ups_index;

@@ -11,7 +11,11 @@
  *   map $http_host $kubengx_host { ... }        original Host, or $host
  *   server_names_hash_bucket_size N;            only when a host is longer
  *                                               than the default bucket
- *                                               holds (46 characters)
+ *                                               holds (46 characters), and
+ *   server_names_hash_max_size N;               with it when there are
+ *                                               more hosts than nginx's
+ *                                               default hash holds
+ *                                               (render_hash.c)
  *   upstream NS_SVC_PORT { ... }                emit_upstream.c; or, in
  *                                               the dispatch form,
  *                                               upstream kubengx_dispatch
@@ -232,7 +236,7 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 {
     const kngx_route_t  *rt;
     char                 sub[1100];
-    size_t               i, j;
+    size_t               i;
     int                  has_root = 0, has_exact;
 
     for (i = 0; i < srv->nroutes; i++) {
@@ -252,14 +256,10 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         snprintf(sub, sizeof(sub), "%s/", rt->path);
         kngx_render_location(r, "", sub, rt);
 
-        has_exact = 0;
-        for (j = 0; j < srv->nroutes; j++) {
-            if (srv->routes[j].type == KNGX_PATH_EXACT
-                && strcmp(srv->routes[j].path, rt->path) == 0)
-            {
-                has_exact = 1;
-            }
-        }
+        /* routes are sorted by (path, type), Exact first: an Exact route
+         * of the same path is the one before */
+        has_exact = i > 0 && srv->routes[i - 1].type == KNGX_PATH_EXACT
+                    && strcmp(srv->routes[i - 1].path, rt->path) == 0;
 
         if (!has_exact) {
             kngx_render_location(r, "= ", rt->path, rt);
@@ -303,44 +303,6 @@ kngx_render_proxy_headers(kngx_render_t *r)
         "    proxy_set_header X-Forwarded-Port $server_port;\n",
         r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
                                   : "$remote_addr");
-}
-
-
-/*
- * nginx keeps exact server names in a hash whose buckets hold
- * server_names_hash_bucket_size bytes, 64 by default on x86-64: each name
- * takes sizeof(void *) + its length + 2 rounded up to a pointer, and a
- * bucket ends with a pointer (ngx_hash_init()).  A name of 47 or more
- * characters does not fit, and nginx then refuses the whole config, while
- * a DNS name may have 253.  Returns the bucket size the longest exact
- * host needs, or 0 when the default does.
- */
-
-static size_t
-kngx_render_names_bucket(const kngx_plan_t *p)
-{
-    size_t  i, len, max, need, size;
-
-    max = 0;
-
-    for (i = 0; i < p->nservers; i++) {
-        if (!p->servers[i].wildcard) {
-            len = strlen(p->servers[i].host);
-            max = len > max ? len : max;
-        }
-    }
-
-    need = sizeof(void *)
-           + ((max + 2 + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
-           + sizeof(void *);
-
-    if (need <= 64) {
-        return 0;
-    }
-
-    for (size = 128; size < need; size *= 2) { /* void */ }
-
-    return size;
 }
 
 
@@ -424,16 +386,55 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
+/* the listen addresses (--listen-address, ports); an error or NULL */
+static const char *
+kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
+{
+    const char  *addr = o->listen_address;
+    size_t       i;
+
+    if (addr) {
+        /* an IP address (IPv6 in brackets) or a host name */
+        for (i = 0; addr[i]; i++) {
+            char  c = addr[i];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
+                  || c == '[' || c == ']' || c == '-'))
+            {
+                return "--listen-address must be an IP address or a name";
+            }
+        }
+
+        if (strchr(addr, ':') && addr[0] != '[') {
+            snprintf(r->http_listen, sizeof(r->http_listen), "[%s]:%d", addr,
+                     o->http_port);
+            snprintf(r->https_listen, sizeof(r->https_listen), "[%s]:%d", addr,
+                     o->https_port);
+        } else {
+            snprintf(r->http_listen, sizeof(r->http_listen), "%s:%d", addr,
+                     o->http_port);
+            snprintf(r->https_listen, sizeof(r->https_listen), "%s:%d", addr,
+                     o->https_port);
+        }
+
+    } else {
+        snprintf(r->http_listen, sizeof(r->http_listen), "%d", o->http_port);
+        snprintf(r->https_listen, sizeof(r->https_listen), "%d", o->https_port);
+    }
+
+    return NULL;
+}
+
+
 char *
 kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     const char **err)
 {
     kngx_render_t   r;
     kngx_buf_t      b;
-    const char     *addr = o->listen_address;
-    size_t          i, bucket;
+    size_t          i, bucket, names_max;
     int             https = 0;
-
 
     memset(&b, 0, sizeof(b));
     memset(&r, 0, sizeof(r));
@@ -454,35 +455,9 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         return NULL;
     }
 
-    if (addr) {
-        /* an IP address (IPv6 in brackets) or a host name */
-        for (i = 0; addr[i]; i++) {
-            char  c = addr[i];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
-                  || c == '[' || c == ']' || c == '-'))
-            {
-                *err = "--listen-address must be an IP address or a name";
-                return NULL;
-            }
-        }
-
-        if (strchr(addr, ':') && addr[0] != '[') {
-            snprintf(r.http_listen, sizeof(r.http_listen), "[%s]:%d", addr,
-                     o->http_port);
-            snprintf(r.https_listen, sizeof(r.https_listen), "[%s]:%d", addr,
-                     o->https_port);
-        } else {
-            snprintf(r.http_listen, sizeof(r.http_listen), "%s:%d", addr,
-                     o->http_port);
-            snprintf(r.https_listen, sizeof(r.https_listen), "%s:%d", addr,
-                     o->https_port);
-        }
-
-    } else {
-        snprintf(r.http_listen, sizeof(r.http_listen), "%d", o->http_port);
-        snprintf(r.https_listen, sizeof(r.https_listen), "%d", o->https_port);
+    *err = kngx_render_listen(&r, o);
+    if (*err) {
+        return NULL;
     }
 
     for (i = 0; i < p->nservers; i++) {
@@ -513,9 +488,17 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         "    default $http_host;\n"
         "}\n\n");
 
-    bucket = kngx_render_names_bucket(p);
+    if (kngx_names_hash(p, &names_max, &bucket) != 0) {
+        b.nomem = 1;
 
-    if (bucket) {
+    } else if (names_max) {
+        kngx_buf_printf(&b,
+            "# more host names than nginx's default server name hash (at\n"
+            "# most 512 buckets) holds without a warning\n"
+            "server_names_hash_max_size %zu;\n"
+            "server_names_hash_bucket_size %zu;\n\n", names_max, bucket);
+
+    } else if (bucket) {
         kngx_buf_printf(&b,
             "# a host name longer than nginx's default server name hash\n"
             "# bucket (64 bytes) holds\n"

@@ -54,6 +54,13 @@ int kngx_forwarded_for_parse(const char *s);
 char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
     size_t *len, const char **err);
 
+/*
+ * render_hash.c: the server name hash the plan's exact hosts need:
+ * *bucket 0 and *max_size 0 when nginx's defaults hold them; -1 when out
+ * of memory.
+ */
+int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
+
 /* emit_upstream.c: the upstream { } blocks */
 void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p);
 

@@ -182,6 +182,9 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    ngx_rbtree_init(&kmcf->keys_tree, &kmcf->keys_sentinel,
+                    ngx_str_rbtree_insert_value);
+
     return kmcf;
 }
 
@@ -382,6 +385,8 @@ ngx_http_k8s_register_key(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
     ngx_str_t                   ns, name, port, text;
     ngx_uint_t                  i;
     kube_err_t                  err;
+    uint32_t                    hash;
+    ngx_str_node_t             *sn;
     ngx_http_k8s_key_t         *key, **keyp;
     kube_port_selector_t        sel;
     ngx_http_k8s_main_conf_t   *kmcf;
@@ -457,14 +462,11 @@ ngx_http_k8s_register_key(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
     }
     *p = '\0';
 
-    keyp = kmcf->keys.elts;
+    hash = ngx_crc32_short(text.data, text.len);
 
-    for (i = 0; i < kmcf->keys.nelts; i++) {
-        if (keyp[i]->key.len == text.len
-            && ngx_strncmp(keyp[i]->key.data, text.data, text.len) == 0)
-        {
-            return keyp[i];
-        }
+    sn = ngx_str_rbtree_lookup(&kmcf->keys_tree, &text, hash);
+    if (sn) {
+        return (ngx_http_k8s_key_t *) sn;       /* node is its first field */
     }
 
     key = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_key_t));
@@ -473,7 +475,10 @@ ngx_http_k8s_register_key(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
     }
 
     key->key = text;
-    key->hash = ngx_crc32_short(text.data, text.len);
+    key->hash = hash;
+    key->node.node.key = hash;
+    key->node.str = text;
+    ngx_rbtree_insert(&kmcf->keys_tree, &key->node.node);
 
     /* NUL-terminated copies of the parts */
 

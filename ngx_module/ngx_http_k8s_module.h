@@ -66,6 +66,8 @@ typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
  */
 
 typedef struct {
+    ngx_str_node_t               node;      /* in the main conf's keys_tree:
+                                               node.str is key */
     ngx_str_t                    key;       /* "ns/name:port", "ns/name" */
     ngx_str_t                    ns;
     ngx_str_t                    name;
@@ -108,8 +110,11 @@ typedef struct {
     /* k8s_snapshot: empty when not configured; NUL-terminated */
     ngx_str_t                    snapshot;
 
-    /* registered Service ports: ngx_http_k8s_key_t * */
+    /* registered Service ports: ngx_http_k8s_key_t *, and by key (a
+     * directive finds its key without a scan of all of them) */
     ngx_array_t                  keys;
+    ngx_rbtree_t                 keys_tree;
+    ngx_rbtree_node_t            keys_sentinel;
 
     /* the cycle's table (NULL until the zone is initialized) */
     ngx_http_k8s_table_t        *table;

@@ -438,11 +438,21 @@ def slice_path(name="web-1"):
             % (NS, name))
 
 
+def service(name=SVC, port=80, target=8080):
+    """A Service with one port named `http` (the module resolves
+    `port=http` through it to the EndpointSlice port of that name)."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"selector": {"app": name},
+                     "ports": [{"name": "http", "port": port,
+                                "targetPort": target, "protocol": "TCP"}]}}
+
+
 def start_api(workdir, hostports):
     path = os.path.join(workdir, "seed.json")
     with open(path, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List",
-                   "items": [endpoint_slice(hostports)]}, f)
+                   "items": [service(), endpoint_slice(hostports)]}, f)
     api = KubeAPI.start(os.path.join(workdir, "api"), load=[path])
     taskset(api.process.pid, "1")
     return api
