@@ -438,11 +438,25 @@ def slice_path(name="web-1"):
             % (NS, name))
 
 
+def service(svc=SVC, target_port=80):
+    """The Service of the slices: one port named "http" (the module maps
+    `port=http` to the slices' port of that name through it)."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": svc, "namespace": NS},
+            "spec": {"selector": {"app": svc},
+                     "ports": [{"name": "http", "port": 80,
+                                "targetPort": target_port,
+                                "protocol": "TCP"}]}}
+
+
 def start_api(workdir, hostports):
+    """The stand-in API with the Service default/web and its slice."""
     path = os.path.join(workdir, "seed.json")
+    port = int(hostports[0].rpartition(":")[2]) if hostports else 80
     with open(path, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List",
-                   "items": [endpoint_slice(hostports)]}, f)
+                   "items": [service(target_port=port),
+                             endpoint_slice(hostports)]}, f)
     api = KubeAPI.start(os.path.join(workdir, "api"), load=[path])
     taskset(api.process.pid, "1")
     return api
