@@ -205,6 +205,7 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
      *     kmcf->shm_zone = NULL;
      *     kmcf->snapshot = { 0, NULL };
      *     kmcf->table = NULL;
+     *     kmcf->metrics = NULL;
      */
 
     kmcf->api_set = NGX_CONF_UNSET;
@@ -331,6 +332,15 @@ ngx_http_k8s_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (name.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid zone name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the per-request metrics' zone (ngx_http_k8s_metrics_conf.c) */
+
+    if (name.len == 11 && ngx_strncmp(name.data, "k8s_metrics", 11) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the zone name \"k8s_metrics\" is reserved for "
+                           "the per-request metrics");
         return NGX_CONF_ERROR;
     }
 

@@ -447,7 +447,10 @@ def test_invalid_utf8_path_refused(nginx_factory):
     ("k8s_metrics_controller class=Bad;", r'invalid class "Bad"'),
     ("k8s_metrics_controller pod=p; k8s_metrics_controller pod=q;",
      r'"k8s_metrics_controller" directive is duplicate'),
-    ("k8s_zone k8s_metrics 1m; server { listen 127.0.0.1:1; location / {"
+    ("k8s_zone k8s_metrics 1m;",
+     r'zone name "k8s_metrics" is reserved for the per-request metrics'),
+    ("limit_req_zone $binary_remote_addr zone=k8s_metrics:1m rate=1r/s;"
+     " server { listen 127.0.0.1:1; location / {"
      " k8s_metrics_route namespace=a ingress=b; } }",
      r'zone name "k8s_metrics" is taken'),
 ])
