@@ -15,6 +15,7 @@
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_api.h"
 #include "ngx_http_k8s_table.h"
+#include "ngx_http_k8s_metrics.h"
 
 
 static ngx_int_t ngx_http_k8s_postconfiguration(ngx_conf_t *cf);
@@ -97,6 +98,34 @@ static ngx_command_t  ngx_http_k8s_commands[] = {
       0,
       NULL },
 
+    { ngx_string("k8s_metrics_route"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_metrics_route,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_controller"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_metrics_controller,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_cells"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_k8s_metrics_cells,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_k8s_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -139,6 +168,12 @@ ngx_http_k8s_postconfiguration(ngx_conf_t *cf)
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
 
+    /* the log-phase handler and zone of k8s_metrics_route */
+
+    if (ngx_http_k8s_metrics_postconfiguration(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (kmcf->keys.nelts == 0) {
         return NGX_OK;
     }
@@ -170,6 +205,7 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
      *     kmcf->shm_zone = NULL;
      *     kmcf->snapshot = { 0, NULL };
      *     kmcf->table = NULL;
+     *     kmcf->metrics = NULL;
      */
 
     kmcf->api_set = NGX_CONF_UNSET;
@@ -260,6 +296,7 @@ ngx_http_k8s_create_loc_conf(ngx_conf_t *cf)
     }
 
     klcf->backend = NGX_CONF_UNSET_PTR;
+    klcf->metrics_route = NGX_CONF_UNSET_PTR;
 
     return klcf;
 }
@@ -272,6 +309,8 @@ ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_k8s_loc_conf_t *conf = child;
 
     ngx_conf_merge_ptr_value(conf->backend, prev->backend, NULL);
+    ngx_conf_merge_ptr_value(conf->metrics_route, prev->metrics_route,
+                             NULL);
 
     return NGX_CONF_OK;
 }
@@ -296,6 +335,15 @@ ngx_http_k8s_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (name.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid zone name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the per-request metrics' zone (ngx_http_k8s_metrics_conf.c) */
+
+    if (name.len == 11 && ngx_strncmp(name.data, "k8s_metrics", 11) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the zone name \"k8s_metrics\" is reserved for "
+                           "the per-request metrics");
         return NGX_CONF_ERROR;
     }
 

@@ -31,6 +31,8 @@
  *   ngx_http_k8s_endpoints.c   each Service port's endpoints -> the table
  *   ngx_http_k8s_lease.c       the writer lease, resuming from the zone
  *   ngx_http_k8s_api.c         k8s_api and the API connection settings
+ *   ngx_http_k8s_metrics*.c    per-request metrics per Ingress route
+ *                              (ngx_http_k8s_metrics.h)
  */
 
 
@@ -47,6 +49,8 @@
 
 typedef struct ngx_http_k8s_entry_s  ngx_http_k8s_entry_t;
 typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
+typedef struct ngx_http_k8s_mroute_s  ngx_http_k8s_mroute_t;
+typedef struct ngx_http_k8s_metrics_s  ngx_http_k8s_metrics_t;
 
 
 /*
@@ -127,6 +131,9 @@ typedef struct {
 
     /* k8s_allow_loopback_endpoints */
     ngx_flag_t                   allow_loopback;
+
+    /* per-request metrics (ngx_http_k8s_metrics.h); NULL: none */
+    ngx_http_k8s_metrics_t      *metrics;
 } ngx_http_k8s_main_conf_t;
 
 
@@ -141,9 +148,10 @@ typedef struct {
 } ngx_http_k8s_srv_conf_t;
 
 
-/* per location: k8s_backend */
+/* per location: k8s_backend, k8s_metrics_route */
 typedef struct {
     ngx_http_k8s_key_t          *backend;   /* k8s_backend */
+    ngx_http_k8s_mroute_t       *metrics_route;
 } ngx_http_k8s_loc_conf_t;
 
 

@@ -92,6 +92,10 @@ def targets(results):
     if "k8s_disp" in p:
         ratio_target("front CPU/request through k8s_dispatch vs static "
                      "upstream", p["k8s_disp"]["ratio_cpu_us_per_req"])
+    if "k8s_rr_metrics" in p:
+        ratio_target("front CPU/request through k8s_service with the "
+                     "per-request metrics on vs static upstream",
+                     p["k8s_rr_metrics"]["ratio_cpu_us_per_req"], 1.03)
     lag = results.get("lag", {}).get("mechanisms", {}).get("kubengx")
     if lag:
         add("endpoint change -> first routed request, p99", "< 50 ms",
