@@ -571,13 +571,18 @@ kngx_render_main(int argc, char **argv)
         goto done;
     }
 
-    if (kngx_stream_enabled(&so)) {
-        s = kngx_stream_build(m, p, &so, &ro);
-        if (s == NULL) {
-            goto nomem;
-        }
+    /* built also without the flags: it warns about the annotation */
 
-        kngx_stream_print_diags(s);
+    s = kngx_stream_build(m, p, &so, &ro);
+    if (s == NULL) {
+        goto nomem;
+    }
+
+    kngx_stream_print_diags(s);
+
+    if (!kngx_stream_enabled(&so)) {
+        kngx_stream_free(s);
+        s = NULL;
     }
 
     /* check */

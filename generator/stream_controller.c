@@ -113,9 +113,11 @@ kngx_stream_ctl_build(kngx_ctl_t *ctl)
 {
     kngx_ctl_test_t  *t = &ctl->test;
 
-    if (t->stream || !kngx_stream_enabled(&ctl->conf.stream)) {
+    if (t->stream) {
         return 0;
     }
+
+    /* built also without the flags: it warns about the annotation */
 
     t->stream = kngx_stream_build(t->p->model, t->p, &ctl->conf.stream,
                                   &ctl->conf.ro);
@@ -131,7 +133,7 @@ kngx_stream_ctl_rehash(kngx_ctl_t *ctl)
     kngx_ctl_test_t  *t = &ctl->test;
     kngx_sha256_t     c;
 
-    if (t->stream == NULL) {
+    if (t->stream == NULL || !kngx_stream_enabled(&ctl->conf.stream)) {
         return;
     }
 
@@ -150,7 +152,7 @@ kngx_stream_ctl_check(kngx_ctl_t *ctl, kngx_check_opts_t *co, char *loads,
     kngx_ctl_test_t  *t = &ctl->test;
     char              block[8];
 
-    if (t->stream == NULL
+    if (t->stream == NULL || !kngx_stream_enabled(&ctl->conf.stream)
         || kngx_stream_main_lines(&ctl->conf.stream, co->module, "", loads,
                                   size, block, sizeof(block)) != 0)
     {
@@ -168,7 +170,7 @@ kngx_stream_ctl_write(kngx_ctl_t *ctl, char *err, size_t size)
 {
     kngx_ctl_test_t  *t = &ctl->test;
 
-    if (t->stream == NULL) {
+    if (t->stream == NULL || !kngx_stream_enabled(&ctl->conf.stream)) {
         return 0;
     }
 
