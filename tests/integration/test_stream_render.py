@@ -352,3 +352,32 @@ def test_flags_and_annotation_handling(tmp_path, backends, stream_backends,
         in conf
     assert "real_ip_header proxy_protocol;" in conf
     assert "listen 127.0.0.1:%d ssl" % w.https_port not in conf
+
+
+STREAM_EXAMPLE = os.path.join(harness.ROOT, "examples", "stream")
+STREAM_FLAGS = ["--tcp-services-configmap", "kubengx/tcp-services",
+                "--udp-services-configmap", "kubengx/udp-services",
+                "--enable-ssl-passthrough",
+                "--ssl-passthrough-dir", "/var/lib/kubengx"]
+
+
+def test_committed_stream_example_is_current(tmp_path):
+    """examples/stream/rendered is what render writes for the example (the
+    README shows it), without a warning; and nginx -t takes it with the
+    three modules loaded in their order."""
+    rc, _, err, _ = m.render(STREAM_EXAMPLE, tmp_path / "out", *STREAM_FLAGS,
+                             endpoints="module", listen=None)
+    assert rc == 0 and not m.warnings(err), err
+    for name in ("kubengx.conf", "kubengx-stream.conf"):
+        with open(os.path.join(STREAM_EXAMPLE, "rendered", name)) as f:
+            committed = f.read()
+        with open(os.path.join(str(tmp_path), "out", name)) as f:
+            assert f.read() == committed, (
+                "examples/stream/rendered/%s is stale: run kubengx render "
+                "-f examples/stream -o examples/stream/rendered %s"
+                % (name, " ".join(STREAM_FLAGS)))
+    rc, _, err, _ = m.render(STREAM_EXAMPLE, tmp_path / "chk", *STREAM_FLAGS,
+                             "--check", "--module", harness.MODULE,
+                             endpoints="module",
+                             env=harness.san_env(str(tmp_path)))
+    assert rc == 0, err
