@@ -31,6 +31,11 @@
  *   ngx_http_k8s_endpoints.c   each Service port's endpoints -> the table
  *   ngx_http_k8s_lease.c       the writer lease, resuming from the zone
  *   ngx_http_k8s_api.c         k8s_api and the API connection settings
+ *
+ * The stream twin, ngx_stream_k8s_module (its own .so), registers its
+ * Service ports here with ngx_http_k8s_parse_service() and
+ * ngx_http_k8s_key_add(), and balances with ngx_http_k8s_balancer.h:
+ * see ngx_stream_k8s_module.h.
  */
 
 

@@ -438,11 +438,22 @@ def slice_path(name="web-1"):
             % (NS, name))
 
 
+def service(svc=SVC):
+    """The Service of endpoint_slice(): port 80 named http, whose pods
+    listen on the port named http (the module resolves port=http through
+    it)."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": svc, "namespace": NS},
+            "spec": {"selector": {"app": svc},
+                     "ports": [{"name": "http", "port": 80,
+                                "targetPort": "http", "protocol": "TCP"}]}}
+
+
 def start_api(workdir, hostports):
     path = os.path.join(workdir, "seed.json")
     with open(path, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List",
-                   "items": [endpoint_slice(hostports)]}, f)
+                   "items": [service(), endpoint_slice(hostports)]}, f)
     api = KubeAPI.start(os.path.join(workdir, "api"), load=[path])
     taskset(api.process.pid, "1")
     return api

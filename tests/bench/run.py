@@ -6,7 +6,8 @@ PNG plots there, and prints the summary.
 Environment:
   KUBENGX_BUILD   build directory with ngx_http_k8s_module.so and kubengx
   BENCH_QUICK=1   a ~2-minute version (shorter and fewer runs)
-  BENCH_ONLY=a,b  run only these scenarios (proxy, churn, lag, render, table)
+  BENCH_ONLY=a,b  run only these scenarios (proxy, churn, lag, render, table,
+                  stream)
   BENCH_PIN=1     pin the fronts to CPU 0, backends/wrk/API to CPU 1
   BENCH_OUT=DIR   write results to DIR instead of tests/bench/results
   BENCH_KEEP=1    keep the work directory (nginx prefixes, logs, corpora)
@@ -16,7 +17,7 @@ Environment:
 Finer knobs for development (durations, counts) are read by the scenario
 modules: BENCH_PROXY_S, BENCH_PROXY_ROUNDS, BENCH_CHURN_S, BENCH_LAG_SCALE,
 BENCH_RENDER_SIZES, BENCH_TABLE_SIZES, BENCH_STORM_S, BENCH_APPLY_SIZES,
-BENCH_LOCKS_S."""
+BENCH_LOCKS_S, BENCH_STREAM_S, BENCH_STREAM_ROUNDS."""
 
 import json
 import os
@@ -35,6 +36,7 @@ import bench_churn  # noqa: E402
 import bench_lag  # noqa: E402
 import bench_render  # noqa: E402
 import bench_table  # noqa: E402
+import bench_stream  # noqa: E402
 
 SCENARIOS = [
     ("proxy", "1. Proxy throughput and latency", bench_proxy),
@@ -42,6 +44,7 @@ SCENARIOS = [
     ("lag", "3. Propagation lag", bench_lag),
     ("render", "4. Generator scaling", bench_render),
     ("table", "5. Table cost", bench_table),
+    ("stream", "6. TCP front (stream module)", bench_stream),
 ]
 
 
