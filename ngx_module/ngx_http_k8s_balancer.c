@@ -38,12 +38,6 @@ static ngx_int_t ngx_http_k8s_zone_prefer(ngx_http_k8s_peer_data_t *kpd,
 static ngx_int_t ngx_http_k8s_zone_exclude(ngx_http_k8s_peer_data_t *kpd,
     ngx_str_t *zone, ngx_pool_t *pool);
 
-#if (NGX_HTTP_SSL)
-static ngx_int_t ngx_http_k8s_set_session(ngx_peer_connection_t *pc,
-    void *data);
-static void ngx_http_k8s_save_session(ngx_peer_connection_t *pc,
-    void *data);
-#endif
 
 
 static ngx_str_t  ngx_http_k8s_no_backend = ngx_string("k8s-no-backend");
@@ -494,24 +488,20 @@ ngx_http_k8s_balancer_done(ngx_http_k8s_peer_data_t *kpd,
 }
 
 
-#if (NGX_HTTP_SSL)
-
 /*
  * nginx calls these unconditionally with proxy_ssl_session_reuse (the
- * default); sessions are not cached per endpoint yet.
+ * default), in http and stream; sessions are not cached per endpoint yet.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_k8s_set_session(ngx_peer_connection_t *pc, void *data)
 {
     return NGX_OK;
 }
 
 
-static void
+void
 ngx_http_k8s_save_session(ngx_peer_connection_t *pc, void *data)
 {
     return;
 }
-
-#endif

@@ -110,6 +110,8 @@ ngx_int_t ngx_http_k8s_balancer_pick(ngx_http_k8s_peer_data_t *kpd,
     ngx_peer_connection_t *pc);
 void ngx_http_k8s_balancer_done(ngx_http_k8s_peer_data_t *kpd,
     ngx_peer_connection_t *pc, ngx_uint_t state, ngx_msec_t rtt);
+ngx_int_t ngx_http_k8s_set_session(ngx_peer_connection_t *pc, void *data);
+void ngx_http_k8s_save_session(ngx_peer_connection_t *pc, void *data);
 
 ngx_uint_t ngx_http_k8s_pick_rr(ngx_http_k8s_peer_data_t *kpd);
 ngx_uint_t ngx_http_k8s_pick_least_conn(ngx_http_k8s_peer_data_t *kpd);

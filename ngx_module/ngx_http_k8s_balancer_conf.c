@@ -304,13 +304,7 @@ ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     /* no weight=, backup= ... on "server": those are refused anyway */
     uscf->flags = NGX_HTTP_UPSTREAM_CREATE;
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    ngx_str_set(&u.url, "127.0.0.1:1");
-    u.default_port = 80;
-    u.no_resolve = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+    if (ngx_http_k8s_placeholder(cf, &u) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -329,6 +323,21 @@ ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     us->fail_timeout = 10;
 
     return NGX_CONF_OK;
+}
+
+
+/* the placeholder server's address, 127.0.0.1:1 (http and stream) */
+
+ngx_int_t
+ngx_http_k8s_placeholder(ngx_conf_t *cf, ngx_url_t *u)
+{
+    ngx_memzero(u, sizeof(ngx_url_t));
+
+    ngx_str_set(&u->url, "127.0.0.1:1");
+    u->default_port = 80;
+    u->no_resolve = 1;
+
+    return ngx_parse_url(cf->pool, u);
 }
 
 

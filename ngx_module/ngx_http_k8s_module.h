@@ -189,6 +189,7 @@ void ngx_http_k8s_watcher_exit_process(ngx_cycle_t *cycle);
 char *ngx_http_k8s_service(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *uscf);
+ngx_int_t ngx_http_k8s_placeholder(ngx_conf_t *cf, ngx_url_t *u);
 ngx_int_t ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value,
     ngx_uint_t i, ngx_http_k8s_srv_conf_t *kscf);
 typedef ngx_int_t (*ngx_http_k8s_hash_pt)(ngx_conf_t *cf, ngx_str_t *key,

@@ -29,13 +29,6 @@ static ngx_int_t ngx_stream_k8s_get_peer(ngx_peer_connection_t *pc,
 static void ngx_stream_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
     ngx_uint_t state);
 
-#if (NGX_STREAM_SSL)
-static ngx_int_t ngx_stream_k8s_set_session(ngx_peer_connection_t *pc,
-    void *data);
-static void ngx_stream_k8s_save_session(ngx_peer_connection_t *pc,
-    void *data);
-#endif
-
 
 ngx_int_t
 ngx_stream_k8s_init_peer(ngx_stream_session_t *s,
@@ -67,8 +60,9 @@ ngx_stream_k8s_init_peer(ngx_stream_session_t *s,
     u->peer.tries = 1;
 
 #if (NGX_STREAM_SSL)
-    u->peer.set_session = ngx_stream_k8s_set_session;
-    u->peer.save_session = ngx_stream_k8s_save_session;
+    /* proxy_ssl: no session cached per endpoint, as in http */
+    u->peer.set_session = ngx_http_k8s_set_session;
+    u->peer.save_session = ngx_http_k8s_save_session;
 #endif
 
     if (key == NULL || key->entry == NULL) {
@@ -142,25 +136,3 @@ ngx_stream_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
     ngx_http_k8s_balancer_done(kpd, pc, state, NGX_HTTP_K8S_NO_RTT);
 }
 
-
-#if (NGX_STREAM_SSL)
-
-/*
- * nginx calls these with proxy_ssl_session_reuse (the default); sessions
- * are not cached per endpoint yet.
- */
-
-static ngx_int_t
-ngx_stream_k8s_set_session(ngx_peer_connection_t *pc, void *data)
-{
-    return NGX_OK;
-}
-
-
-static void
-ngx_stream_k8s_save_session(ngx_peer_connection_t *pc, void *data)
-{
-    return;
-}
-
-#endif

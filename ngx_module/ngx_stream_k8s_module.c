@@ -298,12 +298,7 @@ ngx_stream_k8s_upstream_prepare(ngx_conf_t *cf,
     uscf->peer.init_upstream = ngx_stream_k8s_init_upstream;
     uscf->flags = NGX_STREAM_UPSTREAM_CREATE;
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    ngx_str_set(&u.url, "127.0.0.1:1");
-    u.no_resolve = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+    if (ngx_http_k8s_placeholder(cf, &u) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 

@@ -7,7 +7,10 @@ import socket
 import ssl
 import subprocess
 
+import pytest
+
 import harness
+import manifests as m
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STREAM_K8S_MODULE = os.path.join(harness.BUILD, "ngx_stream_k8s_module.so")
@@ -29,6 +32,41 @@ def stream_load(k8s=True):
 def stream_main(stream, k8s=True):
     """Main-context text: stream_load(), then stream { stream }."""
     return stream_load(k8s) + "stream {\n%s\n}\n" % stream
+
+
+def service(name, ports, ns="default"):
+    """A Service; ports: [(name, port, targetPort, protocol)]."""
+    return m.service(name, [m.svc_port(pn, p, t, protocol=proto)
+                            for pn, p, t, proto in ports], ns=ns)
+
+
+def pod_slice(svc, name, addr, ports, ns="default", ready=True,
+              terminating=None):
+    """An EndpointSlice of one endpoint at addr; ports: [(name, number,
+    protocol)]."""
+    ep = m.endpoint(addr, ready=ready, serving=ready if terminating else None,
+                    terminating=terminating)
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": m.meta(name, ns, labels={
+                "kubernetes.io/service-name": svc}),
+            "addressType": "IPv4", "endpoints": [ep],
+            "ports": [{"name": pn, "port": p, "protocol": proto}
+                      for pn, p, proto in ports]}
+
+
+@pytest.fixture
+def stream_backends():
+    """Factory of StreamBackends (name=spec, ...), stopped at the end."""
+    started = []
+
+    def make(**specs):
+        b = StreamBackends(list(specs.items()))
+        started.append(b)
+        return b
+
+    yield make
+    for b in started:
+        b.stop()
 
 
 class StreamBackends:

@@ -14,10 +14,11 @@ import pytest
 
 import harness
 import manifests as m
-from stream_util import NGX_STREAM_MODULE, STREAM_K8S_MODULE, StreamBackends
-from stream_util import tcp_name, tls_peer_cert, udp_ask, pem_to_der
+from stream_util import (NGX_STREAM_MODULE, STREAM_K8S_MODULE, StreamBackends,
+                         pem_to_der, pod_slice, service, tcp_name,
+                         tls_peer_cert, udp_ask)
 from test_controller import Controller
-from test_stream_render import PT, configmap, pod_slice, svc
+from test_stream_render import PT, configmap
 
 CM = "/api/v1/namespaces/ingress-nginx/configmaps/"
 
@@ -57,11 +58,11 @@ def test_controller_serves_configmaps_and_passthrough(stack, kube_api):
     for o in [{"apiVersion": "v1", "kind": "Namespace",
                "metadata": {"name": "ingress-nginx"}},
               m.ingress_class("kubengx"),
-              svc("db", [(None, 5432, "TCP")]),
+              service("db", [(None, 5432, 5432, "TCP")]),
               pod_slice("db", "db-1", h, [("", t1, "TCP")]),
-              svc("dns", [("dns", 53, "UDP")]),
+              service("dns", [("dns", 53, "dns", "UDP")]),
               pod_slice("dns", "dns-1", h, [("dns", u1, "UDP")]),
-              svc("secure", [("https", 443, "TCP")]),
+              service("secure", [("https", 443, "https", "TCP")]),
               pod_slice("secure", "secure-1", h, [("https", tl, "TCP")]),
               m.ingress("secure", [m.rule("secure.example.com",
                                           m.path("/", "secure", 443))],

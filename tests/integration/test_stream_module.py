@@ -20,53 +20,20 @@ import pytest
 import harness
 import manifests as m
 from k8s_module_util import parse_snapshot
-from stream_util import (STREAM_K8S_MODULE, StreamBackends, stream_load,
-                         stream_main, tcp_ask, tcp_name, udp_ask)
+from stream_util import (STREAM_K8S_MODULE, pod_slice, service,  # noqa: F401
+                         stream_backends, stream_load, stream_main, tcp_ask,
+                         tcp_name, udp_ask)
 from test_module_watch import api_line, put_slice
 
 
-NS = "default"
-
 
 # --- objects ---------------------------------------------------------------
-
-def service(name, ports):
-    """ports: [(name, port, targetPort, protocol)]."""
-    return m.service(name, [m.svc_port(pn, p, t, protocol=proto)
-                            for pn, p, t, proto in ports])
-
-
-def pod_slice(svc, name, addr, ports, ready=True, terminating=None):
-    """One endpoint at addr; ports: [(name, number, protocol)]."""
-    ep = m.endpoint(addr, ready=ready, serving=ready if terminating else None,
-                    terminating=terminating)
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": m.meta(name, NS, labels={
-                "kubernetes.io/service-name": svc}),
-            "addressType": "IPv4", "endpoints": [ep],
-            "ports": [{"name": pn, "port": p, "protocol": proto}
-                      for pn, p, proto in ports]}
-
 
 def seed_file(tmp_path, objs):
     path = os.path.join(str(tmp_path), "seed.json")
     with open(path, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List", "items": objs}, f)
     return path
-
-
-@pytest.fixture
-def stream_backends():
-    started = []
-
-    def make(**specs):
-        b = StreamBackends(list(specs.items()))
-        started.append(b)
-        return b
-
-    yield make
-    for b in started:
-        b.stop()
 
 
 def http_part(api, status_port, extra=""):

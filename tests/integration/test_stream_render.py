@@ -18,8 +18,9 @@ import pytest
 
 import harness
 import manifests as m
-from stream_util import (StreamBackends, pem_to_der, stream_load, tcp_ask,
-                         tcp_name, tls_peer_cert, udp_ask)
+from stream_util import (pem_to_der, pod_slice, service,  # noqa: F401
+                         stream_backends, stream_load, tcp_ask, tcp_name,
+                         tls_peer_cert, udp_ask)
 from test_module_watch import api_line
 
 
@@ -29,22 +30,6 @@ PT = "nginx.ingress.kubernetes.io/ssl-passthrough"
 def configmap(name, data, ns="ingress-nginx"):
     return {"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": m.meta(name, ns), "data": data}
-
-
-def svc(name, ports, ns="default"):
-    """ports: [(name, port, protocol)]; targetPort = name (or port)."""
-    return m.service(name, [m.svc_port(pn, p, pn or p, protocol=proto)
-                            for pn, p, proto in ports], ns=ns)
-
-
-def pod_slice(service, name, addr, ports, ns="default"):
-    """ports: [(name, number, protocol)]."""
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-            "metadata": m.meta(name, ns, labels={
-                "kubernetes.io/service-name": service}),
-            "addressType": "IPv4", "endpoints": [m.endpoint(addr)],
-            "ports": [{"name": pn, "port": p, "protocol": proto}
-                      for pn, p, proto in ports]}
 
 
 @pytest.fixture
@@ -92,14 +77,15 @@ class World:
             udp_data = {str(self.udp): "default/dns:53"}
         return [
             m.ingress_class("kubengx"),
-            svc("db", [("pg", 5432, "TCP")]),
+            service("db", [("pg", 5432, "pg", "TCP")]),
             pod_slice("db", "db-1", h, [("pg", t1, "TCP")]),
-            svc("dns", [("dns", 53, "UDP"), ("dns-tcp", 53, "TCP")]),
+            service("dns", [("dns", 53, "dns", "UDP"),
+                            ("dns-tcp", 53, "dns-tcp", "TCP")]),
             pod_slice("dns", "dns-1", h, [("dns", u1, "UDP"),
                                           ("dns-tcp", t1, "TCP")]),
-            svc("secure", [("https", 443, "TCP")]),
+            service("secure", [("https", 443, "https", "TCP")]),
             pod_slice("secure", "secure-1", h, [("https", tl, "TCP")]),
-            svc("web", [("http", 80, "TCP")]),
+            service("web", [("http", 80, "http", "TCP")]),
             pod_slice("web", "web-1", wh, [("http", wp, "TCP")]),
             m.secret_tls("www", self.www_cert, self.www_key),
             m.ingress("secure", [m.rule("secure.example.com",
@@ -139,20 +125,6 @@ class World:
                                             else []))
 
 
-@pytest.fixture
-def stream_backends():
-    started = []
-
-    def make(**specs):
-        b = StreamBackends(list(specs.items()))
-        started.append(b)
-        return b
-
-    yield make
-    for b in started:
-        b.stop()
-
-
 def https_get(port, host, path="/", source="127.0.0.2"):
     """GET over TLS from the source address given (not 127.0.0.1: the
     address the backend is told must be the client's, not nginx's)."""
@@ -166,12 +138,8 @@ def https_get(port, host, path="/", source="127.0.0.2"):
     with ctx.wrap_socket(raw, server_hostname=host) as s:
         s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                    % (path, host)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        with s.makefile("rb") as f:
+            data = f.read()
         cert = s.getpeercert(binary_form=True)
     head, _, body = data.partition(b"\r\n\r\n")
     return head.decode(), json.loads(body), cert
