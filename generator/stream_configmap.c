@@ -6,7 +6,10 @@
  * Every ConfigMap of the input is kept in the model (decode.c hands them
  * here): the command line names the ones to read only later.  Of a
  * ConfigMap only its namespace, name and data are kept; a data value
- * that is not a string is kept as NULL and refused when used.
+ * that is not a string is kept as NULL and refused when used.  A
+ * ConfigMap that is not v1 or has no valid name, or repeats one kept
+ * already, is skipped as kinds kubengx does not read are (an info line
+ * with -v): ConfigMaps nobody names must not fail a render.
  *
  * An entry is "PORT": "NAMESPACE/SERVICE:SERVICEPORT[:PROXY[:PROXY]]"
  * (ingress-nginx's docs/user-guide/exposing-tcp-udp-services.md):
@@ -54,8 +57,11 @@ static int
 kngx_cm_error(kngx_model_t *m, const kngx_source_t *src, unsigned line,
     const char *obj, const char *field, const char *msg)
 {
-    return kngx_diag_add(&m->diags, m->arena, KNGX_DIAG_ERROR, src, line,
-                         obj, field, "bad-input", "%s", msg);
+    m->nskipped++;
+
+    return kngx_diag_add(&m->diags, m->arena, KNGX_DIAG_INFO, src, line,
+                         obj, field, "skipped-kind", "skipped ConfigMap: %s",
+                         msg);
 }
 
 
@@ -74,7 +80,7 @@ kngx_cm_meta(kngx_model_t *m, const kngx_source_t *src, json_t *obj,
     s = json_string_value(json_object_get(obj, "apiVersion"));
     if (s == NULL || strcmp(s, "v1") != 0) {
         *nomem = kngx_cm_error(m, src, line, NULL, "apiVersion",
-                               "ConfigMap must be v1") != 0;
+                               "not v1") != 0;
         return 1;
     }
 
@@ -84,7 +90,7 @@ kngx_cm_meta(kngx_model_t *m, const kngx_source_t *src, json_t *obj,
         || kngx_name_check(KNGX_NAME_SUBDOMAIN, s, &why) != 0)
     {
         *nomem = kngx_cm_error(m, src, line, NULL, "metadata.name",
-                               "a ConfigMap needs a valid name") != 0;
+                               "no valid name") != 0;
         return 1;
     }
 
@@ -137,8 +143,8 @@ kngx_configmap_keep(kngx_model_t *m, const kngx_source_t *src, json_t *obj,
 
     for (c = m->configmaps; c; c = c->next) {
         if (strcmp(c->ns, cm->ns) == 0 && strcmp(c->name, cm->name) == 0) {
-            snprintf(where, sizeof(where), "ConfigMap defined twice (also "
-                     "in %s:%u)", c->src.file, c->src.doc);
+            snprintf(where, sizeof(where), "defined twice (the one in "
+                     "%s:%u is read)", c->src.file, c->src.doc);
             return kngx_cm_error(m, src, cm->src.line, NULL, NULL, where);
         }
     }

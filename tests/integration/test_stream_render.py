@@ -311,6 +311,20 @@ def test_flags_and_annotation_handling(tmp_path, backends, stream_backends,
     assert rc == 0 and any("x/none" in l and "not found" in l
                            for l in m.warnings(err)), err
 
+    # ConfigMaps nobody names cannot fail a render: one without a name,
+    # a second one of the same name (the first is read)
+    odd = m.write_manifests(tmp_path / "odd", [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}},
+        configmap("tcp-services", {"9999": "default/db:5432"})])
+    rc, _, err, _ = m.render([src, odd], tmp_path / "o4",
+                             "--tcp-services-configmap",
+                             "ingress-nginx/tcp-services")
+    assert rc == 0, err
+    with open(tmp_path / "o4" / "kubengx-stream.conf") as f:
+        text = f.read()
+    assert "listen 127.0.0.1:%d;" % w.tcp in text
+    assert "9999" not in text
+
     # the hop: https servers listen on it with proxy_protocol, and take
     # the client address from it
     out, _ = w.render(objs, hop_dir)
