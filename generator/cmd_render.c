@@ -17,6 +17,7 @@
 #include "kubengx.h"
 #include "model.h"
 #include "render.h"
+#include "stream.h"
 
 
 #define KNGX_MODULE_SO  "ngx_http_k8s_module.so"
@@ -110,6 +111,8 @@ kngx_render_usage(FILE *out)
 "                           (default: next to kubengx, or\n"
 "                           ../lib/nginx/modules/ from it)\n"
 "\n"
+ KNGX_STREAM_HELP
+"\n"
 "  -v, --verbose            also say what was skipped and why\n"
 "  -h, --help               this help\n"
 "\n"
@@ -175,6 +178,7 @@ static const struct option  kngx_render_options[] = {
     { "host-ownership",      required_argument, NULL,
                                                 KNGX_OPT_HOST_OWNERSHIP },
     { "resolver",            required_argument, NULL, KNGX_OPT_RESOLVER },
+    KNGX_STREAM_LONG_OPTIONS
     { "verbose",             no_argument,       NULL, 'v' },
     { "help",                no_argument,       NULL, 'h' },
     { NULL, 0, NULL, 0 }
@@ -310,21 +314,25 @@ kngx_render_main(int argc, char **argv)
     kngx_plan_opts_t     po;
     kngx_render_opts_t   ro;
     kngx_check_opts_t    co;
+    kngx_stream_opts_t   so, cso;
     kngx_model_t        *m = NULL;
     kngx_plan_t         *p = NULL;
+    kngx_stream_t       *s = NULL, *cs = NULL;
     const char         **files = NULL;
     const char          *output = "-", *ns = NULL, *certs_path = NULL;
     const char          *rerr;
     char                *conf = NULL, *cconf = NULL;
     char                 err[8192], certs_abs[PATH_MAX + 16];
     char                 modbuf[PATH_MAX + 64], tmp[PATH_MAX];
-    char                 tcerts[PATH_MAX + 16];
+    char                 tcerts[PATH_MAX + 16], hop[PATH_MAX + 64];
+    char                 sloads[2 * PATH_MAX + 64], sblock[64];
     size_t               nfiles = 0, len, clen;
-    int                  c, verbose = 0, check = 0, rc = KNGX_EXIT_USAGE;
+    int                  c, n, verbose = 0, check = 0, rc = KNGX_EXIT_USAGE;
 
     memset(&po, 0, sizeof(po));
     memset(&ro, 0, sizeof(ro));
     memset(&co, 0, sizeof(co));
+    memset(&so, 0, sizeof(so));
 
     po.class_name = "kubengx";
     po.controller = "kubengx.io/ingress-controller";
@@ -447,8 +455,14 @@ kngx_render_main(int argc, char **argv)
                     "kubengx render --help\n", argv[optind - 1]);
             goto done;
         default:
-            fprintf(stderr, "kubengx render: unknown option \"%s\"; see "
-                    "kubengx render --help\n", argv[optind - 1]);
+            n = kngx_stream_getopt(c, optarg, &so, "render");
+            if (n > 0) {
+                break;
+            }
+            if (n == 0) {
+                fprintf(stderr, "kubengx render: unknown option \"%s\"; "
+                        "see kubengx render --help\n", argv[optind - 1]);
+            }
             goto done;
         }
     }
@@ -469,6 +483,23 @@ kngx_render_main(int argc, char **argv)
         fprintf(stderr, "kubengx render: -o needs a directory or -\n");
         goto done;
     }
+
+    /* TCP/UDP services and passthrough: a second file (stream.h) */
+
+    if (kngx_stream_enabled(&so) && strcmp(output, "-") == 0) {
+        fprintf(stderr, "kubengx render: TCP/UDP services and TLS "
+                "passthrough write a second file, " KNGX_STREAM_CONF
+                ": give -o DIR\n");
+        goto done;
+    }
+
+    if (kngx_stream_opts_finish(&so, output, "render") != 0) {
+        goto done;
+    }
+
+    so.reserved[0] = ro.http_port;
+    so.reserved[1] = ro.https_port;
+    ro.https_hop = kngx_stream_https_hop(&so, hop, sizeof(hop));
 
     /* load */
 
@@ -540,6 +571,20 @@ kngx_render_main(int argc, char **argv)
         goto done;
     }
 
+    /* built also without the flags: it warns about the annotation */
+
+    s = kngx_stream_build(m, p, &so, &ro);
+    if (s == NULL) {
+        goto nomem;
+    }
+
+    kngx_stream_print_diags(s);
+
+    if (!kngx_stream_enabled(&so)) {
+        kngx_stream_free(s);
+        s = NULL;
+    }
+
     /* check */
 
     if (check) {
@@ -562,8 +607,29 @@ kngx_render_main(int argc, char **argv)
 
         snprintf(tcerts, sizeof(tcerts), "%s/certs", tmp);
 
+        /* the hop sockets in the temporary directory too */
+        cso = so;
+        cso.hop_dir = tmp;
+        ro.https_hop = kngx_stream_https_hop(&cso, hop, sizeof(hop));
+
         ro.certs_dir = tcerts;
         cconf = kngx_render(p, &ro, &clen, &rerr);
+
+        if (s) {
+            cs = kngx_stream_build(m, p, &cso, &ro);
+            if (cs == NULL
+                || kngx_stream_main_lines(&so, co.module, "", sloads,
+                                          sizeof(sloads), sblock,
+                                          sizeof(sblock)) != 0)
+            {
+                kngx_check_cleanup(tmp);
+                goto nomem;
+            }
+
+            co.stream_loads = sloads;
+            co.stream_conf = cs->text;
+            co.stream_len = cs->len;
+        }
 
         if (cconf == NULL
             || kngx_output_write_certs(tcerts, p, err, sizeof(err)) != 0
@@ -586,8 +652,10 @@ kngx_render_main(int argc, char **argv)
             goto done;
         }
 
-    } else if (kngx_output_write(output, conf, len, p, err, sizeof(err))
-               != 0)
+    } else if ((s && kngx_output_write_file(output, KNGX_STREAM_CONF, s->text,
+                                            s->len, err, sizeof(err)) != 0)
+               || kngx_output_write(output, conf, len, p, err, sizeof(err))
+                  != 0)
     {
         fprintf(stderr, "kubengx render: %s\n", err);
         goto done;
@@ -621,6 +689,8 @@ done:
 
     free(conf);
     free(cconf);
+    kngx_stream_free(s);
+    kngx_stream_free(cs);
     kngx_plan_free(p);
     kngx_model_free(m);
     free(files);

@@ -96,6 +96,8 @@ kngx_ctl_usage(FILE *out)
 "                           client address nginx sees; append: add it to\n"
 "                           the client's header (behind a trusted proxy)\n"
 "\n"
+ KNGX_STREAM_HELP
+"\n"
 "Syncing:\n"
 "      --sync-holdoff DUR   wait this long after the last change before a\n"
 "                           sync, so bursts give one reload (default 200ms)\n"
@@ -194,6 +196,7 @@ static const struct option  kngx_ctl_options[] = {
     { "event-interval", required_argument, NULL, O_EV_INTERVAL },
     { "event-burst", required_argument, NULL, O_EV_BURST },
     { "event-refill", required_argument, NULL, O_EV_REFILL },
+    KNGX_STREAM_LONG_OPTIONS
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 }
 };
@@ -496,8 +499,14 @@ kngx_controller_main(int argc, char **argv)
                     "kubengx controller --help\n", argv[optind - 1]);
             goto done;
         default:
-            fprintf(stderr, "kubengx controller: unknown option \"%s\"; see "
-                    "kubengx controller --help\n", argv[optind - 1]);
+            n = kngx_stream_getopt(opt, optarg, &c->stream, "controller");
+            if (n > 0) {
+                break;
+            }
+            if (n == 0) {
+                fprintf(stderr, "kubengx controller: unknown option \"%s\"; "
+                        "see kubengx controller --help\n", argv[optind - 1]);
+            }
             goto done;
         }
     }
@@ -573,6 +582,10 @@ kngx_controller_main(int argc, char **argv)
 
     snprintf(certs_dir, sizeof(certs_dir), "%s/certs", c->conf_dir);
     c->ro.certs_dir = certs_dir;
+
+    if (kngx_stream_ctl_conf(ctl) != 0) {
+        goto done;
+    }
 
     /* start */
 

@@ -42,16 +42,18 @@
 #include "kube_listwatch.h"
 #include "model.h"
 #include "render.h"
+#include "stream.h"
 
 
-#define KNGX_CTL_NKINDS  5
+#define KNGX_CTL_NKINDS  6
 
 enum {
     KNGX_KIND_INGRESS = 0,
     KNGX_KIND_SERVICE,
     KNGX_KIND_CLASS,
     KNGX_KIND_SECRET,
-    KNGX_KIND_SLICE
+    KNGX_KIND_SLICE,
+    KNGX_KIND_CONFIGMAP         /* --tcp/udp-services-configmap only */
 };
 
 
@@ -109,6 +111,7 @@ typedef struct {
     /* rendering */
     kngx_plan_opts_t     po;
     kngx_render_opts_t   ro;
+    kngx_stream_opts_t   stream;        /* TCP/UDP services, passthrough */
 
     /* timing */
     uint64_t             holdoff_ms;
@@ -195,6 +198,7 @@ typedef struct {
     unsigned char        hash[32];
     const char         **exclude;       /* p's opts.exclude, sorted */
     size_t               nexclude;
+    kngx_stream_t       *stream;        /* its stream config, or NULL */
 } kngx_ctl_test_t;
 
 
@@ -414,6 +418,19 @@ uint64_t kngx_ctl_leader_step(kngx_ctl_t *ctl, uint64_t now);
 void kngx_ctl_leader_release(kngx_ctl_t *ctl);
 void kngx_ctl_status_sync(kngx_ctl_t *ctl);
 void kngx_ctl_status_clear(kngx_ctl_t *ctl);
+
+/* stream_controller.c (stream.h) */
+int kngx_stream_ctl_conf(kngx_ctl_t *ctl);
+int kngx_stream_ctl_watch(kngx_ctl_t *ctl, const char **ns,
+    const char **field_selector);
+int kngx_stream_ctl_build(kngx_ctl_t *ctl);
+void kngx_stream_ctl_rehash(kngx_ctl_t *ctl);
+void kngx_stream_ctl_check(kngx_ctl_t *ctl, kngx_check_opts_t *co,
+    char *loads, size_t size);
+int kngx_stream_ctl_write(kngx_ctl_t *ctl, char *err, size_t size);
+int kngx_stream_ctl_main(kngx_ctl_t *ctl, int module, char *loads,
+    size_t lsize, char *block, size_t bsize);
+void kngx_stream_ctl_prestart(kngx_ctl_t *ctl);
 
 /* controller_events.c */
 void kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,

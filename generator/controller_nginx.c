@@ -61,7 +61,8 @@ int
 kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
 {
     const kngx_ctl_conf_t  *c = &ctl->conf;
-    char                    text[8192], path[4200], api[4200];
+    char                    text[16384], path[4200], api[4200];
+    char                    sloads[8600], sblock[4300];
     struct stat             st;
     int                     n, module;
 
@@ -87,6 +88,13 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
     }
 
     module = c->po.endpoints == KNGX_ENDPOINTS_MODULE && c->module;
+
+    /* TCP/UDP services and passthrough: stream modules and file */
+    if (kngx_stream_ctl_main(ctl, module, sloads, sizeof(sloads), sblock,
+                             sizeof(sblock)) != 0)
+    {
+        return -1;
+    }
 
     api[0] = '\0';
     /*
@@ -124,7 +132,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
         "worker_processes %s;\n"
         "pid %s/nginx.pid;\n"
         "error_log stderr notice;\n"
-        "%s%s%s"
+        "%s%s%s%s"
         "\n"
         "events {\n"
         "    worker_connections 4096;\n"
@@ -139,15 +147,16 @@ kngx_ctl_nginx_write_main(kngx_ctl_t *ctl)
         "    scgi_temp_path %s/tmp/scgi;\n"
         "%s%s%s"
         "    include %s/kubengx.conf;\n"
-        "}\n",
+        "}\n"
+        "%s",
         c->worker_processes, c->conf_dir,
         module ? "load_module " : "", module ? c->module : "",
-        module ? ";\n" : "",
+        module ? ";\n" : "", sloads,
         c->access_log, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
         module && c->allow_loopback
         ? "    k8s_allow_loopback_endpoints on;\n" : "",
-        c->conf_dir);
+        c->conf_dir, sblock);
 
     if (n < 0 || (size_t) n >= sizeof(text)) {
         kngx_ctl_log("error: nginx.conf: paths too long");
@@ -174,6 +183,8 @@ kngx_ctl_nginx_start(kngx_ctl_t *ctl)
     sigset_t  set;
 
     snprintf(prefix, sizeof(prefix), "%s/", ctl->conf.conf_dir);
+
+    kngx_stream_ctl_prestart(ctl);
 
     fflush(NULL);
 

@@ -201,6 +201,8 @@ kngx_ctl_candidate_free(kngx_ctl_t *ctl)
 
     free(t->conf);
     free(t->tconf);
+    kngx_stream_free(t->stream);
+    t->stream = NULL;
     kngx_plan_free(t->p);
     free(t->exclude);
     t->conf = NULL;
@@ -232,7 +234,13 @@ kngx_ctl_candidate_final(kngx_ctl_t *ctl, char *err, size_t err_size)
         return -1;
     }
 
+    if (kngx_stream_ctl_build(ctl) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
     kngx_ctl_hash(t->conf, t->len, t->p, t->hash);
+    kngx_stream_ctl_rehash(ctl);
 
     return 0;
 }
@@ -302,7 +310,7 @@ kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
     kngx_ctl_test_t     *t = &ctl->test;
     kngx_render_opts_t   ro;
     kngx_check_opts_t    co;
-    char                 certs[4200];
+    char                 certs[4200], loads[8600];
     const char          *rerr;
     int                  rc;
 
@@ -323,10 +331,18 @@ kngx_ctl_candidate_start(kngx_ctl_t *ctl, char *err, size_t err_size)
         return -1;
     }
 
+    memset(&co, 0, sizeof(co));
     co.nginx = ctl->conf.nginx;
     co.module = ctl->conf.po.endpoints == KNGX_ENDPOINTS_MODULE
                 ? ctl->conf.module : NULL;
     co.allow_loopback = ctl->conf.allow_loopback;
+
+    if (kngx_stream_ctl_build(ctl) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
+    kngx_stream_ctl_check(ctl, &co, loads, sizeof(loads));
 
     rc = kngx_output_write_certs(certs, t->p, err, err_size);
     if (rc == 0) {
@@ -395,8 +411,9 @@ kngx_ctl_apply(kngx_ctl_t *ctl)
         return 0;
     }
 
-    if (kngx_output_write(ctl->conf.conf_dir, t->conf, t->len, p, err,
-                          sizeof(err)) != 0)
+    if (kngx_stream_ctl_write(ctl, err, sizeof(err)) != 0
+        || kngx_output_write(ctl->conf.conf_dir, t->conf, t->len, p, err,
+                             sizeof(err)) != 0)
     {
         ctl->m.reload_errors_write++;
         kngx_ctl_log("error: sync: write: %s; the running config stays",
@@ -587,6 +604,10 @@ kngx_ctl_sync(kngx_ctl_t *ctl)
     }
 
     kngx_ctl_print_diags(&t->p->diags);
+
+    if (t->stream) {
+        kngx_stream_print_diags(t->stream);
+    }
 
     t->t1 = kngx_ctl_now();
     ctl->m.renders++;

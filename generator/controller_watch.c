@@ -33,6 +33,7 @@ static const struct {
     { "Secret", "v1", "/api/v1", "secrets", "type=kubernetes.io/tls" },
     { "EndpointSlice", "discovery.k8s.io/v1", "/apis/discovery.k8s.io/v1",
       "endpointslices", NULL },
+    { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
 };
 
 
@@ -507,6 +508,7 @@ kngx_ctl_watch_init(kngx_ctl_t *ctl)
     kngx_ctl_kind_t  *k;
     kube_lw_conf_t    lc;
     kube_err_t        err;
+    const char       *ns;
     int               i;
 
     ctl->multi = curl_multi_init();
@@ -534,6 +536,13 @@ kngx_ctl_watch_init(kngx_ctl_t *ctl)
         /* endpoints are the module's business unless rendered statically */
         k->enabled = (i != KNGX_KIND_SLICE
                       || ctl->conf.po.endpoints == KNGX_ENDPOINTS_STATIC);
+
+        ns = i == KNGX_KIND_CLASS ? NULL : ctl->conf.watch_namespace;
+
+        if (i == KNGX_KIND_CONFIGMAP) {
+            k->enabled = kngx_stream_ctl_watch(ctl, &ns, &k->field_selector);
+        }
+
         if (!k->enabled) {
             continue;
         }
@@ -541,7 +550,7 @@ kngx_ctl_watch_init(kngx_ctl_t *ctl)
         memset(&lc, 0, sizeof(lc));
         lc.api_prefix = k->api_prefix;
         lc.resource = k->resource;
-        lc.ns = i == KNGX_KIND_CLASS ? NULL : ctl->conf.watch_namespace;
+        lc.ns = ns;
         lc.field_selector = k->field_selector;
         lc.watch_idle_timeout_ms = ctl->conf.watch_idle_ms;
         lc.seed = (uint64_t) kngx_ctl_now() * 2654435761u + (uint64_t) i;

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "decode.h"
+#include "stream.h"
 
 
 void
@@ -450,6 +451,10 @@ kngx_decode_object(kngx_model_t *m, const kngx_source_t *src, json_t *obj,
 
     } else if (strcmp(kind, "EndpointSlice") == 0) {
         kngx_dec_slice(&d, obj);
+
+    } else if (strcmp(kind, "ConfigMap") == 0) {
+        /* TCP/UDP services (stream_configmap.c) */
+        return kngx_configmap_keep(m, src, obj, lines);
 
     } else {
         json_t      *md = json_object_get(obj, "metadata");

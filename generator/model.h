@@ -268,6 +268,9 @@ typedef struct {
     kngx_slice_t         **by_service;
     size_t                 nby_service;
 
+    /* ConfigMaps, for --tcp/udp-services-configmap (stream_configmap.c) */
+    struct kngx_configmap_s *configmaps;
+
     size_t                 nobjects;     /* objects kept (the kinds above) */
     size_t                 nskipped;     /* objects of other kinds */
     size_t                 nfiles;
@@ -358,6 +361,11 @@ typedef struct {
 int kngx_service_endpoints(const kngx_model_t *m, const kngx_service_t *svc,
     const kngx_service_port_t *sp, kube_arena_t *arena,
     kngx_endpoints_t *out);
+
+/* the same among the slice ports of protocol proto (TCP above) */
+int kngx_service_endpoints_proto(const kngx_model_t *m,
+    const kngx_service_t *svc, const kngx_service_port_t *sp,
+    kube_proto_e proto, kube_arena_t *arena, kngx_endpoints_t *out);
 
 
 /* ---- classes ------------------------------------------------------------- */

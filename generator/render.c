@@ -53,6 +53,11 @@
  * TLS hosts: an http server answering 308 https://$host[:PORT]$request_uri
  * and an https server with the routes; certificates in certs_dir.
  *
+ * With https_hop (--enable-ssl-passthrough), the stream config owns the
+ * https port (stream.h) and the https servers listen on the unix socket
+ * https_hop with proxy_protocol instead: the client address comes from
+ * the PROXY header (realip), X-Forwarded-Port from its destination port.
+ *
  * Proxying (every server): HTTP/1.1 with upstream keepalive, WebSocket
  * Upgrade/Connection, Host = the request's Host header, X-Real-IP,
  * X-Forwarded-For/-Proto/-Host/-Port.
@@ -131,7 +136,7 @@ typedef struct {
     const kngx_plan_t         *p;
     const kngx_render_opts_t  *o;
     char                       http_listen[300];
-    char                       https_listen[300];
+    char                       https_listen[1100];
     const char                *certs_dir;    /* quoted-safe */
 } kngx_render_t;
 
@@ -300,9 +305,21 @@ kngx_render_proxy_headers(kngx_render_t *r)
         "    proxy_set_header X-Forwarded-For %s;\n"
         "    proxy_set_header X-Forwarded-Proto $scheme;\n"
         "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
-        "    proxy_set_header X-Forwarded-Port $server_port;\n",
+        "    proxy_set_header X-Forwarded-Port %s;\n",
         r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
-                                  : "$remote_addr");
+                                  : "$remote_addr",
+        r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+}
+
+
+/* a server listening on the https hop: the client is the PROXY header's */
+static void
+kngx_render_hop(kngx_render_t *r)
+{
+    if (r->o->https_hop) {
+        kngx_buf_printf(r->b, "    set_real_ip_from unix:;\n"
+                        "    real_ip_header proxy_protocol;\n");
+    }
 }
 
 
@@ -373,6 +390,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
                         r->https_listen);
         kngx_render_server_name(r, srv);
         kngx_render_cert(r, srv->cert_name);
+        kngx_render_hop(r);
 
     } else {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
@@ -421,6 +439,19 @@ kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
     } else {
         snprintf(r->http_listen, sizeof(r->http_listen), "%d", o->http_port);
         snprintf(r->https_listen, sizeof(r->https_listen), "%d", o->https_port);
+    }
+
+    if (o->https_hop) {
+        if (!kngx_ngx_safe(o->https_hop) || strpbrk(o->https_hop, "\"\\ ")
+            || o->https_hop[0] != '/' || strlen(o->https_hop) > 1024)
+        {
+            return "the https hop socket path must be absolute, without "
+                   "quotes, backslashes, spaces, $, {, }, ;, control or "
+                   "non-ASCII bytes";
+        }
+
+        snprintf(r->https_listen, sizeof(r->https_listen),
+                 "unix:%s proxy_protocol", o->https_hop);
     }
 
     return NULL;
@@ -488,6 +519,14 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         "    default $http_host;\n"
         "}\n\n");
 
+    if (o->https_hop) {
+        kngx_buf_printf(&b,
+            "map $proxy_protocol_server_port $kubengx_server_port {\n"
+            "    \"\"      $server_port;\n"
+            "    default $proxy_protocol_server_port;\n"
+            "}\n\n");
+    }
+
     if (kngx_names_hash(p, &names_max, &bucket) != 0) {
         b.nomem = 1;
 
@@ -518,6 +557,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         kngx_buf_printf(&b, "    listen %s ssl default_server;\n",
                         r.https_listen);
         kngx_render_cert(&r, p->default_cert->name);
+        kngx_render_hop(&r);
     }
 
     kngx_buf_printf(&b, "    server_name _;\n");

@@ -39,6 +39,11 @@ typedef struct {
                                              absolute; NULL: "certs" */
     int                  forwarded_for_append;  /* trust the client's
                                                    X-Forwarded-For */
+    const char          *https_hop;       /* --enable-ssl-passthrough: the
+                                             unix socket the https servers
+                                             listen on, behind the stream
+                                             config (stream.h); NULL: the
+                                             https port */
 } kngx_render_opts_t;
 
 
@@ -70,6 +75,11 @@ int kngx_output_write(const char *dir, const char *conf, size_t len,
     const kngx_plan_t *p, char *err, size_t err_size);
 
 
+/* write DIR/NAME atomically, mode 0644 (the stream file, stream.h) */
+int kngx_output_write_file(const char *dir, const char *name,
+    const char *text, size_t len, char *err, size_t err_size);
+
+
 /* write only DIR/certs (mode 0700) and its .pem files (0600) */
 int kngx_output_write_certs(const char *certs, const kngx_plan_t *p,
     char *err, size_t err_size);
@@ -83,6 +93,12 @@ typedef struct {
     int                  allow_loopback;  /* k8s_allow_loopback_endpoints
                                              on, as the controller's
                                              nginx.conf says */
+    const char          *stream_loads;    /* load_module lines of the
+                                             stream modules, after the
+                                             module's (stream_options.c) */
+    const char          *stream_conf;     /* the stream-context text
+                                             (stream.h), or NULL */
+    size_t               stream_len;
 } kngx_check_opts_t;
 
 int kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,

@@ -8,8 +8,11 @@
 # Every mode also installs helm 3 (install_helm below) when it is missing.
 set -eu
 
-pkgs="build-essential pkg-config nginx nginx-dev libcurl4-openssl-dev
-libjansson-dev libyaml-dev libssl-dev libcmocka-dev python3 python3-pytest
+# libnginx-mod-stream: Debian's nginx has stream as a dynamic module
+# (ngx_stream_module.so), which ngx_stream_k8s_module.so needs
+pkgs="build-essential pkg-config nginx nginx-dev libnginx-mod-stream
+libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev
+python3 python3-pytest
 python3-kubernetes python3-yaml curl openssl wrk valgrind"
 
 # kubectl: the c image ships Google's 1.32 build; Debian's older client is

@@ -7,7 +7,7 @@ Environment:
   KUBENGX_BUILD   build directory with ngx_http_k8s_module.so and kubengx
   BENCH_QUICK=1   a ~2-minute version (shorter and fewer runs)
   BENCH_ONLY=a,b  run only these scenarios (proxy, churn, lag, render, table,
-                  reload)
+                  reload, stream)
   BENCH_PIN=1     pin the fronts to CPU 0, backends/wrk/API to CPU 1
   BENCH_OUT=DIR   write results to DIR instead of tests/bench/results
   BENCH_KEEP=1    keep the work directory (nginx prefixes, logs, corpora)
@@ -17,7 +17,7 @@ Environment:
 Finer knobs for development (durations, counts) are read by the scenario
 modules: BENCH_PROXY_S, BENCH_PROXY_ROUNDS, BENCH_CHURN_S, BENCH_LAG_SCALE,
 BENCH_RENDER_SIZES, BENCH_TABLE_SIZES, BENCH_STORM_S, BENCH_APPLY_SIZES,
-BENCH_LOCKS_S."""
+BENCH_LOCKS_S, BENCH_STREAM_S, BENCH_STREAM_ROUNDS."""
 
 import json
 import os
@@ -37,6 +37,7 @@ import bench_lag  # noqa: E402
 import bench_render  # noqa: E402
 import bench_table  # noqa: E402
 import bench_reload  # noqa: E402
+import bench_stream  # noqa: E402
 
 SCENARIOS = [
     ("proxy", "1. Proxy throughput and latency", bench_proxy),
@@ -45,6 +46,7 @@ SCENARIOS = [
     ("render", "4. Generator scaling", bench_render),
     ("table", "5. Table cost", bench_table),
     ("reload", "6. A Service newly named by a reload", bench_reload),
+    ("stream", "7. TCP front (stream module)", bench_stream),
 ]
 
 

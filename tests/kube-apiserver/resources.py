@@ -83,6 +83,7 @@ RESOURCES = [
     Resource("", "v1", "services", "service", "Service", True, ["svc"], status=True,
              return_deleted=True),
     Resource("", "v1", "secrets", "secret", "Secret", True, field_labels=("type",)),
+    Resource("", "v1", "configmaps", "configmap", "ConfigMap", True, ["cm"]),
     Resource("", "v1", "events", "event", "Event", True, ["ev"], create_on_update=True,
              field_labels=_EVENT_FIELDS),
     Resource("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
