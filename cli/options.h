@@ -27,6 +27,7 @@
 #include "controller.h"
 #include "model.h"
 #include "render.h"
+#include "stream.h"
 
 
 /* the subcommands, as bits of kngx_option_t.cmds */
@@ -60,6 +61,9 @@ typedef struct {
     kngx_plan_opts_t     po;
     kngx_render_opts_t   ro;
     kngx_check_opts_t    co;
+
+    /* render, controller: TCP/UDP services and passthrough */
+    kngx_stream_opts_t   stream;
 
     /* the controller's own */
     kngx_ctl_conf_t      ctl;

@@ -110,7 +110,7 @@ kngx_ctl_derive(kngx_ctl_conf_t *c, kngx_ctl_api_t *api, char *idbuf,
 static int
 kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
     size_t size, const kngx_plan_opts_t *po, const kngx_render_opts_t *ro,
-    const kngx_check_opts_t *co)
+    const kngx_check_opts_t *co, const kngx_stream_opts_t *so)
 {
     kngx_ctl_watch_handler_t  h;
 
@@ -120,6 +120,10 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
     }
 
     kngx_ctl_derive(c, ctl->api, idbuf, size, po, ro, co);
+
+    if (kngx_ctl_stream_conf(c, so) != 0) {
+        return -1;
+    }
 
     h.changed = kngx_ctl_on_changed;
     h.dirty = kngx_ctl_on_dirty;
@@ -194,7 +198,8 @@ kngx_ctl_destroy(kngx_ctl_t *ctl)
 
 int
 kngx_ctl_run(const kngx_ctl_conf_t *conf, const kngx_plan_opts_t *po,
-    const kngx_render_opts_t *ro, const kngx_check_opts_t *co)
+    const kngx_render_opts_t *ro, const kngx_check_opts_t *co,
+    const kngx_stream_opts_t *so)
 {
     kngx_ctl_t       ctl;
     kngx_ctl_conf_t  c;
@@ -209,7 +214,8 @@ kngx_ctl_run(const kngx_ctl_conf_t *conf, const kngx_plan_opts_t *po,
     curl_global_init(CURL_GLOBAL_DEFAULT);
 
     if (kngx_ctl_signals(&ctl) == 0
-        && kngx_ctl_start(&ctl, &c, idbuf, sizeof(idbuf), po, ro, co) == 0)
+        && kngx_ctl_start(&ctl, &c, idbuf, sizeof(idbuf), po, ro, co, so)
+           == 0)
     {
         rc = kngx_ctl_loop(&ctl);
 

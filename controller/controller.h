@@ -47,6 +47,7 @@
 #include "controller_watch.h"
 #include "model.h"
 #include "render.h"
+#include "stream.h"
 
 
 /*
@@ -74,6 +75,7 @@ typedef struct {
  * died or the start failed.
  */
 int kngx_ctl_run(const kngx_ctl_conf_t *conf, const kngx_plan_opts_t *po,
-    const kngx_render_opts_t *ro, const kngx_check_opts_t *co);
+    const kngx_render_opts_t *ro, const kngx_check_opts_t *co,
+    const kngx_stream_opts_t *so);
 
 #endif /* KNGX_CONTROLLER_H */

@@ -126,6 +126,8 @@ kngx_ctl_job_free_candidate(kngx_ctl_sync_t *s)
 
     free(t->conf);
     free(t->tconf);
+    kngx_stream_free(t->stream);
+    t->stream = NULL;
     kngx_plan_free(t->p);
     free(t->exclude);
     t->conf = NULL;
@@ -156,6 +158,11 @@ kngx_ctl_job_final(kngx_ctl_sync_t *s, char *err, size_t err_size)
     }
 
     kngx_ctl_job_hash(t->conf, t->len, t->p, t->hash);
+
+    if (kngx_ctl_stream_final(s) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
 
     return 0;
 }
@@ -215,7 +222,8 @@ kngx_ctl_job_start(kngx_ctl_sync_t *s, char *err, size_t err_size)
 {
     kngx_ctl_job_t      *t = &s->job;
     kngx_render_opts_t   ro;
-    char                 certs[4200];
+    kngx_check_opts_t    co;
+    char                 certs[4200], loads[8600];
     const char          *rerr;
     int                  rc;
 
@@ -236,10 +244,18 @@ kngx_ctl_job_start(kngx_ctl_sync_t *s, char *err, size_t err_size)
         return -1;
     }
 
+    if (kngx_ctl_stream_build(s) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
+    co = s->conf.co;
+    kngx_ctl_stream_check(s, &co, loads, sizeof(loads));
+
     rc = kngx_output_write_certs(certs, t->p, err, err_size);
     if (rc == 0) {
-        rc = kngx_check_start(&s->conf.co, t->tconf, t->tlen, t->tmp,
-                              &t->run, err, err_size);
+        rc = kngx_check_start(&co, t->tconf, t->tlen, t->tmp, &t->run, err,
+                              err_size);
     }
 
     if (rc != 0) {

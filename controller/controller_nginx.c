@@ -63,12 +63,71 @@ kngx_ctl_nginx_k8s_api(const kngx_ctl_nginx_conf_t *c, const kube_auth_t *a,
 }
 
 
+/*
+ * The main config's load_module lines and stream { include } of the
+ * TCP/UDP services and passthrough (stream.h), and an empty stream file
+ * until the first sync.
+ */
+static int
+kngx_ctl_nginx_stream(const kngx_ctl_nginx_conf_t *c, char *loads,
+    size_t lsize, char *block, size_t bsize)
+{
+    char         path[4200], err[4400];
+    struct stat  st;
+
+    loads[0] = '\0';
+    block[0] = '\0';
+
+    if (c->stream == NULL || !kngx_stream_enabled(c->stream)) {
+        return 0;
+    }
+
+    snprintf(path, sizeof(path), "%s/" KNGX_STREAM_CONF, c->conf_dir);
+
+    if (kngx_stream_main_lines(c->stream, c->module, path, loads, lsize,
+                               block, bsize) != 0)
+    {
+        kngx_ctl_log("error: nginx.conf: paths too long");
+        return -1;
+    }
+
+    if (stat(path, &st) != 0
+        && kngx_output_write_file(c->conf_dir, KNGX_STREAM_CONF,
+                                  "# no sync yet\n", 14, err, sizeof(err))
+           != 0)
+    {
+        kngx_ctl_log("error: %s", err);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* hop sockets left by an nginx that was killed: it could not bind them */
+static void
+kngx_ctl_nginx_unlink_hops(const kngx_ctl_nginx_conf_t *c)
+{
+    char  path[4200];
+
+    if (c->stream == NULL || !c->stream->passthrough) {
+        return;
+    }
+
+    snprintf(path, sizeof(path), "%s/" KNGX_HOP_HTTPS, c->stream->hop_dir);
+    (void) unlink(path);
+    snprintf(path, sizeof(path), "%s/" KNGX_HOP_PASSTHROUGH,
+             c->stream->hop_dir);
+    (void) unlink(path);
+}
+
+
 static int
 kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
 {
     const kngx_ctl_nginx_conf_t  *c = &ng->conf;
-    char                          text[8192], path[4200], api[4200];
-    char                          err[4400];
+    char                          text[16384], path[4200], api[4200];
+    char                          err[4400], sloads[8600], sblock[4300];
     struct stat                   st;
     int                           n, module;
 
@@ -81,8 +140,9 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     /* an empty http-context file until the first sync */
     snprintf(path, sizeof(path), "%s/kubengx.conf", c->conf_dir);
     if (stat(path, &st) != 0
-        && kngx_output_write_file(path, "# no sync yet\n", 14, err,
-                                  sizeof(err)) != 0)
+        && kngx_output_write_file(c->conf_dir, "kubengx.conf",
+                                  "# no sync yet\n", 14, err, sizeof(err))
+           != 0)
     {
         kngx_ctl_log("error: %s", err);
         return -1;
@@ -94,6 +154,13 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     }
 
     module = c->module != NULL;
+
+    /* TCP/UDP services and passthrough: stream modules and file */
+    if (kngx_ctl_nginx_stream(c, sloads, sizeof(sloads), sblock,
+                              sizeof(sblock)) != 0)
+    {
+        return -1;
+    }
 
     api[0] = '\0';
     if (module) {
@@ -107,7 +174,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         "worker_processes %s;\n"
         "pid %s/nginx.pid;\n"
         "error_log stderr notice;\n"
-        "%s%s%s"
+        "%s%s%s%s"
         "\n"
         "events {\n"
         "    worker_connections 4096;\n"
@@ -122,15 +189,16 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         "    scgi_temp_path %s/tmp/scgi;\n"
         "%s%s%s"
         "    include %s/kubengx.conf;\n"
-        "}\n",
+        "}\n"
+        "%s",
         c->worker_processes, c->conf_dir,
         module ? "load_module " : "", module ? c->module : "",
-        module ? ";\n" : "",
+        module ? ";\n" : "", sloads,
         c->access_log, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
         module && c->allow_loopback
         ? "    k8s_allow_loopback_endpoints on;\n" : "",
-        c->conf_dir);
+        c->conf_dir, sblock);
 
     if (n < 0 || (size_t) n >= sizeof(text)) {
         kngx_ctl_log("error: nginx.conf: paths too long");
@@ -140,8 +208,8 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     snprintf(ng->main_conf, sizeof(ng->main_conf), "%s/nginx.conf",
              c->conf_dir);
 
-    if (kngx_output_write_file(ng->main_conf, text, (size_t) n, err,
-                               sizeof(err)) != 0)
+    if (kngx_output_write_file(c->conf_dir, "nginx.conf", text, (size_t) n,
+                               err, sizeof(err)) != 0)
     {
         kngx_ctl_log("error: %s", err);
         return -1;
@@ -214,6 +282,8 @@ kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
     sigset_t  set;
 
     snprintf(prefix, sizeof(prefix), "%s/", ng->conf.conf_dir);
+
+    kngx_ctl_nginx_unlink_hops(&ng->conf);
 
     fflush(NULL);
 

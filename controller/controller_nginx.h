@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "kube_auth.h"
+#include "stream.h"
 
 
 typedef struct kngx_ctl_nginx_s  kngx_ctl_nginx_t;
@@ -25,6 +26,7 @@ typedef struct {
     const char          *module;        /* to load, or NULL */
     int                  allow_loopback;    /* k8s_allow_loopback_... */
     const char          *kubeconfig;    /* the module's k8s_api */
+    const kngx_stream_opts_t  *stream;  /* TCP/UDP services, passthrough */
 } kngx_ctl_nginx_conf_t;
 
 

@@ -385,8 +385,9 @@ kngx_ctl_apply(kngx_ctl_sync_t *s)
         return 0;
     }
 
-    if (kngx_output_write(s->conf.conf_dir, t->conf, t->len, p, err,
-                          sizeof(err)) != 0)
+    if (kngx_ctl_stream_write(s, err, sizeof(err)) != 0
+        || kngx_output_write(s->conf.conf_dir, t->conf, t->len, p, err,
+                             sizeof(err)) != 0)
     {
         s->stats.reload_errors_write++;
         kngx_ctl_log("error: sync: write: %s; the running config stays",
@@ -506,6 +507,10 @@ kngx_ctl_sync_run(kngx_ctl_sync_t *s)
     }
 
     kngx_diags_print(stderr, &t->p->diags, KNGX_DIAGS_PROBLEMS, NULL);
+
+    if (t->stream) {
+        kngx_stream_print_diags(t->stream);
+    }
 
     t->t1 = kngx_ctl_now();
     s->stats.renders++;

@@ -31,6 +31,7 @@ typedef struct {
     kngx_plan_opts_t     po;
     kngx_render_opts_t   ro;
     kngx_check_opts_t    co;
+    kngx_stream_opts_t   stream;        /* TCP/UDP services, passthrough */
     const char          *conf_dir;      /* absolute */
 } kngx_ctl_sync_conf_t;
 

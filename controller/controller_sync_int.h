@@ -47,6 +47,7 @@ typedef struct {
     unsigned char        hash[32];
     const char         **exclude;       /* p's opts.exclude, sorted */
     size_t               nexclude;
+    kngx_stream_t       *stream;        /* its stream config, or NULL */
 } kngx_ctl_job_t;
 
 
@@ -125,6 +126,13 @@ void kngx_ctl_bisect_free(kngx_ctl_sync_t *s);
  * controller_blame.c: add the "ns/name" err points at in conf to out;
  * 1 if each of them alone brings the failing block back (all to blame)
  */
+/* controller_stream.c */
+int kngx_ctl_stream_build(kngx_ctl_sync_t *s);
+int kngx_ctl_stream_final(kngx_ctl_sync_t *s);
+void kngx_ctl_stream_check(kngx_ctl_sync_t *s, kngx_check_opts_t *co,
+    char *loads, size_t size);
+int kngx_ctl_stream_write(kngx_ctl_sync_t *s, char *err, size_t size);
+
 int kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
     const char *err, json_t *out);
 

@@ -64,6 +64,7 @@ static const struct {
     { "Secret", "v1", "/api/v1", "secrets", "type=kubernetes.io/tls" },
     { "EndpointSlice", "discovery.k8s.io/v1", "/apis/discovery.k8s.io/v1",
       "endpointslices", NULL },
+    { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
 };
 
 
@@ -552,7 +553,8 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     }
 
     /* endpoints are the module's business unless rendered statically */
-    k->enabled = (i != KNGX_KIND_SLICE || conf->slices);
+    k->enabled = (i == KNGX_KIND_SLICE) ? conf->slices
+                 : (i == KNGX_KIND_CONFIGMAP) ? conf->configmaps : 1;
     if (!k->enabled) {
         return 0;
     }
@@ -560,8 +562,10 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     memset(&lc, 0, sizeof(lc));
     lc.api_prefix = kngx_ctl_kind_defs[i].api_prefix;
     lc.resource = k->resource;
-    lc.ns = i == KNGX_KIND_CLASS ? NULL : conf->ns;
-    lc.field_selector = kngx_ctl_kind_defs[i].field_selector;
+    lc.ns = i == KNGX_KIND_CLASS ? NULL
+            : i == KNGX_KIND_CONFIGMAP ? conf->configmap_ns : conf->ns;
+    lc.field_selector = i == KNGX_KIND_CONFIGMAP ? conf->configmap_selector
+                        : kngx_ctl_kind_defs[i].field_selector;
     lc.watch_idle_timeout_ms = conf->idle_ms;
     lc.seed = (uint64_t) kngx_ctl_now() * 2654435761u + (uint64_t) i;
     lc.handler.list_begin = kngx_ctl_list_begin;

@@ -16,14 +16,15 @@
 #include "model.h"
 
 
-#define KNGX_CTL_NKINDS  5
+#define KNGX_CTL_NKINDS  6
 
 enum {
     KNGX_KIND_INGRESS = 0,
     KNGX_KIND_SERVICE,
     KNGX_KIND_CLASS,
     KNGX_KIND_SECRET,
-    KNGX_KIND_SLICE
+    KNGX_KIND_SLICE,
+    KNGX_KIND_CONFIGMAP         /* only when configmaps is set */
 };
 
 
@@ -34,6 +35,10 @@ typedef struct {
     uint64_t             idle_ms;       /* cut a silent watch (0: the
                                            list/watch machine's default) */
     int                  slices;        /* watch EndpointSlices too */
+    int                  configmaps;    /* watch ConfigMaps too: */
+    const char          *configmap_ns;  /* in this namespace (NULL:
+                                           all), */
+    const char          *configmap_selector;  /* this field selector */
 } kngx_ctl_watch_conf_t;
 
 

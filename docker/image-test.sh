@@ -11,8 +11,10 @@
 #    (buildah's storage lives in $BUILD/image/storage; --layers caches
 #    unchanged steps, so a rerun only rebuilds what changed)
 # 3. checks inside the built image, as its own user: nginx -V, kubengx
-#    --version, the module file and shared libraries, kubengx render of
-#    examples/seed and nginx -t on it with the module loaded, the user is
+#    --version, the module files and shared libraries, kubengx render of
+#    examples/seed and nginx -t on it with the module loaded, of
+#    examples/stream (TCP/UDP services, passthrough) with --check and the
+#    stream modules (nginx's, then kubengx's), the user is
 #    not root and owns only its conf dir, ENTRYPOINT; then a short run of
 #    `kubengx controller` from the image against the stand-in API server
 #    on loopback: /healthz, /readyz, and a 404 from nginx's default server.
@@ -214,11 +216,13 @@ out=$(run id -u)
 [ "$out" != 0 ] && ok "runs as uid $out" || fail "runs as uid 0"
 
 mod=/usr/lib/nginx/modules/ngx_http_k8s_module.so
-out=$(run sh -c "ldd /usr/bin/kubengx $mod /usr/sbin/nginx" 2>&1) || true
+smod=/usr/lib/nginx/modules/ngx_stream_k8s_module.so
+out=$(run sh -c "ldd /usr/bin/kubengx $mod $smod /usr/sbin/nginx \
+                 /usr/lib/nginx/modules/ngx_stream_module.so" 2>&1) || true
 if printf '%s' "$out" | grep -q 'not found'; then
     fail "missing shared libraries: $(printf '%s' "$out" | grep 'not found')"
 else
-    ok "shared libraries of kubengx, the module and nginx all found"
+    ok "shared libraries of kubengx, both modules, nginx and its stream module found"
 fi
 
 out=$(run sh -c 'touch /var/lib/kubengx/.w && rm /var/lib/kubengx/.w && echo ok;
@@ -283,6 +287,23 @@ else
     else
         fail "nginx -t (static): $(printf '%s' "$out" | tail -5)"
     fi
+fi
+
+# TCP/UDP services and passthrough: render --check loads nginx's stream
+# module, then ngx_stream_k8s_module.so after the http one
+bh copy --chown 101:101 "$ctr" examples/stream /tmp/stream >/dev/null
+read -r -a sp < <(free_ports 2)
+if out=$(run sh -c "rm -rf /var/lib/kubengx/s && kubengx render -f /tmp/stream \
+        --endpoints module -o /var/lib/kubengx/s --check \
+        --listen-address 127.0.0.1 --http-port ${sp[0]} --https-port ${sp[1]} \
+        --tcp-services-configmap kubengx/tcp-services \
+        --udp-services-configmap kubengx/udp-services \
+        --enable-ssl-passthrough" 2>&1) \
+   && run grep -q 'k8s_service kube-system/kube-dns port=dns protocol=udp;' \
+        /var/lib/kubengx/s/kubengx-stream.conf; then
+    ok "kubengx render examples/stream --check: nginx -t with both stream modules"
+else
+    fail "render of examples/stream: $(printf '%s' "$out" | tail -5)"
 fi
 
 # the controller from the image, against the stand-in API on loopback

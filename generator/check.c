@@ -9,6 +9,8 @@
  * k8s_service upstreams need (the controller's nginx.conf carries
  * k8s_api and k8s_zone; see controller/controller_nginx.c), and
  * "k8s_allow_loopback_endpoints on" when the controller writes it.
+ * With a stream text (stream.h), the stream modules are loaded after
+ * the module and "stream { include kubengx-stream.conf; }" follows.
  * `nginx -t -p TMP/ -c TMP/nginx.conf -e TMP/error.log` runs on it; its
  * output is shown when it fails.  nginx -t opens no sockets and runs as
  * any user.  The directory is removed afterwards.
@@ -108,11 +110,19 @@ kngx_check_start(const kngx_check_opts_t *o, const char *conf, size_t len,
         return -1;
     }
 
+    snprintf(path, sizeof(path), "%s/kubengx-stream.conf", tmpdir);
+    if (o->stream_conf
+        && kngx_write_file(path, o->stream_conf, o->stream_len) != 0)
+    {
+        snprintf(err, err_size, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+
     n = snprintf(main_conf, sizeof(main_conf),
         "daemon off;\n"
         "pid %s/nginx.pid;\n"
         "error_log %s/error.log;\n"
-        "%s%s%s"
+        "%s%s%s%s"
         "events { worker_connections 64; }\n"
         "http {\n"
         "    access_log off;\n"
@@ -123,14 +133,19 @@ kngx_check_start(const kngx_check_opts_t *o, const char *conf, size_t len,
         "    scgi_temp_path %s/tmp/scgi;\n"
         "%s%s"
         "    include %s/kubengx.conf;\n"
-        "}\n",
+        "}\n"
+        "%s%s%s",
         tmpdir, tmpdir,
         o->module ? "load_module \"" : "", o->module ? o->module : "",
         o->module ? "\";\n" : "",
+        o->stream_conf && o->stream_loads ? o->stream_loads : "",
         tmpdir, tmpdir, tmpdir, tmpdir, tmpdir,
         o->module ? "    k8s_zone kubengx_check 1m;\n" : "",
         o->module && o->allow_loopback
-        ? "    k8s_allow_loopback_endpoints on;\n" : "", tmpdir);
+        ? "    k8s_allow_loopback_endpoints on;\n" : "", tmpdir,
+        o->stream_conf ? "stream {\n    include " : "",
+        o->stream_conf ? tmpdir : "",
+        o->stream_conf ? "/kubengx-stream.conf;\n}\n" : "");
 
     if (n < 0 || (size_t) n >= sizeof(main_conf)) {
         snprintf(err, err_size, "temporary path too long");

@@ -12,34 +12,21 @@
  * Strings are copied into the model's arena.  A NUL byte inside a string
  * (JSON "\u0000") is replaced by 0x01, so that validation later refuses the
  * value instead of silently cutting it short.
+ *
+ * This file holds the helpers of every decoder, metadata and the
+ * dispatch by kind; the kinds are in decode_ingress.c and decode_kinds.c
+ * (decode.h).
  */
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "kube_base64.h"
-#include "load.h"
-#include "escape.h"
+#include "decode.h"
+#include "stream.h"
 
 
-typedef struct {
-    kngx_model_t        *m;
-    const kngx_source_t *src;
-    kngx_lines_t        *lines;
-    char                 object[320];
-    const char          *ns;
-    const char          *name;
-    int                  failed;
-    int                  nomem;
-} kngx_dec_t;
-
-
-static void kngx_dec_error(kngx_dec_t *d, json_t *node, const char *field,
-    const char *fmt, ...) KNGX_PRINTF(4, 5);
-
-
-static void
+void
 kngx_dec_error(kngx_dec_t *d, json_t *node, const char *field,
     const char *fmt, ...)
 {
@@ -62,7 +49,7 @@ kngx_dec_error(kngx_dec_t *d, json_t *node, const char *field,
 }
 
 
-static const char *
+const char *
 kngx_json_type(json_t *v)
 {
     switch (json_typeof(v)) {
@@ -78,7 +65,7 @@ kngx_json_type(json_t *v)
 }
 
 
-static char *
+char *
 kngx_dec_strdup(kngx_dec_t *d, json_t *v)
 {
     size_t   len = json_string_length(v), i;
@@ -100,21 +87,63 @@ kngx_dec_strdup(kngx_dec_t *d, json_t *v)
 }
 
 
-static const char *
-kngx_dec_field(kngx_dec_t *d, const char *fmt, ...) KNGX_PRINTF(2, 3);
+/* ---- field paths --------------------------------------------------------- */
 
-static const char *
-kngx_dec_field(kngx_dec_t *d, const char *fmt, ...)
+static size_t
+kngx_dec_put(char *out, size_t at, const char *s)
 {
-    char     buf[256];
-    va_list  ap;
-    char    *s;
+    size_t  len = strlen(s);
 
-    va_start(ap, fmt);
-    vsnprintf(buf, sizeof(buf), fmt, ap);
-    va_end(ap);
+    if (at + len >= KNGX_FIELD_SIZE) {
+        len = KNGX_FIELD_SIZE - 1 - at;
+    }
 
-    s = kube_arena_strdup(d->m->arena, buf);
+    memmove(out + at, s, len);      /* s may be out itself */
+    out[at + len] = '\0';
+
+    return at + len;
+}
+
+
+const char *
+kngx_dec_sub(char *out, const char *base, const char *suffix)
+{
+    kngx_dec_put(out, kngx_dec_put(out, 0, base), suffix);
+
+    return out;
+}
+
+
+const char *
+kngx_dec_idx(char *out, const char *base, size_t i)
+{
+    char   num[24], *p;
+    size_t at;
+
+    p = num + sizeof(num) - 1;
+    *p = '\0';
+    *--p = ']';
+
+    do {
+        *--p = (char) ('0' + i % 10);
+        i /= 10;
+    } while (i);
+
+    *--p = '[';
+
+    at = kngx_dec_put(out, 0, base);
+    kngx_dec_put(out, at, p);
+
+    return out;
+}
+
+
+const char *
+kngx_dec_keep(kngx_dec_t *d, const char *field)
+{
+    char  *s;
+
+    s = kube_arena_strdup(d->m->arena, field);
     if (s == NULL) {
         d->nomem = 1;
         return "";
@@ -124,8 +153,7 @@ kngx_dec_field(kngx_dec_t *d, const char *fmt, ...)
 }
 
 
-/* member of type; NULL if absent or null; error if of another type */
-static json_t *
+json_t *
 kngx_dec_get(kngx_dec_t *d, json_t *obj, const char *key, json_type type,
     const char *field, int required)
 {
@@ -156,7 +184,7 @@ kngx_dec_get(kngx_dec_t *d, json_t *obj, const char *key, json_type type,
 }
 
 
-static const char *
+const char *
 kngx_dec_str(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
     int required)
 {
@@ -168,8 +196,7 @@ kngx_dec_str(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
 }
 
 
-/* integer in [lo, hi]; 0 if absent */
-static int
+int
 kngx_dec_int(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
     int required, int lo, int hi)
 {
@@ -200,7 +227,7 @@ kngx_kv_cmp(const void *a, const void *b)
 }
 
 
-static kngx_kv_t *
+kngx_kv_t *
 kngx_dec_map(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
     size_t *n)
 {
@@ -208,6 +235,7 @@ kngx_dec_map(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
     const char  *k;
     kngx_kv_t   *kv;
     size_t       i = 0;
+    char         f[KNGX_FIELD_SIZE], sub[104];
 
     *n = 0;
 
@@ -225,7 +253,8 @@ kngx_dec_map(kngx_dec_t *d, json_t *obj, const char *key, const char *field,
 
     json_object_foreach(map, k, v) {
         if (!json_is_string(v)) {
-            kngx_dec_error(d, v, kngx_dec_field(d, "%s.%.100s", field, k),
+            snprintf(sub, sizeof(sub), ".%.100s", k);
+            kngx_dec_error(d, v, kngx_dec_sub(f, field, sub),
                            "must be a string, not %s (quote it)",
                            kngx_json_type(v));
             continue;
@@ -279,7 +308,7 @@ kngx_dec_names(kngx_dec_t *d, json_t *md, const kngx_meta_t *meta,
 }
 
 
-static void
+void
 kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
     kngx_name_rule_e rule, int namespaced)
 {
@@ -356,593 +385,30 @@ kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
 }
 
 
-/* ---- Ingress ------------------------------------------------------------- */
-
-static void
-kngx_dec_backend(kngx_dec_t *d, json_t *obj, const char *field,
-    kngx_backend_t *be)
+/*
+ * The start of every kind's decoder: metadata, then the one apiVersion
+ * kubengx reads (note: said after "is not supported").  0 when the
+ * object may be decoded further.
+ */
+int
+kngx_dec_head(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
+    kngx_name_rule_e rule, int namespaced, const char *api, const char *note)
 {
-    json_t  *svc, *res, *port;
+    kngx_dec_meta(d, obj, meta, rule, namespaced);
 
-    be->field = field;
-    be->line = kngx_lines_get(d->lines, obj);
-
-    svc = kngx_dec_get(d, obj, "service", JSON_OBJECT,
-                       kngx_dec_field(d, "%s.service", field), 0);
-    res = kngx_dec_get(d, obj, "resource", JSON_OBJECT,
-                       kngx_dec_field(d, "%s.resource", field), 0);
-
-    if (svc && res) {
-        kngx_dec_error(d, obj, field,
-                       "service and resource are mutually exclusive");
-        return;
+    if (meta->api_version == NULL || strcmp(meta->api_version, api) == 0) {
+        return meta->api_version == NULL ? -1 : 0;
     }
 
-    if (svc == NULL && res == NULL) {
-        if (!d->failed) {
-            kngx_dec_error(d, obj, field, "needs a service or a resource");
-        }
-        return;
-    }
+    kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
+                   "%s %s is not supported%s; use %s", meta->kind,
+                   kngx_msg_quote(meta->api_version), note, api);
 
-    if (res) {
-        be->kind = KNGX_BACKEND_RESOURCE;
-        be->resource_api_group = kngx_dec_str(d, res, "apiGroup",
-            kngx_dec_field(d, "%s.resource.apiGroup", field), 0);
-        be->resource_kind = kngx_dec_str(d, res, "kind",
-            kngx_dec_field(d, "%s.resource.kind", field), 1);
-        be->resource_name = kngx_dec_str(d, res, "name",
-            kngx_dec_field(d, "%s.resource.name", field), 1);
-        return;
-    }
-
-    be->kind = KNGX_BACKEND_SERVICE;
-    be->service = kngx_dec_str(d, svc, "name",
-                      kngx_dec_field(d, "%s.service.name", field), 1);
-    if (be->service == NULL) {
-        be->service = "";
-    }
-
-    port = kngx_dec_get(d, svc, "port", JSON_OBJECT,
-                        kngx_dec_field(d, "%s.service.port", field), 1);
-    if (port == NULL) {
-        return;
-    }
-
-    be->port_name = kngx_dec_str(d, port, "name",
-                        kngx_dec_field(d, "%s.service.port.name", field), 0);
-    be->port_number = kngx_dec_int(d, port, "number",
-                        kngx_dec_field(d, "%s.service.port.number", field), 0,
-                        1, 65535);
-
-    if (be->port_name && be->port_name[0] == '\0') {
-        be->port_name = NULL;
-    }
-
-    if (be->port_name && be->port_number) {
-        kngx_dec_error(d, port, kngx_dec_field(d, "%s.service.port", field),
-                       "name and number are mutually exclusive");
-
-    } else if (be->port_name == NULL && be->port_number == 0 && !d->failed) {
-        kngx_dec_error(d, port, kngx_dec_field(d, "%s.service.port", field),
-                       "needs a name or a number");
-    }
+    return -1;
 }
 
 
-static void
-kngx_dec_ingress(kngx_dec_t *d, json_t *obj)
-{
-    kngx_model_t         *m = d->m;
-    kngx_ingress_t        ing;
-    kngx_ingress_rule_t  *rule;
-    kngx_ingress_path_t  *p;
-    kngx_ingress_tls_t   *t;
-    json_t               *spec, *rules, *tls, *r, *http, *paths, *jp, *v;
-    json_t               *hosts, *h;
-    const char           *type;
-    size_t                i, j, k;
-
-    memset(&ing, 0, sizeof(ing));
-    kngx_dec_meta(d, obj, &ing.meta, KNGX_NAME_SUBDOMAIN, 1);
-
-    if (strcmp(ing.meta.api_version, "networking.k8s.io/v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "Ingress %s is not supported (removed in "
-                       "Kubernetes 1.22); use networking.k8s.io/v1",
-                       kngx_msg_quote(ing.meta.api_version));
-        return;
-    }
-
-    ing.legacy_class = kngx_meta_annotation(&ing.meta,
-                                            "kubernetes.io/ingress.class");
-
-    spec = kngx_dec_get(d, obj, "spec", JSON_OBJECT, "spec", 0);
-
-    ing.class_name = kngx_dec_str(d, spec, "ingressClassName",
-                                  "spec.ingressClassName", 0);
-
-    v = kngx_dec_get(d, spec, "defaultBackend", JSON_OBJECT,
-                     "spec.defaultBackend", 0);
-    if (v) {
-        kngx_dec_backend(d, v, "spec.defaultBackend", &ing.default_backend);
-    }
-
-    rules = kngx_dec_get(d, spec, "rules", JSON_ARRAY, "spec.rules", 0);
-
-    if (rules && json_array_size(rules)) {
-        ing.rules = kube_arena_calloc(m->arena, json_array_size(rules),
-                                      sizeof(kngx_ingress_rule_t));
-        if (ing.rules == NULL) {
-            d->nomem = 1;
-            return;
-        }
-    }
-
-    json_array_foreach(rules, i, r) {
-        rule = &ing.rules[ing.nrules++];
-        rule->field = kngx_dec_field(d, "spec.rules[%zu]", i);
-        rule->line = kngx_lines_get(d->lines, r);
-
-        if (!json_is_object(r)) {
-            kngx_dec_error(d, r, rule->field, "must be an object, not %s",
-                           kngx_json_type(r));
-            continue;
-        }
-
-        rule->host = kngx_dec_str(d, r, "host",
-                         kngx_dec_field(d, "spec.rules[%zu].host", i), 0);
-        if (rule->host && rule->host[0] == '\0') {
-            rule->host = NULL;
-        }
-
-        http = kngx_dec_get(d, r, "http", JSON_OBJECT,
-                   kngx_dec_field(d, "spec.rules[%zu].http", i), 0);
-        if (http == NULL) {
-            continue;
-        }
-
-        paths = kngx_dec_get(d, http, "paths", JSON_ARRAY,
-                    kngx_dec_field(d, "spec.rules[%zu].http.paths", i), 1);
-        if (paths == NULL || json_array_size(paths) == 0) {
-            continue;
-        }
-
-        rule->paths = kube_arena_calloc(m->arena, json_array_size(paths),
-                                        sizeof(kngx_ingress_path_t));
-        if (rule->paths == NULL) {
-            d->nomem = 1;
-            return;
-        }
-
-        json_array_foreach(paths, j, jp) {
-            p = &rule->paths[rule->npaths++];
-            p->field = kngx_dec_field(d, "spec.rules[%zu].http.paths[%zu]",
-                                      i, j);
-            p->line = kngx_lines_get(d->lines, jp);
-            p->path = "";
-
-            if (!json_is_object(jp)) {
-                kngx_dec_error(d, jp, p->field, "must be an object, not %s",
-                               kngx_json_type(jp));
-                continue;
-            }
-
-            type = kngx_dec_str(d, jp, "pathType",
-                                kngx_dec_field(d, "%s.pathType", p->field), 1);
-            if (type == NULL) {
-                /* error given */
-
-            } else if (strcmp(type, "Exact") == 0) {
-                p->type = KNGX_PATH_EXACT;
-
-            } else if (strcmp(type, "Prefix") == 0) {
-                p->type = KNGX_PATH_PREFIX;
-
-            } else if (strcmp(type, "ImplementationSpecific") == 0) {
-                p->type = KNGX_PATH_IMPLEMENTATION_SPECIFIC;
-
-            } else {
-                kngx_dec_error(d, json_object_get(jp, "pathType"),
-                               kngx_dec_field(d, "%s.pathType", p->field),
-                               "%s is not one of Exact, Prefix, "
-                               "ImplementationSpecific",
-                               kngx_msg_quote(type));
-            }
-
-            p->path = kngx_dec_str(d, jp, "path",
-                          kngx_dec_field(d, "%s.path", p->field),
-                          type && p->type != KNGX_PATH_IMPLEMENTATION_SPECIFIC);
-            if (p->path == NULL) {
-                p->path = "/";
-            }
-
-            v = kngx_dec_get(d, jp, "backend", JSON_OBJECT,
-                             kngx_dec_field(d, "%s.backend", p->field), 1);
-            if (v) {
-                kngx_dec_backend(d, v,
-                                 kngx_dec_field(d, "%s.backend", p->field),
-                                 &p->backend);
-            }
-        }
-    }
-
-    tls = kngx_dec_get(d, spec, "tls", JSON_ARRAY, "spec.tls", 0);
-
-    if (tls && json_array_size(tls)) {
-        ing.tls = kube_arena_calloc(m->arena, json_array_size(tls),
-                                    sizeof(kngx_ingress_tls_t));
-        if (ing.tls == NULL) {
-            d->nomem = 1;
-            return;
-        }
-    }
-
-    json_array_foreach(tls, i, v) {
-        t = &ing.tls[ing.ntls++];
-        t->field = kngx_dec_field(d, "spec.tls[%zu]", i);
-        t->line = kngx_lines_get(d->lines, v);
-
-        if (!json_is_object(v)) {
-            kngx_dec_error(d, v, t->field, "must be an object, not %s",
-                           kngx_json_type(v));
-            continue;
-        }
-
-        t->secret_name = kngx_dec_str(d, v, "secretName",
-                             kngx_dec_field(d, "%s.secretName", t->field), 0);
-        if (t->secret_name && t->secret_name[0] == '\0') {
-            t->secret_name = NULL;
-        }
-
-        hosts = kngx_dec_get(d, v, "hosts", JSON_ARRAY,
-                             kngx_dec_field(d, "%s.hosts", t->field), 0);
-        if (hosts == NULL || json_array_size(hosts) == 0) {
-            continue;
-        }
-
-        t->hosts = kube_arena_calloc(m->arena, json_array_size(hosts),
-                                     sizeof(char *));
-        if (t->hosts == NULL) {
-            d->nomem = 1;
-            return;
-        }
-
-        json_array_foreach(hosts, k, h) {
-            if (!json_is_string(h)) {
-                kngx_dec_error(d, h,
-                               kngx_dec_field(d, "%s.hosts[%zu]", t->field,
-                                              k),
-                               "must be a string, not %s", kngx_json_type(h));
-                continue;
-            }
-            t->hosts[t->nhosts++] = kngx_dec_strdup(d, h);
-        }
-    }
-
-    if (d->failed || d->nomem) {
-        return;
-    }
-
-    if (kngx_model_push(m, 0, &ing, sizeof(ing)) != 0) {
-        d->nomem = 1;
-    }
-}
-
-
-/* ---- Service ------------------------------------------------------------- */
-
-static void
-kngx_dec_service(kngx_dec_t *d, json_t *obj)
-{
-    kngx_service_t        svc;
-    kngx_service_port_t  *sp;
-    json_t               *spec, *ports, *jp, *tp;
-    const char           *f;
-    size_t                i;
-
-    memset(&svc, 0, sizeof(svc));
-    kngx_dec_meta(d, obj, &svc.meta, KNGX_NAME_LABEL_1035, 1);
-
-    if (strcmp(svc.meta.api_version, "v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "Service %s is not supported; use v1",
-                       kngx_msg_quote(svc.meta.api_version));
-        return;
-    }
-
-    spec = kngx_dec_get(d, obj, "spec", JSON_OBJECT, "spec", 0);
-
-    svc.type_name = kngx_dec_str(d, spec, "type", "spec.type", 0);
-    if (svc.type_name == NULL || strcmp(svc.type_name, "ClusterIP") == 0) {
-        svc.type = KNGX_SVC_CLUSTER_IP;
-        svc.type_name = "ClusterIP";
-
-    } else if (strcmp(svc.type_name, "NodePort") == 0) {
-        svc.type = KNGX_SVC_NODE_PORT;
-
-    } else if (strcmp(svc.type_name, "LoadBalancer") == 0) {
-        svc.type = KNGX_SVC_LOAD_BALANCER;
-
-    } else if (strcmp(svc.type_name, "ExternalName") == 0) {
-        svc.type = KNGX_SVC_EXTERNAL_NAME;
-
-    } else {
-        kngx_dec_error(d, json_object_get(spec, "type"), "spec.type",
-                       "%s is not one of ClusterIP, NodePort, LoadBalancer, "
-                       "ExternalName", kngx_msg_quote(svc.type_name));
-    }
-
-    svc.cluster_ip = kngx_dec_str(d, spec, "clusterIP", "spec.clusterIP", 0);
-    if (svc.cluster_ip && svc.cluster_ip[0] == '\0') {
-        svc.cluster_ip = NULL;
-    }
-    svc.headless = svc.cluster_ip && strcmp(svc.cluster_ip, "None") == 0;
-
-    svc.external_name = kngx_dec_str(d, spec, "externalName",
-                                     "spec.externalName",
-                                     svc.type == KNGX_SVC_EXTERNAL_NAME);
-
-    svc.selector = kngx_dec_map(d, spec, "selector", "spec.selector",
-                                &svc.nselector);
-
-    ports = kngx_dec_get(d, spec, "ports", JSON_ARRAY, "spec.ports", 0);
-
-    if (ports && json_array_size(ports)) {
-        svc.ports = kube_arena_calloc(d->m->arena, json_array_size(ports),
-                                      sizeof(kngx_service_port_t));
-        if (svc.ports == NULL) {
-            d->nomem = 1;
-            return;
-        }
-    }
-
-    json_array_foreach(ports, i, jp) {
-        f = kngx_dec_field(d, "spec.ports[%zu]", i);
-
-        if (!json_is_object(jp)) {
-            kngx_dec_error(d, jp, f, "must be an object, not %s",
-                           kngx_json_type(jp));
-            continue;
-        }
-
-        sp = &svc.ports[svc.nports++];
-
-        sp->name = kngx_dec_str(d, jp, "name",
-                                kngx_dec_field(d, "%s.name", f), 0);
-        if (sp->name == NULL) {
-            sp->name = "";
-        }
-
-        sp->protocol = kngx_dec_str(d, jp, "protocol",
-                                    kngx_dec_field(d, "%s.protocol", f), 0);
-        if (sp->protocol == NULL) {
-            sp->protocol = "TCP";
-        }
-
-        sp->port = kngx_dec_int(d, jp, "port",
-                                kngx_dec_field(d, "%s.port", f), 1, 1, 65535);
-        sp->node_port = kngx_dec_int(d, jp, "nodePort",
-                                     kngx_dec_field(d, "%s.nodePort", f), 0,
-                                     0, 65535);
-
-        tp = json_object_get(jp, "targetPort");
-
-        if (tp == NULL || json_is_null(tp)) {
-            sp->target_port = sp->port;
-
-        } else if (json_is_string(tp)) {
-            /* "8080" as a string is a number to Kubernetes (IntOrString
-             * decodes by JSON type, but people quote numbers in YAML) */
-            const char  *s = json_string_value(tp);
-            char        *end;
-            long         n = strtol(s, &end, 10);
-
-            if (*s >= '0' && *s <= '9' && *end == '\0') {
-                if (n < 1 || n > 65535) {
-                    kngx_dec_error(d, tp, kngx_dec_field(d, "%s.targetPort",
-                                                         f),
-                                   "%ld is not in 1..65535", n);
-                }
-                sp->target_port = (int) n;
-
-            } else if (*s == '\0') {
-                sp->target_port = sp->port;
-
-            } else {
-                sp->target_port_name = kngx_dec_strdup(d, tp);
-            }
-
-        } else {
-            sp->target_port = kngx_dec_int(d, jp, "targetPort",
-                                  kngx_dec_field(d, "%s.targetPort", f), 0,
-                                  1, 65535);
-        }
-    }
-
-    if (d->failed || d->nomem) {
-        return;
-    }
-
-    if (kngx_model_push(d->m, 1, &svc, sizeof(svc)) != 0) {
-        d->nomem = 1;
-    }
-}
-
-
-/* ---- IngressClass, Secret, EndpointSlice --------------------------------- */
-
-static void
-kngx_dec_class(kngx_dec_t *d, json_t *obj)
-{
-    kngx_ingress_class_t  cls;
-    json_t               *spec;
-    const char           *v;
-
-    memset(&cls, 0, sizeof(cls));
-    kngx_dec_meta(d, obj, &cls.meta, KNGX_NAME_SUBDOMAIN, 0);
-
-    if (strcmp(cls.meta.api_version, "networking.k8s.io/v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "IngressClass %s is not supported; use "
-                       "networking.k8s.io/v1",
-                       kngx_msg_quote(cls.meta.api_version));
-        return;
-    }
-
-    spec = kngx_dec_get(d, obj, "spec", JSON_OBJECT, "spec", 0);
-    cls.controller = kngx_dec_str(d, spec, "controller", "spec.controller",
-                                  0);
-    if (cls.controller == NULL) {
-        cls.controller = "";
-    }
-
-    v = kngx_meta_annotation(&cls.meta,
-                             "ingressclass.kubernetes.io/is-default-class");
-    cls.is_default = v && strcmp(v, "true") == 0;
-
-    if (d->failed || d->nomem) {
-        return;
-    }
-
-    if (kngx_model_push(d->m, 2, &cls, sizeof(cls)) != 0) {
-        d->nomem = 1;
-    }
-}
-
-
-static const char *
-kngx_dec_secret_value(kngx_dec_t *d, json_t *data, json_t *sdata,
-    const char *key, size_t *len)
-{
-    json_t         *v;
-    size_t          n;
-    kube_err_t      err;
-    unsigned char  *out, *raw;
-
-    v = kngx_dec_get(d, sdata, key, JSON_STRING,
-                     kngx_dec_field(d, "stringData.%s", key), 0);
-    if (v) {
-        *len = json_string_length(v);
-        return kngx_dec_strdup(d, v);
-    }
-
-    v = kngx_dec_get(d, data, key, JSON_STRING,
-                     kngx_dec_field(d, "data.%s", key), 0);
-    if (v == NULL) {
-        return NULL;
-    }
-
-    raw = kube_base64_decode(json_string_value(v), json_string_length(v),
-                             &n, &err);
-    if (raw == NULL) {
-        kngx_dec_error(d, v, kngx_dec_field(d, "data.%s", key),
-                       "is not valid base64");
-        return NULL;
-    }
-
-    out = kube_arena_alloc(d->m->arena, n + 1);
-    if (out == NULL) {
-        free(raw);
-        d->nomem = 1;
-        return NULL;
-    }
-
-    memcpy(out, raw, n);
-    free(raw);
-    out[n] = '\0';
-    *len = n;
-
-    return (const char *) out;
-}
-
-
-static void
-kngx_dec_secret(kngx_dec_t *d, json_t *obj)
-{
-    kngx_secret_t  sec;
-    json_t        *data, *sdata;
-
-    memset(&sec, 0, sizeof(sec));
-    kngx_dec_meta(d, obj, &sec.meta, KNGX_NAME_SUBDOMAIN, 1);
-
-    if (strcmp(sec.meta.api_version, "v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "Secret %s is not supported; use v1",
-                       kngx_msg_quote(sec.meta.api_version));
-        return;
-    }
-
-    sec.type = kngx_dec_str(d, obj, "type", "type", 0);
-    if (sec.type == NULL) {
-        sec.type = "";
-    }
-
-    data = kngx_dec_get(d, obj, "data", JSON_OBJECT, "data", 0);
-    sdata = kngx_dec_get(d, obj, "stringData", JSON_OBJECT, "stringData", 0);
-
-    sec.cert = kngx_dec_secret_value(d, data, sdata, "tls.crt",
-                                     &sec.cert_len);
-    sec.key = kngx_dec_secret_value(d, data, sdata, "tls.key",
-                                    &sec.key_len);
-
-    if (d->failed || d->nomem) {
-        return;
-    }
-
-    if (kngx_model_push(d->m, 3, &sec, sizeof(sec)) != 0) {
-        d->nomem = 1;
-    }
-}
-
-
-static void
-kngx_dec_slice(kngx_dec_t *d, json_t *obj)
-{
-    kngx_slice_t  sl;
-    kube_err_t    err;
-    size_t        i;
-
-    memset(&sl, 0, sizeof(sl));
-    kngx_dec_meta(d, obj, &sl.meta, KNGX_NAME_SUBDOMAIN, 1);
-
-    if (strcmp(sl.meta.api_version, "discovery.k8s.io/v1") != 0) {
-        kngx_dec_error(d, json_object_get(obj, "apiVersion"), "apiVersion",
-                       "EndpointSlice %s is not supported; use "
-                       "discovery.k8s.io/v1",
-                       kngx_msg_quote(sl.meta.api_version));
-        return;
-    }
-
-    if (d->failed || d->nomem) {
-        return;
-    }
-
-    sl.service_name = kngx_meta_label(&sl.meta, KUBE_ES_SERVICE_NAME_LABEL);
-
-    sl.es = kube_endpointslice_decode(obj, NULL, &err);
-    if (sl.es == NULL) {
-        kngx_dec_error(d, obj, NULL, "%s", err.msg);
-        return;
-    }
-
-    for (i = 0; i < sl.es->nwarnings; i++) {
-        if (kngx_diag_add(&d->m->diags, d->m->arena, KNGX_DIAG_WARNING,
-                          d->src, 0, d->object, NULL, "bad-endpoint",
-                          "%s", sl.es->warnings[i]) != 0)
-        {
-            d->nomem = 1;
-        }
-    }
-
-    if (kngx_model_push(d->m, 4, &sl, sizeof(sl)) != 0) {
-        kube_endpointslice_free(sl.es);
-        d->nomem = 1;
-    }
-}
-
-
-/* ---- dispatch ------------------------------------------------------------ */
+/* ---- dispatch by kind ---------------------------------------------------- */
 
 int
 kngx_decode_object(kngx_model_t *m, const kngx_source_t *src, json_t *obj,
@@ -985,6 +451,10 @@ kngx_decode_object(kngx_model_t *m, const kngx_source_t *src, json_t *obj,
 
     } else if (strcmp(kind, "EndpointSlice") == 0) {
         kngx_dec_slice(&d, obj);
+
+    } else if (strcmp(kind, "ConfigMap") == 0) {
+        /* TCP/UDP services (stream_configmap.c) */
+        return kngx_configmap_keep(m, src, obj, lines);
 
     } else {
         json_t      *md = json_object_get(obj, "metadata");

@@ -7,7 +7,9 @@
  * - slices: those in the Service's namespace labelled
  *   kubernetes.io/service-name=NAME (any number; the union is taken);
  * - port: the slice port whose name equals the Service port's name ("" for
- *   an unnamed Service port) and whose protocol is TCP; a slice without
+ *   an unnamed Service port) and whose protocol is TCP (UDP for the
+ *   stream config's udp-services, kngx_service_endpoints_proto()); a
+ *   slice without
  *   ports uses the Service port's numeric targetPort (or skips the slice
  *   when targetPort is named: the number is unknown);
  * - addresses: IPv4 and IPv6 slices (FQDN slices are skipped);
@@ -50,7 +52,8 @@ kngx_ep_cmp(const void *x, const void *y)
 
 
 static int
-kngx_slice_port(const kngx_slice_t *sl, const kngx_service_port_t *sp)
+kngx_slice_port(const kngx_slice_t *sl, const kngx_service_port_t *sp,
+    kube_proto_e proto)
 {
     const kube_endpointslice_t  *es = sl->es;
     size_t                       i;
@@ -60,7 +63,7 @@ kngx_slice_port(const kngx_slice_t *sl, const kngx_service_port_t *sp)
     }
 
     for (i = 0; i < es->nports; i++) {
-        if (es->ports[i].has_port && es->ports[i].proto == KUBE_PROTO_TCP
+        if (es->ports[i].has_port && es->ports[i].proto == proto
             && strcmp(es->ports[i].name, sp->name) == 0)
         {
             return es->ports[i].port;
@@ -104,8 +107,8 @@ kngx_slices_first(const kngx_model_t *m, const kngx_service_t *svc)
 /* pass 0 counts ready, pass 1 serving && terminating */
 static size_t
 kngx_collect(const kngx_model_t *m, const kngx_service_t *svc,
-    const kngx_service_port_t *sp, int fallback, kngx_ep_tmp_t *out,
-    unsigned *nslices)
+    const kngx_service_port_t *sp, kube_proto_e proto, int fallback,
+    kngx_ep_tmp_t *out, unsigned *nslices)
 {
     const kngx_slice_t  *sl;
     kube_es_endpoint_t  *ep;
@@ -131,7 +134,7 @@ kngx_collect(const kngx_model_t *m, const kngx_service_t *svc,
             continue;
         }
 
-        port = kngx_slice_port(sl, sp);
+        port = kngx_slice_port(sl, sp, proto);
         if (port == 0) {
             continue;
         }
@@ -168,6 +171,16 @@ kngx_service_endpoints(const kngx_model_t *m, const kngx_service_t *svc,
     const kngx_service_port_t *sp, kube_arena_t *arena,
     kngx_endpoints_t *out)
 {
+    return kngx_service_endpoints_proto(m, svc, sp, KUBE_PROTO_TCP, arena,
+                                        out);
+}
+
+
+int
+kngx_service_endpoints_proto(const kngx_model_t *m,
+    const kngx_service_t *svc, const kngx_service_port_t *sp,
+    kube_proto_e proto, kube_arena_t *arena, kngx_endpoints_t *out)
+{
     kngx_ep_tmp_t  *tmp;
     size_t          n, i, k;
     unsigned        nslices;
@@ -176,9 +189,9 @@ kngx_service_endpoints(const kngx_model_t *m, const kngx_service_t *svc,
 
     memset(out, 0, sizeof(kngx_endpoints_t));
 
-    n = kngx_collect(m, svc, sp, 0, NULL, &nslices);
+    n = kngx_collect(m, svc, sp, proto, 0, NULL, &nslices);
     if (n == 0) {
-        n = kngx_collect(m, svc, sp, 1, NULL, &nslices);
+        n = kngx_collect(m, svc, sp, proto, 1, NULL, &nslices);
         fallback = (n > 0);
     }
 
@@ -194,7 +207,7 @@ kngx_service_endpoints(const kngx_model_t *m, const kngx_service_t *svc,
         return -1;
     }
 
-    kngx_collect(m, svc, sp, fallback, tmp, &nslices);
+    kngx_collect(m, svc, sp, proto, fallback, tmp, &nslices);
     qsort(tmp, n, sizeof(kngx_ep_tmp_t), kngx_ep_cmp);
 
     out->items = kube_arena_calloc(arena, n, sizeof(kngx_endpoint_t));

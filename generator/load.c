@@ -36,6 +36,34 @@ typedef struct {
 } kngx_load_ctx_t;
 
 
+/*
+ * While a file is parsed and decoded, jansson allocates from one arena
+ * (json_set_alloc_funcs()), and the file's trees are dropped with it
+ * instead of by json_decref(): a tree is thousands of small blocks, and
+ * malloc() and free() of each, and the walk of json_decref(), cost about
+ * as much as parsing the text.  Nothing decoded points into a tree
+ * (decode.c copies into the model's arena).  The CLI runs one thread.
+ */
+
+#define KNGX_JSON_ARENA_CHUNK  (1024 * 1024)
+
+static kube_arena_t  *kngx_json_arena;
+
+
+static void *
+kngx_json_alloc(size_t size)
+{
+    return kube_arena_alloc(kngx_json_arena, size);
+}
+
+
+static void
+kngx_json_free(void *p)
+{
+    /* the arena releases everything at once */
+}
+
+
 static int kngx_load_error(kngx_model_t *m, const char *file, unsigned doc,
     unsigned line, const char *fmt, ...) KNGX_PRINTF(5, 6);
 
@@ -109,25 +137,16 @@ kngx_load_doc(void *data, unsigned doc, json_t *root, kngx_lines_t *lines)
 }
 
 
-int
-kngx_model_load_buffer(kngx_model_t *m, const char *name, const char *data,
-    size_t len)
+static int
+kngx_load_text(kngx_load_ctx_t *ctx, const char *data, size_t len)
 {
-    kngx_load_ctx_t   ctx;
-    json_t           *root;
-    json_error_t      jerr;
-    char              err[512];
-    unsigned          err_doc = 0, err_line = 0;
-    size_t            i;
-    int               rc;
-
-    ctx.m = m;
-    ctx.file = kube_arena_strdup(m->arena, name);
-    if (ctx.file == NULL) {
-        return -1;
-    }
-
-    m->nfiles++;
+    kngx_model_t  *m = ctx->m;
+    json_t        *root, *item;
+    json_error_t   jerr;
+    char           err[512];
+    unsigned       err_doc = 0, err_line = 0;
+    size_t         i;
+    int            rc;
 
     for (i = 0; i < len; i++) {
         if (data[i] != ' ' && data[i] != '\t' && data[i] != '\n'
@@ -141,32 +160,26 @@ kngx_model_load_buffer(kngx_model_t *m, const char *name, const char *data,
         root = json_loadb(data, len, JSON_REJECT_DUPLICATES
                           | JSON_ALLOW_NUL, &jerr);
         if (root) {
-            rc = 0;
-
-            if (json_is_array(root)) {
-                /* a JSON array of objects: each is a document */
-                json_t  *item;
-                size_t   j;
-
-                json_array_foreach(root, j, item) {
-                    rc = kngx_load_doc(&ctx, (unsigned) j + 1, item, NULL);
-                    if (rc != 0) {
-                        break;
-                    }
-                }
-
-            } else {
-                rc = kngx_load_doc(&ctx, 1, root, NULL);
+            if (!json_is_array(root)) {
+                return kngx_load_doc(ctx, 1, root, NULL);
             }
 
-            json_decref(root);
-            return rc;
+            /* a JSON array of objects: each is a document */
+
+            json_array_foreach(root, i, item) {
+                rc = kngx_load_doc(ctx, (unsigned) i + 1, item, NULL);
+                if (rc != 0) {
+                    return rc;
+                }
+            }
+
+            return 0;
         }
 
         /* not JSON: YAML flow style, multi-document, ...: libyaml */
     }
 
-    rc = kngx_yaml_parse(data, len, kngx_load_doc, &ctx, err, sizeof(err),
+    rc = kngx_yaml_parse(data, len, kngx_load_doc, ctx, err, sizeof(err),
                          &err_doc, &err_line);
 
     if (rc == -2) {
@@ -178,10 +191,45 @@ kngx_model_load_buffer(kngx_model_t *m, const char *name, const char *data,
             return -1;
         }
 
-        return kngx_load_error(m, ctx.file, err_doc, err_line, "%s", err);
+        return kngx_load_error(m, ctx->file, err_doc, err_line, "%s", err);
     }
 
     return 0;
+}
+
+
+int
+kngx_model_load_buffer(kngx_model_t *m, const char *name, const char *data,
+    size_t len)
+{
+    kngx_load_ctx_t      ctx;
+    json_malloc_t        saved_alloc;
+    json_free_t          saved_free;
+    int                  rc;
+
+    ctx.m = m;
+    ctx.file = kube_arena_strdup(m->arena, name);
+    if (ctx.file == NULL) {
+        return -1;
+    }
+
+    m->nfiles++;
+
+    kngx_json_arena = kube_arena_create(NULL, KNGX_JSON_ARENA_CHUNK);
+    if (kngx_json_arena == NULL) {
+        return -1;
+    }
+
+    json_get_alloc_funcs(&saved_alloc, &saved_free);
+    json_set_alloc_funcs(kngx_json_alloc, kngx_json_free);
+
+    rc = kngx_load_text(&ctx, data, len);
+
+    json_set_alloc_funcs(saved_alloc, saved_free);
+    kube_arena_destroy(kngx_json_arena);
+    kngx_json_arena = NULL;
+
+    return rc;
 }
 
 

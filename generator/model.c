@@ -18,7 +18,8 @@
 
 
 typedef struct {
-    char        *text;      /* malloc'd "kind\x1f" "ns\x1f" "name\x1f" json */
+    const char  *text;      /* "kind\x1f" "ns\x1f" "name\x1f" json, in
+                               canon_arena */
     size_t       keylen;    /* length of the "kind ns name" prefix */
     size_t       len;
 } kngx_canon_t;
@@ -40,9 +41,11 @@ kngx_model_create(const char *default_ns)
         return NULL;
     }
 
+    m->canon_arena = kube_arena_create(NULL, 1024 * 1024);
     m->default_ns = kube_arena_strdup(m->arena,
                                       default_ns ? default_ns : "default");
-    if (m->default_ns == NULL) {
+    if (m->default_ns == NULL || m->canon_arena == NULL) {
+        kube_arena_destroy(m->canon_arena);
         kube_arena_destroy(m->arena);
         free(m);
         return NULL;
@@ -83,23 +86,13 @@ kngx_model_load_paths(const char *default_ns, const char *const *paths,
 void
 kngx_model_free(kngx_model_t *m)
 {
-    kngx_canon_t  *c;
-    size_t         i;
-
     if (m == NULL) {
         return;
     }
 
-    for (i = 0; i < m->nslices; i++) {
-        kube_endpointslice_free(m->slices[i].es);
-    }
-
-    c = m->canon;
-    for (i = 0; i < m->ncanon; i++) {
-        free(c[i].text);
-    }
-
     free(m->canon);
+    free(m->scratch);
+    kube_arena_destroy(m->canon_arena);
     free(m->ingresses);
     free(m->services);
     free(m->classes);
@@ -144,13 +137,43 @@ kngx_model_push(kngx_model_t *m, int idx, const void *obj, size_t size)
 }
 
 
+/* json_dump_callback() output, appended to m->scratch */
+static int
+kngx_canon_write(const char *buf, size_t size, void *data)
+{
+    kngx_model_t  *m = data;
+    size_t         cap;
+    char          *p;
+
+    if (m->scratch_len + size + 1 > m->scratch_cap) {
+        cap = m->scratch_cap ? m->scratch_cap : 4096;
+        while (cap < m->scratch_len + size + 1) {
+            cap *= 2;
+        }
+
+        p = realloc(m->scratch, cap);
+        if (p == NULL) {
+            return -1;
+        }
+
+        m->scratch = p;
+        m->scratch_cap = cap;
+    }
+
+    memcpy(m->scratch + m->scratch_len, buf, size);
+    m->scratch_len += size;
+
+    return 0;
+}
+
+
 int
 kngx_model_canon_add(kngx_model_t *m, const char *kind, const char *ns,
     const char *name, json_t *obj)
 {
     kngx_canon_t  *c;
-    char          *json;
-    size_t         cap, klen, jlen;
+    char          *text;
+    size_t         cap, klen;
 
     if (m->ncanon == m->canon_cap) {
         cap = m->canon_cap ? m->canon_cap * 2 : 64;
@@ -162,28 +185,36 @@ kngx_model_canon_add(kngx_model_t *m, const char *kind, const char *ns,
         m->canon_cap = cap;
     }
 
-    /* the namespace (with the default applied) is in the key prefix */
-    json = json_dumps(obj, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY);
-    if (json == NULL) {
+    /*
+     * The namespace (with the default applied) is in the key prefix; the
+     * object as json_dumps() would write it (the same flags), without
+     * the copy json_dumps() makes.
+     */
+
+    m->scratch_len = 0;
+    klen = strlen(kind) + strlen(ns) + strlen(name) + 3;
+
+    if (kngx_canon_write(kind, strlen(kind), m) != 0
+        || kngx_canon_write("\x1f", 1, m) != 0
+        || kngx_canon_write(ns, strlen(ns), m) != 0
+        || kngx_canon_write("\x1f", 1, m) != 0
+        || kngx_canon_write(name, strlen(name), m) != 0
+        || kngx_canon_write("\x1f", 1, m) != 0
+        || json_dump_callback(obj, kngx_canon_write, m, JSON_SORT_KEYS
+                              | JSON_COMPACT | JSON_ENCODE_ANY) != 0)
+    {
         return -1;
     }
 
-    klen = strlen(kind) + strlen(ns) + strlen(name) + 3;
-    jlen = strlen(json);
+    text = kube_arena_strndup(m->canon_arena, m->scratch, m->scratch_len);
+    if (text == NULL) {
+        return -1;
+    }
 
     c = &((kngx_canon_t *) m->canon)[m->ncanon];
-    c->text = malloc(klen + jlen + 1);
-    if (c->text == NULL) {
-        free(json);
-        return -1;
-    }
-
-    snprintf(c->text, klen + 1, "%s\x1f%s\x1f%s\x1f", kind, ns, name);
-    memcpy(c->text + klen, json, jlen + 1);
-    free(json);
-
+    c->text = text;
     c->keylen = klen;
-    c->len = klen + jlen;
+    c->len = m->scratch_len;
     m->ncanon++;
 
     return 0;

@@ -240,10 +240,17 @@ typedef struct {
 } kngx_secret_t;
 
 
+/*
+ * es: decoded by kube/ and copied into the model's arena with only what
+ * the generator reads: ns, name, service_name, address type, ports, and
+ * each endpoint's addresses and ready/serving/terminating (hostname,
+ * nodeName, zone, targetRef, hints and warnings are left out: NULL, 0).
+ * Not for kube_endpointslice_free().
+ */
 typedef struct {
     kngx_meta_t            meta;
     const char            *service_name;   /* label, NULL if absent */
-    kube_endpointslice_t  *es;             /* decoded by kube/ */
+    kube_endpointslice_t  *es;
 } kngx_slice_t;
 
 
@@ -269,6 +276,9 @@ typedef struct {
     kngx_slice_t         **by_service;
     size_t                 nby_service;
 
+    /* ConfigMaps, for --tcp/udp-services-configmap (stream_configmap.c) */
+    struct kngx_configmap_s *configmaps;
+
     size_t                 nobjects;     /* objects kept (the kinds above) */
     size_t                 nskipped;     /* objects of other kinds */
     size_t                 nfiles;
@@ -284,6 +294,10 @@ typedef struct {
     void                  *canon;        /* per-object canonical texts */
     size_t                 ncanon;
     size_t                 canon_cap;
+    kube_arena_t          *canon_arena;  /* their bytes */
+    char                  *scratch;      /* one text while it is dumped */
+    size_t                 scratch_len;
+    size_t                 scratch_cap;
 } kngx_model_t;
 
 
@@ -355,6 +369,11 @@ typedef struct {
 int kngx_service_endpoints(const kngx_model_t *m, const kngx_service_t *svc,
     const kngx_service_port_t *sp, kube_arena_t *arena,
     kngx_endpoints_t *out);
+
+/* the same among the slice ports of protocol proto (TCP above) */
+int kngx_service_endpoints_proto(const kngx_model_t *m,
+    const kngx_service_t *svc, const kngx_service_port_t *sp,
+    kube_proto_e proto, kube_arena_t *arena, kngx_endpoints_t *out);
 
 
 /* ---- classes ------------------------------------------------------------- */
@@ -518,6 +537,10 @@ typedef struct {
 
     /* private */
     size_t                 routes_cap;
+    size_t                *route_index;   /* routes by (path, type) while
+                                             rules are planned */
+    size_t                 route_index_size;
+    size_t                 route_indexed;
     const kngx_ingress_t  *default_owner;
     const kngx_ingress_t  *tls_owner;
     const kngx_ingress_t  *routed_by;     /* last Ingress whose rule for
@@ -608,6 +631,7 @@ typedef struct {
     const kngx_ingress_t  *balance_warned;  /* its annotations warned */
     size_t                 servers_cap;
     size_t                 certs_cap;
+    void                  *secret_info;   /* per model Secret (plan_tls.c) */
     void                  *host_index;
     size_t                 host_index_size;
     void                  *ups_index;

@@ -3,6 +3,10 @@
  * kubengx generator: writing the output directory.
  *
  *   DIR/kubengx.conf        the http-context config
+ *   DIR/kubengx-stream.conf the stream-context config, when TCP/UDP
+ *                           services or TLS passthrough are asked for
+ *                           (written before kubengx.conf by the caller,
+ *                           kngx_output_write_file())
  *   DIR/certs/NAME.pem      key + certificate chain of a TLS Secret,
  *                           mode 0600 (DIR/certs is 0700)
  *
@@ -225,10 +229,19 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
 
 
 int
-kngx_output_write_file(const char *path, const char *data, size_t len,
-    char *err, size_t err_size)
+kngx_output_write_file(const char *dir, const char *name, const char *text,
+    size_t len, char *err, size_t err_size)
 {
-    return kngx_write_atomic(path, &data, &len, 1, 0644, err, err_size);
+    char  path[4200];
+
+    if (kngx_mkdir_p(dir, 0755) != 0) {
+        snprintf(err, err_size, "%s: %s", dir, strerror(errno));
+        return -1;
+    }
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    return kngx_write_atomic(path, &text, &len, 1, 0644, err, err_size);
 }
 
 

@@ -266,25 +266,18 @@ kngx_plan_mark_external(kngx_server_t *srv)
 }
 
 
+/* the Ingresses served (opts.exclude and class), oldest first */
 static int
-kngx_plan_run(kngx_plan_t *p)
+kngx_plan_select(kngx_plan_t *p)
 {
     const kngx_model_t  *m = p->model;
     kngx_class_opts_t    co;
-    kngx_target_t        flag_default;
     const char          *why;
     size_t               i;
 
     co.class_name = p->opts.class_name;
     co.controller = p->opts.controller;
     co.watch_without_class = p->opts.watch_without_class;
-
-    if (kngx_plan_default_cert(p) != 0 || kngx_plan_flag_default(p,
-                                                         &flag_default) != 0
-        || (p->opts.resolver && kngx_plan_resolver(p) != 0))
-    {
-        return -1;
-    }
 
     if (m->ningresses) {
         p->ingresses = kube_arena_calloc(p->arena, m->ningresses,
@@ -320,7 +313,87 @@ kngx_plan_run(kngx_plan_t *p)
               kngx_ing_age_cmp);
     }
 
-    if (kngx_plan_claims(p) != 0) {
+    return 0;
+}
+
+
+/* a server's routes complete: defaults, host-less routes, twins */
+static int
+kngx_plan_finish_server(kngx_plan_t *p, kngx_server_t *srv,
+    const kngx_target_t *flag_default)
+{
+    if (!srv->has_default) {
+        srv->default_target = *flag_default;
+    }
+
+    if (srv != &p->catch_all && kngx_plan_merge_hostless(p, srv) != 0) {
+        return -1;
+    }
+
+    if (srv->nroutes > 1) {
+        qsort(srv->routes, srv->nroutes, sizeof(kngx_route_t),
+              kngx_route_cmp);
+    }
+
+    if (kngx_plan_twins(p, srv) != 0) {
+        return -1;
+    }
+
+    kngx_plan_mark_external(srv);
+
+    return 0;
+}
+
+
+/* servers, upstreams and certificates in their output order */
+static void
+kngx_plan_sort(kngx_plan_t *p)
+{
+    size_t  i;
+
+    if (p->nservers > 1) {
+        qsort(p->servers, p->nservers, sizeof(kngx_server_t),
+              kngx_server_cmp);
+    }
+
+    if (p->nupstreams > 1) {
+        qsort(p->upstreams, p->nupstreams, sizeof(kngx_upstream_t *),
+              kngx_upstream_cmp);
+    }
+
+    if (p->ncerts > 1) {
+        qsort(p->certs, p->ncerts, sizeof(kngx_cert_t), kngx_cert_cmp);
+    }
+
+    /* certs moved (realloc, sort) */
+    p->default_cert = NULL;
+
+    for (i = 0; i < p->ncerts; i++) {
+        if (p->default_cert_name
+            && strcmp(p->certs[i].name, p->default_cert_name) == 0)
+        {
+            p->default_cert = &p->certs[i];
+        }
+    }
+
+    kngx_diags_sort(&p->diags);
+}
+
+
+static int
+kngx_plan_run(kngx_plan_t *p)
+{
+    kngx_target_t  flag_default;
+    size_t         i;
+
+    if (kngx_plan_default_cert(p) != 0 || kngx_plan_flag_default(p,
+                                                         &flag_default) != 0
+        || (p->opts.resolver && kngx_plan_resolver(p) != 0))
+    {
+        return -1;
+    }
+
+    if (kngx_plan_select(p) != 0 || kngx_plan_claims(p) != 0) {
         return -1;
     }
 
@@ -334,58 +407,33 @@ kngx_plan_run(kngx_plan_t *p)
         }
     }
 
+    for (i = 0; i < p->nservers; i++) {
+        kngx_route_index_free(&p->servers[i]);
+    }
+
+    kngx_route_index_free(&p->catch_all);
+
     for (i = 0; i < p->ningresses; i++) {
         if (kngx_plan_defaults(p, p->ingresses[i]) != 0) {
             return -1;
         }
     }
 
-    if (!p->catch_all.has_default) {
-        p->catch_all.default_target = flag_default;
-    }
+    /* the host-less routes are merged into the hosts before the
+     * catch-all server gets its twins */
 
     for (i = 0; i < p->nservers; i++) {
-        if (!p->servers[i].has_default) {
-            p->servers[i].default_target = flag_default;
-        }
-
-        if (kngx_plan_merge_hostless(p, &p->servers[i]) != 0) {
+        if (kngx_plan_finish_server(p, &p->servers[i], &flag_default) != 0)
+        {
             return -1;
         }
-
-        if (p->servers[i].nroutes > 1) {
-            qsort(p->servers[i].routes, p->servers[i].nroutes,
-                  sizeof(kngx_route_t), kngx_route_cmp);
-        }
-
-        if (kngx_plan_twins(p, &p->servers[i]) != 0) {
-            return -1;
-        }
-
-        kngx_plan_mark_external(&p->servers[i]);
     }
 
-    if (p->catch_all.nroutes > 1) {
-        qsort(p->catch_all.routes, p->catch_all.nroutes,
-              sizeof(kngx_route_t), kngx_route_cmp);
-    }
-
-    if (kngx_plan_twins(p, &p->catch_all) != 0) {
+    if (kngx_plan_finish_server(p, &p->catch_all, &flag_default) != 0) {
         return -1;
     }
 
-    kngx_plan_mark_external(&p->catch_all);
-
-    if (p->nservers > 1) {
-        qsort(p->servers, p->nservers, sizeof(kngx_server_t),
-              kngx_server_cmp);
-    }
-
-    if (p->nupstreams > 1) {
-        qsort(p->upstreams, p->nupstreams, sizeof(kngx_upstream_t *),
-              kngx_upstream_cmp);
-    }
-
+    kngx_plan_sort(p);
     kngx_plan_dispatch(p);
 
     free(p->host_index);
@@ -394,29 +442,6 @@ kngx_plan_run(kngx_plan_t *p)
     free(p->ups_index);
     p->ups_index = NULL;
     p->ups_index_size = 0;
-
-    /* certs may have moved (realloc) */
-    p->default_cert = NULL;
-    for (i = 0; i < p->ncerts; i++) {
-        if (p->default_cert_name
-            && strcmp(p->certs[i].name, p->default_cert_name) == 0)
-        {
-            p->default_cert = &p->certs[i];
-        }
-    }
-
-    if (p->ncerts > 1) {
-        qsort(p->certs, p->ncerts, sizeof(kngx_cert_t), kngx_cert_cmp);
-        for (i = 0; i < p->ncerts; i++) {
-            if (p->default_cert_name
-                && strcmp(p->certs[i].name, p->default_cert_name) == 0)
-            {
-                p->default_cert = &p->certs[i];
-            }
-        }
-    }
-
-    kngx_diags_sort(&p->diags);
 
     return 0;
 }
@@ -468,13 +493,16 @@ kngx_plan_free(kngx_plan_t *p)
     }
 
     for (i = 0; i < p->nservers; i++) {
+        kngx_route_index_free(&p->servers[i]);
         free(p->servers[i].routes);
     }
 
+    kngx_route_index_free(&p->catch_all);
     free(p->catch_all.routes);
     free(p->servers);
     free(p->upstreams);
     free(p->certs);
+    free(p->secret_info);
     free(p->host_index);
     free(p->ups_index);
     kngx_diags_free(&p->diags);

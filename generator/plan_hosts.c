@@ -326,54 +326,82 @@ kngx_plan_refuse_host(kngx_plan_t *p, const kngx_ingress_t *ing,
 
 /* ---- host-less routes into named hosts ----------------------------------- */
 
-/* prefix q covers path (element-wise) */
+/*
+ * Whether one of srv's own routes (sorted, routes[0..n)) matches a
+ * request that the host-less route (path, type) matches: an own route of
+ * the same path and type, or an own Prefix route at or above path
+ * (element-wise: "/", and path cut before each "/", and path itself).
+ * Lookups by binary search: O(depth log n), not a scan of the host's
+ * routes for each host-less route.
+ */
 static int
-kngx_prefix_covers(const char *q, const char *path)
+kngx_plan_shadowed(const kngx_server_t *srv, size_t n, const char *path,
+    kngx_path_type_e type)
 {
-    size_t  n = strlen(q);
+    char    q[KNGX_PATH_MAX + 1];
+    size_t  i, len = strlen(path);
 
-    if (strcmp(q, "/") == 0) {
+    if (kngx_route_lookup(srv, n, path, type)
+        || kngx_route_lookup(srv, n, "/", KNGX_PATH_PREFIX))
+    {
         return 1;
     }
 
-    return strncmp(q, path, n) == 0 && (path[n] == '\0' || path[n] == '/');
+    if (len > KNGX_PATH_MAX) {
+        return 0;       /* not reached: paths are validated */
+    }
+
+    memcpy(q, path, len + 1);
+
+    for (i = len; i > 0; i--) {
+        if (i < len && q[i] != '/') {
+            continue;
+        }
+
+        q[i] = '\0';
+
+        if (kngx_route_lookup(srv, n, q, KNGX_PATH_PREFIX)) {
+            return 1;
+        }
+
+        if (i < len) {
+            q[i] = '/';
+        }
+    }
+
+    return 0;
 }
 
 
 int
 kngx_plan_merge_hostless(kngx_plan_t *p, kngx_server_t *srv)
 {
-    const kngx_route_t  *r, *own;
-    size_t               i, j, nown = srv->nroutes;
-    int                  shadowed;
+    const kngx_route_t  *r;
+    size_t               i, nown = srv->nroutes;
+
+    if (p->catch_all.nroutes == 0) {
+        return 0;
+    }
+
+    /* the host's own routes, sorted for kngx_plan_shadowed() (the plan
+     * sorts them again with the host-less ones added) */
+    if (nown > 1) {
+        qsort(srv->routes, nown, sizeof(kngx_route_t), kngx_route_cmp);
+    }
 
     for (i = 0; i < p->catch_all.nroutes; i++) {
         r = &p->catch_all.routes[i];
-        shadowed = 0;
 
-        for (j = 0; j < nown && !shadowed; j++) {
-            own = &srv->routes[j];
-
-            if (own->type == KNGX_PATH_PREFIX
-                && kngx_prefix_covers(own->path, r->path))
-            {
-                shadowed = 1;
-
-            } else if (own->type == r->type
-                       && strcmp(own->path, r->path) == 0)
-            {
-                shadowed = 1;
-            }
+        if (kngx_plan_shadowed(srv, nown, r->path, r->type)) {
+            continue;
         }
 
-        if (!shadowed && !kngx_plan_host_allowed(p, srv,
-                                                 r->target.ingress->meta.ns))
-        {
+        if (!kngx_plan_host_allowed(p, srv, r->target.ingress->meta.ns)) {
             /* not the owner's: served by the catch-all server only */
-            shadowed = 1;
+            continue;
         }
 
-        if (!shadowed && kngx_route_append(srv, r) != 0) {
+        if (kngx_route_append(srv, r) != 0) {
             return -1;
         }
     }

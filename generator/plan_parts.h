@@ -20,6 +20,9 @@
 
 #define KNGX_ANN_SHARED_WITH  "kubengx.io/host-shared-with"
 
+/* the longest path kngx_path_check() accepts */
+#define KNGX_PATH_MAX  1024
+
 
 /* plan.c */
 int kngx_plan_warn(kngx_plan_t *p, const kngx_ingress_t *ing,
@@ -43,6 +46,9 @@ int kngx_plan_ingress_rules(kngx_plan_t *p, const kngx_ingress_t *ing);
 int kngx_plan_defaults(kngx_plan_t *p, const kngx_ingress_t *ing);
 int kngx_plan_flag_default(kngx_plan_t *p, kngx_target_t *t);
 int kngx_route_append(kngx_server_t *srv, const kngx_route_t *r);
+void kngx_route_index_free(kngx_server_t *srv);
+const kngx_route_t *kngx_route_lookup(const kngx_server_t *srv, size_t n,
+    const char *path, kngx_path_type_e type);
 int kngx_route_cmp(const void *a, const void *b);
 int kngx_plan_twins(kngx_plan_t *p, kngx_server_t *srv);
 

@@ -27,20 +27,95 @@
 #include "plan_parts.h"
 
 
-static kngx_route_t *
-kngx_route_find(kngx_server_t *srv, const char *path, kngx_path_type_e type)
-{
-    size_t  i;
+/*
+ * srv's routes by (path, type), so that a path finds an older route of
+ * its host in constant time (a host may have 100,000 paths): open
+ * addressing of route index + 1, covering routes[0..route_indexed); the
+ * index is built on the first lookup and dropped with
+ * kngx_route_index_free() when the rules are planned (the routes are
+ * sorted after that).
+ */
 
-    for (i = 0; i < srv->nroutes; i++) {
-        if (srv->routes[i].type == type
-            && strcmp(srv->routes[i].path, path) == 0)
-        {
-            return &srv->routes[i];
+static size_t
+kngx_route_slot(const kngx_server_t *srv, const char *path,
+    kngx_path_type_e type)
+{
+    size_t  j, k, mask = srv->route_index_size - 1;
+
+    j = (kngx_plan_hash(path) * 31 + type) & mask;
+
+    while ((k = srv->route_index[j]) != 0
+           && (srv->routes[k - 1].type != type
+               || strcmp(srv->routes[k - 1].path, path) != 0))
+    {
+        j = (j + 1) & mask;
+    }
+
+    return j;
+}
+
+
+static int
+kngx_route_index_update(kngx_server_t *srv)
+{
+    size_t  size, i, j;
+
+    if ((srv->nroutes + 1) * 2 > srv->route_index_size) {
+        size = srv->route_index_size ? srv->route_index_size : 16;
+        while ((srv->nroutes + 1) * 2 > size) {
+            size *= 2;
+        }
+
+        free(srv->route_index);
+        srv->route_index = calloc(size, sizeof(size_t));
+        if (srv->route_index == NULL) {
+            srv->route_index_size = 0;
+            srv->route_indexed = 0;
+            return -1;
+        }
+
+        srv->route_index_size = size;
+        srv->route_indexed = 0;
+    }
+
+    for (i = srv->route_indexed; i < srv->nroutes; i++) {
+        j = kngx_route_slot(srv, srv->routes[i].path, srv->routes[i].type);
+        if (srv->route_index[j] == 0) {
+            srv->route_index[j] = i + 1;
         }
     }
 
-    return NULL;
+    srv->route_indexed = srv->nroutes;
+
+    return 0;
+}
+
+
+void
+kngx_route_index_free(kngx_server_t *srv)
+{
+    free(srv->route_index);
+    srv->route_index = NULL;
+    srv->route_index_size = 0;
+    srv->route_indexed = 0;
+}
+
+
+/* the route (path, type) of srv; NULL if none; -1 in *rc: no memory */
+static kngx_route_t *
+kngx_route_find(kngx_server_t *srv, const char *path, kngx_path_type_e type,
+    int *rc)
+{
+    size_t  k;
+
+    *rc = kngx_route_index_update(srv);
+    if (*rc != 0) {
+        return NULL;
+    }
+
+    k = srv->route_index[kngx_route_slot(srv, path, type)];
+
+    return k ? &srv->routes[k - 1] : NULL;
 }
 
 
@@ -97,7 +172,11 @@ kngx_plan_path(kngx_plan_t *p, const kngx_ingress_t *ing,
         }
     }
 
-    old = kngx_route_find(srv, path, type);
+    old = kngx_route_find(srv, path, type, &rc);
+    if (rc != 0) {
+        return -1;
+    }
+
     if (old) {
         return kngx_plan_warn(p, ing, ip->field, ip->line, "conflict",
                    "%s path %s on %s is already routed by the older "
@@ -321,7 +400,7 @@ kngx_route_cmp(const void *a, const void *b)
 /* ---- exact twins --------------------------------------------------------- */
 
 /* the route (path, type) in srv's sorted routes[0..n), or NULL */
-static const kngx_route_t *
+const kngx_route_t *
 kngx_route_lookup(const kngx_server_t *srv, size_t n, const char *path,
     kngx_path_type_e type)
 {

@@ -20,17 +20,49 @@
 #include "plan_parts.h"
 
 
+/*
+ * What the plan knows of each Secret of the model (by its index in
+ * m->secrets), so that 100,000 tls entries naming one Secret load it
+ * once and find its certificate in constant time.
+ */
+typedef struct {
+    const char            *why;       /* refused: the reason */
+    size_t                 cert;      /* index in p->certs + 1, or 0 */
+    unsigned               checked:1;
+} kngx_secret_info_t;
+
+
+static kngx_secret_info_t *
+kngx_plan_secret_info(kngx_plan_t *p, const kngx_secret_t *sec)
+{
+    if (p->secret_info == NULL) {
+        p->secret_info = calloc(p->model->nsecrets,
+                                sizeof(kngx_secret_info_t));
+        if (p->secret_info == NULL) {
+            return NULL;
+        }
+    }
+
+    return (kngx_secret_info_t *) p->secret_info
+           + (sec - p->model->secrets);
+}
+
+
 static const kngx_cert_t *
 kngx_plan_cert(kngx_plan_t *p, const kngx_secret_t *sec)
 {
-    kngx_cert_t  *c;
-    char          name[KNGX_NAME_CERT_MAX + 1];
-    size_t        i, cap;
+    kngx_secret_info_t  *si;
+    kngx_cert_t         *c;
+    char                 name[KNGX_NAME_CERT_MAX + 1];
+    size_t               cap;
 
-    for (i = 0; i < p->ncerts; i++) {
-        if (p->certs[i].secret == sec) {
-            return &p->certs[i];
-        }
+    si = kngx_plan_secret_info(p, sec);
+    if (si == NULL) {
+        return NULL;
+    }
+
+    if (si->cert) {
+        return &p->certs[si->cert - 1];
     }
 
     if (p->ncerts == p->certs_cap) {
@@ -56,24 +88,72 @@ kngx_plan_cert(kngx_plan_t *p, const kngx_secret_t *sec)
         return NULL;
     }
 
-    p->ncerts++;
+    si->cert = ++p->ncerts;
 
     return c;
 }
 
 
 /*
+ * Whether nginx can load sec (tls_check.c), once per Secret: NULL, or
+ * the reason.  nomem set when out of memory.
+ */
+static const char *
+kngx_plan_secret_usable(kngx_plan_t *p, const kngx_secret_t *sec,
+    int *nomem)
+{
+    kngx_secret_info_t  *si;
+    char                 reason[256], why[300];
+
+    si = kngx_plan_secret_info(p, sec);
+    if (si == NULL) {
+        *nomem = 1;
+        return "";
+    }
+
+    if (si->checked) {
+        return si->why;
+    }
+
+    si->checked = 1;
+
+    if (sec->cert == NULL || sec->key == NULL) {
+        si->why = "has no tls.crt and tls.key";
+
+    } else if (strncmp(sec->cert, "-----BEGIN ", 11) != 0
+               || strstr(sec->key, "-----BEGIN ") == NULL
+               || strlen(sec->cert) != sec->cert_len
+               || strlen(sec->key) != sec->key_len)
+    {
+        si->why = "does not hold PEM data in tls.crt and tls.key";
+
+    } else if (kngx_tls_check(sec->cert, sec->cert_len, sec->key,
+                              sec->key_len, reason, sizeof(reason)) != 0)
+    {
+        snprintf(why, sizeof(why), "is not usable by nginx: %s", reason);
+
+        si->why = kube_arena_strdup(p->arena, why);
+        if (si->why == NULL) {
+            *nomem = 1;
+            return "";
+        }
+    }
+
+    return si->why;
+}
+
+
+/*
  * The Secret ns/name if nginx can serve it: a kubernetes.io/tls-shaped
  * Secret whose certificate and key nginx loads (tls_check.c).  NULL and
- * the reason in why otherwise.
+ * the reason in why otherwise (and *nomem when out of memory).
  */
 static const kngx_secret_t *
 kngx_plan_secret(kngx_plan_t *p, const char *ns, const char *name,
-    char *why, size_t size)
+    char *why, size_t size, int *nomem)
 {
     const kngx_secret_t  *sec;
     const char           *w;
-    char                  reason[256];
 
     if (kngx_name_check(KNGX_NAME_LABEL, ns, &w) != 0) {
         snprintf(why, size, "has an invalid namespace");
@@ -91,24 +171,9 @@ kngx_plan_secret(kngx_plan_t *p, const char *ns, const char *name,
         return NULL;
     }
 
-    if (sec->cert == NULL || sec->key == NULL) {
-        snprintf(why, size, "has no tls.crt and tls.key");
-        return NULL;
-    }
-
-    if (strncmp(sec->cert, "-----BEGIN ", 11) != 0
-        || strstr(sec->key, "-----BEGIN ") == NULL
-        || strlen(sec->cert) != sec->cert_len
-        || strlen(sec->key) != sec->key_len)
-    {
-        snprintf(why, size, "does not hold PEM data in tls.crt and tls.key");
-        return NULL;
-    }
-
-    if (kngx_tls_check(sec->cert, sec->cert_len, sec->key, sec->key_len,
-                       reason, sizeof(reason)) != 0)
-    {
-        snprintf(why, size, "is not usable by nginx: %s", reason);
+    w = kngx_plan_secret_usable(p, sec, nomem);
+    if (w) {
+        snprintf(why, size, "%s", w);
         return NULL;
     }
 
@@ -154,7 +219,7 @@ kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing)
     char                       host[256], reason[512];
     char                       name[KNGX_NAME_CERT_MAX + 1];
     size_t                     i, j;
-    int                        rc;
+    int                        rc, nomem = 0;
 
     for (i = 0; i < ing->ntls; i++) {
         t = &ing->tls[i];
@@ -163,7 +228,10 @@ kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing)
 
         if (t->secret_name) {
             sec = kngx_plan_secret(p, ing->meta.ns, t->secret_name, reason,
-                                   sizeof(reason));
+                                   sizeof(reason), &nomem);
+            if (nomem) {
+                return -1;
+            }
 
             if (sec == NULL) {
                 if (kngx_plan_warn(p, ing, t->field, t->line, "no-secret",
@@ -267,6 +335,7 @@ kngx_plan_default_cert(kngx_plan_t *p)
     const char           *slash;
     const kngx_secret_t  *sec;
     char                 *ns, why[512];
+    int                   nomem = 0;
 
     if (s == NULL) {
         return 0;
@@ -283,7 +352,11 @@ kngx_plan_default_cert(kngx_plan_t *p)
         return -1;
     }
 
-    sec = kngx_plan_secret(p, ns, slash + 1, why, sizeof(why));
+    sec = kngx_plan_secret(p, ns, slash + 1, why, sizeof(why), &nomem);
+    if (nomem) {
+        return -1;
+    }
+
     if (sec == NULL) {
         return kngx_plan_error(p, "--default-certificate: Secret %s %s",
                                kngx_msg_quote(s), why);

@@ -11,7 +11,11 @@
  *   map $http_host $kubengx_host { ... }        original Host, or $host
  *   server_names_hash_bucket_size N;            only when a host is longer
  *                                               than the default bucket
- *                                               holds (46 characters)
+ *                                               holds (46 characters), and
+ *   server_names_hash_max_size N;               with it when there are
+ *                                               more hosts than nginx's
+ *                                               default hash holds
+ *                                               (render_hash.c)
  *   upstream NS_SVC_PORT { ... }                emit_upstream.c; or, in
  *                                               the dispatch form,
  *                                               upstream kubengx_dispatch
@@ -48,6 +52,11 @@
  *
  * TLS hosts: an http server answering 308 https://$host[:PORT]$request_uri
  * and an https server with the routes; certificates in certs_dir.
+ *
+ * With https_hop (--enable-ssl-passthrough), the stream config owns the
+ * https port (stream.h) and the https servers listen on the unix socket
+ * https_hop with proxy_protocol instead: the client address comes from
+ * the PROXY header (realip), X-Forwarded-Port from its destination port.
  *
  * Proxying (every server): HTTP/1.1 with upstream keepalive, WebSocket
  * Upgrade/Connection, Host = the request's Host header, X-Real-IP,
@@ -127,7 +136,7 @@ typedef struct {
     const kngx_plan_t         *p;
     const kngx_render_opts_t  *o;
     char                       http_listen[300];
-    char                       https_listen[300];
+    char                       https_listen[1100];
     const char                *certs_dir;    /* quoted-safe */
 } kngx_render_t;
 
@@ -232,7 +241,7 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 {
     const kngx_route_t  *rt;
     char                 sub[1100];
-    size_t               i, j;
+    size_t               i;
     int                  has_root = 0, has_exact;
 
     for (i = 0; i < srv->nroutes; i++) {
@@ -252,14 +261,10 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         snprintf(sub, sizeof(sub), "%s/", rt->path);
         kngx_render_location(r, "", sub, rt);
 
-        has_exact = 0;
-        for (j = 0; j < srv->nroutes; j++) {
-            if (srv->routes[j].type == KNGX_PATH_EXACT
-                && strcmp(srv->routes[j].path, rt->path) == 0)
-            {
-                has_exact = 1;
-            }
-        }
+        /* routes are sorted by (path, type), Exact first: an Exact route
+         * of the same path is the one before */
+        has_exact = i > 0 && srv->routes[i - 1].type == KNGX_PATH_EXACT
+                    && strcmp(srv->routes[i - 1].path, rt->path) == 0;
 
         if (!has_exact) {
             kngx_render_location(r, "= ", rt->path, rt);
@@ -300,47 +305,21 @@ kngx_render_proxy_headers(kngx_render_t *r)
         "    proxy_set_header X-Forwarded-For %s;\n"
         "    proxy_set_header X-Forwarded-Proto $scheme;\n"
         "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
-        "    proxy_set_header X-Forwarded-Port $server_port;\n",
+        "    proxy_set_header X-Forwarded-Port %s;\n",
         r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
-                                  : "$remote_addr");
+                                  : "$remote_addr",
+        r->o->https_hop ? "$kubengx_server_port" : "$server_port");
 }
 
 
-/*
- * nginx keeps exact server names in a hash whose buckets hold
- * server_names_hash_bucket_size bytes, 64 by default on x86-64: each name
- * takes sizeof(void *) + its length + 2 rounded up to a pointer, and a
- * bucket ends with a pointer (ngx_hash_init()).  A name of 47 or more
- * characters does not fit, and nginx then refuses the whole config, while
- * a DNS name may have 253.  Returns the bucket size the longest exact
- * host needs, or 0 when the default does.
- */
-
-static size_t
-kngx_render_names_bucket(const kngx_plan_t *p)
+/* a server listening on the https hop: the client is the PROXY header's */
+static void
+kngx_render_hop(kngx_render_t *r)
 {
-    size_t  i, len, max, need, size;
-
-    max = 0;
-
-    for (i = 0; i < p->nservers; i++) {
-        if (!p->servers[i].wildcard) {
-            len = strlen(p->servers[i].host);
-            max = len > max ? len : max;
-        }
+    if (r->o->https_hop) {
+        kngx_buf_printf(r->b, "    set_real_ip_from unix:;\n"
+                        "    real_ip_header proxy_protocol;\n");
     }
-
-    need = sizeof(void *)
-           + ((max + 2 + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
-           + sizeof(void *);
-
-    if (need <= 64) {
-        return 0;
-    }
-
-    for (size = 128; size < need; size *= 2) { /* void */ }
-
-    return size;
 }
 
 
@@ -411,6 +390,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
                         r->https_listen);
         kngx_render_server_name(r, srv);
         kngx_render_cert(r, srv->cert_name);
+        kngx_render_hop(r);
 
     } else {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
@@ -424,16 +404,68 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
+/* the listen addresses (--listen-address, ports); an error or NULL */
+static const char *
+kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
+{
+    const char  *addr = o->listen_address;
+    size_t       i;
+
+    if (addr) {
+        /* an IP address (IPv6 in brackets) or a host name */
+        for (i = 0; addr[i]; i++) {
+            char  c = addr[i];
+
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
+                  || c == '[' || c == ']' || c == '-'))
+            {
+                return "--listen-address must be an IP address or a name";
+            }
+        }
+
+        if (strchr(addr, ':') && addr[0] != '[') {
+            snprintf(r->http_listen, sizeof(r->http_listen), "[%s]:%d", addr,
+                     o->http_port);
+            snprintf(r->https_listen, sizeof(r->https_listen), "[%s]:%d", addr,
+                     o->https_port);
+        } else {
+            snprintf(r->http_listen, sizeof(r->http_listen), "%s:%d", addr,
+                     o->http_port);
+            snprintf(r->https_listen, sizeof(r->https_listen), "%s:%d", addr,
+                     o->https_port);
+        }
+
+    } else {
+        snprintf(r->http_listen, sizeof(r->http_listen), "%d", o->http_port);
+        snprintf(r->https_listen, sizeof(r->https_listen), "%d", o->https_port);
+    }
+
+    if (o->https_hop) {
+        if (!kngx_ngx_safe(o->https_hop) || strpbrk(o->https_hop, "\"\\ ")
+            || o->https_hop[0] != '/' || strlen(o->https_hop) > 1024)
+        {
+            return "the https hop socket path must be absolute, without "
+                   "quotes, backslashes, spaces, $, {, }, ;, control or "
+                   "non-ASCII bytes";
+        }
+
+        snprintf(r->https_listen, sizeof(r->https_listen),
+                 "unix:%s proxy_protocol", o->https_hop);
+    }
+
+    return NULL;
+}
+
+
 char *
 kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     const char **err)
 {
     kngx_render_t   r;
     kngx_buf_t      b;
-    const char     *addr = o->listen_address;
-    size_t          i, bucket;
+    size_t          i, bucket, names_max;
     int             https = 0;
-
 
     memset(&b, 0, sizeof(b));
     memset(&r, 0, sizeof(r));
@@ -454,35 +486,9 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         return NULL;
     }
 
-    if (addr) {
-        /* an IP address (IPv6 in brackets) or a host name */
-        for (i = 0; addr[i]; i++) {
-            char  c = addr[i];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
-                  || c == '[' || c == ']' || c == '-'))
-            {
-                *err = "--listen-address must be an IP address or a name";
-                return NULL;
-            }
-        }
-
-        if (strchr(addr, ':') && addr[0] != '[') {
-            snprintf(r.http_listen, sizeof(r.http_listen), "[%s]:%d", addr,
-                     o->http_port);
-            snprintf(r.https_listen, sizeof(r.https_listen), "[%s]:%d", addr,
-                     o->https_port);
-        } else {
-            snprintf(r.http_listen, sizeof(r.http_listen), "%s:%d", addr,
-                     o->http_port);
-            snprintf(r.https_listen, sizeof(r.https_listen), "%s:%d", addr,
-                     o->https_port);
-        }
-
-    } else {
-        snprintf(r.http_listen, sizeof(r.http_listen), "%d", o->http_port);
-        snprintf(r.https_listen, sizeof(r.https_listen), "%d", o->https_port);
+    *err = kngx_render_listen(&r, o);
+    if (*err) {
+        return NULL;
     }
 
     for (i = 0; i < p->nservers; i++) {
@@ -513,9 +519,25 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         "    default $http_host;\n"
         "}\n\n");
 
-    bucket = kngx_render_names_bucket(p);
+    if (o->https_hop) {
+        kngx_buf_printf(&b,
+            "map $proxy_protocol_server_port $kubengx_server_port {\n"
+            "    \"\"      $server_port;\n"
+            "    default $proxy_protocol_server_port;\n"
+            "}\n\n");
+    }
 
-    if (bucket) {
+    if (kngx_names_hash(p, &names_max, &bucket) != 0) {
+        b.nomem = 1;
+
+    } else if (names_max) {
+        kngx_buf_printf(&b,
+            "# more host names than nginx's default server name hash (at\n"
+            "# most 512 buckets) holds without a warning\n"
+            "server_names_hash_max_size %zu;\n"
+            "server_names_hash_bucket_size %zu;\n\n", names_max, bucket);
+
+    } else if (bucket) {
         kngx_buf_printf(&b,
             "# a host name longer than nginx's default server name hash\n"
             "# bucket (64 bytes) holds\n"
@@ -535,6 +557,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         kngx_buf_printf(&b, "    listen %s ssl default_server;\n",
                         r.https_listen);
         kngx_render_cert(&r, p->default_cert->name);
+        kngx_render_hop(&r);
     }
 
     kngx_buf_printf(&b, "    server_name _;\n");

@@ -39,6 +39,11 @@ typedef struct {
                                              absolute; NULL: "certs" */
     int                  forwarded_for_append;  /* trust the client's
                                                    X-Forwarded-For */
+    const char          *https_hop;       /* --enable-ssl-passthrough: the
+                                             unix socket the https servers
+                                             listen on, behind the stream
+                                             config (stream.h); NULL: the
+                                             https port */
 } kngx_render_opts_t;
 
 
@@ -54,6 +59,13 @@ int kngx_forwarded_for_parse(const char *s);
 char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
     size_t *len, const char **err);
 
+/*
+ * render_hash.c: the server name hash the plan's exact hosts need:
+ * *bucket 0 and *max_size 0 when nginx's defaults hold them; -1 when out
+ * of memory.
+ */
+int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
+
 /* emit_upstream.c: the upstream { } blocks */
 void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p);
 
@@ -63,9 +75,9 @@ int kngx_output_write(const char *dir, const char *conf, size_t len,
     const kngx_plan_t *p, char *err, size_t err_size);
 
 
-/* write one file (0644) atomically */
-int kngx_output_write_file(const char *path, const char *data, size_t len,
-    char *err, size_t err_size);
+/* write DIR/NAME atomically, mode 0644 (DIR made when missing) */
+int kngx_output_write_file(const char *dir, const char *name,
+    const char *text, size_t len, char *err, size_t err_size);
 
 
 /* write only DIR/certs (mode 0700) and its .pem files (0600) */
@@ -81,6 +93,12 @@ typedef struct {
     int                  allow_loopback;  /* k8s_allow_loopback_endpoints
                                              on, as the controller's
                                              nginx.conf says */
+    const char          *stream_loads;    /* load_module lines of the
+                                             stream modules, after the
+                                             module's (stream_options.c) */
+    const char          *stream_conf;     /* the stream-context text
+                                             (stream.h), or NULL */
+    size_t               stream_len;
 } kngx_check_opts_t;
 
 int kngx_check(const kngx_check_opts_t *o, const char *conf, size_t len,

@@ -223,7 +223,7 @@ kube_service_resolve(const kube_service_t *svc,
     for (i = 0; i < svc->nports; i++) {
         p = &svc->ports[i];
 
-        if (p->proto != KUBE_PROTO_TCP) {
+        if (p->proto != sel->proto) {
             continue;
         }
 
@@ -235,6 +235,7 @@ kube_service_resolve(const kube_service_t *svc,
             memset(out, 0, sizeof(kube_port_selector_t));
             out->kind = KUBE_PORTSEL_NAME;
             out->name = p->name;
+            out->proto = p->proto;
             return 0;
         }
     }

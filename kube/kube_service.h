@@ -67,13 +67,14 @@ char *kube_service_encode(const kube_service_t *svc, size_t *len);
 /*
  * The EndpointSlice port selector for a Service port selector:
  *
- *   KUBE_PORTSEL_NUMBER n  the TCP port whose spec.ports[].port is n;
- *   KUBE_PORTSEL_NAME s    the TCP port named s;
- *   KUBE_PORTSEL_UNNAMED   the TCP port named "" (a single-port Service).
+ *   KUBE_PORTSEL_NUMBER n  the port whose spec.ports[].port is n;
+ *   KUBE_PORTSEL_NAME s    the port named s;
+ *   KUBE_PORTSEL_UNNAMED   the port named "" (a single-port Service);
  *
- * Returns 0 and sets *out to KUBE_PORTSEL_NAME with that port's name
- * ("" included; pointing into svc), or -1 when the Service has no such
- * port.
+ * always among the ports of protocol sel->proto (TCP by default; UDP for
+ * the stream module's protocol=udp).  Returns 0 and sets *out to
+ * KUBE_PORTSEL_NAME with that port's name ("" included; pointing into
+ * svc) and protocol, or -1 when the Service has no such port.
  */
 int kube_service_resolve(const kube_service_t *svc,
     const kube_port_selector_t *sel, kube_port_selector_t *out);

@@ -91,7 +91,7 @@ kube_port_selector_parse(const char *s, size_t len,
 static int
 kube_svc_port_match(const kube_es_port_t *p, const kube_port_selector_t *sel)
 {
-    if (p->proto != KUBE_PROTO_TCP || !p->has_port) {
+    if (p->proto != sel->proto || !p->has_port) {
         return 0;
     }
 

@@ -46,6 +46,7 @@ typedef struct {
     kube_portsel_e   kind;
     const char      *name;        /* KUBE_PORTSEL_NAME */
     uint16_t         number;      /* KUBE_PORTSEL_NUMBER */
+    kube_proto_e     proto;       /* the ports' protocol; 0: TCP */
 } kube_port_selector_t;
 
 

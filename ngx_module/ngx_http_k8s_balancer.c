@@ -38,18 +38,12 @@ static ngx_int_t ngx_http_k8s_zone_prefer(ngx_http_k8s_peer_data_t *kpd,
 static ngx_int_t ngx_http_k8s_zone_exclude(ngx_http_k8s_peer_data_t *kpd,
     ngx_str_t *zone, ngx_pool_t *pool);
 
-#if (NGX_HTTP_SSL)
-static ngx_int_t ngx_http_k8s_set_session(ngx_peer_connection_t *pc,
-    void *data);
-static void ngx_http_k8s_save_session(ngx_peer_connection_t *pc,
-    void *data);
-#endif
 
 
 static ngx_str_t  ngx_http_k8s_no_backend = ngx_string("k8s-no-backend");
 
 
-static ngx_http_k8s_pick_pt  ngx_http_k8s_picks[] = {
+ngx_http_k8s_pick_pt  ngx_http_k8s_picks[] = {
     ngx_http_k8s_pick_rr,
     ngx_http_k8s_pick_least_conn,
     ngx_http_k8s_pick_random,
@@ -64,10 +58,7 @@ ngx_int_t
 ngx_http_k8s_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_uint_t                 n;
-    ngx_pool_cleanup_t        *cln;
     ngx_http_k8s_key_t        *key;
-    ngx_http_k8s_ring_t       *ring;
     ngx_http_k8s_loc_conf_t   *klcf;
     ngx_http_k8s_srv_conf_t   *kscf;
     ngx_http_k8s_main_conf_t  *kmcf;
@@ -115,14 +106,46 @@ ngx_http_k8s_init_peer(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_module);
+
+    if (ngx_http_k8s_balancer_acquire(kpd, r->pool, &kmcf->local_zone)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (kpd->peers) {
+        r->upstream->peer.tries = kpd->peers->number;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The part of init_peer common to HTTP and stream (ngx_stream_k8s_*.c):
+ * kpd's conf, key (with an entry), pick and hash_key are set.  Takes a
+ * reference on the key's current version for the life of pool (NGX_OK
+ * with kpd->peers NULL when the Service has no list), sizes the "tried"
+ * bitmap, and prepares the consistent hash and the zone preference.
+ */
+
+ngx_int_t
+ngx_http_k8s_balancer_acquire(ngx_http_k8s_peer_data_t *kpd,
+    ngx_pool_t *pool, ngx_str_t *local_zone)
+{
+    ngx_uint_t             n;
+    ngx_pool_cleanup_t    *cln;
+    ngx_http_k8s_ring_t   *ring;
+
     /* the cleanup first: nothing may fail once the reference is taken */
 
-    cln = ngx_pool_cleanup_add(r->pool, 0);
+    cln = ngx_pool_cleanup_add(pool, 0);
     if (cln == NULL) {
         return NGX_ERROR;
     }
 
-    kpd->peers = ngx_http_k8s_table_acquire(key->entry);
+    kpd->peers = ngx_http_k8s_table_acquire(kpd->key->entry);
 
     if (kpd->peers == NULL) {
         return NGX_OK;
@@ -139,15 +162,13 @@ ngx_http_k8s_init_peer(ngx_http_request_t *r,
     } else {
         n = (n + (8 * sizeof(uintptr_t) - 1)) / (8 * sizeof(uintptr_t));
 
-        kpd->tried = ngx_pcalloc(r->pool, n * sizeof(uintptr_t));
+        kpd->tried = ngx_pcalloc(pool, n * sizeof(uintptr_t));
         if (kpd->tried == NULL) {
             return NGX_ERROR;
         }
     }
 
-    r->upstream->peer.tries = kpd->peers->number;
-
-    if (kscf->balance == NGX_HTTP_K8S_BALANCE_CHASH) {
+    if (kpd->conf->balance == NGX_HTTP_K8S_BALANCE_CHASH) {
         ring = (ngx_http_k8s_ring_t *) (uintptr_t) kpd->peers->ring;
 
         if (ring == NULL) {
@@ -159,15 +180,11 @@ ngx_http_k8s_init_peer(ngx_http_request_t *r,
         }
     }
 
-    kmcf = ngx_http_get_module_main_conf(r, ngx_http_k8s_module);
-
-    if (kmcf->local_zone.len
+    if (local_zone->len
         && kpd->peers->all_hinted
         && kpd->peers->number > 1)
     {
-        if (ngx_http_k8s_zone_prefer(kpd, &kmcf->local_zone, r->pool)
-            != NGX_OK)
-        {
+        if (ngx_http_k8s_zone_prefer(kpd, local_zone, pool) != NGX_OK) {
             return NGX_ERROR;
         }
     }
@@ -267,18 +284,13 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
 {
     ngx_http_k8s_peer_data_t  *kpd = data;
 
-    ngx_uint_t                 p;
-    ngx_http_k8s_peer_t       *best;
-    ngx_http_k8s_entry_t      *entry;
-    ngx_http_k8s_peers_t      *peers;
+    ngx_http_k8s_entry_t  *entry;
 
     pc->cached = 0;
     pc->connection = NULL;
     kpd->current = NULL;
 
-    peers = kpd->peers;
-
-    if (peers == NULL) {
+    if (kpd->peers == NULL) {
         if (kpd->key == NULL) {
             ngx_log_error(NGX_LOG_ERR, pc->log, 0,
                           "k8s: no \"k8s_backend\" in this location for "
@@ -296,6 +308,22 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
         return NGX_BUSY;
     }
 
+    return ngx_http_k8s_balancer_pick(kpd, pc);
+}
+
+
+/* get_peer with a version (kpd->peers): HTTP and stream */
+
+ngx_int_t
+ngx_http_k8s_balancer_pick(ngx_http_k8s_peer_data_t *kpd,
+    ngx_peer_connection_t *pc)
+{
+    ngx_uint_t                 p;
+    ngx_http_k8s_peer_t       *best;
+    ngx_http_k8s_entry_t      *entry;
+    ngx_http_k8s_peers_t      *peers;
+
+    peers = kpd->peers;
     entry = kpd->key->entry;
 
     ngx_http_k8s_entry_wlock(entry);
@@ -359,33 +387,22 @@ ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
 {
     ngx_http_k8s_peer_data_t  *kpd = data;
 
-    time_t                     now;
     ngx_msec_t                 rtt;
-    ngx_uint_t                 max_fails, ewma;
     ngx_http_upstream_t       *u;
-    ngx_http_k8s_peer_t       *peer;
-    ngx_http_k8s_entry_t      *entry;
 
-    peer = kpd->current;
-
-    if (peer == NULL) {
+    if (kpd->current == NULL) {
         pc->tries = 0;
         return;
     }
-
-    kpd->current = NULL;
-    entry = kpd->key->entry;
-    max_fails = kpd->conf->max_fails;
 
     /*
      * the EWMA sample: the time to the response header; without one (a
      * failure, or free before the header), the time of this try so far
      */
 
-    ewma = (kpd->conf->balance == NGX_HTTP_K8S_BALANCE_EWMA);
-    rtt = 0;
+    rtt = NGX_HTTP_K8S_NO_RTT;
 
-    if (ewma) {
+    if (kpd->conf->balance == NGX_HTTP_K8S_BALANCE_EWMA) {
         u = kpd->request->upstream;
 
         if (u->state && u->state->header_time != (ngx_msec_t) -1) {
@@ -396,9 +413,33 @@ ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
         }
     }
 
+    ngx_http_k8s_balancer_done(kpd, pc, state, rtt);
+}
+
+
+/*
+ * free_peer with a current endpoint: HTTP and stream.  The passive health
+ * checks (max_fails, fail_timeout) and, unless rtt is
+ * NGX_HTTP_K8S_NO_RTT, an EWMA sample.
+ */
+
+void
+ngx_http_k8s_balancer_done(ngx_http_k8s_peer_data_t *kpd,
+    ngx_peer_connection_t *pc, ngx_uint_t state, ngx_msec_t rtt)
+{
+    time_t                     now;
+    ngx_uint_t                 max_fails;
+    ngx_http_k8s_peer_t       *peer;
+    ngx_http_k8s_entry_t      *entry;
+
+    peer = kpd->current;
+    kpd->current = NULL;
+    entry = kpd->key->entry;
+    max_fails = kpd->conf->max_fails;
+
     ngx_http_k8s_entry_wlock(entry);
 
-    if (ewma) {
+    if (rtt != NGX_HTTP_K8S_NO_RTT) {
         ngx_http_k8s_ewma_update(peer, rtt, ngx_current_msec);
     }
 
@@ -447,24 +488,20 @@ ngx_http_k8s_free_peer(ngx_peer_connection_t *pc, void *data,
 }
 
 
-#if (NGX_HTTP_SSL)
-
 /*
  * nginx calls these unconditionally with proxy_ssl_session_reuse (the
- * default); sessions are not cached per endpoint yet.
+ * default), in http and stream; sessions are not cached per endpoint yet.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_k8s_set_session(ngx_peer_connection_t *pc, void *data)
 {
     return NGX_OK;
 }
 
 
-static void
+void
 ngx_http_k8s_save_session(ngx_peer_connection_t *pc, void *data)
 {
     return;
 }
-
-#endif

@@ -4,6 +4,9 @@
  * (peer init/get/free common to all methods) and the methods,
  * ngx_http_k8s_balance_{rr,least_conn,random,ewma,hash}.c.
  *
+ * The stream module (ngx_stream_k8s_balancer.c) uses the same peer data,
+ * methods and common parts, with request NULL.
+ *
  * A method's pick function runs under the entry's write lock with a
  * version of at least two endpoints; it returns the index of the chosen
  * slot, or NGX_HTTP_K8S_NONE when every endpoint is tried, failed or
@@ -45,7 +48,7 @@ struct ngx_http_k8s_peer_data_s {
     ngx_http_k8s_pick_pt         pick;
     ngx_http_k8s_srv_conf_t     *conf;
     ngx_http_k8s_key_t          *key;
-    ngx_http_request_t          *request;
+    ngx_http_request_t          *request;    /* NULL: a stream session */
     ngx_http_k8s_peers_t        *peers;      /* referenced by this request */
     ngx_http_k8s_peer_t         *current;
     uintptr_t                   *tried;
@@ -93,6 +96,22 @@ ngx_http_k8s_balancer_usable(ngx_http_k8s_peer_data_t *kpd, ngx_uint_t i)
     return 1;
 }
 
+
+/* indexed by NGX_HTTP_K8S_BALANCE_* */
+extern ngx_http_k8s_pick_pt  ngx_http_k8s_picks[];
+
+/* ngx_http_k8s_balancer.c: the parts of init/get/free common to the http
+ * and stream modules */
+#define NGX_HTTP_K8S_NO_RTT         ((ngx_msec_t) -1)
+
+ngx_int_t ngx_http_k8s_balancer_acquire(ngx_http_k8s_peer_data_t *kpd,
+    ngx_pool_t *pool, ngx_str_t *local_zone);
+ngx_int_t ngx_http_k8s_balancer_pick(ngx_http_k8s_peer_data_t *kpd,
+    ngx_peer_connection_t *pc);
+void ngx_http_k8s_balancer_done(ngx_http_k8s_peer_data_t *kpd,
+    ngx_peer_connection_t *pc, ngx_uint_t state, ngx_msec_t rtt);
+ngx_int_t ngx_http_k8s_set_session(ngx_peer_connection_t *pc, void *data);
+void ngx_http_k8s_save_session(ngx_peer_connection_t *pc, void *data);
 
 ngx_uint_t ngx_http_k8s_pick_rr(ngx_http_k8s_peer_data_t *kpd);
 ngx_uint_t ngx_http_k8s_pick_least_conn(ngx_http_k8s_peer_data_t *kpd);

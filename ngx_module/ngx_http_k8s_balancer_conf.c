@@ -15,7 +15,7 @@
 
 
 static ngx_int_t ngx_http_k8s_balancer_hash(ngx_conf_t *cf,
-    ngx_str_t *value, ngx_http_k8s_srv_conf_t *kscf);
+    ngx_str_t *key, void *data);
 static ngx_int_t ngx_http_k8s_init_upstream(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *us);
 
@@ -79,25 +79,41 @@ ngx_int_t
 ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t i,
     ngx_http_k8s_srv_conf_t *kscf)
 {
+    return ngx_http_k8s_balancer_parse(cf, value, i, cf->args->nelts, kscf,
+                                       ngx_http_k8s_balancer_hash, kscf);
+}
+
+
+/*
+ * The options of value[i] .. value[n - 1] into kscf; hash=KEY is given to
+ * the caller's compile (http and stream complex values differ).
+ */
+
+ngx_int_t
+ngx_http_k8s_balancer_parse(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t i,
+    ngx_uint_t n, ngx_http_k8s_srv_conf_t *kscf, ngx_http_k8s_hash_pt hash,
+    void *data)
+{
     time_t                             t;
-    ngx_int_t                          n;
+    ngx_int_t                          v;
     ngx_str_t                          s;
-    ngx_uint_t                         m, balance, consistent;
+    ngx_uint_t                         m, balance, consistent, has_hash;
 
     balance = NGX_CONF_UNSET_UINT;
     consistent = 0;
+    has_hash = 0;
 
-    for ( /* void */ ; i < cf->args->nelts; i++) {
+    for ( /* void */ ; i < n; i++) {
 
         if (ngx_strncmp(value[i].data, "max_fails=", 10) == 0) {
 
-            n = ngx_atoi(value[i].data + 10, value[i].len - 10);
+            v = ngx_atoi(value[i].data + 10, value[i].len - 10);
 
-            if (n == NGX_ERROR) {
+            if (v == NGX_ERROR) {
                 goto invalid;
             }
 
-            kscf->max_fails = n;
+            kscf->max_fails = v;
             continue;
         }
 
@@ -150,10 +166,24 @@ ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t i,
 
         if (ngx_strncmp(value[i].data, "hash=", 5) == 0) {
 
-            if (ngx_http_k8s_balancer_hash(cf, &value[i], kscf) != NGX_OK) {
+            if (has_hash) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "duplicate \"hash=\"");
                 return NGX_ERROR;
             }
 
+            s.len = value[i].len - 5;
+            s.data = &value[i].data[5];
+
+            if (s.len == 0) {
+                goto invalid;
+            }
+
+            if (hash(cf, &s, data) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            has_hash = 1;
             continue;
         }
 
@@ -178,17 +208,17 @@ ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t i,
     /* hash=KEY alone means balance=hash */
 
     if (balance == NGX_CONF_UNSET_UINT) {
-        balance = kscf->hash ? NGX_HTTP_K8S_BALANCE_HASH
-                             : NGX_HTTP_K8S_BALANCE_RR;
+        balance = has_hash ? NGX_HTTP_K8S_BALANCE_HASH
+                           : NGX_HTTP_K8S_BALANCE_RR;
     }
 
-    if (balance == NGX_HTTP_K8S_BALANCE_HASH && kscf->hash == NULL) {
+    if (balance == NGX_HTTP_K8S_BALANCE_HASH && !has_hash) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"balance=hash\" requires \"hash=KEY\"");
         return NGX_ERROR;
     }
 
-    if (balance != NGX_HTTP_K8S_BALANCE_HASH && kscf->hash) {
+    if (balance != NGX_HTTP_K8S_BALANCE_HASH && has_hash) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"hash=\" requires \"balance=hash\"");
         return NGX_ERROR;
@@ -216,28 +246,14 @@ invalid:
 }
 
 
-/* hash=KEY: KEY compiled as a complex value */
+/* hash=KEY: KEY compiled as an http complex value */
 
 static ngx_int_t
-ngx_http_k8s_balancer_hash(ngx_conf_t *cf, ngx_str_t *value,
-    ngx_http_k8s_srv_conf_t *kscf)
+ngx_http_k8s_balancer_hash(ngx_conf_t *cf, ngx_str_t *key, void *data)
 {
-    ngx_str_t                          s;
+    ngx_http_k8s_srv_conf_t  *kscf = data;
+
     ngx_http_compile_complex_value_t   ccv;
-
-    if (kscf->hash) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "duplicate \"hash=\"");
-        return NGX_ERROR;
-    }
-
-    s.len = value->len - 5;
-    s.data = &value->data[5];
-
-    if (s.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid value \"%V\"", value);
-        return NGX_ERROR;
-    }
 
     kscf->hash = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
     if (kscf->hash == NULL) {
@@ -247,7 +263,7 @@ ngx_http_k8s_balancer_hash(ngx_conf_t *cf, ngx_str_t *value,
     ngx_memzero(&ccv, sizeof(ngx_http_compile_complex_value_t));
 
     ccv.cf = cf;
-    ccv.value = &s;
+    ccv.value = key;
     ccv.complex_value = kscf->hash;
 
     return ngx_http_compile_complex_value(&ccv);
@@ -288,13 +304,7 @@ ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     /* no weight=, backup= ... on "server": those are refused anyway */
     uscf->flags = NGX_HTTP_UPSTREAM_CREATE;
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    ngx_str_set(&u.url, "127.0.0.1:1");
-    u.default_port = 80;
-    u.no_resolve = 1;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+    if (ngx_http_k8s_placeholder(cf, &u) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -313,6 +323,21 @@ ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     us->fail_timeout = 10;
 
     return NGX_CONF_OK;
+}
+
+
+/* the placeholder server's address, 127.0.0.1:1 (http and stream) */
+
+ngx_int_t
+ngx_http_k8s_placeholder(ngx_conf_t *cf, ngx_url_t *u)
+{
+    ngx_memzero(u, sizeof(ngx_url_t));
+
+    ngx_str_set(&u->url, "127.0.0.1:1");
+    u->default_port = 80;
+    u->no_resolve = 1;
+
+    return ngx_parse_url(cf->pool, u);
 }
 
 

@@ -15,6 +15,7 @@
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_api.h"
 #include "ngx_http_k8s_table.h"
+#include "ngx_http_k8s_metrics.h"
 
 
 static ngx_int_t ngx_http_k8s_postconfiguration(ngx_conf_t *cf);
@@ -97,6 +98,34 @@ static ngx_command_t  ngx_http_k8s_commands[] = {
       0,
       NULL },
 
+    { ngx_string("k8s_metrics_route"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_metrics_route,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_controller"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_metrics_controller,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics_cells"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_k8s_metrics_cells,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_k8s_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -139,6 +168,12 @@ ngx_http_k8s_postconfiguration(ngx_conf_t *cf)
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
 
+    /* the log-phase handler and zone of k8s_metrics_route */
+
+    if (ngx_http_k8s_metrics_postconfiguration(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (kmcf->keys.nelts == 0) {
         return NGX_OK;
     }
@@ -170,6 +205,7 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
      *     kmcf->shm_zone = NULL;
      *     kmcf->snapshot = { 0, NULL };
      *     kmcf->table = NULL;
+     *     kmcf->metrics = NULL;
      */
 
     kmcf->api_set = NGX_CONF_UNSET;
@@ -181,6 +217,9 @@ ngx_http_k8s_create_main_conf(ngx_conf_t *cf)
     {
         return NULL;
     }
+
+    ngx_rbtree_init(&kmcf->keys_tree, &kmcf->keys_sentinel,
+                    ngx_str_rbtree_insert_value);
 
     return kmcf;
 }
@@ -197,9 +236,13 @@ ngx_http_k8s_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(kmcf->allow_loopback, 0);
 
-    /* no "k8s_api": the in-cluster settings, read here in the master */
+    /*
+     * no "k8s_api": the in-cluster settings, read here in the master (also
+     * for a zone without http keys: the stream module adds its keys after
+     * the whole configuration is read, ngx_stream_k8s_link.c)
+     */
 
-    if (!kmcf->api_set && kmcf->keys.nelts
+    if (!kmcf->api_set && (kmcf->keys.nelts || kmcf->shm_zone)
         && ngx_http_k8s_api_conf_default(cf, kmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
@@ -257,6 +300,7 @@ ngx_http_k8s_create_loc_conf(ngx_conf_t *cf)
     }
 
     klcf->backend = NGX_CONF_UNSET_PTR;
+    klcf->metrics_route = NGX_CONF_UNSET_PTR;
 
     return klcf;
 }
@@ -269,6 +313,8 @@ ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_k8s_loc_conf_t *conf = child;
 
     ngx_conf_merge_ptr_value(conf->backend, prev->backend, NULL);
+    ngx_conf_merge_ptr_value(conf->metrics_route, prev->metrics_route,
+                             NULL);
 
     return NGX_CONF_OK;
 }
@@ -293,6 +339,15 @@ ngx_http_k8s_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (name.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid zone name \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    /* the per-request metrics' zone (ngx_http_k8s_metrics_conf.c) */
+
+    if (name.len == 11 && ngx_strncmp(name.data, "k8s_metrics", 11) == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "the zone name \"k8s_metrics\" is reserved for "
+                           "the per-request metrics");
         return NGX_CONF_ERROR;
     }
 
@@ -378,15 +433,34 @@ ngx_http_k8s_key_t *
 ngx_http_k8s_register_key(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
     ngx_uint_t *used)
 {
-    u_char                     *p, *slash;
-    ngx_str_t                   ns, name, port, text;
-    ngx_uint_t                  i;
-    kube_err_t                  err;
-    ngx_http_k8s_key_t         *key, **keyp;
-    kube_port_selector_t        sel;
-    ngx_http_k8s_main_conf_t   *kmcf;
+    ngx_http_k8s_ref_t         ref;
+    ngx_http_k8s_main_conf_t  *kmcf;
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_k8s_module);
+
+    if (ngx_http_k8s_parse_service(cf, value, n, &ref, used) != NGX_OK) {
+        return NULL;
+    }
+
+    return ngx_http_k8s_key_add(kmcf, cf->pool, &ref);
+}
+
+
+/*
+ * "NS/NAME [port=NAME|NUMBER]" from value[1], validated, into ref (its
+ * strings point into value); *used: the first argument not consumed.
+ * Used by the stream module too (ngx_stream_k8s_module.c).
+ */
+
+ngx_int_t
+ngx_http_k8s_parse_service(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
+    ngx_http_k8s_ref_t *ref, ngx_uint_t *used)
+{
+    u_char      *slash;
+    ngx_uint_t   i;
+    kube_err_t   err;
+
+    ngx_memzero(ref, sizeof(ngx_http_k8s_ref_t));
 
     slash = ngx_strlchr(value[1].data, value[1].data + value[1].len, '/');
 
@@ -394,109 +468,135 @@ ngx_http_k8s_register_key(ngx_conf_t *cf, ngx_str_t *value, ngx_uint_t n,
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid service \"%V\": expected NAMESPACE/NAME",
                            &value[1]);
-        return NULL;
+        return NGX_ERROR;
     }
 
-    ns.data = value[1].data;
-    ns.len = slash - value[1].data;
-    name.data = slash + 1;
-    name.len = value[1].data + value[1].len - name.data;
+    ref->service = value[1];
+    ref->ns.data = value[1].data;
+    ref->ns.len = slash - value[1].data;
+    ref->name.data = slash + 1;
+    ref->name.len = value[1].data + value[1].len - ref->name.data;
 
-    if (ngx_http_k8s_valid_name(&ns, 63) != NGX_OK) {
+    if (ngx_http_k8s_valid_name(&ref->ns, 63) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid namespace \"%V\" in \"%V\"",
-                           &ns, &value[1]);
-        return NULL;
+                           &ref->ns, &value[1]);
+        return NGX_ERROR;
     }
 
-    if (ngx_http_k8s_valid_name(&name, 63) != NGX_OK) {
+    if (ngx_http_k8s_valid_name(&ref->name, 63) != NGX_OK) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid service name \"%V\" in \"%V\"",
-                           &name, &value[1]);
-        return NULL;
+                           &ref->name, &value[1]);
+        return NGX_ERROR;
     }
 
-    ngx_str_null(&port);
     i = 2;
 
     if (i < n && ngx_strncmp(value[i].data, "port=", 5) == 0) {
-        port.data = value[i].data + 5;
-        port.len = value[i].len - 5;
+        ref->port.data = value[i].data + 5;
+        ref->port.len = value[i].len - 5;
 
-        if (port.len == 0) {
+        if (ref->port.len == 0) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid port \"%V\"", &value[i]);
-            return NULL;
+            return NGX_ERROR;
         }
 
         i++;
     }
 
-    if (kube_port_selector_parse((char *) port.data, port.len, &sel, &err)
+    if (kube_port_selector_parse((char *) ref->port.data, ref->port.len,
+                                 &ref->sel, &err)
         != 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid port \"%V\": %s", &port, err.msg);
-        return NULL;
+                           "invalid port \"%V\": %s", &ref->port, err.msg);
+        return NGX_ERROR;
     }
 
     *used = i;
 
-    /* the canonical key: "ns/name:port" or "ns/name" */
+    return NGX_OK;
+}
 
-    text.len = value[1].len + (port.len ? 1 + port.len : 0);
-    text.data = ngx_pnalloc(cf->pool, text.len + 1);
+
+/*
+ * The key of ref in kmcf->keys, added when new.  The canonical text is
+ * "ns/name:port" or "ns/name" for TCP, with "/udp" appended for UDP
+ * (ref->sel.proto): names never hold '/', so texts stay injective.
+ */
+
+ngx_http_k8s_key_t *
+ngx_http_k8s_key_add(ngx_http_k8s_main_conf_t *kmcf, ngx_pool_t *pool,
+    ngx_http_k8s_ref_t *ref)
+{
+    u_char               *p;
+    uint32_t              hash;
+    ngx_str_t             text;
+    ngx_uint_t            udp;
+    ngx_str_node_t       *sn;
+    ngx_http_k8s_key_t   *key, **keyp;
+
+    udp = (ref->sel.proto == KUBE_PROTO_UDP);
+
+    text.len = ref->service.len + (ref->port.len ? 1 + ref->port.len : 0)
+               + (udp ? sizeof("/udp") - 1 : 0);
+    text.data = ngx_pnalloc(pool, text.len + 1);
     if (text.data == NULL) {
         return NULL;
     }
 
-    p = ngx_cpymem(text.data, value[1].data, value[1].len);
-    if (port.len) {
+    p = ngx_cpymem(text.data, ref->service.data, ref->service.len);
+    if (ref->port.len) {
         *p++ = ':';
-        p = ngx_cpymem(p, port.data, port.len);
+        p = ngx_cpymem(p, ref->port.data, ref->port.len);
+    }
+    if (udp) {
+        p = ngx_cpymem(p, "/udp", sizeof("/udp") - 1);
     }
     *p = '\0';
 
-    keyp = kmcf->keys.elts;
+    hash = ngx_crc32_short(text.data, text.len);
 
-    for (i = 0; i < kmcf->keys.nelts; i++) {
-        if (keyp[i]->key.len == text.len
-            && ngx_strncmp(keyp[i]->key.data, text.data, text.len) == 0)
-        {
-            return keyp[i];
-        }
+    sn = ngx_str_rbtree_lookup(&kmcf->keys_tree, &text, hash);
+    if (sn) {
+        return (ngx_http_k8s_key_t *) sn;       /* node is its first field */
     }
 
-    key = ngx_pcalloc(cf->pool, sizeof(ngx_http_k8s_key_t));
+    key = ngx_pcalloc(pool, sizeof(ngx_http_k8s_key_t));
     if (key == NULL) {
         return NULL;
     }
 
     key->key = text;
-    key->hash = ngx_crc32_short(text.data, text.len);
+    key->hash = hash;
+    key->node.node.key = hash;
+    key->node.str = text;
+    ngx_rbtree_insert(&kmcf->keys_tree, &key->node.node);
 
     /* NUL-terminated copies of the parts */
 
-    key->ns.len = ns.len;
-    key->ns.data = ngx_pnalloc(cf->pool, ns.len + 1 + name.len + 1
-                                         + port.len + 1);
+    key->ns.len = ref->ns.len;
+    key->ns.data = ngx_pnalloc(pool, ref->ns.len + 1 + ref->name.len + 1
+                                     + ref->port.len + 1);
     if (key->ns.data == NULL) {
         return NULL;
     }
 
-    p = ngx_cpymem(key->ns.data, ns.data, ns.len);
+    p = ngx_cpymem(key->ns.data, ref->ns.data, ref->ns.len);
     *p++ = '\0';
 
-    key->name.len = name.len;
+    key->name.len = ref->name.len;
     key->name.data = p;
-    p = ngx_cpymem(p, name.data, name.len);
+    p = ngx_cpymem(p, ref->name.data, ref->name.len);
     *p++ = '\0';
 
-    key->sel = sel;
+    key->sel = ref->sel;
 
-    if (sel.kind == KUBE_PORTSEL_NAME) {
+    if (ref->sel.kind == KUBE_PORTSEL_NAME) {
         key->sel.name = (const char *) p;
-        p = ngx_cpymem(p, port.data, port.len);
+        p = ngx_cpymem(p, ref->port.data, ref->port.len);
         *p = '\0';
 
     } else {

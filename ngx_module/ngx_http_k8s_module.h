@@ -31,6 +31,13 @@
  *   ngx_http_k8s_endpoints.c   each Service port's endpoints -> the table
  *   ngx_http_k8s_lease.c       the writer lease, resuming from the zone
  *   ngx_http_k8s_api.c         k8s_api and the API connection settings
+ *   ngx_http_k8s_metrics*.c    per-request metrics per Ingress route
+ *                              (ngx_http_k8s_metrics.h)
+ *
+ * The stream twin, ngx_stream_k8s_module (its own .so), registers its
+ * Service ports here with ngx_http_k8s_parse_service() and
+ * ngx_http_k8s_key_add(), and balances with ngx_http_k8s_balancer.h:
+ * see ngx_stream_k8s_module.h.
  */
 
 
@@ -47,6 +54,8 @@
 
 typedef struct ngx_http_k8s_entry_s  ngx_http_k8s_entry_t;
 typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
+typedef struct ngx_http_k8s_mroute_s  ngx_http_k8s_mroute_t;
+typedef struct ngx_http_k8s_metrics_s  ngx_http_k8s_metrics_t;
 
 
 /*
@@ -66,7 +75,10 @@ typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
  */
 
 typedef struct {
-    ngx_str_t                    key;       /* "ns/name:port", "ns/name" */
+    ngx_str_node_t               node;      /* in the main conf's keys_tree:
+                                               node.str is key */
+    ngx_str_t                    key;       /* "ns/name:port", "ns/name";
+                                               "/udp" appended for UDP */
     ngx_str_t                    ns;
     ngx_str_t                    name;
     kube_port_selector_t         sel;
@@ -78,6 +90,21 @@ typedef struct {
     /* the table entry, set when the zone is initialized; NULL before */
     ngx_http_k8s_entry_t        *entry;
 } ngx_http_k8s_key_t;
+
+
+/*
+ * A Service port as a directive names it ("NS/NAME [port=...]"), parsed
+ * and validated but not registered yet: the strings point into the
+ * directive's arguments.  sel.proto is TCP unless the stream module's
+ * protocol=udp says otherwise.
+ */
+typedef struct {
+    ngx_str_t                    service;   /* "ns/name" */
+    ngx_str_t                    ns;
+    ngx_str_t                    name;
+    ngx_str_t                    port;      /* empty: no port= */
+    kube_port_selector_t         sel;
+} ngx_http_k8s_ref_t;
 
 
 /* balancing methods (balance=) */
@@ -108,8 +135,11 @@ typedef struct {
     /* k8s_snapshot: empty when not configured; NUL-terminated */
     ngx_str_t                    snapshot;
 
-    /* registered Service ports: ngx_http_k8s_key_t * */
+    /* registered Service ports: ngx_http_k8s_key_t *, and by key (a
+     * directive finds its key without a scan of all of them) */
     ngx_array_t                  keys;
+    ngx_rbtree_t                 keys_tree;
+    ngx_rbtree_node_t            keys_sentinel;
 
     /* the cycle's table (NULL until the zone is initialized) */
     ngx_http_k8s_table_t        *table;
@@ -122,6 +152,9 @@ typedef struct {
 
     /* k8s_allow_loopback_endpoints */
     ngx_flag_t                   allow_loopback;
+
+    /* per-request metrics (ngx_http_k8s_metrics.h); NULL: none */
+    ngx_http_k8s_metrics_t      *metrics;
 } ngx_http_k8s_main_conf_t;
 
 
@@ -136,9 +169,10 @@ typedef struct {
 } ngx_http_k8s_srv_conf_t;
 
 
-/* per location: k8s_backend */
+/* per location: k8s_backend, k8s_metrics_route */
 typedef struct {
     ngx_http_k8s_key_t          *backend;   /* k8s_backend */
+    ngx_http_k8s_mroute_t       *metrics_route;
 } ngx_http_k8s_loc_conf_t;
 
 
@@ -148,6 +182,10 @@ extern ngx_module_t  ngx_http_k8s_module;
 /* ngx_http_k8s_module.c */
 ngx_http_k8s_key_t *ngx_http_k8s_register_key(ngx_conf_t *cf,
     ngx_str_t *value, ngx_uint_t n, ngx_uint_t *used);
+ngx_int_t ngx_http_k8s_parse_service(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t n, ngx_http_k8s_ref_t *ref, ngx_uint_t *used);
+ngx_http_k8s_key_t *ngx_http_k8s_key_add(ngx_http_k8s_main_conf_t *kmcf,
+    ngx_pool_t *pool, ngx_http_k8s_ref_t *ref);
 ngx_int_t ngx_http_k8s_valid_name(ngx_str_t *s, size_t max);
 void ngx_http_k8s_timer_init(ngx_event_t *ev, ngx_connection_t *c,
     ngx_event_handler_pt handler, ngx_log_t *log);
@@ -164,8 +202,14 @@ void ngx_http_k8s_watcher_exit_process(ngx_cycle_t *cycle);
 char *ngx_http_k8s_service(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 char *ngx_http_k8s_upstream_prepare(ngx_conf_t *cf,
     ngx_http_upstream_srv_conf_t *uscf);
+ngx_int_t ngx_http_k8s_placeholder(ngx_conf_t *cf, ngx_url_t *u);
 ngx_int_t ngx_http_k8s_balancer_options(ngx_conf_t *cf, ngx_str_t *value,
     ngx_uint_t i, ngx_http_k8s_srv_conf_t *kscf);
+typedef ngx_int_t (*ngx_http_k8s_hash_pt)(ngx_conf_t *cf, ngx_str_t *key,
+    void *data);
+ngx_int_t ngx_http_k8s_balancer_parse(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t i, ngx_uint_t n, ngx_http_k8s_srv_conf_t *kscf,
+    ngx_http_k8s_hash_pt hash, void *data);
 char *ngx_http_k8s_local_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 extern ngx_str_t  ngx_http_k8s_balance_names[];
@@ -178,6 +222,8 @@ ngx_int_t ngx_http_k8s_init_peer(ngx_http_request_t *r,
 ngx_int_t ngx_http_k8s_unavailable_init(ngx_conf_t *cf);
 void ngx_http_k8s_unavailable(ngx_http_request_t *r, ngx_log_t *log,
     ngx_http_k8s_key_t *key, ngx_uint_t state);
+void ngx_http_k8s_unavailable_log(ngx_log_t *log, ngx_http_k8s_key_t *key,
+    ngx_uint_t state);
 
 /* ngx_http_k8s_dispatch.c */
 char *ngx_http_k8s_dispatch(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

@@ -208,6 +208,10 @@ ngx_http_k8s_snapshot_write(ngx_http_k8s_table_t *table, ngx_str_t *path,
                    "k8s_snapshot: wrote %ui services, generation %ui",
                    nsvc, gen);
 
+#if !(NGX_DEBUG)
+    (void) nsvc;            /* without --with-debug the line above is gone */
+#endif
+
 done:
 
     if (rc != NGX_OK) {

@@ -81,7 +81,6 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
 {
     ngx_int_t              rc;
     ngx_uint_t             n, prometheus, endpoints;
-    ngx_chain_t           *cl, *last;
     ngx_http_k8s_out_t     out;
     ngx_http_k8s_view_t   *view;
     ngx_http_k8s_table_t  *table;
@@ -126,7 +125,20 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
 
     ngx_http_k8s_table_view_release(view, n);
 
-    cl = ngx_http_k8s_out_chain(&out);
+    return ngx_http_k8s_status_send(r, &out, prometheus);
+}
+
+
+/* the body written into out as the response (k8s_status, k8s_metrics) */
+
+ngx_int_t
+ngx_http_k8s_status_send(ngx_http_request_t *r, ngx_http_k8s_out_t *out,
+    ngx_uint_t prometheus)
+{
+    ngx_int_t     rc;
+    ngx_chain_t  *cl, *last;
+
+    cl = ngx_http_k8s_out_chain(out);
 
     if (cl == NULL) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -140,7 +152,7 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
     last->buf->last_in_chain = 1;
 
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = out.size;
+    r->headers_out.content_length_n = out->size;
 
     if (prometheus) {
         ngx_str_set(&r->headers_out.content_type,
@@ -159,6 +171,40 @@ ngx_http_k8s_status_handler(ngx_http_request_t *r)
     }
 
     return ngx_http_output_filter(r, cl);
+}
+
+
+/*
+ * The table's Prometheus text (k8s_metrics): NGX_DECLINED without a
+ * k8s_zone, NGX_ERROR without memory.
+ */
+
+ngx_int_t
+ngx_http_k8s_status_prometheus_table(ngx_http_k8s_out_t *out,
+    ngx_pool_t *pool, ngx_uint_t endpoints)
+{
+    ngx_uint_t             n;
+    ngx_http_k8s_view_t   *view;
+    ngx_http_k8s_table_t  *table;
+
+    table = ngx_http_k8s_table_get((ngx_cycle_t *) ngx_cycle);
+
+    if (table == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_http_k8s_table_gc(table);
+
+    view = ngx_http_k8s_table_view(table, pool, &n);
+    if (view == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_http_k8s_status_prometheus(out, table, view, n, endpoints);
+
+    ngx_http_k8s_table_view_release(view, n);
+
+    return NGX_OK;
 }
 
 

@@ -55,6 +55,33 @@ ngx_http_k8s_unavailable(ngx_http_request_t *r, ngx_log_t *log,
 {
     ngx_http_k8s_ctx_t  *ctx;
 
+    ngx_http_k8s_unavailable_log(log, key, state);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_k8s_ctx_t));
+
+        if (ctx == NULL) {
+            return;             /* the 502 stays */
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_k8s_module);
+    }
+
+    ctx->unavailable = 1;
+
+    /* nginx's 502 is replaced by the filter, never redirected first */
+    r->error_page = 1;
+}
+
+
+/* why a Service cannot be used, logged and counted (http and stream) */
+
+void
+ngx_http_k8s_unavailable_log(ngx_log_t *log, ngx_http_k8s_key_t *key,
+    ngx_uint_t state)
+{
     if (key->entry) {
         (void) ngx_atomic_fetch_add(&key->entry->unavailable, 1);
     }
@@ -77,23 +104,6 @@ ngx_http_k8s_unavailable(ngx_http_request_t *r, ngx_log_t *log,
                       "k8s: service \"%V\" has no ready endpoints",
                       &key->key);
     }
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_k8s_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_k8s_ctx_t));
-
-        if (ctx == NULL) {
-            return;             /* the 502 stays */
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_k8s_module);
-    }
-
-    ctx->unavailable = 1;
-
-    /* nginx's 502 is replaced by the filter, never redirected first */
-    r->error_page = 1;
 }
 
 

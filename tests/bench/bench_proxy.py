@@ -1,12 +1,15 @@
 """Scenario 1: proxy throughput and latency.
 
-Four fronts, each one nginx worker with the same server block and 4
+Several fronts, each one nginx worker with the same server block and 4
 endpoints (one backend nginx answering `return 200` on 127.0.0.2-5), upstream
 keepalive, differing only in how the upstream picks its peer:
 
   static     a plain `upstream { server ...; keepalive; }` (the limit)
   k8s_rr     `k8s_service default/web port=http` (round robin), endpoints
              from the stand-in API through the module's watcher
+  k8s_rr_metrics  the same with the per-request metrics on
+             (`k8s_metrics_route` in the location: ingress-nginx's
+             request counter and histograms, in shared memory)
   k8s_disp   `k8s_dispatch` + `k8s_backend` (the at-scale form)
   lua        the ingress-nginx-style Lua peer (lua_peer.lua): JSON blob in
              a lua_shared_dict, per-worker decode on change seen by a 1 s
@@ -24,6 +27,7 @@ the module accepts (probed with nginx -t) against the static round robin
 upstream and against stock nginx's same method on a static upstream."""
 
 import os
+import urllib.request
 
 import common as c
 import harness
@@ -106,6 +110,21 @@ def summarize(runs, refs):
     return out
 
 
+def metrics_check(front, runs, res):
+    """The metrics front counted what wrk completed (and the warm-up and
+    check requests): requests counted >= requests measured."""
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics"
+                                % front.ports[0], timeout=10) as r:
+        text = r.read().decode()
+    counted = sum(float(line.rpartition(" ")[2]) for line in text.splitlines()
+                  if line.startswith("nginx_ingress_controller_requests{"))
+    measured = sum(w["requests"] for w in runs)
+    if counted < measured:
+        res["errors"].append("k8s_rr_metrics counted %d requests, wrk "
+                             "completed %d" % (counted, measured))
+    return {"counted": counted, "wrk_requests": measured}
+
+
 def start_fronts(fronts, res):
     for name, f in list(fronts.items()):
         try:
@@ -163,6 +182,10 @@ def run(workdir, quick):
             p2, p3 = harness.free_port(), harness.free_port()
             fronts["k8s_rr"] = c.front(workdir, "k8s_rr",
                                        c.k8s_http(p2, api.url), [p2], "k8s")
+            p5 = harness.free_port()
+            fronts["k8s_rr_metrics"] = c.front(
+                workdir, "k8s_rr_metrics",
+                c.k8s_http(p5, api.url, metrics=True), [p5], "k8s")
             fronts["k8s_disp"] = c.front(
                 workdir, "k8s_disp", c.k8s_http(p3, api.url, dispatch=True),
                 [p3], "k8s")
@@ -176,7 +199,7 @@ def run(workdir, quick):
                                        [p4, ctrl], "lua")
                 lua_ctrl[name] = ctrl
         start_fronts(fronts, res)
-        for n in ("k8s_rr", "k8s_disp"):
+        for n in ("k8s_rr", "k8s_rr_metrics", "k8s_disp"):
             if n in fronts:
                 c.wait_k8s_ready(fronts[n].ports[0], 4)
         for n in lua_ctrl:
@@ -189,6 +212,9 @@ def run(workdir, quick):
         runs = alternate(fronts, names, rounds, duration, conns, "proxy")
         res["variants"] = summarize(
             runs, {n: ["static"] for n in names if n != "static"})
+        if "k8s_rr_metrics" in fronts:
+            res["metrics_check"] = metrics_check(
+                fronts["k8s_rr_metrics"], runs["k8s_rr_metrics"], res)
 
         if have["k8s"] and bal_on:
             found = detect_balancers(workdir, api.url)

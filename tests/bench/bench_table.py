@@ -153,7 +153,9 @@ def storm(workdir, seconds, services=20, per=10, target_rate=1000):
     seed = os.path.join(workdir, "storm-seed.json")
     with open(seed, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List",
-                   "items": [slice_obj(s, True) for s in range(services)]}, f)
+                   "items": [c.service("svc-%05d" % s)
+                             for s in range(services)] +
+                   [slice_obj(s, True) for s in range(services)]}, f)
     api = c.KubeAPI.start(os.path.join(workdir, "storm-api"), load=[seed],
                           args=["--event-window", "100000"])
     port = harness.free_port()
@@ -258,8 +260,9 @@ def big_api(workdir, name, n, port):
     seed = os.path.join(workdir, "%s-seed.json" % name)
     with open(seed, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List",
-                   "items": [big_slice(s, n, port)
-                             for s in range((n + per - 1) // per)]}, f)
+                   "items": [c.service("big")] +
+                   [big_slice(s, n, port)
+                    for s in range((n + per - 1) // per)]}, f)
     api = c.KubeAPI.start(os.path.join(workdir, "%s-api" % name),
                           load=[seed], args=["--event-window", "100000"])
     c.taskset(api.process.pid, "1")

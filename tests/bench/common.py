@@ -334,19 +334,30 @@ def static_http(port, hostports, keepalive=32, method=""):
         "port": port, "locations": "        location / { proxy_pass http://web; }\n"}
 
 
+# the per-request metrics of one Ingress route (k8s_metrics_route), and
+# their scrape location
+METRICS_ROUTE = ("k8s_metrics_route namespace=%s ingress=web "
+                 "host=web.example.com path=/ service=%s; " % (NS, SVC))
+METRICS_LOC = "        location = /metrics { k8s_metrics; }\n"
+
+
 def k8s_http(port, api_url, keepalive=32, zone="k8s 4m", balance=None,
-             dispatch=False, extra=""):
+             dispatch=False, extra="", metrics=False):
+    """metrics=True: location / counts its requests (k8s_metrics_route)."""
     bal = (" " + balance) if balance else ""     # e.g. "balance=least_conn"
+    route = METRICS_ROUTE if metrics else ""
     head = "    k8s_api %s;\n    k8s_zone %s;\n%s" % (api_url, zone, extra)
     if dispatch:
         ups = ("    upstream k8s_dispatch { k8s_dispatch; keepalive %d; }\n"
                % keepalive)
-        locs = ("        location / { k8s_backend %s port=http;"
-                " proxy_pass http://k8s_dispatch; }\n" % SVC_KEY)
+        locs = ("        location / { %sk8s_backend %s port=http;"
+                " proxy_pass http://k8s_dispatch; }\n" % (route, SVC_KEY))
     else:
         ups = ("    upstream web {\n        k8s_service %s port=http%s;\n"
                "        keepalive %d;\n    }\n" % (SVC_KEY, bal, keepalive))
-        locs = "        location / { proxy_pass http://web; }\n"
+        locs = "        location / { %sproxy_pass http://web; }\n" % route
+    if metrics:
+        locs += METRICS_LOC
     return head + ups + FRONT_SERVER % {"port": port,
                                         "locations": locs + STATUS_LOC}
 
@@ -438,11 +449,24 @@ def slice_path(name="web-1"):
             % (NS, name))
 
 
+def service(name=SVC, port=80, target=8080):
+    """A Service with one port named `http` (the module resolves
+    `port=http` through it to the EndpointSlice port of that name)."""
+    return {"apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"selector": {"app": name},
+                     "ports": [{"name": "http", "port": port,
+                                "targetPort": target, "protocol": "TCP"}]}}
+
+
 def start_api(workdir, hostports):
+    """The stand-in API with the Service default/web and its slice."""
     path = os.path.join(workdir, "seed.json")
+    port = int(hostports[0].rpartition(":")[2]) if hostports else 80
     with open(path, "w") as f:
         json.dump({"apiVersion": "v1", "kind": "List",
-                   "items": [endpoint_slice(hostports)]}, f)
+                   "items": [service(target=port),
+                             endpoint_slice(hostports)]}, f)
     api = KubeAPI.start(os.path.join(workdir, "api"), load=[path])
     taskset(api.process.pid, "1")
     return api

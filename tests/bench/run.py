@@ -6,7 +6,8 @@ PNG plots there, and prints the summary.
 Environment:
   KUBENGX_BUILD   build directory with ngx_http_k8s_module.so and kubengx
   BENCH_QUICK=1   a ~2-minute version (shorter and fewer runs)
-  BENCH_ONLY=a,b  run only these scenarios (proxy, churn, lag, render, table)
+  BENCH_ONLY=a,b  run only these scenarios (proxy, churn, lag, render, table,
+                  reload, stream)
   BENCH_PIN=1     pin the fronts to CPU 0, backends/wrk/API to CPU 1
   BENCH_OUT=DIR   write results to DIR instead of tests/bench/results
   BENCH_KEEP=1    keep the work directory (nginx prefixes, logs, corpora)
@@ -16,7 +17,7 @@ Environment:
 Finer knobs for development (durations, counts) are read by the scenario
 modules: BENCH_PROXY_S, BENCH_PROXY_ROUNDS, BENCH_CHURN_S, BENCH_LAG_SCALE,
 BENCH_RENDER_SIZES, BENCH_TABLE_SIZES, BENCH_STORM_S, BENCH_APPLY_SIZES,
-BENCH_LOCKS_S."""
+BENCH_LOCKS_S, BENCH_STREAM_S, BENCH_STREAM_ROUNDS."""
 
 import json
 import os
@@ -35,6 +36,8 @@ import bench_churn  # noqa: E402
 import bench_lag  # noqa: E402
 import bench_render  # noqa: E402
 import bench_table  # noqa: E402
+import bench_reload  # noqa: E402
+import bench_stream  # noqa: E402
 
 SCENARIOS = [
     ("proxy", "1. Proxy throughput and latency", bench_proxy),
@@ -42,6 +45,8 @@ SCENARIOS = [
     ("lag", "3. Propagation lag", bench_lag),
     ("render", "4. Generator scaling", bench_render),
     ("table", "5. Table cost", bench_table),
+    ("reload", "6. A Service newly named by a reload", bench_reload),
+    ("stream", "7. TCP front (stream module)", bench_stream),
 ]
 
 
@@ -89,6 +94,10 @@ def targets(results):
     if "k8s_disp" in p:
         ratio_target("front CPU/request through k8s_dispatch vs static "
                      "upstream", p["k8s_disp"]["ratio_cpu_us_per_req"])
+    if "k8s_rr_metrics" in p:
+        ratio_target("front CPU/request through k8s_service with the "
+                     "per-request metrics on vs static upstream",
+                     p["k8s_rr_metrics"]["ratio_cpu_us_per_req"], 1.03)
     lag = results.get("lag", {}).get("mechanisms", {}).get("kubengx")
     if lag:
         add("endpoint change -> first routed request, p99", "< 50 ms",
@@ -106,18 +115,28 @@ def targets(results):
     rd = results.get("render")
     if rd:
         for r in rd.get("rows", []):
-            if r["n"] != 10000:
-                continue
-            if r["mode"] == "module" and r.get("render_s") is not None:
-                add("kubengx render of 10,000 Ingresses/Services", "< 1 s",
-                    "%.2f s (CPU %.2f s)" % (r["render_s"],
-                                             r.get("render_cpu_s") or 0),
-                    r["render_s"] < 1.0)
-            if r.get("nginx_t"):
-                t = r["nginx_t"]
-                add("nginx -t on the 10,000 result (%s)" % r["mode"], "< 3 s",
-                    "%.2f s (CPU %.2f s)" % (t["wall_s"], t.get("cpu_s") or 0),
-                    t["ok"] and t["wall_s"] < 3.0)
+            if r["n"] == 10000 and r["mode"] == "module (auto)" \
+                    and r.get("render_ok"):
+                add("kubengx render of 10,000 Ingresses/Services, CPU",
+                    "< 1 s", "%.2f s (peak RSS %.0f MB)" % (
+                        r["render_cpu_s"], r["render_peak_rss_kb"] / 1024.0),
+                    r["render_cpu_s"] < 1.0)
+        g = rd.get("growth", {}).get("module (auto)")
+        if g:
+            add("kubengx render CPU, 10,000 -> 100,000", "<= 20x (linear "
+                "10x, quadratic 100x)", "%.1fx (RSS %.1fx)" % (
+                    g["cpu"], g["rss"] or 0), g["cpu"] <= 20)
+        for t in rd.get("nginx_t", []):
+            # the target is for the form --upstreams auto picks at 10,000
+            if t["n"] == 10000 and t["form"] == "dispatch":
+                add("nginx -t on the 10,000 result, dispatch (what "
+                    "--upstreams auto picks)", "< 3 s CPU",
+                    "%.2f s CPU (wall %.2f s)" % (t["cpu_s"], t["wall_s"]),
+                    t["ok"] and t["cpu_s"] < 3.0)
+        for sh in rd.get("shapes", []):
+            if sh.get("growth"):
+                add("render CPU growth, one dimension: %s" % sh["shape"],
+                    "<= 20x", "%.1fx" % sh["growth"], sh["growth"] <= 20)
     tb = results.get("table")
     if tb:
         for r in tb.get("zone", []):

@@ -27,6 +27,7 @@ PYTHON = "/usr/bin/python3"
 
 _GROUPS = {"v1": "/api/v1"}
 _PLURALS = {"Namespace": "namespaces", "Service": "services", "Secret": "secrets",
+            "ConfigMap": "configmaps",
             "Event": "events", "EndpointSlice": "endpointslices", "Ingress": "ingresses",
             "IngressClass": "ingressclasses", "Lease": "leases"}
 _CLUSTER_SCOPED = {"Namespace", "IngressClass"}

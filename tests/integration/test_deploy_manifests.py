@@ -51,8 +51,9 @@ def by_kind(docs):
     return out
 
 
-def one(docs, kind):
-    found = [d for d in docs if d["kind"] == kind]
+def one(docs, kind, name=None):
+    found = [d for d in docs if d["kind"] == kind
+             and (name is None or d["metadata"]["name"] == name)]
     assert len(found) == 1, "%d objects of kind %s" % (len(found), kind)
     return found[0]
 
@@ -94,7 +95,9 @@ def test_kinds_and_namespaces(main_docs, ds_docs):
     kinds = sorted(d["kind"] for d in main_docs)
     assert kinds == sorted(["Namespace", "ServiceAccount", "ClusterRole",
                             "ClusterRoleBinding", "Role", "RoleBinding",
-                            "IngressClass", "Deployment", "Service"])
+                            "Role", "RoleBinding", "IngressClass",
+                            "Deployment", "Service", "ConfigMap",
+                            "ConfigMap"])
     assert [d["kind"] for d in ds_docs] == ["DaemonSet"]
     assert one(main_docs, "Namespace")["metadata"]["name"] == NS
     cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "IngressClass"}
@@ -173,7 +176,7 @@ def test_clusterrole_is_least_privilege(main_docs):
 def test_lease_role_is_namespaced_and_named(main_docs):
     dep = one(main_docs, "Deployment")
     election_id = args_map(container(dep)).get("election-id", "kubengx-leader")
-    role = one(main_docs, "Role")
+    role = one(main_docs, "Role", "kubengx-leader")
     assert role["metadata"]["namespace"] == NS
     got = rules_by_resource(role["rules"])
     assert got == {
@@ -183,6 +186,20 @@ def test_lease_role_is_namespaced_and_named(main_docs):
     }
 
 
+def test_configmap_role_reads_its_namespace_only(main_docs):
+    """--tcp/udp-services-configmap: read ConfigMaps of the kubengx
+    namespace (one list/watch of the namespace), and they are there."""
+    role = one(main_docs, "Role", "kubengx-stream")
+    assert role["metadata"]["namespace"] == NS
+    assert rules_by_resource(role["rules"]) == {("", "configmaps", ()): READ}
+    args = args_map(container(one(main_docs, "Deployment")))
+    for flag, name in (("tcp-services-configmap", "tcp-services"),
+                       ("udp-services-configmap", "udp-services")):
+        assert args[flag] == "$(POD_NAMESPACE)/" + name
+        cm = one(main_docs, "ConfigMap", name)
+        assert cm["metadata"]["namespace"] == NS
+
+
 def test_bindings_name_the_service_account(main_docs):
     sa = one(main_docs, "ServiceAccount")["metadata"]
     subject = {"kind": "ServiceAccount", "name": sa["name"], "namespace": sa["namespace"]}
@@ -190,11 +207,14 @@ def test_bindings_name_the_service_account(main_docs):
     assert crb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                               "name": one(main_docs, "ClusterRole")["metadata"]["name"]}
     assert crb["subjects"] == [subject]
-    rb = one(main_docs, "RoleBinding")
-    assert rb["metadata"]["namespace"] == NS
-    assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
-                             "name": one(main_docs, "Role")["metadata"]["name"]}
-    assert rb["subjects"] == [subject]
+    for name in ("kubengx-leader", "kubengx-stream"):
+        rb = one(main_docs, "RoleBinding", name)
+        assert rb["metadata"]["namespace"] == NS
+        assert rb["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io",
+                                 "kind": "Role",
+                                 "name": one(main_docs, "Role", name)
+                                 ["metadata"]["name"]}
+        assert rb["subjects"] == [subject]
 
 
 # --- the class, the workloads, the Service ---------------------------------

@@ -7,8 +7,10 @@
 
 Serves Namespaces, Services, Secrets, Events (core and events.k8s.io),
 EndpointSlices, Ingresses (+status), IngressClasses and Leases with the
-list/watch/write semantics of kube-apiserver 1.32 that clients can observe
-(see README.md). The first stdout line is `ready <url>`. Test knobs live under
+list/watch/write semantics of kube-apiserver 1.32 that clients can observe,
+and validates and stores what deployment manifests and Helm charts add
+(workloads, RBAC, ConfigMaps, PDBs, HPAs, webhook configurations, CRDs and
+their custom resources; see README.md). The first stdout line is `ready <url>`. Test knobs live under
 /_admin/ (no auth); see `Admin` below.
 """
 
@@ -33,6 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import apierrors  # noqa: E402
 import kube_selectors  # noqa: E402
 import loader  # noqa: E402
+import openapi  # noqa: E402
 import patch as patching  # noqa: E402
 import resources  # noqa: E402
 from store import Store  # noqa: E402
@@ -184,6 +187,14 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def send_bytes(self, code, content_type, data):
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
     def send_error_status(self, err):
         self.send_json(err.code, err.status(), err.headers)
 
@@ -251,6 +262,12 @@ class Handler(BaseHTTPRequestHandler):
             self.send_text(200, "ok")
         elif path == "/version":
             self.send_json(200, VERSION)
+        elif path == "/openapi/v2":
+            self.send_bytes(200, openapi.V2_TYPE, openapi.v2())
+        elif path == "/openapi/v3":
+            self.send_json(200, openapi.root())
+        elif path.startswith("/openapi/v3/") and openapi.lookup(path[len("/openapi/v3/"):]):
+            self.send_json(200, openapi.lookup(path[len("/openapi/v3/"):]))
         elif parts == ["api"]:
             self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
                                  "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0",
@@ -317,6 +334,7 @@ class Resource:
         self.sub = sub
         self.query = query
         self.dry_run = query.get("dryRun") == "All"
+        self.warnings = []
 
     def handle(self):
         method = self.h.command
@@ -328,12 +346,14 @@ class Resource:
             else:
                 self.h.send_json(200, self.out(self.store.get(self.res, self.ns, self.name)))
         elif method == "POST" and self.name is None and (self.ns or not self.res.namespaced):
-            obj = self.store.create(self.res, self.ns, self.checked_body(), self.dry_run)
-            self.h.send_json(201, self.out(obj))
+            body = self.field_validated(self.checked_body())
+            obj = self.store.create(self.res, self.ns, body, self.dry_run)
+            self.h.send_json(201, self.out(obj), self.warning_headers())
         elif method == "PUT" and self.name is not None:
-            obj, created = self.store.update(self.res, self.ns, self.name, self.checked_body(),
+            body = self.field_validated(self.checked_body())
+            obj, created = self.store.update(self.res, self.ns, self.name, body,
                                              self.sub, self.dry_run)
-            self.h.send_json(201 if created else 200, self.out(obj))
+            self.h.send_json(201 if created else 200, self.out(obj), self.warning_headers())
         elif method == "PATCH" and self.name is not None:
             self.patch()
         elif method == "DELETE" and self.name is not None and self.sub is None:
@@ -358,8 +378,57 @@ class Resource:
                                         "kind (%s)" % (body["kind"], self.res.kind))
         return body
 
+    def field_validated(self, obj):
+        """The object as decoding leaves it under ?fieldValidation= (schema.py):
+        unknown fields dropped (Ignore), dropped with a Warning (Warn) or
+        refused (Strict); wrong JSON types refused.  Requests without the
+        parameter (this project's own clients) are stored as sent."""
+        directive = self.query.get("fieldValidation")
+        if directive is None or not isinstance(obj, dict):
+            return obj
+        if directive not in ("Ignore", "Warn", "Strict"):
+            raise apierrors.bad_request('fieldValidation must be one of "Ignore", "Warn", '
+                                        'or "Strict", got %s' % directive)
+        import schema
+        res = self.res
+        full = dict(obj, apiVersion=res.api_version, kind=res.kind)
+        name = (obj.get("metadata") or {}).get("name", self.name or "")
+        cannot = '%s in version "%s" cannot be handled as a %s: ' % (res.kind, res.version,
+                                                                     res.kind)
+        if res.custom:
+            pruned, result, errors = schema.check_custom(res.schema, full)
+            if errors:
+                raise apierrors.invalid(res, name, errors)
+        elif schema.has_model(res.api_version, res.kind):
+            pruned, result = schema.check(res.api_version, res.kind, full)
+            if result.type_errors:
+                path, got, want = result.type_errors[0]
+                raise apierrors.bad_request(cannot + "json: cannot unmarshal %s into Go struct "
+                                            "field .%s of type %s" % (got, path, want))
+        else:
+            return obj
+        if result.unknown and directive == "Strict":
+            raise apierrors.bad_request(cannot + "strict decoding error: " + ", ".join(
+                'unknown field "%s"' % u for u in result.unknown))
+        if directive == "Warn":
+            self.warnings += ['299 - "unknown field \\"%s\\""' % u for u in result.unknown]
+        for key in ("apiVersion", "kind"):
+            if key not in obj:
+                pruned.pop(key, None)
+        return pruned
+
+    def warning_headers(self):
+        return {"Warning": ", ".join(self.warnings)} if self.warnings else None
+
     def patch(self):
         ctype = (self.h.headers.get("Content-Type") or "").split(";")[0].strip()
+        if ctype == PATCH_TYPES[2] and self.res.custom:
+            # custom resources have no patch strategy (apiextensions-apiserver)
+            self.h.read_body()
+            raise apierrors.ApiError(415, "UnsupportedMediaType",
+                                     "the body of the request was in an unknown format - accepted "
+                                     "media types include: application/json-patch+json, "
+                                     "application/merge-patch+json, application/apply-patch+yaml")
         if ctype not in PATCH_TYPES:
             self.h.read_body()
             raise apierrors.ApiError(415, "UnsupportedMediaType",
@@ -370,8 +439,9 @@ class Resource:
         if ctype == PATCH_TYPES[2] and self.res.group == "events.k8s.io":
             ctype = PATCH_TYPES[1]
         body = self.h.read_json()
-        obj = self.store.patch(self.res, self.ns, self.name, ctype, body, self.sub, self.dry_run)
-        self.h.send_json(200, self.out(obj))
+        obj = self.store.patch(self.res, self.ns, self.name, ctype, body, self.sub, self.dry_run,
+                               self.field_validated)
+        self.h.send_json(200, self.out(obj), self.warning_headers())
 
     def delete(self):
         options = self.h.read_json(required=False) or {}
@@ -850,7 +920,8 @@ def preload(store, paths):
     """--load: create every served object; namespaces are created as needed."""
     ns_res = resources.find("", "v1", "namespaces")
     objects = list(loader.load(paths))
-    objects.sort(key=lambda wo: wo[1].get("kind") != "Namespace")
+    objects.sort(key=lambda wo: (wo[1].get("kind") != "Namespace",
+                                 wo[1].get("kind") != "CustomResourceDefinition"))
     for where, obj in objects:
         res = resources.BY_KIND.get((obj.get("apiVersion"), obj.get("kind")))
         if res is None:

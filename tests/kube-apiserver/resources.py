@@ -11,6 +11,9 @@ strategy that clients of this project can observe.
 import copy
 import ipaddress
 import re
+import threading
+
+import validation
 
 
 class Resource:
@@ -19,7 +22,7 @@ class Resource:
     def __init__(self, group, version, plural, singular, kind, namespaced,
                  short_names=(), generation_fields=(), status=False,
                  unconditional_update=True, create_on_update=False,
-                 field_labels=(), storage=None, return_deleted=False):
+                 field_labels=(), storage=None, return_deleted=False, schema=None):
         self.group = group
         self.version = version
         self.plural = plural
@@ -38,6 +41,12 @@ class Resource:
         # Resources sharing storage (core and events.k8s.io Events) name the
         # canonical resource's storage key here.
         self.storage = storage or self.key
+        # A custom resource: its version's openAPIV3Schema (structural).
+        self.schema = schema
+
+    @property
+    def custom(self):
+        return self.schema is not None
 
     @property
     def key(self):
@@ -74,6 +83,7 @@ RESOURCES = [
     Resource("", "v1", "services", "service", "Service", True, ["svc"], status=True,
              return_deleted=True),
     Resource("", "v1", "secrets", "secret", "Secret", True, field_labels=("type",)),
+    Resource("", "v1", "configmaps", "configmap", "ConfigMap", True, ["cm"]),
     Resource("", "v1", "events", "event", "Event", True, ["ev"], create_on_update=True,
              field_labels=_EVENT_FIELDS),
     Resource("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", True,
@@ -101,13 +111,66 @@ RESOURCES = [
              generation_fields=("spec",), status=True),
     Resource("apps", "v1", "daemonsets", "daemonset", "DaemonSet", True, ["ds"],
              generation_fields=("spec",), status=True),
+    # What a Helm chart of the controller adds (charts/kubengx/): validated
+    # (validation.py) but not acted upon (no webhook is called, no
+    # autoscaling or disruption budget is enforced).
+    Resource("", "v1", "configmaps", "configmap", "ConfigMap", True, ["cm"]),
+    Resource("policy", "v1", "poddisruptionbudgets", "poddisruptionbudget",
+             "PodDisruptionBudget", True, ["pdb"], generation_fields=("spec",), status=True),
+    Resource("autoscaling", "v2", "horizontalpodautoscalers", "horizontalpodautoscaler",
+             "HorizontalPodAutoscaler", True, ["hpa"], status=True),
+    Resource("admissionregistration.k8s.io", "v1", "validatingwebhookconfigurations",
+             "validatingwebhookconfiguration", "ValidatingWebhookConfiguration", False,
+             generation_fields=("webhooks",)),
+    Resource("apiextensions.k8s.io", "v1", "customresourcedefinitions",
+             "customresourcedefinition", "CustomResourceDefinition", False, ["crd", "crds"],
+             generation_fields=("spec",), status=True),
 ]
 
-GROUP_VERSIONS = {}
-for _r in RESOURCES:
-    GROUP_VERSIONS.setdefault((_r.group, _r.version), []).append(_r)
+# Served kinds: the built-in ones above plus those of established
+# CustomResourceDefinitions (register_crd).  Rebuilt, never changed in
+# place, so readers on other threads see one consistent version.
+_CUSTOM = {}
+_CUSTOM_LOCK = threading.Lock()
 
-BY_KIND = {(r.api_version, r.kind): r for r in RESOURCES}
+
+def _index():
+    global GROUP_VERSIONS, BY_KIND
+    every = RESOURCES + [r for rs in _CUSTOM.values() for r in rs]
+    gvs = {}
+    for r in every:
+        gvs.setdefault((r.group, r.version), []).append(r)
+    GROUP_VERSIONS = gvs
+    BY_KIND = {(r.api_version, r.kind): r for r in every}
+
+
+_index()
+
+
+def register_crd(crd):
+    """Serve the kinds of a CustomResourceDefinition (created or updated)."""
+    spec, names = crd.get("spec") or {}, (crd.get("spec") or {}).get("names") or {}
+    served = []
+    for v in spec.get("versions") or []:
+        if not v.get("served", True):
+            continue
+        schema = (v.get("schema") or {}).get("openAPIV3Schema") or {}
+        served.append(Resource(spec["group"], v["name"], names["plural"],
+                               names.get("singular") or names["kind"].lower(), names["kind"],
+                               spec.get("scope") == "Namespaced", names.get("shortNames") or (),
+                               generation_fields=("spec",),
+                               status="status" in (v.get("subresources") or {}),
+                               storage="%s.%s" % (names["plural"], spec["group"]),
+                               schema=schema))
+    with _CUSTOM_LOCK:
+        _CUSTOM[crd["metadata"]["name"]] = served
+        _index()
+
+
+def unregister_crd(name):
+    with _CUSTOM_LOCK:
+        _CUSTOM.pop(name, None)
+        _index()
 
 
 def find(group, version, plural):
@@ -226,7 +289,30 @@ def apply_defaults(res, obj, allocator, store_list, old=None):
         obj["status"] = {"loadBalancer": {}}
     elif kind == "Lease":
         obj.setdefault("spec", {})
+    elif kind == "CustomResourceDefinition":
+        _crd_status(obj)
     return obj
+
+
+def _crd_status(crd):
+    """What apiextensions-apiserver's controllers write: names accepted, established."""
+    spec = crd.setdefault("spec", {})
+    names = dict(spec.get("names") or {})
+    names.setdefault("singular", (names.get("kind") or "").lower())
+    names.setdefault("listKind", (names.get("kind") or "") + "List")
+    spec["names"] = names
+    for v in spec.get("versions") or []:
+        v.setdefault("served", True)
+    now = crd["metadata"].get("creationTimestamp")
+    crd["status"] = {
+        "acceptedNames": names,
+        "conditions": [{"type": t, "status": "True", "reason": r, "message": m,
+                        "lastTransitionTime": now}
+                       for t, r, m in (("NamesAccepted", "NoConflicts", "no conflicts found"),
+                                       ("Established", "InitialNamesAccepted",
+                                        "the initial names have been accepted"))],
+        "storedVersions": [v["name"] for v in spec.get("versions") or [] if v.get("storage")],
+    }
 
 
 def _default_service(obj, allocator):
@@ -284,9 +370,9 @@ _DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
-def validate(res, obj):
+def validate(res, obj, old=None):
     """Return a list of (field, reason, message) causes; empty when valid."""
-    causes = []
+    causes = validation.labels("metadata.labels", obj["metadata"].get("labels"))
     name = obj["metadata"].get("name", "")
     label_names = res.kind in ("Namespace", "Service")
     pattern, limit = (_DNS1123_LABEL, 63) if label_names else (_DNS1123_SUBDOMAIN, 253)
@@ -296,8 +382,11 @@ def validate(res, obj):
                        'Invalid value: "%s": a lowercase %s must consist of lower case '
                        "alphanumeric characters, '-'%s and must start and end with an "
                        "alphanumeric character" % (name, what, "" if label_names else " or '.'")))
+    if res.custom:
+        return causes
     if res.kind == "Ingress":
         causes += _validate_ingress(obj.get("spec") or {})
+    causes += validation.validate(res.kind, obj, old)
     return causes
 
 

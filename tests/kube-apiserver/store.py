@@ -35,6 +35,8 @@ def key_string(key):
     return ns + "/" + name if ns else name
 
 
+CRDS = "customresourcedefinitions.apiextensions.k8s.io"
+
 Event = collections.namedtuple("Event", "rv type storage key obj prev")
 """One committed change. `obj` is the new state (for DELETED: the last state
 with the deletion RV); `prev` is the state before (None for ADDED)."""
@@ -98,7 +100,20 @@ class Store:
         for sub in self.subscriptions:
             sub.queue.append(event)
         self.cond.notify_all()
+        if storage == CRDS:
+            self._crd_changed(etype, obj)
         return obj
+
+    def _crd_changed(self, etype, crd):
+        """Serve a CRD's kinds once it is stored; a deleted CRD takes its
+        custom resources with it (apiextensions-apiserver's finalizer)."""
+        if etype != "DELETED":
+            resources.register_crd(crd)
+            return
+        resources.unregister_crd(crd["metadata"]["name"])
+        storage = crd["metadata"]["name"]
+        for key, obj in sorted(self.objects[storage].items()):
+            self._commit("DELETED", storage, key, obj, obj)
 
     def compact(self):
         """Forget all history (like an etcd compaction at the current revision)."""
@@ -285,7 +300,7 @@ class Store:
                 resources.apply_defaults(res, obj, self.allocator, self.list_storage_locked, old)
             new = resources.prepare_update(res, old, obj, subresource)
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
-            causes = resources.validate(res, new)
+            causes = resources.validate(res, new, old)
             if causes:
                 raise apierrors.invalid(res, name, causes)
             if new == old:
@@ -298,8 +313,11 @@ class Store:
                 return self._commit("DELETED", res.storage, key, new, old), False
             return self._commit("MODIFIED", res.storage, key, new, old), False
 
-    def patch(self, res, ns, name, content_type, body, subresource=None, dry_run=False):
-        """PATCH with a merge, JSON or strategic merge patch; returns the object."""
+    def patch(self, res, ns, name, content_type, body, subresource=None, dry_run=False,
+              decode=None):
+        """PATCH with a merge, JSON or strategic merge patch; returns the object.
+
+        `decode(obj)` (field validation) sees the patched object first."""
         with self.cond:
             current = resources.from_stored(res, self.get(res, ns, name))
             if content_type == "application/json-patch+json":
@@ -310,6 +328,8 @@ class Store:
                 patched = patching.strategic_merge_patch(current, body, res.kind)
             if not isinstance(patched, dict):
                 raise apierrors.bad_request("the patch did not produce an object")
+            if decode is not None:
+                patched = decode(patched)
             patched.setdefault("metadata", {})
             return self.update(res, ns, name, patched, subresource, dry_run)[0]
 

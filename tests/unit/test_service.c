@@ -113,10 +113,51 @@ test_named_ports(void **state)
     assert_string_equal(resolve(svc, "9153"), "metrics");
     assert_string_equal(resolve(svc, "metrics"), "metrics");
 
-    /* UDP is not served; a multi-port Service has no unnamed port */
+    /* UDP only with sel.proto UDP; a multi-port Service has no unnamed
+     * port */
     assert_string_equal(resolve(svc, "dns"), "(none)");
     assert_string_equal(resolve(svc, ""), "(none)");
     assert_string_equal(resolve(svc, "broken"), "(none)");
+
+    kube_service_free(svc);
+}
+
+
+/* protocol=udp (the stream module): the UDP ports only */
+static void
+test_udp_ports(void **state)
+{
+    kube_err_t            err;
+    kube_service_t       *svc;
+    kube_port_selector_t  sel, out;
+
+    (void) state;
+
+    svc = decode(named);
+
+    assert_int_equal(kube_port_selector_parse("53", 2, &sel, &err), 0);
+    sel.proto = KUBE_PROTO_UDP;
+    assert_int_equal(kube_service_resolve(svc, &sel, &out), 0);
+    assert_string_equal(out.name, "dns");
+    assert_int_equal(out.proto, KUBE_PROTO_UDP);
+
+    assert_int_equal(kube_port_selector_parse("dns", 3, &sel, &err), 0);
+    sel.proto = KUBE_PROTO_UDP;
+    assert_int_equal(kube_service_resolve(svc, &sel, &out), 0);
+    assert_string_equal(out.name, "dns");
+
+    /* a TCP port is not a UDP one, whatever its number or name */
+    assert_int_equal(kube_port_selector_parse("dns-tcp", 7, &sel, &err), 0);
+    sel.proto = KUBE_PROTO_UDP;
+    assert_int_equal(kube_service_resolve(svc, &sel, &out), -1);
+    assert_int_equal(kube_port_selector_parse("9153", 4, &sel, &err), 0);
+    sel.proto = KUBE_PROTO_UDP;
+    assert_int_equal(kube_service_resolve(svc, &sel, &out), -1);
+
+    /* the default stays TCP */
+    assert_int_equal(kube_port_selector_parse("53", 2, &sel, &err), 0);
+    assert_int_equal(kube_service_resolve(svc, &sel, &out), 0);
+    assert_int_equal(out.proto, KUBE_PROTO_TCP);
 
     kube_service_free(svc);
 }
@@ -178,6 +219,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unnamed_port),
         cmocka_unit_test(test_named_ports),
+        cmocka_unit_test(test_udp_ports),
         cmocka_unit_test(test_encode_roundtrip),
         cmocka_unit_test(test_errors),
     };

@@ -52,9 +52,22 @@ release(slices_t *s)
 }
 
 
+static char *run_proto(slices_t *s, const char *selector, kube_proto_e proto,
+    kube_svc_endpoints_t *out);
+
+
 /* compute with a selector string, return "a,b,c" of endpoint texts */
 static char *
 run(slices_t *s, const char *selector, kube_svc_endpoints_t *out)
+{
+    return run_proto(s, selector, KUBE_PROTO_TCP, out);
+}
+
+
+/* the same among the ports of protocol proto */
+static char *
+run_proto(slices_t *s, const char *selector, kube_proto_e proto,
+    kube_svc_endpoints_t *out)
 {
     static char           buf[4096];
     size_t                i;
@@ -63,6 +76,7 @@ run(slices_t *s, const char *selector, kube_svc_endpoints_t *out)
 
     assert_int_equal(kube_port_selector_parse(selector, strlen(selector),
                                               &sel, &err), 0);
+    sel.proto = proto;
     assert_int_equal(kube_svc_endpoints_compute(
                          (const kube_endpointslice_t *const *) s->es, s->n,
                          &sel, out, &err), 0);
@@ -350,10 +364,20 @@ test_port_selectors(void **state)
     assert_string_equal(run(&s, "", &out), "10.0.0.2:7000");
     kube_svc_endpoints_free(&out);
 
-    /* UDP ports and ports without a number are never selected */
+    /* UDP ports are not TCP ones; ports without a number never count */
     assert_string_equal(run(&s, "dns", &out), "");
     kube_svc_endpoints_free(&out);
     assert_string_equal(run(&s, "53", &out), "");
+    kube_svc_endpoints_free(&out);
+
+    /* with a UDP selector (the stream module's protocol=udp) */
+    assert_string_equal(run_proto(&s, "dns", KUBE_PROTO_UDP, &out),
+                        "10.0.0.1:53");
+    kube_svc_endpoints_free(&out);
+    assert_string_equal(run_proto(&s, "53", KUBE_PROTO_UDP, &out),
+                        "10.0.0.1:53");
+    kube_svc_endpoints_free(&out);
+    assert_string_equal(run_proto(&s, "http", KUBE_PROTO_UDP, &out), "");
     kube_svc_endpoints_free(&out);
     assert_string_equal(run(&s, "noport", &out), "");
     kube_svc_endpoints_free(&out);
