@@ -40,9 +40,12 @@ KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
 GEN_SRCS    := $(sort $(wildcard generator/*.c))
 GEN_HDRS    := $(wildcard generator/*.h)
+CTL_SRCS    := $(sort $(wildcard controller/*.c))
+CTL_HDRS    := $(wildcard controller/*.h)
 MOD_SRCS    := $(sort $(wildcard ngx_module/*.c))
 MOD_HDRS    := $(wildcard ngx_module/*.h)
-GEN_LIB_SRCS := $(filter-out generator/kubengx.c,$(GEN_SRCS))
+CLI_SRCS    := $(sort $(wildcard cli/*.c))
+CLI_HDRS    := $(wildcard cli/*.h)
 UNIT_SRCS   := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS   := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
@@ -104,13 +107,45 @@ $(BUILD)/ngx_http_k8s_module.so $(BUILD)/ngx_stream_k8s_module.so &: \
 
 # --- the CLI ---------------------------------------------------------------
 
+#
+# One binary from four folders, each compiled against the headers of the
+# folders below it only: generator/ (model -> plan -> nginx text) sees
+# kube/; controller/ (watch, sync, run nginx) sees generator/ and kube/;
+# cli/ (main, the option table, the subcommands) sees them all.  Objects
+# go to a directory per folder and SAN setting.
+
 cli: $(BUILD)/kubengx
 
-$(BUILD)/kubengx: $(GEN_SRCS) $(GEN_HDRS) $(KUBE_SRCS) $(KUBE_HDRS) VERSION
+OBJ_DIR      = $(BUILD)/obj
+GEN_OBJ_DIR  = $(OBJ_DIR)/generator$(SAN)
+CTL_OBJ_DIR  = $(OBJ_DIR)/controller$(SAN)
+CLI_OBJ_DIR  = $(OBJ_DIR)/cli$(SAN)
+GEN_OBJS     = $(patsubst generator/%.c,$(GEN_OBJ_DIR)/%.o,$(GEN_SRCS))
+CTL_OBJS     = $(patsubst controller/%.c,$(CTL_OBJ_DIR)/%.o,$(CTL_SRCS))
+CLI_OBJS     = $(patsubst cli/%.c,$(CLI_OBJ_DIR)/%.o,$(CLI_SRCS))
+OBJ_CFLAGS   = $(KUBE_CFLAGS) -DKUBENGX_VERSION='"$(VERSION)"'
+
+$(GEN_OBJS): $(GEN_OBJ_DIR)/%.o: generator/%.c $(GEN_HDRS) $(KUBE_HDRS) \
+        VERSION
+	@mkdir -p $(GEN_OBJ_DIR)
+	@$(CC) $(OBJ_CFLAGS) -Igenerator -c -o $@ $<
+
+$(CTL_OBJS): $(CTL_OBJ_DIR)/%.o: controller/%.c $(CTL_HDRS) $(GEN_HDRS) \
+        $(KUBE_HDRS) VERSION
+	@mkdir -p $(CTL_OBJ_DIR)
+	@$(CC) $(OBJ_CFLAGS) -Icontroller -Igenerator -c -o $@ $<
+
+$(CLI_OBJS): $(CLI_OBJ_DIR)/%.o: cli/%.c $(CLI_HDRS) $(CTL_HDRS) \
+        $(GEN_HDRS) $(KUBE_HDRS) VERSION
+	@mkdir -p $(CLI_OBJ_DIR)
+	@$(CC) $(OBJ_CFLAGS) -Icli -Icontroller -Igenerator -c -o $@ $<
+
+$(BUILD)/kubengx: $(CLI_OBJS) $(CTL_OBJS) $(GEN_OBJS) $(KUBE_SRCS) \
+        $(KUBE_HDRS)
 	@mkdir -p $(BUILD)
 	@echo "build kubengx"
-	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
-	    -o $@ $(GEN_SRCS) $(KUBE_SRCS) $(GEN_LIBS) $(SAN_FLAGS)
+	@$(CC) $(OBJ_CFLAGS) -o $@ $(CLI_OBJS) $(CTL_OBJS) $(GEN_OBJS) \
+	    $(KUBE_SRCS) $(GEN_LIBS) $(SAN_FLAGS)
 
 # --- tests -----------------------------------------------------------------
 
@@ -120,17 +155,8 @@ $(BUILD)/unit/%: tests/unit/%.c $(KUBE_SRCS) $(KUBE_HDRS)
 	    $(KUBE_LIBS) -lcmocka $(SAN_FLAGS)
 
 # test_gen_*.c: the generator's helpers and planner, linked with its
-# objects (all of generator/ but main(); a directory per SAN setting) and
-# kube/
-GEN_OBJ_DIR  = $(BUILD)/obj/generator$(SAN)
-GEN_OBJS     = $(patsubst generator/%.c,$(GEN_OBJ_DIR)/%.o,$(GEN_LIB_SRCS))
+# objects (all of generator/) and kube/
 GEN_UNIT_BINS = $(filter $(BUILD)/unit/test_gen_%,$(UNIT_BINS))
-
-$(GEN_OBJS): $(GEN_OBJ_DIR)/%.o: generator/%.c $(GEN_HDRS) $(KUBE_HDRS) \
-        VERSION
-	@mkdir -p $(GEN_OBJ_DIR)
-	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
-	    -c -o $@ $<
 
 $(GEN_UNIT_BINS): $(BUILD)/unit/test_gen_%: tests/unit/test_gen_%.c \
         $(GEN_OBJS) $(KUBE_SRCS) $(KUBE_HDRS) $(GEN_HDRS)

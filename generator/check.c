@@ -7,7 +7,7 @@
  * http { include kubengx.conf; }), the rendered kubengx.conf and certs/.
  * With a module, the http block also gets the "k8s_zone" that its
  * k8s_service upstreams need (the controller's nginx.conf carries
- * k8s_api and k8s_zone; see controller_nginx.c), and
+ * k8s_api and k8s_zone; see controller/controller_nginx.c), and
  * "k8s_allow_loopback_endpoints on" when the controller writes it.
  * With a stream text (stream.h), the stream modules are loaded after
  * the module and "stream { include kubengx-stream.conf; }" follows.

@@ -183,3 +183,24 @@ kngx_diag_print(FILE *out, const kngx_diag_t *d)
     kngx_diag_put(out, d->message);
     fputc('\n', out);
 }
+
+
+void
+kngx_diags_print(FILE *out, const kngx_diags_t *ds, unsigned show,
+    const char *skip)
+{
+    const kngx_diag_t  *d;
+    size_t              i;
+
+    for (i = 0; i < ds->n; i++) {
+        d = &ds->items[i];
+
+        if (!(show & (1u << d->severity))
+            || (skip && d->code && strcmp(d->code, skip) == 0))
+        {
+            continue;
+        }
+
+        kngx_diag_print(out, d);
+    }
+}

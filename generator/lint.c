@@ -8,11 +8,11 @@
  * does not exist, Services without ready endpoints, several LoadBalancer
  * Services exposing HTTP, NodePort Services, missing or bad TLS Secrets,
  * host/path conflicts, ImplementationSpecific paths and values `kubengx
- * render` refuses.  The rules live in lint_rules.c; this file has the
- * options, the finding list and the output.
+ * render` refuses.  The rules live in lint_rules.c and the files it
+ * names; this file has the finding list and its output.  The command
+ * (options, exit status) is cli/cmd_lint.c.
  */
 
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +20,6 @@
 
 #include <jansson.h>
 
-#include "kubengx.h"
 #include "lint.h"
 
 
@@ -143,8 +142,7 @@ kngx_finding_cmp(const void *x, const void *y)
 }
 
 
-/* sort for stable output and drop exact repeats */
-static void
+void
 kngx_lint_sort(kngx_lint_t *l)
 {
     size_t  i, k;
@@ -196,7 +194,7 @@ kngx_lint_puts(FILE *out, const char *s)
 }
 
 
-static void
+void
 kngx_lint_print_text(FILE *out, const kngx_lint_t *l)
 {
     const kngx_finding_t  *f;
@@ -250,7 +248,7 @@ kngx_json_str(const char *s)
 }
 
 
-static int
+int
 kngx_lint_print_json(FILE *out, const kngx_lint_t *l)
 {
     const kngx_finding_t  *f;
@@ -302,303 +300,4 @@ kngx_lint_print_json(FILE *out, const kngx_lint_t *l)
     fputc('\n', out);
 
     return 0;
-}
-
-
-/* ---- the command --------------------------------------------------------- */
-
-static void
-kngx_lint_usage(FILE *out)
-{
-    fprintf(out,
-"Usage: kubengx lint -f PATH... [OPTIONS]\n"
-"\n"
-"Check Ingress, Service, IngressClass, Secret and EndpointSlice manifests\n"
-"for the mistakes the Service/Ingress split invites, before they reach a\n"
-"cluster.  Input is read like `kubengx render` reads it.\n"
-"\n"
-"Options:\n"
-"  -f, --filename PATH   a file, a directory (recursive *.yaml, *.yml,\n"
-"                        *.json) or - for stdin; repeatable, required\n"
-"  -n, --namespace NS    namespace of objects without one (default:\n"
-"                        default)\n"
-"  -o, --output FORMAT   text (default) or json\n"
-"      --class NAME      the IngressClass name kubengx serves (default:\n"
-"                        kubengx)\n"
-"      --controller NAME the controller value kubengx answers to (default:\n"
-"                        kubengx.io/ingress-controller)\n"
-"      --watch-without-class\n"
-"                        kubengx serves Ingresses without a class\n"
-"      --host-ownership namespace|merge\n"
-"                        who may add routes to a host, as kubengx render\n"
-"                        --host-ownership (default namespace)\n"
-"  -v, --verbose         also print informational notes (skipped kinds)\n"
-"                        on stderr\n"
-"  -h, --help            show this help\n"
-"\n"
-"Findings (severity, code):\n"
-"  error    no-service      a backend names a Service not in the input\n"
-"  error    no-port         a backend names a port the Service lacks\n"
-"                           (port.number is the Service `port`, not the\n"
-"                           targetPort)\n"
-"  error    bad-host        a host kubengx render refuses (not a DNS name,\n"
-"                           or a wildcard other than a whole first label)\n"
-"  error    bad-path        a path kubengx render refuses\n"
-"  error    bad-name        a backend's Service name, namespace or port\n"
-"                           name that is not a valid name\n"
-"  error    bad-secret      a TLS Secret that is not kubernetes.io/tls,\n"
-"                           lacks tls.crt/tls.key, or that nginx cannot\n"
-"                           load (garbled PEM, a key that does not match\n"
-"                           the certificate, an encrypted key)\n"
-"  error    bad-external    an ExternalName that is an IP address in any\n"
-"                           spelling, localhost, or not a DNS name\n"
-"  warning  no-controller   an Ingress no IngressClass or controller in\n"
-"                           sight serves: it will do nothing\n"
-"  warning  no-endpoints    a backend Service without ready endpoints in\n"
-"                           the given EndpointSlices (checked only when\n"
-"                           the input has EndpointSlices)\n"
-"  warning  terminating-endpoints\n"
-"                           only serving+terminating endpoints are left\n"
-"  warning  many-load-balancers\n"
-"                           several LoadBalancer Services expose HTTP\n"
-"                           ports (80, 443, 8080, 8443, or appProtocol\n"
-"                           http/https/h2c/ws/wss): each costs a cloud\n"
-"                           load balancer; one Ingress could serve them\n"
-"  warning  node-port       a NodePort Service: its ports are open on\n"
-"                           every node\n"
-"  warning  no-secret       a TLS Secret not in the input (the default\n"
-"                           certificate would be served)\n"
-"  warning  conflict        the same host, path and type in two Ingresses\n"
-"                           of one class: the oldest wins, this one is\n"
-"                           ignored there\n"
-"  warning  implementation-specific\n"
-"                           an ImplementationSpecific path: its meaning\n"
-"                           depends on the controller (kubengx: Prefix)\n"
-"  warning  resource-backend\n"
-"                           a resource backend: kubengx does not serve it\n"
-"  warning  host-owned      a rule or tls entry for a host another\n"
-"                           namespace owns (--host-ownership namespace)\n"
-"  warning  tls-not-routed  a tls host the Ingress has no rule for\n"
-"  warning  bad-annotation  an annotation value kubengx render ignores\n"
-"                           (e.g. upstream-hash-by naming a variable\n"
-"                           nginx does not define)\n"
-"  (stderr)                 a warning when none of the input's Ingresses\n"
-"                           is of a class kubengx serves\n"
-"  warning  (loader)        what the loader warns about, e.g. a bad\n"
-"                           EndpointSlice endpoint\n"
-"\n"
-"Output: one line per finding,\n"
-"  FILE:DOC: warning|error: KIND NAMESPACE/NAME: [FIELD: ]MESSAGE\n"
-"(DOC is the 1-based document in FILE), or with --output json a JSON\n"
-"array of objects with the keys file, document, severity, kind,\n"
-"namespace, name, code, field and message (null when not known).\n"
-"Findings are sorted by file, document and object.  A count goes to\n"
-"stderr in text mode.\n"
-"\n"
-"Exit status: 0 no errors (warnings allowed), 1 errors found, 2 the\n"
-"input could not be read or parsed (the loader's errors go to stderr),\n"
-"or bad usage.\n");
-}
-
-
-int
-kngx_lint_main(int argc, char **argv)
-{
-    int              c, json = 0, verbose = 0, rc;
-    size_t           i, nfiles = 0;
-    const char     **files = NULL, **tmp;
-    const char      *ns = NULL;
-    kngx_model_t    *m = NULL;
-    kngx_lint_t      l;
-    kngx_lint_opts_t o;
-
-    static const struct option  longopts[] = {
-        { "filename", required_argument, NULL, 'f' },
-        { "namespace", required_argument, NULL, 'n' },
-        { "output", required_argument, NULL, 'o' },
-        { "class", required_argument, NULL, 'C' },
-        { "controller", required_argument, NULL, 'K' },
-        { "watch-without-class", no_argument, NULL, 'W' },
-        { "host-ownership", required_argument, NULL, 'O' },
-        { "verbose", no_argument, NULL, 'v' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-
-    memset(&l, 0, sizeof(l));
-    memset(&o, 0, sizeof(o));
-    o.class.class_name = "kubengx";
-    o.class.controller = "kubengx.io/ingress-controller";
-
-    optind = 1;
-    opterr = 0;
-
-    while ((c = getopt_long(argc, argv, ":f:n:o:vh", longopts, NULL)) != -1)
-    {
-        switch (c) {
-
-        case 'f':
-            tmp = realloc(files, (nfiles + 1) * sizeof(char *));
-            if (tmp == NULL) {
-                fprintf(stderr, "kubengx lint: out of memory\n");
-                free(files);
-                return KNGX_EXIT_USAGE;
-            }
-            files = tmp;
-            files[nfiles++] = optarg;
-            break;
-
-        case 'n':
-            ns = optarg;
-            break;
-
-        case 'o':
-            if (strcmp(optarg, "json") == 0) {
-                json = 1;
-
-            } else if (strcmp(optarg, "text") == 0) {
-                json = 0;
-
-            } else {
-                fprintf(stderr, "kubengx lint: --output \"%s\": use text or "
-                        "json\n", optarg);
-                free(files);
-                return KNGX_EXIT_USAGE;
-            }
-            break;
-
-        case 'C':
-            o.class.class_name = optarg;
-            break;
-
-        case 'K':
-            o.class.controller = optarg;
-            break;
-
-        case 'W':
-            o.class.watch_without_class = 1;
-            break;
-
-        case 'O':
-            if (kngx_host_ownership_parse(optarg, &o.host_ownership) != 0) {
-                fprintf(stderr, "kubengx lint: --host-ownership \"%s\": use "
-                        "namespace or merge\n", optarg);
-                free(files);
-                return KNGX_EXIT_USAGE;
-            }
-            break;
-
-        case 'v':
-            verbose = 1;
-            break;
-
-        case 'h':
-            kngx_lint_usage(stdout);
-            free(files);
-            return KNGX_EXIT_OK;
-
-        case ':':
-            fprintf(stderr, "kubengx lint: %s needs a value; see kubengx "
-                    "lint --help\n", argv[optind - 1]);
-            free(files);
-            return KNGX_EXIT_USAGE;
-
-        default:
-            fprintf(stderr, "kubengx lint: unknown option \"%s\"; see "
-                    "kubengx lint --help\n", argv[optind - 1]);
-            free(files);
-            return KNGX_EXIT_USAGE;
-        }
-    }
-
-    if (optind < argc) {
-        fprintf(stderr, "kubengx lint: unexpected argument \"%s\" (input "
-                "goes after -f); see kubengx lint --help\n", argv[optind]);
-        free(files);
-        return KNGX_EXIT_USAGE;
-    }
-
-    if (nfiles == 0) {
-        fprintf(stderr, "kubengx lint: no input; give -f PATH (see kubengx "
-                "lint --help)\n");
-        free(files);
-        return KNGX_EXIT_USAGE;
-    }
-
-    rc = KNGX_EXIT_USAGE;
-
-    m = kngx_model_load_paths(ns, files, nfiles);
-    if (m == NULL) {
-        goto nomem;
-    }
-
-    for (i = 0; i < m->diags.n; i++) {
-        if (m->diags.items[i].severity == KNGX_DIAG_ERROR
-            || (verbose && m->diags.items[i].severity == KNGX_DIAG_INFO))
-        {
-            kngx_diag_print(stderr, &m->diags.items[i]);
-        }
-    }
-
-    if (kngx_model_nerrors(m)) {
-        fprintf(stderr, "kubengx lint: the input has errors; nothing "
-                "checked\n");
-        goto done;
-    }
-
-    l.arena = kube_arena_create(NULL, 0);
-    if (l.arena == NULL) {
-        goto nomem;
-    }
-
-    if (kngx_lint_run(&l, m, &o) != 0) {
-        goto nomem;
-    }
-
-    kngx_lint_sort(&l);
-
-    if (l.none_served) {
-        fprintf(stderr, "kubengx lint: warning: none of the %zu Ingress%s in "
-                "the input is of a class kubengx serves (%s): kubengx render "
-                "would route nothing\n", m->ningresses,
-                m->ningresses == 1 ? "" : "es", o.class.class_name);
-    }
-
-    if (json) {
-        if (kngx_lint_print_json(stdout, &l) != 0) {
-            goto nomem;
-        }
-
-    } else {
-        kngx_lint_print_text(stdout, &l);
-        fprintf(stderr, "kubengx lint: %zu error%s, %zu warning%s\n",
-                l.nerrors, l.nerrors == 1 ? "" : "s",
-                l.nwarnings, l.nwarnings == 1 ? "" : "s");
-    }
-
-    if (fflush(stdout) != 0) {
-        fprintf(stderr, "kubengx lint: writing the output failed\n");
-        goto done;
-    }
-
-    rc = l.nerrors ? KNGX_EXIT_FINDINGS : KNGX_EXIT_OK;
-    goto done;
-
-nomem:
-
-    fprintf(stderr, "kubengx lint: out of memory\n");
-    rc = KNGX_EXIT_USAGE;
-
-done:
-
-    free(l.items);
-    if (l.arena) {
-        kube_arena_destroy(l.arena);
-    }
-    if (m) {
-        kngx_model_free(m);
-    }
-    free(files);
-
-    return rc;
 }

@@ -7,6 +7,7 @@
 #define KNGX_LINT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "model.h"
 
@@ -51,6 +52,19 @@ int kngx_lint_add(kngx_lint_t *l, kngx_severity_e sev,
 #endif
     ;
 
+/* kngx_lint_add() or return -1 (out of memory) */
+#define KNGX_ADD(args)  if (kngx_lint_add args != 0) return -1
+
+
+/* the rules, each -1 on out of memory: lint_services.c */
+int kngx_lint_rule_backend(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_ingress_t *ing, const kngx_backend_t *be);
+int kngx_lint_rule_services(kngx_lint_t *l, const kngx_model_t *m);
+
+/* lint_conflicts.c */
+int kngx_lint_rule_conflicts(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_lint_opts_t *o);
+
 /* lint_plan.c: findings from the route plan; -1 out of memory */
 int kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_lint_opts_t *o);
@@ -59,6 +73,15 @@ int kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
 int kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_lint_opts_t *o);
 
-int kngx_lint_main(int argc, char **argv);
+/* sort for stable output and drop exact repeats */
+void kngx_lint_sort(kngx_lint_t *l);
+
+/*
+ * One line per finding,
+ *   FILE:DOC: warning|error: KIND NAMESPACE/NAME: [FIELD: ]MESSAGE
+ * or a JSON array (-1: out of memory).
+ */
+void kngx_lint_print_text(FILE *out, const kngx_lint_t *l);
+int kngx_lint_print_json(FILE *out, const kngx_lint_t *l);
 
 #endif /* KNGX_LINT_H */

@@ -76,6 +76,14 @@ typedef struct {
  */
 void kngx_diag_print(FILE *out, const kngx_diag_t *d);
 
+/* those of ds whose severity is in show (KNGX_DIAGS_* bits), but none
+ * with code skip (may be NULL) */
+#define KNGX_DIAGS_INFO      (1u << KNGX_DIAG_INFO)
+#define KNGX_DIAGS_PROBLEMS  ((1u << KNGX_DIAG_WARNING)                      \
+                              | (1u << KNGX_DIAG_ERROR))
+void kngx_diags_print(FILE *out, const kngx_diags_t *ds, unsigned show,
+    const char *skip);
+
 
 /* ---- objects ------------------------------------------------------------- */
 

@@ -75,7 +75,7 @@ int kngx_output_write(const char *dir, const char *conf, size_t len,
     const kngx_plan_t *p, char *err, size_t err_size);
 
 
-/* write DIR/NAME atomically, mode 0644 (the stream file, stream.h) */
+/* write DIR/NAME atomically, mode 0644 (DIR made when missing) */
 int kngx_output_write_file(const char *dir, const char *name,
     const char *text, size_t len, char *err, size_t err_size);
 

@@ -8,7 +8,7 @@
  *                       checked, each refused alone with a warning
  *   stream_passthrough.c  the hosts of the ssl-passthrough annotation
  *   stream_render.c     the stream text: upstreams, servers, SNI maps
- *   stream_options.c    the command-line options (render, controller),
+ *   stream_options.c    the options after the command line (cli/),
  *                       the main-config lines that load the modules and
  *                       include the file, and the check's own lines
  *
@@ -51,49 +51,10 @@
 #define KNGX_NGX_STREAM_MODULE "/usr/lib/nginx/modules/ngx_stream_module.so"
 
 
-/*
- * The options, for getopt_long() tables (one line each in render and
- * controller) and kngx_stream_getopt() in their switch's default.
- */
-#define KNGX_OPT_TCP_CONFIGMAP  600
-#define KNGX_OPT_UDP_CONFIGMAP  601
-#define KNGX_OPT_PASSTHROUGH    602
-#define KNGX_OPT_HOP_DIR        603
-#define KNGX_OPT_NGX_STREAM     604
-
-#define KNGX_STREAM_LONG_OPTIONS                                              \
-    { "tcp-services-configmap", required_argument, NULL,                      \
-      KNGX_OPT_TCP_CONFIGMAP },                                               \
-    { "udp-services-configmap", required_argument, NULL,                      \
-      KNGX_OPT_UDP_CONFIGMAP },                                               \
-    { "enable-ssl-passthrough", no_argument, NULL, KNGX_OPT_PASSTHROUGH },    \
-    { "ssl-passthrough-dir", required_argument, NULL, KNGX_OPT_HOP_DIR },     \
-    { "nginx-stream-module", required_argument, NULL, KNGX_OPT_NGX_STREAM },
-
-#define KNGX_STREAM_HELP                                                      \
-"TCP/UDP services and TLS passthrough (written to " KNGX_STREAM_CONF "):\n"   \
-"      --tcp-services-configmap NS/NAME\n"                                     \
-"      --udp-services-configmap NS/NAME\n"                                     \
-"                           ingress-nginx's ConfigMaps: \"PORT\":\n"          \
-"                           \"NS/SVC:SVCPORT[:PROXY[:PROXY]]\" (first PROXY:\n" \
-"                           decode it from clients, second: send it to the\n" \
-"                           backend; TCP only); a bad entry is refused\n"      \
-"                           alone with a warning\n"                            \
-"      --enable-ssl-passthrough  honour nginx.ingress.kubernetes.io/\n"        \
-"                           ssl-passthrough: the https port reads SNI and\n"  \
-"                           sends those hosts' TLS to their Service as is\n"  \
-"      --ssl-passthrough-dir DIR  where the local hops' unix sockets go\n"    \
-"                           (default: the output or conf directory)\n"        \
-"      --nginx-stream-module PATH|none  nginx's ngx_stream_module.so, loaded\n" \
-"                           before kubengx's (default: Debian's, in\n"        \
-"                           /usr/lib/nginx/modules/, when present; none:\n"   \
-"                           nginx has stream built in)\n"
-
-
 typedef struct {
     const char          *tcp_configmap;   /* "NS/NAME" or NULL */
     const char          *udp_configmap;
-    unsigned             passthrough:1;   /* --enable-ssl-passthrough */
+    int                  passthrough;     /* --enable-ssl-passthrough */
     const char          *hop_dir;         /* absolute, for the sockets */
     const char          *ngx_stream_module;   /* NULL or "": none */
     int                  reserved[KNGX_STREAM_RESERVED];  /* the http,
@@ -188,9 +149,6 @@ int kngx_stream_passthrough(kngx_stream_t *s, const kngx_plan_t *p,
 
 /* stream_options.c */
 
-/* 1: c was a stream option (stored), 0: not one, -1: bad value (said) */
-int kngx_stream_getopt(int c, const char *arg, kngx_stream_opts_t *so,
-    const char *cmd);
 int kngx_stream_opts_finish(kngx_stream_opts_t *so, const char *default_dir,
     const char *cmd);
 const char *kngx_stream_https_hop(const kngx_stream_opts_t *so, char *buf,

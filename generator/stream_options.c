@@ -1,8 +1,8 @@
 
 /*
  * kubengx generator: the stream options of `kubengx render` and `kubengx
- * controller`, and the lines of a main config that load the stream
- * modules and include the stream file.
+ * controller` (read by cli/option_table.c) completed, and the lines of a
+ * main config that load the stream modules and include the stream file.
  *
  * Load order (README.md, "TCP and UDP Services"): ngx_http_k8s_module.so,
  * then nginx's ngx_stream_module.so (Debian builds stream as a dynamic
@@ -17,54 +17,6 @@
 #include <unistd.h>
 
 #include "stream.h"
-
-
-int
-kngx_stream_getopt(int c, const char *arg, kngx_stream_opts_t *so,
-    const char *cmd)
-{
-    const char  *why;
-
-    switch (c) {
-
-    case KNGX_OPT_TCP_CONFIGMAP:
-    case KNGX_OPT_UDP_CONFIGMAP:
-        if (kngx_stream_configmap_arg(arg, &why) != 0) {
-            fprintf(stderr, "kubengx %s: --%s-services-configmap \"%s\": "
-                    "%s\n", cmd, c == KNGX_OPT_TCP_CONFIGMAP ? "tcp" : "udp",
-                    arg, why);
-            return -1;
-        }
-
-        if (c == KNGX_OPT_TCP_CONFIGMAP) {
-            so->tcp_configmap = arg;
-        } else {
-            so->udp_configmap = arg;
-        }
-
-        return 1;
-
-    case KNGX_OPT_PASSTHROUGH:
-        so->passthrough = 1;
-        return 1;
-
-    case KNGX_OPT_HOP_DIR:
-        if (arg[0] != '/') {
-            fprintf(stderr, "kubengx %s: --ssl-passthrough-dir must be an "
-                    "absolute path\n", cmd);
-            return -1;
-        }
-
-        so->hop_dir = arg;
-        return 1;
-
-    case KNGX_OPT_NGX_STREAM:
-        so->ngx_stream_module = strcmp(arg, "none") == 0 ? "" : arg;
-        return 1;
-    }
-
-    return 0;
-}
 
 
 /*

@@ -24,7 +24,7 @@
 #
 # Targets are tests/fuzz/fuzz_*.c, built with
 #   clang -fsanitize=fuzzer,address,undefined -g -O1
-# against kube/ and generator/ (all of it but main()).  Seeds: the
+# against kube/ and generator/ (all of it).  Seeds: the
 # committed tests/fuzz/seeds/TARGET/, plus for the manifest targets every
 # manifest under examples/ and tests/corpus/ (render seeds get an options
 # byte in front, see fuzz_render.c).  New corpus goes to
@@ -71,7 +71,7 @@ cflags="-std=gnu99 -g -O1 -fno-omit-frame-pointer $san
 obj=$out/obj
 mkdir -p "$obj" "$out/bin"
 
-lib_srcs=$(ls "$root"/kube/*.c "$root"/generator/*.c | grep -v '/kubengx\.c$')
+lib_srcs=$(ls "$root"/kube/*.c "$root"/generator/*.c)
 
 # the library, instrumented for the fuzzer; rebuilt when any source or
 # header is newer than it

@@ -18,83 +18,149 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "controller.h"
+#include "controller_events.h"
+#include "controller_log.h"
+
+
+typedef struct {
+    char                *key;           /* "ns/name reason message" */
+    uint64_t             last_ms;
+} kngx_ctl_event_seen_t;
+
+
+struct kngx_ctl_events_s {
+    kngx_ctl_events_conf_t    conf;
+    kngx_ctl_api_t           *api;
+    kngx_ctl_watch_t         *watch;
+    kngx_ctl_leader_t        *leader;
+
+    kngx_ctl_event_seen_t    *seen;
+    size_t                    nseen;
+    double                    tokens;
+    uint64_t                  tokens_ms;
+    kngx_ctl_events_stats_t   stats;
+};
+
+
+kngx_ctl_events_t *
+kngx_ctl_events_create(const kngx_ctl_events_conf_t *conf,
+    kngx_ctl_api_t *api, kngx_ctl_watch_t *watch, kngx_ctl_leader_t *leader)
+{
+    kngx_ctl_events_t  *ev;
+
+    ev = calloc(1, sizeof(kngx_ctl_events_t));
+    if (ev == NULL) {
+        kngx_ctl_log("error: out of memory");
+        return NULL;
+    }
+
+    ev->conf = *conf;
+    ev->api = api;
+    ev->watch = watch;
+    ev->leader = leader;
+
+    return ev;
+}
+
+
+void
+kngx_ctl_events_destroy(kngx_ctl_events_t *ev)
+{
+    if (ev == NULL) {
+        return;
+    }
+
+    while (ev->nseen) {
+        free(ev->seen[--ev->nseen].key);
+    }
+
+    free(ev->seen);
+    free(ev);
+}
+
+
+const kngx_ctl_events_stats_t *
+kngx_ctl_events_stats(kngx_ctl_events_t *ev)
+{
+    return &ev->stats;
+}
 
 
 static int
-kngx_ctl_event_allowed(kngx_ctl_t *ctl, const char *key, uint64_t now)
+kngx_ctl_event_allowed(kngx_ctl_events_t *ev, const char *key, uint64_t now)
 {
     kngx_ctl_event_seen_t  *s;
     size_t                  i, j;
     double                  add;
 
     /* forget old entries */
-    for (i = 0, j = 0; i < ctl->nseen; i++) {
-        if (now - ctl->seen[i].last_ms < ctl->conf.event_interval_ms) {
-            ctl->seen[j++] = ctl->seen[i];
+    for (i = 0, j = 0; i < ev->nseen; i++) {
+        if (now - ev->seen[i].last_ms < ev->conf.interval_ms) {
+            ev->seen[j++] = ev->seen[i];
         } else {
-            free(ctl->seen[i].key);
+            free(ev->seen[i].key);
         }
     }
-    ctl->nseen = j;
+    ev->nseen = j;
 
-    for (i = 0; i < ctl->nseen; i++) {
-        if (strcmp(ctl->seen[i].key, key) == 0) {
+    for (i = 0; i < ev->nseen; i++) {
+        if (strcmp(ev->seen[i].key, key) == 0) {
             return 0;
         }
     }
 
     /* token bucket */
-    if (ctl->tokens_ms == 0) {
-        ctl->tokens = ctl->conf.event_burst;
-        ctl->tokens_ms = now;
+    if (ev->tokens_ms == 0) {
+        ev->tokens = ev->conf.burst;
+        ev->tokens_ms = now;
     }
 
-    add = (double) (now - ctl->tokens_ms)
-          / (double) (ctl->conf.event_refill_ms ? ctl->conf.event_refill_ms
-                      : 1);
-    ctl->tokens += add;
-    if (ctl->tokens > ctl->conf.event_burst) {
-        ctl->tokens = ctl->conf.event_burst;
+    add = (double) (now - ev->tokens_ms)
+          / (double) (ev->conf.refill_ms ? ev->conf.refill_ms : 1);
+    ev->tokens += add;
+    if (ev->tokens > ev->conf.burst) {
+        ev->tokens = ev->conf.burst;
     }
-    ctl->tokens_ms = now;
+    ev->tokens_ms = now;
 
-    if (ctl->tokens < 1.0) {
+    if (ev->tokens < 1.0) {
         return 0;
     }
 
-    s = realloc(ctl->seen, (ctl->nseen + 1) * sizeof(*s));
+    s = realloc(ev->seen, (ev->nseen + 1) * sizeof(*s));
     if (s == NULL) {
         return 0;
     }
-    ctl->seen = s;
+    ev->seen = s;
 
-    s[ctl->nseen].key = strdup(key);
-    if (s[ctl->nseen].key == NULL) {
+    s[ev->nseen].key = strdup(key);
+    if (s[ev->nseen].key == NULL) {
         return 0;
     }
-    s[ctl->nseen].last_ms = now;
-    ctl->nseen++;
+    s[ev->nseen].last_ms = now;
+    ev->nseen++;
 
-    ctl->tokens -= 1.0;
+    ev->tokens -= 1.0;
 
     return 1;
 }
 
 
 static void
-kngx_ctl_event_posted(kngx_ctl_t *ctl, long st, json_t *resp, void *data)
+kngx_ctl_event_posted(void *data, long st, json_t *resp)
 {
+    kngx_ctl_events_t  *ev = data;
+
     if (st >= 200 && st < 300) {
-        ctl->m.events_sent++;
+        ev->stats.sent++;
     } else {
-        ctl->m.events_failed++;
+        ev->stats.failed++;
     }
 }
 
 
 void
-kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
+kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
     const char *reason, const char *message)
 {
     json_t      *ing, *md, *body;
@@ -106,12 +172,12 @@ kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
 
     snprintf(key, sizeof(key), "%s/%s\n%s\n%s", ns, name, reason, message);
 
-    if (!kngx_ctl_event_allowed(ctl, key, now)) {
-        ctl->m.events_dropped++;
+    if (!kngx_ctl_event_allowed(ev, key, now)) {
+        ev->stats.dropped++;
         return;
     }
 
-    ing = kngx_ctl_store_get(ctl, KNGX_KIND_INGRESS, ns, name);
+    ing = kngx_ctl_store_get(ev->watch, KNGX_KIND_INGRESS, ns, name);
     md = json_object_get(ing, "metadata");
     uid = json_string_value(json_object_get(md, "uid"));
     rv = json_string_value(json_object_get(md, "resourceVersion"));
@@ -138,12 +204,12 @@ kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
                      "reason", reason, "message", message,
                      "type", "Warning",
                      "source", "component", "kubengx-controller",
-                     "host", ctl->conf.identity,
+                     "host", ev->conf.identity,
                      "firstTimestamp", ts, "lastTimestamp", ts, "count", 1,
                      "reportingComponent", "kubengx.io/ingress-controller",
-                     "reportingInstance", ctl->conf.identity);
+                     "reportingInstance", ev->conf.identity);
     if (body == NULL) {
-        ctl->m.events_failed++;
+        ev->stats.failed++;
         return;
     }
 
@@ -154,11 +220,11 @@ kngx_ctl_event(kngx_ctl_t *ctl, const char *ns, const char *name,
     kngx_ctl_log("event: Warning %s on Ingress %s/%s: %s", reason, ns, name,
                  message);
 
-    if (kngx_ctl_api_start(ctl, "POST", path, body, NULL, 0,
-                           kngx_ctl_event_posted, NULL)
+    if (kngx_ctl_api_start(ev->api, "POST", path, body, NULL, 0,
+                           kngx_ctl_event_posted, ev)
         != 0)
     {
-        ctl->m.events_failed++;
+        ev->stats.failed++;
     }
 
     json_decref(body);
@@ -191,14 +257,14 @@ kngx_ctl_reason(const char *code, char *out, size_t size)
 
 
 void
-kngx_ctl_events_from_plan(kngx_ctl_t *ctl, const kngx_plan_t *p)
+kngx_ctl_events_from_plan(kngx_ctl_events_t *ev, const kngx_plan_t *p)
 {
     const kngx_diag_t  *d;
     const char         *slash;
     char                ns[256], reason[128], msg[1024];
     size_t              i, n;
 
-    if (!ctl->leader) {
+    if (!kngx_ctl_leader_is(ev->leader)) {
         return;
     }
 
@@ -227,6 +293,6 @@ kngx_ctl_events_from_plan(kngx_ctl_t *ctl, const kngx_plan_t *p)
         snprintf(msg, sizeof(msg), "%s%s%s", d->field ? d->field : "",
                  d->field ? ": " : "", d->message);
 
-        kngx_ctl_event(ctl, ns, slash + 1, reason, msg);
+        kngx_ctl_event(ev, ns, slash + 1, reason, msg);
     }
 }

@@ -1,7 +1,8 @@
 
 /*
- * kubengx: command-line entry point.  Dispatches to the subcommands;
- * each subcommand lives in its own file and parses its own options.
+ * kubengx: command-line entry point.  Finds the subcommand, reads its
+ * options (options.c, from the one table in option_table.c) and runs its
+ * handler.
  */
 
 #include <stdio.h>
@@ -10,16 +11,18 @@
 #include "kubengx.h"
 
 
-static const kngx_command_t  kngx_commands[] = {
-    KNGX_COMMANDS
-    { NULL, NULL, NULL }
+static const kngx_command_t  *kngx_commands[] = {
+    &kngx_cmd_render,
+    &kngx_cmd_lint,
+    &kngx_cmd_controller,
+    NULL
 };
 
 
 static void
 kngx_usage(FILE *out)
 {
-    const kngx_command_t  *cmd;
+    const kngx_command_t  **cmd;
 
     fprintf(out,
         "Usage: kubengx COMMAND [OPTIONS]\n"
@@ -30,8 +33,8 @@ kngx_usage(FILE *out)
         "\n"
         "Commands:\n");
 
-    for (cmd = kngx_commands; cmd->name; cmd++) {
-        fprintf(out, "  %-12s %s\n", cmd->name, cmd->summary);
+    for (cmd = kngx_commands; *cmd; cmd++) {
+        fprintf(out, "  %-12s %s\n", (*cmd)->name, (*cmd)->summary);
     }
 
     fprintf(out,
@@ -42,10 +45,31 @@ kngx_usage(FILE *out)
 }
 
 
+static int
+kngx_run(const kngx_command_t *cmd, int argc, char **argv)
+{
+    kngx_options_t  o;
+    int             rc;
+
+    rc = kngx_options_read(cmd, argc, argv, &o);
+
+    if (rc == 0) {
+        rc = cmd->run(&o);
+
+    } else {
+        rc = rc > 0 ? KNGX_EXIT_OK : KNGX_EXIT_USAGE;
+    }
+
+    kngx_options_free(&o);
+
+    return rc;
+}
+
+
 int
 main(int argc, char **argv)
 {
-    const kngx_command_t  *cmd;
+    const kngx_command_t  **cmd;
 
     if (argc < 2) {
         kngx_usage(stderr);
@@ -66,9 +90,9 @@ main(int argc, char **argv)
         return 0;
     }
 
-    for (cmd = kngx_commands; cmd->name; cmd++) {
-        if (strcmp(argv[1], cmd->name) == 0) {
-            return cmd->main(argc - 1, argv + 1);
+    for (cmd = kngx_commands; *cmd; cmd++) {
+        if (strcmp(argv[1], (*cmd)->name) == 0) {
+            return kngx_run(*cmd, argc - 1, argv + 1);
         }
     }
 

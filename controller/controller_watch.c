@@ -1,21 +1,52 @@
 
 /*
- * kubengx controller: one kube/ list/watch machine per kind, driven by a
- * libcurl multi handle from the main loop, and the object store they
- * fill.
+ * kubengx controller: one kube/ list/watch machine per kind, its
+ * transfers on the API's multi handle (controller_api.c), and the object
+ * store they fill.
  *
  * Store: per kind a JSON object "ns/name" -> the object (kind and
  * apiVersion set, since list items carry neither).  A list is received
  * into a private view and swapped in at list_end, so a failed list keeps
- * the old objects.  Every change marks the controller dirty; the sync
- * decides whether the text changed.
+ * the old objects.  Every change is told to the handler (the sync marks
+ * itself dirty and decides whether the text changed).
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_log.h"
+#include "controller_watch.h"
+
+
+/* one watched kind: its list/watch machine, transfer and objects */
+typedef struct {
+    kngx_ctl_xfer_t      xfer;          /* first: CURLOPT_PRIVATE */
+    kngx_ctl_watch_t    *w;
+    const char          *kind;          /* "Ingress" */
+    const char          *api_version;   /* "networking.k8s.io/v1" */
+    const char          *resource;
+    unsigned             enabled:1;
+    unsigned             in_flight:1;
+    unsigned             aborted:1;
+    unsigned             got_status:1;
+
+    kube_lw_t           *lw;
+    CURL                *easy;
+    struct curl_slist   *headers;
+    char                *url;
+    char                 errbuf[CURL_ERROR_SIZE];  /* libcurl's detail */
+
+    json_t              *objects;       /* "ns/name" -> object */
+    json_t              *pending;       /* the list being received */
+} kngx_ctl_kind_t;
+
+
+struct kngx_ctl_watch_s {
+    kngx_ctl_api_t            *api;
+    kngx_ctl_watch_handler_t   handler;
+    kngx_ctl_kind_t            kinds[KNGX_CTL_NKINDS];
+};
 
 
 static const struct {
@@ -56,13 +87,20 @@ kngx_ctl_obj_key(json_t *obj, char *key, size_t size)
 
 
 json_t *
-kngx_ctl_store_get(kngx_ctl_t *ctl, int kind, const char *ns,
+kngx_ctl_store_get(kngx_ctl_watch_t *w, int kind, const char *ns,
     const char *name)
 {
     char  key[1024];
 
     snprintf(key, sizeof(key), "%s/%s", ns ? ns : "", name);
-    return json_object_get(ctl->kinds[kind].objects, key);
+    return json_object_get(w->kinds[kind].objects, key);
+}
+
+
+json_t *
+kngx_ctl_store_objects(kngx_ctl_watch_t *w, int kind)
+{
+    return w->kinds[kind].objects;
 }
 
 
@@ -72,8 +110,7 @@ kngx_ctl_changed(kngx_ctl_kind_t *k, const char *key)
     char  buf[1100];
 
     snprintf(buf, sizeof(buf), "%s/%s", k->kind, key);
-    json_object_set_new(k->ctl->changed, buf, json_true());
-    k->changes++;
+    k->w->handler.changed(k->w->handler.data, buf);
 }
 
 
@@ -167,8 +204,8 @@ kngx_ctl_list_end(void *ctx, const char *rv)
     kngx_ctl_log("listed %zu %s (resourceVersion %s)",
                  json_object_size(k->objects), k->resource, rv ? rv : "");
 
-    if (changed || !k->ctl->synced) {
-        kngx_ctl_mark_dirty(k->ctl, k->resource);
+    if (changed) {
+        k->w->handler.dirty(k->w->handler.data, k->resource);
     }
 
     return 0;
@@ -231,7 +268,7 @@ kngx_ctl_watch_event(void *ctx, kube_event_type_e type, json_t *object,
 
     snprintf(why, sizeof(why), "%s %s %s", kube_event_type_name(type),
              k->kind, key);
-    kngx_ctl_mark_dirty(k->ctl, why);
+    k->w->handler.dirty(k->w->handler.data, why);
 
     return 0;
 }
@@ -272,7 +309,7 @@ kngx_ctl_header_cb(char *ptr, size_t size, size_t n, void *data)
         if (status >= 200 && !k->got_status) {
             k->got_status = 1;
             if (status == 401) {
-                kube_token_invalidate(&k->ctl->token);
+                kngx_ctl_api_token_invalidate(k->w->api);
             }
             kube_lw_on_status(k->lw, kngx_ctl_now(), (int) status);
         }
@@ -315,7 +352,7 @@ static void
 kngx_ctl_xfer_end(kngx_ctl_kind_t *k)
 {
     if (k->easy) {
-        curl_multi_remove_handle(k->ctl->multi, k->easy);
+        kngx_ctl_api_remove(k->w->api, k->easy);
         curl_easy_cleanup(k->easy);
         k->easy = NULL;
     }
@@ -331,11 +368,10 @@ kngx_ctl_xfer_end(kngx_ctl_kind_t *k)
 static int
 kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
 {
-    kngx_ctl_t  *ctl = k->ctl;
-    size_t       len;
+    kngx_ctl_api_t  *api = k->w->api;
 
     if (kube_lw_token_reload(k->lw)) {
-        kube_token_invalidate(&ctl->token);
+        kngx_ctl_api_token_invalidate(api);
     }
 
     k->easy = curl_easy_init();
@@ -343,14 +379,12 @@ kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
         return -1;
     }
 
-    len = strlen(ctl->server) + strlen(req->path) + 1;
-    k->url = malloc(len);
+    k->url = kngx_ctl_api_url(api, req->path);
     if (k->url == NULL) {
         return -1;
     }
-    snprintf(k->url, len, "%s%s", ctl->server, req->path);
 
-    if (kngx_ctl_api_prepare(ctl, k->easy, &k->headers, NULL) != 0) {
+    if (kngx_ctl_api_prepare(api, k->easy, &k->headers, NULL) != 0) {
         return -1;
     }
 
@@ -359,7 +393,7 @@ kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
     curl_easy_setopt(k->easy, CURLOPT_HEADERDATA, k);
     curl_easy_setopt(k->easy, CURLOPT_WRITEFUNCTION, kngx_ctl_write_cb);
     curl_easy_setopt(k->easy, CURLOPT_WRITEDATA, k);
-    curl_easy_setopt(k->easy, CURLOPT_PRIVATE, k);
+    curl_easy_setopt(k->easy, CURLOPT_PRIVATE, &k->xfer);
     curl_easy_setopt(k->easy, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(k->easy, CURLOPT_ERRORBUFFER, k->errbuf);
     k->errbuf[0] = '\0';
@@ -379,7 +413,7 @@ kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
     k->aborted = 0;
     k->got_status = 0;
 
-    if (curl_multi_add_handle(ctl->multi, k->easy) != CURLM_OK) {
+    if (kngx_ctl_api_add(api, k->easy) != 0) {
         return -1;
     }
 
@@ -390,7 +424,7 @@ kngx_ctl_xfer_start(kngx_ctl_kind_t *k, const kube_lw_request_t *req)
 
 
 uint64_t
-kngx_ctl_watch_step(kngx_ctl_t *ctl, uint64_t now)
+kngx_ctl_watch_step(kngx_ctl_watch_t *w, uint64_t now)
 {
     kngx_ctl_kind_t    *k;
     kube_lw_request_t   req;
@@ -399,7 +433,7 @@ kngx_ctl_watch_step(kngx_ctl_t *ctl, uint64_t now)
     int                 i;
 
     for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        k = &ctl->kinds[i];
+        k = &w->kinds[i];
 
         if (!k->enabled || k->in_flight) {
             continue;
@@ -431,68 +465,45 @@ kngx_ctl_watch_step(kngx_ctl_t *ctl, uint64_t now)
 }
 
 
-void
-kngx_ctl_watch_perform(kngx_ctl_t *ctl)
+/* a list or watch request ended */
+
+static void
+kngx_ctl_xfer_done(kngx_ctl_xfer_t *x, CURLcode rc)
 {
-    CURLMsg          *msg;
-    kngx_ctl_kind_t  *k;
-    int               running, left;
-    char             *priv;
+    kngx_ctl_kind_t  *k = (kngx_ctl_kind_t *) x;
     kube_lw_xfer_e    res;
     long              status;
 
-    curl_multi_perform(ctl->multi, &running);
-
-    while ((msg = curl_multi_info_read(ctl->multi, &left)) != NULL) {
-        if (msg->msg != CURLMSG_DONE) {
-            continue;
+    if (!k->aborted) {
+        if (!k->got_status && rc == CURLE_OK) {
+            status = 0;
+            curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
+            kube_lw_on_status(k->lw, kngx_ctl_now(), (int) status);
         }
 
-        priv = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
-        if (priv == NULL) {
-            continue;
-        }
+        res = rc == CURLE_OK ? KUBE_LW_XFER_OK
+              : rc == CURLE_COULDNT_CONNECT ? KUBE_LW_XFER_CONN_REFUSED
+              : KUBE_LW_XFER_ERROR;
 
-        if (kngx_ctl_api_is_call(ctl, priv)) {
-            kngx_ctl_api_done(ctl, priv, msg->data.result);
-            continue;
-        }
-
-        k = (kngx_ctl_kind_t *) priv;
-
-        if (!k->aborted) {
-            if (!k->got_status && msg->data.result == CURLE_OK) {
-                status = 0;
-                curl_easy_getinfo(k->easy, CURLINFO_RESPONSE_CODE, &status);
-                kube_lw_on_status(k->lw, kngx_ctl_now(), (int) status);
-            }
-
-            res = msg->data.result == CURLE_OK ? KUBE_LW_XFER_OK
-                  : msg->data.result == CURLE_COULDNT_CONNECT
-                    ? KUBE_LW_XFER_CONN_REFUSED : KUBE_LW_XFER_ERROR;
-
-            kube_lw_on_done(k->lw, kngx_ctl_now(), res,
-                            k->errbuf[0] ? k->errbuf
-                            : curl_easy_strerror(msg->data.result));
-        }
-
-        kngx_ctl_xfer_end(k);
+        kube_lw_on_done(k->lw, kngx_ctl_now(), res,
+                        k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc));
     }
+
+    kngx_ctl_xfer_end(k);
 }
 
 
 int
-kngx_ctl_watch_synced(kngx_ctl_t *ctl)
+kngx_ctl_watch_synced(kngx_ctl_watch_t *w)
 {
     kube_lw_stats_t  st;
     int              i;
 
     for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (!ctl->kinds[i].enabled) {
+        if (!w->kinds[i].enabled) {
             continue;
         }
-        kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
+        kube_lw_stats(w->kinds[i].lw, kngx_ctl_now(), &st);
         if (!st.synced) {
             return 0;
         }
@@ -503,103 +514,125 @@ kngx_ctl_watch_synced(kngx_ctl_t *ctl)
 
 
 int
-kngx_ctl_watch_init(kngx_ctl_t *ctl)
+kngx_ctl_watch_kind(kngx_ctl_watch_t *w, int kind, const char **name,
+    kube_lw_stats_t *st)
 {
-    kngx_ctl_kind_t  *k;
-    kube_lw_conf_t    lc;
-    kube_err_t        err;
-    const char       *ns;
-    int               i;
+    kngx_ctl_kind_t  *k = &w->kinds[kind];
 
-    ctl->multi = curl_multi_init();
-    ctl->changed = json_object();
-    if (ctl->multi == NULL || ctl->changed == NULL) {
-        kngx_ctl_log("error: out of memory");
+    if (!k->enabled) {
         return -1;
     }
 
-    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        k = &ctl->kinds[i];
-        k->ctl = ctl;
-        k->idx = i;
-        k->kind = kngx_ctl_kind_defs[i].kind;
-        k->api_version = kngx_ctl_kind_defs[i].api_version;
-        k->api_prefix = kngx_ctl_kind_defs[i].api_prefix;
-        k->resource = kngx_ctl_kind_defs[i].resource;
-        k->field_selector = kngx_ctl_kind_defs[i].field_selector;
-        k->objects = json_object();
-        if (k->objects == NULL) {
-            kngx_ctl_log("error: out of memory");
-            return -1;
-        }
+    *name = k->kind;
 
-        /* endpoints are the module's business unless rendered statically */
-        k->enabled = (i != KNGX_KIND_SLICE
-                      || ctl->conf.po.endpoints == KNGX_ENDPOINTS_STATIC);
-
-        ns = i == KNGX_KIND_CLASS ? NULL : ctl->conf.watch_namespace;
-
-        if (i == KNGX_KIND_CONFIGMAP) {
-            k->enabled = kngx_stream_ctl_watch(ctl, &ns, &k->field_selector);
-        }
-
-        if (!k->enabled) {
-            continue;
-        }
-
-        memset(&lc, 0, sizeof(lc));
-        lc.api_prefix = k->api_prefix;
-        lc.resource = k->resource;
-        lc.ns = ns;
-        lc.field_selector = k->field_selector;
-        lc.watch_idle_timeout_ms = ctl->conf.watch_idle_ms;
-        lc.seed = (uint64_t) kngx_ctl_now() * 2654435761u + (uint64_t) i;
-        lc.handler.list_begin = kngx_ctl_list_begin;
-        lc.handler.list_item = kngx_ctl_list_item;
-        lc.handler.list_end = kngx_ctl_list_end;
-        lc.handler.list_abort = kngx_ctl_list_abort;
-        lc.handler.watch_event = kngx_ctl_watch_event;
-        lc.handler.log = kngx_ctl_lw_log;
-        lc.ctx = k;
-
-        kube_err_clear(&err);
-        k->lw = kube_lw_create(&lc, &err);
-        if (k->lw == NULL) {
-            kngx_ctl_log("error: watch %s: %s", k->resource, err.msg);
-            return -1;
-        }
+    if (st) {
+        kube_lw_stats(k->lw, kngx_ctl_now(), st);
     }
 
     return 0;
 }
 
 
+static int
+kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
+    const kngx_ctl_watch_conf_t *conf)
+{
+    kngx_ctl_kind_t  *k = &w->kinds[i];
+    kube_lw_conf_t    lc;
+    kube_err_t        err;
+
+    k->xfer.done = kngx_ctl_xfer_done;
+    k->w = w;
+    k->kind = kngx_ctl_kind_defs[i].kind;
+    k->api_version = kngx_ctl_kind_defs[i].api_version;
+    k->resource = kngx_ctl_kind_defs[i].resource;
+    k->objects = json_object();
+    if (k->objects == NULL) {
+        kngx_ctl_log("error: out of memory");
+        return -1;
+    }
+
+    /* endpoints are the module's business unless rendered statically */
+    k->enabled = (i == KNGX_KIND_SLICE) ? conf->slices
+                 : (i == KNGX_KIND_CONFIGMAP) ? conf->configmaps : 1;
+    if (!k->enabled) {
+        return 0;
+    }
+
+    memset(&lc, 0, sizeof(lc));
+    lc.api_prefix = kngx_ctl_kind_defs[i].api_prefix;
+    lc.resource = k->resource;
+    lc.ns = i == KNGX_KIND_CLASS ? NULL
+            : i == KNGX_KIND_CONFIGMAP ? conf->configmap_ns : conf->ns;
+    lc.field_selector = i == KNGX_KIND_CONFIGMAP ? conf->configmap_selector
+                        : kngx_ctl_kind_defs[i].field_selector;
+    lc.watch_idle_timeout_ms = conf->idle_ms;
+    lc.seed = (uint64_t) kngx_ctl_now() * 2654435761u + (uint64_t) i;
+    lc.handler.list_begin = kngx_ctl_list_begin;
+    lc.handler.list_item = kngx_ctl_list_item;
+    lc.handler.list_end = kngx_ctl_list_end;
+    lc.handler.list_abort = kngx_ctl_list_abort;
+    lc.handler.watch_event = kngx_ctl_watch_event;
+    lc.handler.log = kngx_ctl_lw_log;
+    lc.ctx = k;
+
+    kube_err_clear(&err);
+    k->lw = kube_lw_create(&lc, &err);
+    if (k->lw == NULL) {
+        kngx_ctl_log("error: watch %s: %s", k->resource, err.msg);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+kngx_ctl_watch_t *
+kngx_ctl_watch_create(const kngx_ctl_watch_conf_t *conf, kngx_ctl_api_t *api,
+    const kngx_ctl_watch_handler_t *handler)
+{
+    kngx_ctl_watch_t  *w;
+    int                i;
+
+    w = calloc(1, sizeof(kngx_ctl_watch_t));
+    if (w == NULL) {
+        kngx_ctl_log("error: out of memory");
+        return NULL;
+    }
+
+    w->api = api;
+    w->handler = *handler;
+
+    for (i = 0; i < KNGX_CTL_NKINDS; i++) {
+        if (kngx_ctl_kind_init(w, i, conf) != 0) {
+            kngx_ctl_watch_destroy(w);
+            return NULL;
+        }
+    }
+
+    return w;
+}
+
+
 void
-kngx_ctl_watch_free(kngx_ctl_t *ctl)
+kngx_ctl_watch_destroy(kngx_ctl_watch_t *w)
 {
     kngx_ctl_kind_t  *k;
     int               i;
 
-    kngx_ctl_api_cancel_all(ctl);
+    if (w == NULL) {
+        return;
+    }
 
     for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        k = &ctl->kinds[i];
+        k = &w->kinds[i];
         kngx_ctl_xfer_end(k);
         if (k->lw) {
             kube_lw_destroy(k->lw);
-            k->lw = NULL;
         }
         json_decref(k->objects);
         json_decref(k->pending);
-        k->objects = NULL;
-        k->pending = NULL;
     }
 
-    if (ctl->multi) {
-        curl_multi_cleanup(ctl->multi);
-        ctl->multi = NULL;
-    }
-
-    json_decref(ctl->changed);
-    ctl->changed = NULL;
+    free(w);
 }

@@ -2,24 +2,29 @@
 /*
  * kubengx controller: where the API is and how to talk to it.
  *
- * In-cluster config by default, --kubeconfig otherwise (kube/kube_auth).
- * kngx_ctl_api_prepare() sets a libcurl handle up with the server's CA,
- * client certificate and bearer token (re-read from its file at most
- * once a minute and after a 401).
+ * In-cluster config by default, --kubeconfig otherwise (kube/kube_auth.h,
+ * kube/kube_kubeconfig.h).  kngx_ctl_api_prepare() sets a libcurl handle
+ * up with the server's CA, client certificate and bearer token (re-read
+ * from its file at most once a minute and after a 401).
+ *
+ * Every transfer of the controller runs on the one multi handle here;
+ * kngx_ctl_api_perform() hands each that ended to its kngx_ctl_xfer_t.
  *
  * Leases, status patches and Events go through kngx_ctl_api_start(): an
- * asynchronous request on the main loop's multi handle, with a callback,
- * so a slow or unreachable API never stalls the loop (health probes,
- * watches, syncs).  At most KNGX_API_CALLS_MAX run at once, the rest
- * wait in order; Lease requests (urgent) go first and never wait.
- * kngx_ctl_api_call() blocks, for the last requests at shutdown only.
+ * asynchronous request on the multi handle, with a callback, so a slow
+ * or unreachable API never stalls the loop (health probes, watches,
+ * syncs).  At most KNGX_API_CALLS_MAX run at once, the rest wait in
+ * order; Lease requests (urgent) go first and never wait.
+ * kngx_ctl_api_call() blocks, for the last requests at the first stop
+ * signal only.
  */
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_api.h"
+#include "controller_log.h"
 #include "kube_kubeconfig.h"
 
 
@@ -28,24 +33,37 @@
 #define KNGX_API_QUEUE_MAX   1000     /* queued and running */
 
 
-int
-kngx_ctl_api_init(kngx_ctl_t *ctl)
+typedef struct kngx_ctl_call_s  kngx_ctl_call_t;
+
+struct kngx_ctl_api_s {
+    kube_auth_t          auth;
+    kube_token_t         token;
+    CURLM               *multi;
+    kngx_ctl_call_t     *calls;         /* asynchronous requests */
+    unsigned             calls_queued;  /* incl. running */
+    unsigned             calls_running;
+    unsigned             closing:1;
+};
+
+
+static int
+kngx_ctl_api_auth_load(kngx_ctl_api_t *api, const kngx_ctl_api_conf_t *conf)
 {
     kube_err_t  err;
     int         rc;
 
     kube_err_clear(&err);
 
-    if (ctl->conf.kubeconfig) {
-        rc = kube_kubeconfig_load(&ctl->auth, ctl->conf.kubeconfig,
-                                  ctl->conf.context, &err);
+    if (conf->kubeconfig) {
+        rc = kube_kubeconfig_load(&api->auth, conf->kubeconfig,
+                                  conf->context, &err);
         if (rc != 0) {
             kngx_ctl_log("error: kubeconfig: %s", err.msg);
             return -1;
         }
 
     } else {
-        rc = kube_auth_in_cluster(&ctl->auth, NULL, &err);
+        rc = kube_auth_in_cluster(&api->auth, NULL, &err);
         if (rc == KUBE_AUTH_NOT_IN_CLUSTER) {
             kngx_ctl_log("error: not running in a cluster "
                          "(KUBERNETES_SERVICE_HOST/PORT unset); give "
@@ -58,60 +76,172 @@ kngx_ctl_api_init(kngx_ctl_t *ctl)
         }
     }
 
-    ctl->server = ctl->auth.server;
-
-    if (ctl->auth.token_file
-        && kube_token_load(&ctl->token, ctl->auth.token_file, kngx_ctl_now(),
+    if (api->auth.token_file
+        && kube_token_load(&api->token, api->auth.token_file, kngx_ctl_now(),
                            &err) != 0)
     {
         kngx_ctl_log("warning: token: %s", err.msg);
     }
 
-    kngx_ctl_log("API server %s (%s)", ctl->server,
-                 ctl->auth.in_cluster ? "in-cluster" : ctl->conf.kubeconfig);
+    kngx_ctl_log("API server %s (%s)", api->auth.server,
+                 api->auth.in_cluster ? "in-cluster" : conf->kubeconfig);
 
     return 0;
 }
 
 
-void
-kngx_ctl_api_free(kngx_ctl_t *ctl)
+kngx_ctl_api_t *
+kngx_ctl_api_create(const kngx_ctl_api_conf_t *conf)
 {
-    kube_auth_free(&ctl->auth);
-    kube_token_free(&ctl->token);
+    kngx_ctl_api_t  *api;
+
+    api = calloc(1, sizeof(kngx_ctl_api_t));
+    if (api == NULL) {
+        kngx_ctl_log("error: out of memory");
+        return NULL;
+    }
+
+    if (kngx_ctl_api_auth_load(api, conf) != 0) {
+        kngx_ctl_api_destroy(api);
+        return NULL;
+    }
+
+    api->multi = curl_multi_init();
+    if (api->multi == NULL) {
+        kngx_ctl_log("error: out of memory");
+        kngx_ctl_api_destroy(api);
+        return NULL;
+    }
+
+    return api;
+}
+
+
+void
+kngx_ctl_api_destroy(kngx_ctl_api_t *api)
+{
+    if (api == NULL) {
+        return;
+    }
+
+    kngx_ctl_api_cancel_all(api);
+
+    if (api->multi) {
+        curl_multi_cleanup(api->multi);
+    }
+
+    kube_auth_free(&api->auth);
+    kube_token_free(&api->token);
+    free(api);
+}
+
+
+const kube_auth_t *
+kngx_ctl_api_auth(kngx_ctl_api_t *api)
+{
+    return &api->auth;
+}
+
+
+void
+kngx_ctl_api_token_invalidate(kngx_ctl_api_t *api)
+{
+    kube_token_invalidate(&api->token);
+}
+
+
+char *
+kngx_ctl_api_url(kngx_ctl_api_t *api, const char *path)
+{
+    char    *url;
+    size_t   len;
+
+    len = strlen(api->auth.server) + strlen(path) + 1;
+
+    url = malloc(len);
+    if (url) {
+        snprintf(url, len, "%s%s", api->auth.server, path);
+    }
+
+    return url;
 }
 
 
 int
-kngx_ctl_api_prepare(kngx_ctl_t *ctl, CURL *easy,
-    struct curl_slist **headers, const char *content_type)
+kngx_ctl_api_add(kngx_ctl_api_t *api, CURL *easy)
 {
-    kube_auth_t         *a = &ctl->auth;
-    struct curl_slist   *h = NULL, *t;
-    const char          *token = NULL;
-    kube_err_t           err;
-    char                 line[8192];
-    uint64_t             now = kngx_ctl_now();
+    return curl_multi_add_handle(api->multi, easy) == CURLM_OK ? 0 : -1;
+}
 
-    if (a->token_file && kube_token_stale(&ctl->token, now)) {
-        if (kube_token_load(&ctl->token, a->token_file, now, &err) != 0) {
-            kngx_ctl_log("warning: token: %s", err.msg);
+
+void
+kngx_ctl_api_remove(kngx_ctl_api_t *api, CURL *easy)
+{
+    curl_multi_remove_handle(api->multi, easy);
+}
+
+
+void
+kngx_ctl_api_wait(kngx_ctl_api_t *api, struct curl_waitfd *fds,
+    unsigned nfds, int timeout_ms)
+{
+    curl_multi_wait(api->multi, fds, nfds, timeout_ms, NULL);
+}
+
+
+void
+kngx_ctl_api_perform(kngx_ctl_api_t *api)
+{
+    CURLMsg          *msg;
+    kngx_ctl_xfer_t  *x;
+    char             *priv;
+    int               running, left;
+
+    curl_multi_perform(api->multi, &running);
+
+    while ((msg = curl_multi_info_read(api->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE) {
+            continue;
+        }
+
+        priv = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+
+        x = (kngx_ctl_xfer_t *) priv;
+        if (x) {
+            x->done(x, msg->data.result);
         }
     }
+}
 
-    token = a->token_file ? ctl->token.value : a->token;
 
+/* PEM data from a kubeconfig, copied by libcurl */
+
+static void
+kngx_ctl_api_blob(CURL *easy, CURLoption opt, unsigned char *data,
+    size_t len)
+{
+    struct curl_blob  blob;
+
+    blob.data = data;
+    blob.len = len;
+    blob.flags = CURL_BLOB_COPY;
+    curl_easy_setopt(easy, opt, &blob);
+}
+
+
+/* the server's CA, and the client certificate if there is one */
+
+static void
+kngx_ctl_api_tls(CURL *easy, const kube_auth_t *a)
+{
     if (a->ca_file) {
         curl_easy_setopt(easy, CURLOPT_CAINFO, a->ca_file);
     }
 
     if (a->ca_pem) {
-        struct curl_blob  blob;
-
-        blob.data = a->ca_pem;
-        blob.len = a->ca_pem_len;
-        blob.flags = CURL_BLOB_COPY;
-        curl_easy_setopt(easy, CURLOPT_CAINFO_BLOB, &blob);
+        kngx_ctl_api_blob(easy, CURLOPT_CAINFO_BLOB, a->ca_pem,
+                          a->ca_pem_len);
     }
 
     if (a->insecure_skip_tls_verify) {
@@ -128,24 +258,39 @@ kngx_ctl_api_prepare(kngx_ctl_t *ctl, CURL *easy,
     }
 
     if (a->client_cert_pem) {
-        struct curl_blob  blob;
-
-        blob.data = a->client_cert_pem;
-        blob.len = a->client_cert_pem_len;
-        blob.flags = CURL_BLOB_COPY;
-        curl_easy_setopt(easy, CURLOPT_SSLCERT_BLOB, &blob);
+        kngx_ctl_api_blob(easy, CURLOPT_SSLCERT_BLOB, a->client_cert_pem,
+                          a->client_cert_pem_len);
         curl_easy_setopt(easy, CURLOPT_SSLCERTTYPE, "PEM");
     }
 
     if (a->client_key_pem) {
-        struct curl_blob  blob;
-
-        blob.data = a->client_key_pem;
-        blob.len = a->client_key_pem_len;
-        blob.flags = CURL_BLOB_COPY;
-        curl_easy_setopt(easy, CURLOPT_SSLKEY_BLOB, &blob);
+        kngx_ctl_api_blob(easy, CURLOPT_SSLKEY_BLOB, a->client_key_pem,
+                          a->client_key_pem_len);
         curl_easy_setopt(easy, CURLOPT_SSLKEYTYPE, "PEM");
     }
+}
+
+
+int
+kngx_ctl_api_prepare(kngx_ctl_api_t *api, CURL *easy,
+    struct curl_slist **headers, const char *content_type)
+{
+    kube_auth_t         *a = &api->auth;
+    struct curl_slist   *h = NULL, *t;
+    const char          *token = NULL;
+    kube_err_t           err;
+    char                 line[8192];
+    uint64_t             now = kngx_ctl_now();
+
+    if (a->token_file && kube_token_stale(&api->token, now)) {
+        if (kube_token_load(&api->token, a->token_file, now, &err) != 0) {
+            kngx_ctl_log("warning: token: %s", err.msg);
+        }
+    }
+
+    token = a->token_file ? api->token.value : a->token;
+
+    kngx_ctl_api_tls(easy, a);
 
     if (a->username && a->password) {
         curl_easy_setopt(easy, CURLOPT_USERNAME, a->username);
@@ -205,8 +350,10 @@ typedef struct {
 } kngx_ctl_body_t;
 
 
-/* one asynchronous request on the main loop's multi handle */
+/* one asynchronous request on the multi handle */
 struct kngx_ctl_call_s {
+    kngx_ctl_xfer_t         xfer;          /* first: CURLOPT_PRIVATE */
+    kngx_ctl_api_t         *api;
     kngx_ctl_call_t        *next;
     CURL                   *easy;
     struct curl_slist      *headers;
@@ -220,6 +367,9 @@ struct kngx_ctl_call_s {
     unsigned                started:1;
     char                    errbuf[CURL_ERROR_SIZE];
 };
+
+
+static void kngx_ctl_call_done(kngx_ctl_xfer_t *x, CURLcode rc);
 
 
 static size_t
@@ -255,26 +405,23 @@ kngx_ctl_api_write(char *ptr, size_t size, size_t n, void *data)
 /* a handle for METHOD path with body; *url and *text are the caller's */
 
 static CURL *
-kngx_ctl_api_easy(kngx_ctl_t *ctl, const char *method, const char *path,
+kngx_ctl_api_easy(kngx_ctl_api_t *api, const char *method, const char *path,
     json_t *body, const char *content_type, struct curl_slist **headers,
     char **url, char **text, kngx_ctl_body_t *b)
 {
-    CURL    *easy;
-    size_t   len;
+    CURL  *easy;
 
     easy = curl_easy_init();
     if (easy == NULL) {
         return NULL;
     }
 
-    len = strlen(ctl->server) + strlen(path) + 1;
-    *url = malloc(len);
+    *url = kngx_ctl_api_url(api, path);
     if (*url == NULL) {
         goto failed;
     }
-    snprintf(*url, len, "%s%s", ctl->server, path);
 
-    if (kngx_ctl_api_prepare(ctl, easy, headers,
+    if (kngx_ctl_api_prepare(api, easy, headers,
                              body ? (content_type ? content_type
                                      : "application/json") : NULL) != 0)
     {
@@ -307,7 +454,7 @@ failed:
 /* the status (-1: no response), logged when it is an error */
 
 static long
-kngx_ctl_api_result(kngx_ctl_t *ctl, CURL *easy, CURLcode rc,
+kngx_ctl_api_result(kngx_ctl_api_t *api, CURL *easy, CURLcode rc,
     const char *errbuf, const char *method, const char *path,
     kngx_ctl_body_t *b, json_t **resp)
 {
@@ -324,7 +471,7 @@ kngx_ctl_api_result(kngx_ctl_t *ctl, CURL *easy, CURLcode rc,
     curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
 
     if (status == 401) {
-        kube_token_invalidate(&ctl->token);
+        kube_token_invalidate(&api->token);
     }
 
     if (resp && b->data) {
@@ -345,7 +492,7 @@ kngx_ctl_api_result(kngx_ctl_t *ctl, CURL *easy, CURLcode rc,
 
 
 long
-kngx_ctl_api_call(kngx_ctl_t *ctl, const char *method, const char *path,
+kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method, const char *path,
     json_t *body, const char *content_type, json_t **resp)
 {
     CURL               *easy;
@@ -360,7 +507,7 @@ kngx_ctl_api_call(kngx_ctl_t *ctl, const char *method, const char *path,
         *resp = NULL;
     }
 
-    easy = kngx_ctl_api_easy(ctl, method, path, body, content_type,
+    easy = kngx_ctl_api_easy(api, method, path, body, content_type,
                              &headers, &url, &text, &b);
     if (easy == NULL) {
         goto done;
@@ -370,7 +517,7 @@ kngx_ctl_api_call(kngx_ctl_t *ctl, const char *method, const char *path,
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 
     rc = curl_easy_perform(easy);
-    status = kngx_ctl_api_result(ctl, easy, rc, errbuf, method, path, &b,
+    status = kngx_ctl_api_result(api, easy, rc, errbuf, method, path, &b,
                                  resp);
 
 done:
@@ -388,11 +535,11 @@ done:
 /* ---- asynchronous requests ----------------------------------------------- */
 
 static void
-kngx_ctl_call_free(kngx_ctl_t *ctl, kngx_ctl_call_t *c)
+kngx_ctl_call_free(kngx_ctl_call_t *c)
 {
     if (c->easy) {
         if (c->started) {
-            curl_multi_remove_handle(ctl->multi, c->easy);
+            curl_multi_remove_handle(c->api->multi, c->easy);
         }
         curl_easy_cleanup(c->easy);
     }
@@ -409,13 +556,13 @@ kngx_ctl_call_free(kngx_ctl_t *ctl, kngx_ctl_call_t *c)
 /* start queued calls while fewer than KNGX_API_CALLS_MAX are running */
 
 static void
-kngx_ctl_api_run(kngx_ctl_t *ctl)
+kngx_ctl_api_run(kngx_ctl_api_t *api)
 {
     kngx_ctl_call_t   *c, **pp;
 
-    pp = &ctl->calls;
+    pp = &api->calls;
 
-    while (*pp && ctl->calls_running < KNGX_API_CALLS_MAX) {
+    while (*pp && api->calls_running < KNGX_API_CALLS_MAX) {
         c = *pp;
 
         if (c->started) {
@@ -423,9 +570,9 @@ kngx_ctl_api_run(kngx_ctl_t *ctl)
             continue;
         }
 
-        if (curl_multi_add_handle(ctl->multi, c->easy) == CURLM_OK) {
+        if (curl_multi_add_handle(api->multi, c->easy) == CURLM_OK) {
             c->started = 1;
-            ctl->calls_running++;
+            api->calls_running++;
             pp = &c->next;
             continue;
         }
@@ -435,27 +582,27 @@ kngx_ctl_api_run(kngx_ctl_t *ctl)
         kngx_ctl_log("error: %s %s: cannot start the request", c->method,
                      c->path);
         *pp = c->next;
-        ctl->calls_queued--;
+        api->calls_queued--;
 
         if (c->done) {
-            c->done(ctl, -1, NULL, c->data);
+            c->done(c->data, -1, NULL);
         }
 
-        kngx_ctl_call_free(ctl, c);
+        kngx_ctl_call_free(c);
     }
 }
 
 
 int
-kngx_ctl_api_start(kngx_ctl_t *ctl, const char *method, const char *path,
+kngx_ctl_api_start(kngx_ctl_api_t *api, const char *method, const char *path,
     json_t *body, const char *content_type, int urgent,
     kngx_ctl_api_done_pt done, void *data)
 {
     kngx_ctl_call_t  *c, **last;
 
-    if (ctl->calls_closing || ctl->calls_queued >= KNGX_API_QUEUE_MAX) {
+    if (api->closing || api->calls_queued >= KNGX_API_QUEUE_MAX) {
         kngx_ctl_log("warning: %s %s: %s", method, path,
-                     ctl->calls_closing ? "stopping"
+                     api->closing ? "stopping"
                      : "too many API requests queued; dropped");
         return -1;
     }
@@ -466,6 +613,8 @@ kngx_ctl_api_start(kngx_ctl_t *ctl, const char *method, const char *path,
         return -1;
     }
 
+    c->xfer.done = kngx_ctl_call_done;
+    c->api = api;
     c->method = method;
     c->done = done;
     c->data = data;
@@ -473,116 +622,109 @@ kngx_ctl_api_start(kngx_ctl_t *ctl, const char *method, const char *path,
 
     if (c->path == NULL) {
         kngx_ctl_log("error: out of memory");
-        kngx_ctl_call_free(ctl, c);
+        kngx_ctl_call_free(c);
         return -1;
     }
 
-    c->easy = kngx_ctl_api_easy(ctl, method, path, body, content_type,
+    c->easy = kngx_ctl_api_easy(api, method, path, body, content_type,
                                 &c->headers, &c->url, &c->text, &c->body);
     if (c->easy == NULL) {
         kngx_ctl_log("error: %s %s: cannot set the request up", method,
                      path);
-        kngx_ctl_call_free(ctl, c);
+        kngx_ctl_call_free(c);
         return -1;
     }
 
     curl_easy_setopt(c->easy, CURLOPT_ERRORBUFFER, c->errbuf);
-    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(c->easy, CURLOPT_PRIVATE, &c->xfer);
 
-    ctl->calls_queued++;
+    api->calls_queued++;
 
     if (urgent) {
-        if (curl_multi_add_handle(ctl->multi, c->easy) != CURLM_OK) {
+        if (curl_multi_add_handle(api->multi, c->easy) != CURLM_OK) {
             kngx_ctl_log("error: %s %s: cannot start the request", method,
                          path);
-            ctl->calls_queued--;
-            kngx_ctl_call_free(ctl, c);
+            api->calls_queued--;
+            kngx_ctl_call_free(c);
             return -1;
         }
 
         c->started = 1;
-        ctl->calls_running++;
-        c->next = ctl->calls;
-        ctl->calls = c;
+        api->calls_running++;
+        c->next = api->calls;
+        api->calls = c;
 
         return 0;
     }
 
     /* the others in order */
 
-    for (last = &ctl->calls; *last; last = &(*last)->next) { /* void */ }
+    for (last = &api->calls; *last; last = &(*last)->next) { /* void */ }
     *last = c;
 
-    kngx_ctl_api_run(ctl);
+    kngx_ctl_api_run(api);
 
     return 0;
 }
 
 
-int
-kngx_ctl_api_is_call(kngx_ctl_t *ctl, void *priv)
-{
-    kngx_ctl_call_t  *c;
-
-    for (c = ctl->calls; c; c = c->next) {
-        if ((void *) c == priv) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-void
-kngx_ctl_api_done(kngx_ctl_t *ctl, void *priv, CURLcode rc)
+static void
+kngx_ctl_call_done(kngx_ctl_xfer_t *x, CURLcode rc)
 {
     long               status;
     json_t            *resp = NULL;
-    kngx_ctl_call_t   *c = priv, **pp;
+    kngx_ctl_call_t   *c = (kngx_ctl_call_t *) x, **pp;
+    kngx_ctl_api_t    *api = c->api;
 
-    for (pp = &ctl->calls; *pp && *pp != c; pp = &(*pp)->next) { /* void */ }
+    for (pp = &api->calls; *pp && *pp != c; pp = &(*pp)->next) { /* void */ }
 
     if (*pp == NULL) {
         return;
     }
 
     *pp = c->next;
-    ctl->calls_queued--;
-    ctl->calls_running--;
+    api->calls_queued--;
+    api->calls_running--;
 
-    status = kngx_ctl_api_result(ctl, c->easy, rc, c->errbuf, c->method,
+    status = kngx_ctl_api_result(api, c->easy, rc, c->errbuf, c->method,
                                  c->path, &c->body, &resp);
 
     if (c->done) {
-        c->done(ctl, status, resp, c->data);
+        c->done(c->data, status, resp);
     }
 
     json_decref(resp);
-    kngx_ctl_call_free(ctl, c);
+    kngx_ctl_call_free(c);
 
-    kngx_ctl_api_run(ctl);
+    kngx_ctl_api_run(api);
 }
 
 
 void
-kngx_ctl_api_cancel_all(kngx_ctl_t *ctl)
+kngx_ctl_api_cancel_all(kngx_ctl_api_t *api)
 {
     kngx_ctl_call_t  *c;
 
-    ctl->calls_closing = 1;
+    api->closing = 1;
 
-    while (ctl->calls) {
-        c = ctl->calls;
-        ctl->calls = c->next;
+    while (api->calls) {
+        c = api->calls;
+        api->calls = c->next;
 
         if (c->done) {
-            c->done(ctl, -1, NULL, c->data);
+            c->done(c->data, -1, NULL);
         }
 
-        kngx_ctl_call_free(ctl, c);
+        kngx_ctl_call_free(c);
     }
 
-    ctl->calls_queued = 0;
-    ctl->calls_running = 0;
+    api->calls_queued = 0;
+    api->calls_running = 0;
+}
+
+
+int
+kngx_ctl_api_closing(kngx_ctl_api_t *api)
+{
+    return api->closing;
 }

@@ -6,8 +6,8 @@
  * 123"); for others it names a value in quotes instead
  * (SSL_CTX_use_PrivateKey("DIR/certs/NAME.pem") failed, unknown "name"
  * variable).  That line, or every line holding the quoted value (at most
- * KNGX_BLAME_LINES of them), is traced to the block it is in, as render.c
- * and emit_upstream.c write them:
+ * KNGX_BLAME_LINES of them), is traced to the block it is in, as
+ * generator/render.c and generator/emit_upstream.c write them:
  *
  *   a location with "# Ingress ns/name"       that Ingress (the default
  *                                             "location /" has none:
@@ -33,7 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_sync_int.h"
 
 
 #define KNGX_BLAME_LINES  16
@@ -222,8 +222,8 @@ kngx_blame_upstream(kngx_blame_t *b, const char *s, size_t len)
 
 
 /*
- * server_name "host" or "~^[^.]+\.rest\.of\.it$" (render.c's form of
- * "*.rest.of.it"), or "_" for the catch-all: the plan's server
+ * server_name "host" or "~^[^.]+\.rest\.of\.it$" (generator/render.c's
+ * form of "*.rest.of.it"), or "_" for the catch-all: the plan's server
  */
 
 static const kngx_server_t *

@@ -8,7 +8,7 @@
  *
  * Every step is a candidate config planned from the sync's model without
  * some Ingresses and tested with nginx -t, asynchronously like the sync's
- * own test (controller_sync.c); changes arriving meanwhile are synced
+ * own test (controller_job.c); changes arriving meanwhile are synced
  * after it.  A round, with the complaint of the config that failed last:
  *
  *   1. the Ingresses the error points at (controller_blame.c).  When the
@@ -42,7 +42,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_log.h"
+#include "controller_sync_int.h"
 
 
 #define KNGX_BISECT_MAX_TESTS  48
@@ -52,9 +53,10 @@
 #define KNGX_HINT     0x04      /* the error points at it */
 #define KNGX_SUSPECT  0x08      /* changed since the last accepted config */
 
-#define KNGX_DONE     1         /* kngx_bisect_*() results */
-#define KNGX_RUNNING  0
-#define KNGX_GIVE_UP  -1
+/* kngx_bisect_*() results: KNGX_BISECT_* (controller_sync_int.h) */
+#define KNGX_DONE     KNGX_BISECT_APPLY
+#define KNGX_RUNNING  KNGX_BISECT_TESTING
+#define KNGX_GIVE_UP  KNGX_BISECT_GAVE_UP
 
 
 enum {
@@ -92,13 +94,13 @@ struct kngx_ctl_bisect_s {
 };
 
 
-static int kngx_bisect_next(kngx_ctl_t *ctl);
+static int kngx_bisect_next(kngx_ctl_sync_t *s);
 
 
 void
-kngx_ctl_bisect_free(kngx_ctl_t *ctl)
+kngx_ctl_bisect_free(kngx_ctl_sync_t *s)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
+    kngx_ctl_bisect_t         *b = s->bisect;
     size_t                     i;
 
     if (b == NULL) {
@@ -119,7 +121,7 @@ kngx_ctl_bisect_free(kngx_ctl_t *ctl)
     free(b->err);
     free(b->first);
     free(b);
-    ctl->bisect = NULL;
+    s->bisect = NULL;
 }
 
 
@@ -131,7 +133,7 @@ kngx_bisect_key_cmp(const void *a, const void *b)
 
 
 static size_t
-kngx_bisect_find(struct kngx_ctl_bisect_s *b, const char *key)
+kngx_bisect_find(kngx_ctl_bisect_t *b, const char *key)
 {
     char  **k;
 
@@ -144,7 +146,7 @@ kngx_bisect_find(struct kngx_ctl_bisect_s *b, const char *key)
 /* the Ingresses of the full config, sorted by "ns/name" */
 
 static int
-kngx_bisect_init(struct kngx_ctl_bisect_s *b, const kngx_plan_t *p,
+kngx_bisect_init(kngx_ctl_bisect_t *b, const kngx_plan_t *p,
     json_t *changed)
 {
     char     key[1024];
@@ -191,7 +193,7 @@ kngx_bisect_init(struct kngx_ctl_bisect_s *b, const kngx_plan_t *p,
 /* "a/b, c/d and 3 more" */
 
 static void
-kngx_bisect_names(struct kngx_ctl_bisect_s *b, const size_t *idx, size_t n,
+kngx_bisect_names(kngx_ctl_bisect_t *b, const size_t *idx, size_t n,
     char *out, size_t size)
 {
     size_t  i, len = 0;
@@ -212,9 +214,9 @@ kngx_bisect_names(struct kngx_ctl_bisect_s *b, const size_t *idx, size_t n,
 /* test the config without the culprits, the base and list[0..ntry) */
 
 static int
-kngx_bisect_test(kngx_ctl_t *ctl)
+kngx_bisect_test(kngx_ctl_sync_t *s)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
+    kngx_ctl_bisect_t         *b = s->bisect;
     char                       err[1024], names[512];
     size_t                     i, n = 0, nnew = 0;
 
@@ -237,14 +239,14 @@ kngx_bisect_test(kngx_ctl_t *ctl)
 
     b->tests++;
     b->nout = n;
-    ctl->m.bisection_tests++;
+    s->stats.bisection_tests++;
 
     kngx_bisect_names(b, b->list, b->ntry, names, sizeof(names));
     kngx_ctl_log("bisect: test %u (%s): without %zu of %zu Ingresses%s%s",
                  b->tests, kngx_phase_name[b->phase], n, b->n,
                  nnew ? ", trying without " : "", names);
 
-    if (kngx_ctl_test_candidate(ctl, b->out, n, err, sizeof(err)) != 0) {
+    if (kngx_ctl_job_candidate(s, b->out, n, err, sizeof(err)) != 0) {
         kngx_ctl_log("error: bisect: %s; giving up", err);
         return KNGX_GIVE_UP;
     }
@@ -256,9 +258,9 @@ kngx_bisect_test(kngx_ctl_t *ctl)
 /* the candidate passed: apply it, report what it leaves out */
 
 static int
-kngx_bisect_done(kngx_ctl_t *ctl)
+kngx_bisect_done(kngx_ctl_sync_t *s)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
+    kngx_ctl_bisect_t         *b = s->bisect;
     char                       msg[1024];
     size_t                     i, n = 0;
     int                        stale;
@@ -269,9 +271,9 @@ kngx_bisect_done(kngx_ctl_t *ctl)
         }
 
         /* changed during the tests: retried at the next sync */
-        stale = kngx_ctl_ingress_involved(ctl->changed, b->ing[i]);
+        stale = kngx_ctl_ingress_involved(s->changed, b->ing[i]);
 
-        if (kngx_ctl_exclude_add(ctl, b->ing[i], stale) != 0) {
+        if (kngx_ctl_exclude_add(s->exclude, b->ing[i], stale) != 0) {
             kngx_ctl_log("error: bisect: out of memory");
         }
 
@@ -282,7 +284,7 @@ kngx_bisect_done(kngx_ctl_t *ctl)
 
         kngx_ctl_log("bisect: Ingress %s left out: %s", b->key[i],
                      b->why[i]);
-        kngx_ctl_event(ctl, b->ing[i]->meta.ns, b->ing[i]->meta.name,
+        kngx_ctl_event(s->events, b->ing[i]->meta.ns, b->ing[i]->meta.name,
                        "ExcludedFromConfig", msg);
         n++;
     }
@@ -291,8 +293,7 @@ kngx_bisect_done(kngx_ctl_t *ctl)
                  "the config without %s", n, n == 1 ? "" : "es", b->tests,
                  n == 1 ? "it" : "them");
 
-    ctl->m.bisections_applied++;
-    kngx_ctl_test_end(ctl, 1, NULL);
+    s->stats.bisections_applied++;
 
     return KNGX_DONE;
 }
@@ -301,7 +302,7 @@ kngx_bisect_done(kngx_ctl_t *ctl)
 /* list[0..nlist) are to blame, for b->err */
 
 static void
-kngx_bisect_blame(struct kngx_ctl_bisect_s *b)
+kngx_bisect_blame(kngx_ctl_bisect_t *b)
 {
     size_t  i;
 
@@ -315,16 +316,16 @@ kngx_bisect_blame(struct kngx_ctl_bisect_s *b)
 /* list narrowed to one: it is to blame */
 
 static int
-kngx_bisect_narrowed(kngx_ctl_t *ctl, int passed)
+kngx_bisect_narrowed(kngx_ctl_sync_t *s, int passed)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
+    kngx_ctl_bisect_t         *b = s->bisect;
     size_t                     i;
     int                        base = 0;
 
     if (b->nlist > 1) {
         b->phase = KNGX_PHASE_SEARCH;
         b->ntry = b->nlist / 2;
-        return kngx_bisect_test(ctl);
+        return kngx_bisect_test(s);
     }
 
     kngx_bisect_blame(b);
@@ -336,22 +337,22 @@ kngx_bisect_narrowed(kngx_ctl_t *ctl, int passed)
 
     /* the test that passed left out exactly the culprits: it is the one */
     if (passed && !base && b->ntry == 1) {
-        return kngx_bisect_done(ctl);
+        return kngx_bisect_done(s);
     }
 
     b->phase = KNGX_PHASE_CONFIRM;
     b->ntry = 0;
 
-    return kngx_bisect_test(ctl);
+    return kngx_bisect_test(s);
 }
 
 
 /* a round: hint from the failing candidate's text, then the start sets */
 
 static int
-kngx_bisect_round(kngx_ctl_t *ctl)
+kngx_bisect_round(kngx_ctl_sync_t *s)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
+    kngx_ctl_bisect_t         *b = s->bisect;
     const char                *key;
     json_t                    *hint, *v;
     size_t                     i;
@@ -362,8 +363,8 @@ kngx_bisect_round(kngx_ctl_t *ctl)
 
     hint = json_object();
     if (hint) {
-        b->joint = kngx_ctl_blame(ctl->test.p, ctl->test.tconf,
-                                  ctl->test.tlen, b->err ? b->err : "",
+        b->joint = kngx_ctl_blame(s->job.p, s->job.tconf,
+                                  s->job.tlen, b->err ? b->err : "",
                                   hint);
 
         json_object_foreach(hint, key, v) {
@@ -378,16 +379,16 @@ kngx_bisect_round(kngx_ctl_t *ctl)
 
     b->phase = KNGX_PHASE_HINT;
 
-    return kngx_bisect_next(ctl);
+    return kngx_bisect_next(s);
 }
 
 
 /* the next start set worth a test */
 
 static int
-kngx_bisect_next(kngx_ctl_t *ctl)
+kngx_bisect_next(kngx_ctl_sync_t *s)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
+    kngx_ctl_bisect_t         *b = s->bisect;
     size_t                     i, left = 0, same = 1;
     unsigned                   want;
 
@@ -416,7 +417,7 @@ kngx_bisect_next(kngx_ctl_t *ctl)
 
         /* the config without any Ingress passed in an earlier round */
         if (b->phase == KNGX_PHASE_ALL && b->none_ok) {
-            return kngx_bisect_narrowed(ctl, 0);
+            return kngx_bisect_narrowed(s, 0);
         }
 
         /* nothing, or the same set as the previous or next phase */
@@ -432,66 +433,65 @@ kngx_bisect_next(kngx_ctl_t *ctl)
 
         b->ntry = b->nlist;
 
-        return kngx_bisect_test(ctl);
+        return kngx_bisect_test(s);
     }
 }
 
 
 int
-kngx_ctl_bisect_begin(kngx_ctl_t *ctl, const char *err)
+kngx_ctl_bisect_begin(kngx_ctl_sync_t *s, const char *err)
 {
-    struct kngx_ctl_bisect_s  *b;
+    kngx_ctl_bisect_t         *b;
     char                       msg[800];
     int                        rc;
 
-    if (ctl->test.p == NULL || ctl->test.p->ningresses == 0) {
-        return -1;
+    if (s->job.p == NULL || s->job.p->ningresses == 0) {
+        return KNGX_GIVE_UP;
     }
 
     b = calloc(1, sizeof(*b));
     if (b == NULL) {
-        return -1;
+        return KNGX_GIVE_UP;
     }
 
-    ctl->bisect = b;
+    s->bisect = b;
 
-    kngx_ctl_test_message(err, msg, sizeof(msg));
+    kngx_ctl_job_message(err, msg, sizeof(msg));
     b->err = strdup(msg);
     b->first = strdup(err);
 
     if (b->err == NULL || b->first == NULL
-        || kngx_bisect_init(b, ctl->test.p, ctl->test.changed) != 0)
+        || kngx_bisect_init(b, s->job.p, s->job.changed) != 0)
     {
         kngx_ctl_log("error: bisect: out of memory");
-        kngx_ctl_bisect_free(ctl);
-        return -1;
+        kngx_ctl_bisect_free(s);
+        return KNGX_GIVE_UP;
     }
 
     kngx_ctl_log("nginx -t rejected the new config (%s); looking for the "
                  "Ingresses to blame among %zu", msg, b->n);
 
-    rc = kngx_bisect_round(ctl);
+    rc = kngx_bisect_round(s);
 
     if (rc == KNGX_GIVE_UP) {
-        ctl->m.bisections_failed++;
-        kngx_ctl_bisect_free(ctl);
-        return -1;
+        s->stats.bisections_failed++;
+        kngx_ctl_bisect_free(s);
     }
 
-    return 0;
+    return rc;
 }
 
 
-void
-kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
+int
+kngx_ctl_bisect_result(kngx_ctl_sync_t *s, int rc, char *err, size_t size)
 {
-    struct kngx_ctl_bisect_s  *b = ctl->bisect;
-    char                       msg[800], *first;
+    kngx_ctl_bisect_t         *b = s->bisect;
+    char                       msg[800];
     size_t                     i;
     int                        r;
 
     if (rc != 0) {
-        kngx_ctl_test_message(err, msg, sizeof(msg));
+        kngx_ctl_job_message(err, msg, sizeof(msg));
 
     } else if (b->nout == b->n) {
         b->none_ok = 1;
@@ -515,10 +515,10 @@ kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
         if (rc == 0 && b->phase == KNGX_PHASE_HINT && b->joint) {
             /* the test left out exactly the culprits and them */
             kngx_bisect_blame(b);
-            r = kngx_bisect_done(ctl);
+            r = kngx_bisect_done(s);
 
         } else if (rc == 0) {
-            r = kngx_bisect_narrowed(ctl, 1);
+            r = kngx_bisect_narrowed(s, 1);
 
         } else if (b->phase == KNGX_PHASE_HINT && b->joint
                    && strcmp(msg, b->err ? b->err : "") != 0)
@@ -527,7 +527,7 @@ kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
             kngx_bisect_blame(b);
             free(b->err);
             b->err = strdup(msg);
-            r = kngx_bisect_round(ctl);
+            r = kngx_bisect_round(s);
 
         } else if (b->phase == KNGX_PHASE_ALL) {
             kngx_ctl_log("bisect: nginx -t rejects the config even without "
@@ -536,7 +536,7 @@ kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
 
         } else {
             b->phase++;
-            r = kngx_bisect_next(ctl);
+            r = kngx_bisect_next(s);
         }
         break;
 
@@ -553,22 +553,18 @@ kngx_ctl_bisect_result(kngx_ctl_t *ctl, int rc, const char *err)
             b->nlist -= b->ntry;
         }
 
-        r = kngx_bisect_narrowed(ctl, rc == 0);
+        r = kngx_bisect_narrowed(s, rc == 0);
         break;
 
     default: /* KNGX_PHASE_CONFIRM */
-        r = rc == 0 ? kngx_bisect_done(ctl) : kngx_bisect_round(ctl);
+        r = rc == 0 ? kngx_bisect_done(s) : kngx_bisect_round(s);
         break;
     }
 
-    if (r != KNGX_GIVE_UP) {
-        return;
+    if (r == KNGX_GIVE_UP) {
+        s->stats.bisections_failed++;
+        snprintf(err, size, "%s", b->first ? b->first : "nginx -t failed");
     }
 
-    ctl->m.bisections_failed++;
-
-    first = b->first;
-    b->first = NULL;
-    kngx_ctl_test_end(ctl, 0, first ? first : "nginx -t failed");
-    free(first);
+    return r;
 }

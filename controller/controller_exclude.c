@@ -19,8 +19,78 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_exclude.h"
+#include "controller_log.h"
 #include "digest.h"
+
+
+/* an Ingress left out because nginx -t rejected the config with it */
+typedef struct {
+    char                *key;           /* "ns/name" */
+    unsigned char        fp[32];        /* it and what it names, then */
+} kngx_ctl_excluded_t;
+
+
+struct kngx_ctl_exclude_s {
+    kngx_ctl_watch_t    *watch;
+    kngx_ctl_excluded_t *excluded;      /* sorted by key */
+    size_t               n;
+    unsigned             reset:1;       /* SIGHUP: retry them all */
+};
+
+
+kngx_ctl_exclude_t *
+kngx_ctl_exclude_create(kngx_ctl_watch_t *watch)
+{
+    kngx_ctl_exclude_t  *ex;
+
+    ex = calloc(1, sizeof(kngx_ctl_exclude_t));
+    if (ex == NULL) {
+        kngx_ctl_log("error: out of memory");
+        return NULL;
+    }
+
+    ex->watch = watch;
+
+    return ex;
+}
+
+
+void
+kngx_ctl_exclude_destroy(kngx_ctl_exclude_t *ex)
+{
+    if (ex == NULL) {
+        return;
+    }
+
+    while (ex->n) {
+        free(ex->excluded[--ex->n].key);
+    }
+
+    free(ex->excluded);
+    free(ex);
+}
+
+
+void
+kngx_ctl_exclude_reset(kngx_ctl_exclude_t *ex)
+{
+    ex->reset = 1;
+}
+
+
+size_t
+kngx_ctl_exclude_count(kngx_ctl_exclude_t *ex)
+{
+    return ex->n;
+}
+
+
+const char *
+kngx_ctl_exclude_key(kngx_ctl_exclude_t *ex, size_t i)
+{
+    return ex->excluded[i].key;
+}
 
 
 static int
@@ -95,7 +165,7 @@ kngx_ctl_fp_json(kngx_sha256_t *c, json_t *v)
 
 
 static void
-kngx_ctl_fp_service(kngx_ctl_t *ctl, kngx_sha256_t *c, const char *ns,
+kngx_ctl_fp_service(kngx_ctl_watch_t *w, kngx_sha256_t *c, const char *ns,
     const kngx_backend_t *be)
 {
     json_t  *svc;
@@ -104,7 +174,7 @@ kngx_ctl_fp_service(kngx_ctl_t *ctl, kngx_sha256_t *c, const char *ns,
         return;
     }
 
-    svc = kngx_ctl_store_get(ctl, KNGX_KIND_SERVICE, ns, be->service);
+    svc = kngx_ctl_store_get(w, KNGX_KIND_SERVICE, ns, be->service);
 
     kngx_sha256_update(c, be->service, strlen(be->service) + 1);
     kngx_ctl_fp_json(c, json_object_get(svc, "spec"));
@@ -112,7 +182,7 @@ kngx_ctl_fp_service(kngx_ctl_t *ctl, kngx_sha256_t *c, const char *ns,
 
 
 static void
-kngx_ctl_fingerprint(kngx_ctl_t *ctl, const kngx_ingress_t *ing,
+kngx_ctl_fingerprint(kngx_ctl_watch_t *w, const kngx_ingress_t *ing,
     unsigned char out[32])
 {
     kngx_sha256_t   c;
@@ -122,16 +192,16 @@ kngx_ctl_fingerprint(kngx_ctl_t *ctl, const kngx_ingress_t *ing,
 
     kngx_sha256_init(&c);
 
-    obj = kngx_ctl_store_get(ctl, KNGX_KIND_INGRESS, ns, ing->meta.name);
+    obj = kngx_ctl_store_get(w, KNGX_KIND_INGRESS, ns, ing->meta.name);
     kngx_ctl_fp_json(&c, json_object_get(json_object_get(obj, "metadata"),
                                          "annotations"));
     kngx_ctl_fp_json(&c, json_object_get(obj, "spec"));
 
-    kngx_ctl_fp_service(ctl, &c, ns, &ing->default_backend);
+    kngx_ctl_fp_service(w, &c, ns, &ing->default_backend);
 
     for (i = 0; i < ing->nrules; i++) {
         for (j = 0; j < ing->rules[i].npaths; j++) {
-            kngx_ctl_fp_service(ctl, &c, ns, &ing->rules[i].paths[j].backend);
+            kngx_ctl_fp_service(w, &c, ns, &ing->rules[i].paths[j].backend);
         }
     }
 
@@ -140,7 +210,7 @@ kngx_ctl_fingerprint(kngx_ctl_t *ctl, const kngx_ingress_t *ing,
             continue;
         }
 
-        sec = kngx_ctl_store_get(ctl, KNGX_KIND_SECRET, ns,
+        sec = kngx_ctl_store_get(w, KNGX_KIND_SECRET, ns,
                                  ing->tls[i].secret_name);
         kngx_sha256_update(&c, ing->tls[i].secret_name,
                            strlen(ing->tls[i].secret_name) + 1);
@@ -194,37 +264,38 @@ kngx_ctl_model_ingress(const kngx_model_t *m, const char *key)
 
 
 void
-kngx_ctl_exclude_refresh(kngx_ctl_t *ctl, const kngx_model_t *m)
+kngx_ctl_exclude_refresh(kngx_ctl_exclude_t *ex, const kngx_model_t *m,
+    json_t *changed)
 {
     const kngx_ingress_t  *ing;
     unsigned char          fp[32];
     char                   key[1100];
     size_t                 i, j;
 
-    for (i = 0, j = 0; i < ctl->nexcluded; i++) {
-        ing = kngx_ctl_model_ingress(m, ctl->excluded[i].key);
+    for (i = 0, j = 0; i < ex->n; i++) {
+        ing = kngx_ctl_model_ingress(m, ex->excluded[i].key);
 
-        if (ing && !ctl->exclude_reset) {
-            kngx_ctl_fingerprint(ctl, ing, fp);
+        if (ing && !ex->reset) {
+            kngx_ctl_fingerprint(ex->watch, ing, fp);
 
-            if (memcmp(fp, ctl->excluded[i].fp, 32) == 0) {
-                ctl->excluded[j++] = ctl->excluded[i];
+            if (memcmp(fp, ex->excluded[i].fp, 32) == 0) {
+                ex->excluded[j++] = ex->excluded[i];
                 continue;
             }
         }
 
-        kngx_ctl_log("Ingress %s %s; trying it again", ctl->excluded[i].key,
+        kngx_ctl_log("Ingress %s %s; trying it again", ex->excluded[i].key,
                      ing == NULL ? "is gone"
-                     : ctl->exclude_reset ? "left out until SIGHUP"
+                     : ex->reset ? "left out until SIGHUP"
                      : "or what it names changed");
 
-        snprintf(key, sizeof(key), "Ingress/%s", ctl->excluded[i].key);
-        json_object_set_new(ctl->changed, key, json_true());
-        free(ctl->excluded[i].key);
+        snprintf(key, sizeof(key), "Ingress/%s", ex->excluded[i].key);
+        json_object_set_new(changed, key, json_true());
+        free(ex->excluded[i].key);
     }
 
-    ctl->nexcluded = j;
-    ctl->exclude_reset = 0;
+    ex->n = j;
+    ex->reset = 0;
 }
 
 
@@ -237,7 +308,8 @@ kngx_ctl_excluded_cmp(const void *a, const void *b)
 
 
 int
-kngx_ctl_exclude_add(kngx_ctl_t *ctl, const kngx_ingress_t *ing, int stale)
+kngx_ctl_exclude_add(kngx_ctl_exclude_t *ex, const kngx_ingress_t *ing,
+    int stale)
 {
     kngx_ctl_excluded_t  *e;
     char                  key[1024];
@@ -245,19 +317,19 @@ kngx_ctl_exclude_add(kngx_ctl_t *ctl, const kngx_ingress_t *ing, int stale)
 
     snprintf(key, sizeof(key), "%s/%s", ing->meta.ns, ing->meta.name);
 
-    for (i = 0; i < ctl->nexcluded; i++) {
-        if (strcmp(ctl->excluded[i].key, key) == 0) {
+    for (i = 0; i < ex->n; i++) {
+        if (strcmp(ex->excluded[i].key, key) == 0) {
             return 0;
         }
     }
 
-    e = realloc(ctl->excluded, (ctl->nexcluded + 1) * sizeof(*e));
+    e = realloc(ex->excluded, (ex->n + 1) * sizeof(*e));
     if (e == NULL) {
         return -1;
     }
-    ctl->excluded = e;
+    ex->excluded = e;
 
-    e = &ctl->excluded[ctl->nexcluded];
+    e = &ex->excluded[ex->n];
     e->key = strdup(key);
     if (e->key == NULL) {
         return -1;
@@ -267,24 +339,12 @@ kngx_ctl_exclude_add(kngx_ctl_t *ctl, const kngx_ingress_t *ing, int stale)
     if (stale) {
         memset(e->fp, 0, 32);
     } else {
-        kngx_ctl_fingerprint(ctl, ing, e->fp);
+        kngx_ctl_fingerprint(ex->watch, ing, e->fp);
     }
 
-    ctl->nexcluded++;
+    ex->n++;
 
-    qsort(ctl->excluded, ctl->nexcluded, sizeof(*e), kngx_ctl_excluded_cmp);
+    qsort(ex->excluded, ex->n, sizeof(*e), kngx_ctl_excluded_cmp);
 
     return 0;
-}
-
-
-void
-kngx_ctl_exclude_free(kngx_ctl_t *ctl)
-{
-    while (ctl->nexcluded) {
-        free(ctl->excluded[--ctl->nexcluded].key);
-    }
-
-    free(ctl->excluded);
-    ctl->excluded = NULL;
 }

@@ -29,7 +29,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "controller.h"
+#include "controller_log.h"
+#include "controller_probe.h"
 
 
 #define KNGX_PROBE_TIMEOUT_MS   1000
@@ -54,14 +55,13 @@ struct kngx_ctl_probe_s {
 /* --listen-address if it is an IP address ("[::1]" too), else loopback */
 
 static void
-kngx_ctl_probe_addr(kngx_ctl_t *ctl, struct kngx_ctl_probe_s *pr)
+kngx_ctl_probe_addr(kngx_ctl_probe_t *pr, const char *a, int http_port)
 {
     struct sockaddr_in6  *sin6 = (struct sockaddr_in6 *) &pr->addr;
     struct sockaddr_in   *sin = (struct sockaddr_in *) &pr->addr;
-    const char           *a = ctl->conf.ro.listen_address;
     char                  ip[64];
     size_t                n;
-    uint16_t              port = (uint16_t) ctl->conf.ro.http_port;
+    uint16_t              port = (uint16_t) http_port;
 
     ip[0] = '\0';
 
@@ -103,27 +103,26 @@ kngx_ctl_probe_addr(kngx_ctl_t *ctl, struct kngx_ctl_probe_s *pr)
 }
 
 
-int
-kngx_ctl_probe_init(kngx_ctl_t *ctl)
+kngx_ctl_probe_t *
+kngx_ctl_probe_create(const char *listen_address, int http_port)
 {
-    struct kngx_ctl_probe_s  *pr;
+    kngx_ctl_probe_t  *pr;
 
-    pr = calloc(1, sizeof(*pr));
+    pr = calloc(1, sizeof(kngx_ctl_probe_t));
     if (pr == NULL) {
         kngx_ctl_log("error: out of memory");
-        return -1;
+        return NULL;
     }
 
     pr->fd = -1;
-    kngx_ctl_probe_addr(ctl, pr);
-    ctl->probe = pr;
+    kngx_ctl_probe_addr(pr, listen_address, http_port);
 
-    return 0;
+    return pr;
 }
 
 
 static void
-kngx_ctl_probe_close(struct kngx_ctl_probe_s *pr, uint64_t now)
+kngx_ctl_probe_close(kngx_ctl_probe_t *pr, uint64_t now)
 {
     if (pr->fd >= 0) {
         close(pr->fd);
@@ -135,11 +134,9 @@ kngx_ctl_probe_close(struct kngx_ctl_probe_s *pr, uint64_t now)
 
 
 uint64_t
-kngx_ctl_probe_step(kngx_ctl_t *ctl, uint64_t now)
+kngx_ctl_probe_step(kngx_ctl_probe_t *pr, uint64_t now, int active)
 {
-    struct kngx_ctl_probe_s  *pr = ctl->probe;
-
-    if (pr == NULL || pr->ok || !ctl->ready || ctl->nginx_pid <= 0) {
+    if (pr->ok || !active) {
         return 0;
     }
 
@@ -175,11 +172,9 @@ kngx_ctl_probe_step(kngx_ctl_t *ctl, uint64_t now)
 
 
 int
-kngx_ctl_probe_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
+kngx_ctl_probe_fds(kngx_ctl_probe_t *pr, struct curl_waitfd *fds, int max)
 {
-    struct kngx_ctl_probe_s  *pr = ctl->probe;
-
-    if (pr == NULL || pr->fd < 0 || max < 1) {
+    if (pr->fd < 0 || max < 1) {
         return 0;
     }
 
@@ -195,18 +190,17 @@ kngx_ctl_probe_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
  * events libcurl does not pass on */
 
 void
-kngx_ctl_probe_handle(kngx_ctl_t *ctl)
+kngx_ctl_probe_handle(kngx_ctl_probe_t *pr)
 {
     static const char         req[] = "GET / HTTP/1.1\r\n"
                                       "Connection: close\r\n\r\n";
-    struct kngx_ctl_probe_s  *pr = ctl->probe;
     struct pollfd             pfd;
     uint64_t                  now;
     ssize_t                   r;
     socklen_t                 len;
     int                       err;
 
-    if (pr == NULL || pr->fd < 0) {
+    if (pr->fd < 0) {
         return;
     }
 
@@ -265,20 +259,22 @@ kngx_ctl_probe_handle(kngx_ctl_t *ctl)
 
 
 int
-kngx_ctl_probe_ok(kngx_ctl_t *ctl)
+kngx_ctl_probe_ok(kngx_ctl_probe_t *pr)
 {
-    return ctl->probe && ctl->probe->ok;
+    return pr->ok;
 }
 
 
 void
-kngx_ctl_probe_free(kngx_ctl_t *ctl)
+kngx_ctl_probe_destroy(kngx_ctl_probe_t *pr)
 {
-    if (ctl->probe) {
-        if (ctl->probe->fd >= 0) {
-            close(ctl->probe->fd);
-        }
-        free(ctl->probe);
-        ctl->probe = NULL;
+    if (pr == NULL) {
+        return;
     }
+
+    if (pr->fd >= 0) {
+        close(pr->fd);
+    }
+
+    free(pr);
 }

@@ -1,21 +1,28 @@
 
 /*
- * kubengx controller: /metrics, Prometheus text format 0.0.4.
+ * kubengx controller: what the health server (controller_http.c)
+ * answers, read from the parts' own figures.
  *
- * Counters and gauges of kngx_ctl_metrics_t, the list/watch counters of
- * each watched kind (kube_lw_stats), and two views of what does not
- * reach nginx as written: kubengx_refused{code} (the last sync's
- * warnings, by code: routes, TLS entries, annotations and objects the
- * renderer refused or served otherwise) and kubengx_ingresses_excluded
- * (Ingresses left out because nginx -t rejected the config with them,
- * controller_bisect.c).
+ *   /healthz   200 while the controller runs and nginx is up (or not
+ *              started yet: the first lists are still arriving)
+ *   /readyz    200 once a config was applied and nginx answers on its
+ *              http port (controller_probe.c)
+ *   /metrics   Prometheus text format 0.0.4: the counters and gauges of
+ *              each part, the list/watch counters of each watched kind
+ *              (kube_lw_stats), and two views of what does not reach
+ *              nginx as written: kubengx_refused{code} (the last sync's
+ *              warnings, by code: routes, TLS entries, annotations and
+ *              objects the renderer refused or served otherwise) and
+ *              kubengx_ingresses_excluded (Ingresses left out because
+ *              nginx -t rejected the config with them,
+ *              controller_bisect.c)
  */
 
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "controller.h"
+#include "controller_int.h"
 
 
 #define KNGX_HELP(b, name, type, help)                                        \
@@ -24,82 +31,12 @@
 #define KNGX_U64(v)  ((unsigned long long) (v))
 
 
-/* a code fit for a label value: [a-z0-9_-] */
-
-static int
-kngx_ctl_code_ok(const char *s)
-{
-    if (s == NULL || *s == '\0' || strlen(s) > 64) {
-        return 0;
-    }
-
-    for ( /* void */ ; *s; s++) {
-        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9')
-              || *s == '-' || *s == '_'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static void
-kngx_ctl_refused_count(json_t *refused, const kngx_diags_t *ds)
-{
-    const char  *code;
-    json_t      *v;
-    size_t       i;
-
-    for (i = 0; i < ds->n; i++) {
-        if (ds->items[i].severity == KNGX_DIAG_INFO) {
-            continue;
-        }
-
-        code = kngx_ctl_code_ok(ds->items[i].code) ? ds->items[i].code
-                                                   : "other";
-        v = json_object_get(refused, code);
-
-        if (v) {
-            json_integer_set(v, json_integer_value(v) + 1);
-        } else {
-            json_object_set_new(refused, code, json_integer(1));
-        }
-    }
-}
-
-
-void
-kngx_ctl_metrics_refused(kngx_ctl_t *ctl, const kngx_model_t *m,
-    const kngx_plan_t *p)
-{
-    const char  *code;
-    json_t      *v;
-
-    if (ctl->refused == NULL) {
-        ctl->refused = json_object();
-        if (ctl->refused == NULL) {
-            return;
-        }
-    }
-
-    /* codes seen before stay, at 0: a series does not vanish */
-    json_object_foreach(ctl->refused, code, v) {
-        json_integer_set(v, 0);
-    }
-
-    kngx_ctl_refused_count(ctl->refused, &m->diags);
-    kngx_ctl_refused_count(ctl->refused, &p->diags);
-}
-
-
 static void
 kngx_ctl_metrics_sync(kngx_ctl_t *ctl, kngx_buf_t *b)
 {
-    kngx_ctl_metrics_t  *m = &ctl->m;
-    const char          *code;
-    json_t              *v;
+    const kngx_ctl_sync_stats_t  *m = kngx_ctl_sync_stats(ctl->sync);
+    const char                   *code;
+    json_t                       *v;
 
     KNGX_HELP(b, "kubengx_reloads_total", "counter",
               "nginx reloads after a changed config");
@@ -159,7 +96,8 @@ kngx_ctl_metrics_sync(kngx_ctl_t *ctl, kngx_buf_t *b)
     KNGX_HELP(b, "kubengx_ingresses_excluded", "gauge",
               "Ingresses left out because nginx -t rejected the config "
               "with them");
-    kngx_buf_printf(b, "kubengx_ingresses_excluded %zu\n", ctl->nexcluded);
+    kngx_buf_printf(b, "kubengx_ingresses_excluded %zu\n",
+                    m->ingresses_excluded);
 
     KNGX_HELP(b, "kubengx_config_bisections_total", "counter",
               "searches for the Ingresses to blame for a config nginx -t "
@@ -177,7 +115,7 @@ kngx_ctl_metrics_sync(kngx_ctl_t *ctl, kngx_buf_t *b)
     KNGX_HELP(b, "kubengx_refused", "gauge",
               "warnings of the last sync by code: what the renderer "
               "refused or served otherwise than written");
-    json_object_foreach(ctl->refused, code, v) {
+    json_object_foreach(m->refused, code, v) {
         kngx_buf_printf(b, "kubengx_refused{code=\"%s\"} %lld\n", code,
                         (long long) json_integer_value(v));
     }
@@ -211,14 +149,15 @@ kngx_ctl_metrics_watch(kngx_ctl_t *ctl, kngx_buf_t *b)
     int                        i;
     size_t                     k;
     kube_lw_stats_t            st;
+    const char                *kind;
     const kngx_ctl_counter_t  *c;
 
     KNGX_HELP(b, "kubengx_watched_objects", "gauge", "objects in the store");
     for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-        if (ctl->kinds[i].enabled) {
+        if (kngx_ctl_watch_kind(ctl->watch, i, &kind, NULL) == 0) {
             kngx_buf_printf(b, "kubengx_watched_objects{kind=\"%s\"} %zu\n",
-                            ctl->kinds[i].kind,
-                            json_object_size(ctl->kinds[i].objects));
+                            kind, json_object_size(
+                                kngx_ctl_store_objects(ctl->watch, i)));
         }
     }
 
@@ -231,10 +170,9 @@ kngx_ctl_metrics_watch(kngx_ctl_t *ctl, kngx_buf_t *b)
                         c->help, c->name);
 
         for (i = 0; i < KNGX_CTL_NKINDS; i++) {
-            if (ctl->kinds[i].enabled) {
-                kube_lw_stats(ctl->kinds[i].lw, kngx_ctl_now(), &st);
+            if (kngx_ctl_watch_kind(ctl->watch, i, &kind, &st) == 0) {
                 kngx_buf_printf(b, "%s{kind=\"%s\"} %llu\n", c->name,
-                                ctl->kinds[i].kind, KNGX_U64(
+                                kind, KNGX_U64(
                                 *(uint64_t *) ((char *) &st + c->offset)));
             }
         }
@@ -242,30 +180,44 @@ kngx_ctl_metrics_watch(kngx_ctl_t *ctl, kngx_buf_t *b)
 }
 
 
-void
+/* a config applied, nginx running and answering */
+
+static int
+kngx_ctl_ready(kngx_ctl_t *ctl)
+{
+    return kngx_ctl_sync_applied(ctl->sync)
+           && kngx_ctl_nginx_running(ctl->nginx)
+           && kngx_ctl_probe_ok(ctl->probe);
+}
+
+
+static void
 kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
 {
-    kngx_ctl_metrics_t  *m = &ctl->m;
+    const kngx_ctl_status_stats_t  *st = kngx_ctl_status_stats(ctl->status);
+    const kngx_ctl_events_stats_t  *ev = kngx_ctl_events_stats(ctl->events);
+    const kngx_ctl_http_stats_t    *h = kngx_ctl_http_stats(ctl->http);
 
     kngx_ctl_metrics_sync(ctl, b);
     kngx_ctl_metrics_watch(ctl, b);
 
     KNGX_HELP(b, "kubengx_leader", "gauge",
               "1 while this replica holds the leader Lease");
-    kngx_buf_printf(b, "kubengx_leader %d\n", ctl->leader ? 1 : 0);
+    kngx_buf_printf(b, "kubengx_leader %d\n",
+                    kngx_ctl_leader_is(ctl->leader) ? 1 : 0);
 
     KNGX_HELP(b, "kubengx_status_updates_total", "counter",
               "Ingress status writes");
     kngx_buf_printf(b, "kubengx_status_updates_total %llu\n",
-                    KNGX_U64(m->status_updates));
+                    KNGX_U64(st->updates));
 
     KNGX_HELP(b, "kubengx_events_total", "counter",
               "Kubernetes Events, by outcome");
     kngx_buf_printf(b, "kubengx_events_total{outcome=\"sent\"} %llu\n"
                     "kubengx_events_total{outcome=\"rate-limited\"} %llu\n"
                     "kubengx_events_total{outcome=\"failed\"} %llu\n",
-                    KNGX_U64(m->events_sent), KNGX_U64(m->events_dropped),
-                    KNGX_U64(m->events_failed));
+                    KNGX_U64(ev->sent), KNGX_U64(ev->dropped),
+                    KNGX_U64(ev->failed));
 
     KNGX_HELP(b, "kubengx_health_connections_dropped_total", "counter",
               "connections to the health port closed unanswered: evicted "
@@ -274,15 +226,61 @@ kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
         "kubengx_health_connections_dropped_total{reason=\"evicted\"} "
         "%llu\n"
         "kubengx_health_connections_dropped_total{reason=\"timeout\"} "
-        "%llu\n", KNGX_U64(m->http_evicted), KNGX_U64(m->http_timed_out));
+        "%llu\n", KNGX_U64(h->evicted), KNGX_U64(h->timed_out));
 
     KNGX_HELP(b, "kubengx_nginx_up", "gauge", "1 while the nginx child runs");
-    kngx_buf_printf(b, "kubengx_nginx_up %d\n", ctl->nginx_pid > 0 ? 1 : 0);
+    kngx_buf_printf(b, "kubengx_nginx_up %d\n",
+                    kngx_ctl_nginx_running(ctl->nginx) ? 1 : 0);
 
     KNGX_HELP(b, "kubengx_ready", "gauge",
               "1 once a config was applied and nginx answered on its http "
               "port (/readyz)");
-    kngx_buf_printf(b, "kubengx_ready %d\n",
-                    ctl->ready && ctl->nginx_pid > 0 && kngx_ctl_probe_ok(ctl)
-                    ? 1 : 0);
+    kngx_buf_printf(b, "kubengx_ready %d\n", kngx_ctl_ready(ctl) ? 1 : 0);
+}
+
+
+const char *
+kngx_ctl_answer(void *data, const char *path, kngx_buf_t *body,
+    const char **content_type)
+{
+    kngx_ctl_t  *ctl = data;
+    int          up;
+
+    /* nginx runs, or has not been started yet (waiting for the lists) */
+    up = (kngx_ctl_nginx_running(ctl->nginx)
+          || !kngx_ctl_nginx_exited(ctl->nginx))
+         && !ctl->stopping;
+
+    if (strcmp(path, "/healthz") == 0) {
+        if (!up) {
+            kngx_buf_printf(body, "nginx is not running\n");
+            return "503 Service Unavailable";
+        }
+
+        kngx_buf_printf(body, "ok\n");
+        return "200 OK";
+    }
+
+    if (strcmp(path, "/readyz") == 0) {
+        if (!up || !kngx_ctl_ready(ctl)) {
+            kngx_buf_printf(body, "%s\n", !kngx_ctl_sync_applied(ctl->sync)
+                            ? "no config applied yet"
+                            : !up || !kngx_ctl_nginx_running(ctl->nginx)
+                            ? "nginx is not running"
+                            : "nginx does not answer on its http port yet");
+            return "503 Service Unavailable";
+        }
+
+        kngx_buf_printf(body, "ok\n");
+        return "200 OK";
+    }
+
+    if (strcmp(path, "/metrics") == 0) {
+        *content_type = "text/plain; version=0.0.4; charset=utf-8";
+        kngx_ctl_metrics(ctl, body);
+        return "200 OK";
+    }
+
+    kngx_buf_printf(body, "not found; try /healthz, /readyz, /metrics\n");
+    return "404 Not Found";
 }

@@ -24,11 +24,8 @@
  * IPv4 ("::" dual-stack, "0.0.0.0" where IPv6 is off): kubelet probes and
  * Prometheus come to the pod IP, of either family.
  *
- *   /healthz   200 while the controller runs and nginx is up (or not
- *              started yet: the first lists are still arriving)
- *   /readyz    200 once a config was applied and nginx answers on its
- *              http port (controller_probe.c)
- *   /metrics   controller_metrics.c
+ * GET and HEAD only; what a path answers is the owner's (/healthz,
+ * /readyz and /metrics: controller_metrics.c).
  */
 
 #define _GNU_SOURCE
@@ -42,7 +39,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "controller.h"
+#include "controller_http.h"
+#include "controller_log.h"
 
 
 #define KNGX_HTTP_MAX_CLIENTS  (KNGX_CTL_HTTP_MAX_FDS - 1)
@@ -65,21 +63,25 @@ typedef struct {
 
 
 struct kngx_ctl_http_s {
-    int                  fd;
-    int                  poll;
-    uint64_t             paused;        /* no accept before (EMFILE) */
-    size_t               nclients;
-    kngx_ctl_client_t    clients[KNGX_HTTP_MAX_CLIENTS];
+    kngx_ctl_http_conf_t     conf;
+    kngx_ctl_http_answer_pt  answer;
+    void                    *data;
+    int                      fd;
+    int                      poll;
+    uint64_t                 paused;    /* no accept before (EMFILE) */
+    size_t                   nclients;
+    kngx_ctl_http_stats_t    stats;
+    kngx_ctl_client_t        clients[KNGX_HTTP_MAX_CLIENTS];
 };
 
 
 static int
-kngx_ctl_http_listen(kngx_ctl_t *ctl, const char *addr, int v6only)
+kngx_ctl_http_listen(const char *addr, int port16, int v6only)
 {
     struct sockaddr_in6  sin6;
     struct sockaddr_in   sin;
     int                  fd, on = 1, v6;
-    uint16_t             port = (uint16_t) ctl->conf.metrics_port;
+    uint16_t             port = (uint16_t) port16;
 
     v6 = strchr(addr, ':') != NULL;
 
@@ -134,65 +136,83 @@ failed:
 }
 
 
-int
-kngx_ctl_http_init(kngx_ctl_t *ctl)
+static int
+kngx_ctl_http_open(kngx_ctl_http_t *h)
 {
-    struct kngx_ctl_http_s  *h;
-    const char              *addr = ctl->conf.metrics_address;
-    size_t                   i;
-
-    h = calloc(1, sizeof(*h));
-    if (h == NULL) {
-        kngx_ctl_log("error: metrics: out of memory");
-        return -1;
-    }
-
-    ctl->http = h;
-    h->fd = -1;
-    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
-        h->clients[i].fd = -1;
-    }
-
-    if (ctl->conf.metrics_port == 0) {
-        return 0;
-    }
+    const char  *addr = h->conf.address;
+    int          port = h->conf.port;
 
     if (addr) {
-        h->fd = kngx_ctl_http_listen(ctl, addr, -1);
+        h->fd = kngx_ctl_http_listen(addr, port, -1);
 
     } else {
         /* every address: dual-stack, or IPv4 where IPv6 is off */
         addr = "::";
-        h->fd = kngx_ctl_http_listen(ctl, addr, 0);
+        h->fd = kngx_ctl_http_listen(addr, port, 0);
 
         if (h->fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL
                           || errno == EINVAL))
         {
             addr = "0.0.0.0";
-            h->fd = kngx_ctl_http_listen(ctl, addr, -1);
+            h->fd = kngx_ctl_http_listen(addr, port, -1);
         }
     }
 
     if (h->fd < 0) {
-        kngx_ctl_log("error: metrics: %s port %d: %s", addr,
-                     ctl->conf.metrics_port,
+        kngx_ctl_log("error: metrics: %s port %d: %s", addr, port,
                      errno == EINVAL ? "not an IP address" : strerror(errno));
         return -1;
     }
 
     kngx_ctl_log("health and metrics on %s%s%s:%d%s",
                  strchr(addr, ':') ? "[" : "", addr,
-                 strchr(addr, ':') ? "]" : "", ctl->conf.metrics_port,
-                 ctl->conf.metrics_address ? "" : " (every address)");
+                 strchr(addr, ':') ? "]" : "", port,
+                 h->conf.address ? "" : " (every address)");
 
     return 0;
 }
 
 
-int
-kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
+kngx_ctl_http_t *
+kngx_ctl_http_create(const kngx_ctl_http_conf_t *conf,
+    kngx_ctl_http_answer_pt answer, void *data)
 {
-    struct kngx_ctl_http_s  *h = ctl->http;
+    kngx_ctl_http_t  *h;
+    size_t            i;
+
+    h = calloc(1, sizeof(kngx_ctl_http_t));
+    if (h == NULL) {
+        kngx_ctl_log("error: metrics: out of memory");
+        return NULL;
+    }
+
+    h->conf = *conf;
+    h->answer = answer;
+    h->data = data;
+    h->fd = -1;
+    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
+        h->clients[i].fd = -1;
+    }
+
+    if (conf->port != 0 && kngx_ctl_http_open(h) != 0) {
+        free(h);
+        return NULL;
+    }
+
+    return h;
+}
+
+
+const kngx_ctl_http_stats_t *
+kngx_ctl_http_stats(kngx_ctl_http_t *h)
+{
+    return &h->stats;
+}
+
+
+int
+kngx_ctl_http_fds(kngx_ctl_http_t *h, struct curl_waitfd *fds, int max)
+{
     kngx_ctl_client_t       *c;
     size_t                   i;
     int                      n = 0;
@@ -223,7 +243,7 @@ kngx_ctl_http_fds(kngx_ctl_t *ctl, struct curl_waitfd *fds, int max)
 
 
 static void
-kngx_ctl_client_close(struct kngx_ctl_http_s *h, kngx_ctl_client_t *c)
+kngx_ctl_client_close(kngx_ctl_http_t *h, kngx_ctl_client_t *c)
 {
     close(c->fd);
     c->fd = -1;
@@ -236,14 +256,14 @@ kngx_ctl_client_close(struct kngx_ctl_http_s *h, kngx_ctl_client_t *c)
 
 
 static void
-kngx_ctl_respond(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
+kngx_ctl_respond(kngx_ctl_http_t *h, kngx_ctl_client_t *c)
 {
     kngx_buf_t   body = { NULL, 0, 0, 0 };
-    const char  *status = "200 OK";
+    const char  *status;
     const char  *ctype = "text/plain; charset=utf-8";
     const char  *head = c->head;
     char         path[256];
-    int          up, head_only;
+    int          head_only;
 
     if (sscanf(head, "%*s %255s", path) != 1) {
         snprintf(path, sizeof(path), "/");
@@ -251,43 +271,12 @@ kngx_ctl_respond(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
 
     head_only = strncmp(head, "HEAD ", 5) == 0;
 
-    /* nginx runs, or has not been started yet (waiting for the lists) */
-    up = (ctl->nginx_pid > 0 || !ctl->nginx_exited) && !ctl->stopping;
-
     if (strncmp(head, "GET ", 4) != 0 && !head_only) {
         status = "405 Method Not Allowed";
         kngx_buf_printf(&body, "method not allowed\n");
 
-    } else if (strcmp(path, "/healthz") == 0) {
-        if (!up) {
-            status = "503 Service Unavailable";
-            kngx_buf_printf(&body, "nginx is not running\n");
-        } else {
-            kngx_buf_printf(&body, "ok\n");
-        }
-
-    } else if (strcmp(path, "/readyz") == 0) {
-        if (!up || !ctl->ready || ctl->nginx_pid <= 0
-            || !kngx_ctl_probe_ok(ctl))
-        {
-            status = "503 Service Unavailable";
-            kngx_buf_printf(&body, "%s\n", !ctl->ready
-                            ? "no config applied yet"
-                            : !up || ctl->nginx_pid <= 0
-                            ? "nginx is not running"
-                            : "nginx does not answer on its http port yet");
-        } else {
-            kngx_buf_printf(&body, "ok\n");
-        }
-
-    } else if (strcmp(path, "/metrics") == 0) {
-        ctype = "text/plain; version=0.0.4; charset=utf-8";
-        kngx_ctl_metrics(ctl, &body);
-
     } else {
-        status = "404 Not Found";
-        kngx_buf_printf(&body, "not found; try /healthz, /readyz, "
-                        "/metrics\n");
+        status = h->answer(h->data, path, &body, &ctype);
     }
 
     kngx_buf_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
@@ -310,7 +299,7 @@ kngx_ctl_respond(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
 /* read or write what the socket allows; close when done or failed */
 
 static void
-kngx_ctl_client_io(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
+kngx_ctl_client_io(kngx_ctl_http_t *h, kngx_ctl_client_t *c)
 {
     ssize_t  r;
 
@@ -322,7 +311,7 @@ kngx_ctl_client_io(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
         }
 
         if (r <= 0) {
-            kngx_ctl_client_close(ctl->http, c);
+            kngx_ctl_client_close(h, c);
             return;
         }
 
@@ -336,7 +325,7 @@ kngx_ctl_client_io(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
             return;
         }
 
-        kngx_ctl_respond(ctl, c);
+        kngx_ctl_respond(h, c);
     }
 
     while (c->len < c->out.len) {
@@ -354,16 +343,15 @@ kngx_ctl_client_io(kngx_ctl_t *ctl, kngx_ctl_client_t *c)
         c->len += (size_t) r;
     }
 
-    kngx_ctl_client_close(ctl->http, c);
+    kngx_ctl_client_close(h, c);
 }
 
 
 /* a free slot; evict: the oldest connection's, even if one is free */
 
 static kngx_ctl_client_t *
-kngx_ctl_client_slot(kngx_ctl_t *ctl, int evict)
+kngx_ctl_client_slot(kngx_ctl_http_t *h, int evict)
 {
-    struct kngx_ctl_http_s  *h = ctl->http;
     kngx_ctl_client_t       *c, *oldest = NULL;
     size_t                   i;
 
@@ -383,7 +371,7 @@ kngx_ctl_client_slot(kngx_ctl_t *ctl, int evict)
     }
 
     if (oldest) {
-        ctl->m.http_evicted++;
+        h->stats.evicted++;
         kngx_ctl_client_close(h, oldest);
     }
 
@@ -392,9 +380,8 @@ kngx_ctl_client_slot(kngx_ctl_t *ctl, int evict)
 
 
 static void
-kngx_ctl_http_accept(kngx_ctl_t *ctl, uint64_t now)
+kngx_ctl_http_accept(kngx_ctl_http_t *h, uint64_t now)
 {
-    struct kngx_ctl_http_s  *h = ctl->http;
     kngx_ctl_client_t       *c;
     int                      fd, i;
 
@@ -407,7 +394,7 @@ kngx_ctl_http_accept(kngx_ctl_t *ctl, uint64_t now)
 
             /* no descriptor left: free one, or listen again later */
 
-            if (kngx_ctl_client_slot(ctl, 1) == NULL) {
+            if (kngx_ctl_client_slot(h, 1) == NULL) {
                 h->paused = now + 100;
                 return;
             }
@@ -415,7 +402,7 @@ kngx_ctl_http_accept(kngx_ctl_t *ctl, uint64_t now)
             continue;
         }
 
-        c = kngx_ctl_client_slot(ctl, 0);
+        c = kngx_ctl_client_slot(h, 0);
         c->fd = fd;
         c->poll = -1;
         c->since = now;
@@ -424,15 +411,14 @@ kngx_ctl_http_accept(kngx_ctl_t *ctl, uint64_t now)
         c->writing = 0;
         h->nclients++;
 
-        kngx_ctl_client_io(ctl, c);
+        kngx_ctl_client_io(h, c);
     }
 }
 
 
 void
-kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n)
+kngx_ctl_http_handle(kngx_ctl_http_t *h, struct curl_waitfd *fds, int n)
 {
-    struct kngx_ctl_http_s  *h = ctl->http;
     kngx_ctl_client_t       *c;
     uint64_t                 now = kngx_ctl_now();
     size_t                   i;
@@ -443,11 +429,11 @@ kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n)
         if (c->fd >= 0 && c->poll >= 0 && c->poll < n
             && fds[c->poll].fd == c->fd && fds[c->poll].revents)
         {
-            kngx_ctl_client_io(ctl, c);
+            kngx_ctl_client_io(h, c);
         }
 
         if (c->fd >= 0 && now >= c->deadline) {
-            ctl->m.http_timed_out++;
+            h->stats.timed_out++;
             kngx_ctl_client_close(h, c);
         }
     }
@@ -455,15 +441,14 @@ kngx_ctl_http_handle(kngx_ctl_t *ctl, struct curl_waitfd *fds, int n)
     if (h->poll >= 0 && h->poll < n && fds[h->poll].fd == h->fd
         && fds[h->poll].revents)
     {
-        kngx_ctl_http_accept(ctl, now);
+        kngx_ctl_http_accept(h, now);
     }
 }
 
 
 void
-kngx_ctl_http_close(kngx_ctl_t *ctl)
+kngx_ctl_http_destroy(kngx_ctl_http_t *h)
 {
-    struct kngx_ctl_http_s  *h = ctl->http;
     size_t                   i;
 
     if (h == NULL) {
@@ -481,5 +466,4 @@ kngx_ctl_http_close(kngx_ctl_t *ctl)
     }
 
     free(h);
-    ctl->http = NULL;
 }

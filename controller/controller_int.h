@@ -1,0 +1,45 @@
+
+/*
+ * kubengx controller: the composition of the parts, shared by
+ * controller.c (start and stop), controller_loop.c (the loop) and
+ * controller_metrics.c (what the health server answers).
+ */
+
+#ifndef KNGX_CONTROLLER_INT_H
+#define KNGX_CONTROLLER_INT_H
+
+#include "controller.h"
+#include "controller_probe.h"
+
+
+typedef struct {
+    kngx_ctl_api_t      *api;
+    kngx_ctl_watch_t    *watch;
+    kngx_ctl_leader_t   *leader;
+    kngx_ctl_status_t   *status;
+    kngx_ctl_events_t   *events;
+    kngx_ctl_http_t     *http;
+    kngx_ctl_probe_t    *probe;
+    kngx_ctl_nginx_t    *nginx;
+    kngx_ctl_sync_t     *sync;
+
+    /* the loop's */
+    int                  sig_pipe[2];
+    unsigned             listed:1;      /* every kind listed once */
+    unsigned             stopping:1;
+    int                  stop_signals;
+} kngx_ctl_t;
+
+
+/* controller_loop.c */
+int kngx_ctl_signals(kngx_ctl_t *ctl);
+/* controller_stream.c: the stream options into the parts' confs */
+int kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so);
+/* until a stop signal and nginx's exit (0), or nginx's death (1) */
+int kngx_ctl_loop(kngx_ctl_t *ctl);
+
+/* controller_metrics.c: the health server's answers */
+const char *kngx_ctl_answer(void *data, const char *path, kngx_buf_t *body,
+    const char **content_type);
+
+#endif /* KNGX_CONTROLLER_INT_H */

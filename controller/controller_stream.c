@@ -1,0 +1,182 @@
+
+/*
+ * kubengx controller: TCP/UDP services and TLS passthrough (stream.h).
+ *
+ *   kngx_ctl_stream_conf()    after the options: the hop directory (the
+ *                             conf dir), the ports ConfigMaps may not
+ *                             take, the ConfigMap watch (controller.c)
+ *   kngx_ctl_stream_build()   a job's stream config from its model and
+ *                             plan; kngx_ctl_stream_final() folds its
+ *                             text into the job's hash;
+ *                             kngx_ctl_stream_check() adds it to the
+ *                             job's nginx -t, kngx_ctl_stream_write()
+ *                             writes it before kubengx.conf is applied
+ *                             (controller_job.c, controller_sync.c)
+ */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controller_int.h"
+#include "controller_log.h"
+#include "controller_sync_int.h"
+#include "digest.h"
+
+
+/* "NS/NAME" -> the namespace into ns; the name */
+static const char *
+kngx_ctl_stream_split(const char *arg, char *ns, size_t size)
+{
+    const char  *slash = strchr(arg, '/');
+
+    snprintf(ns, size, "%.*s", (int) (slash - arg), arg);
+
+    return slash + 1;
+}
+
+
+/*
+ * The ConfigMap watch: off without the ConfigMap flags; in the
+ * ConfigMaps' namespace (cluster-wide when the two differ), for the one
+ * name when there is one.
+ */
+static void
+kngx_ctl_stream_watch(kngx_ctl_watch_conf_t *wc, const kngx_stream_opts_t *so)
+{
+    static char   tns[64], uns[64], sel[300];
+    const char   *tname = NULL, *uname = NULL;
+
+    if (so->tcp_configmap) {
+        tname = kngx_ctl_stream_split(so->tcp_configmap, tns, sizeof(tns));
+    }
+
+    if (so->udp_configmap) {
+        uname = kngx_ctl_stream_split(so->udp_configmap, uns, sizeof(uns));
+    }
+
+    if (tname == NULL && uname == NULL) {
+        return;
+    }
+
+    wc->configmaps = 1;
+    wc->configmap_ns = tname ? tns : uns;
+    wc->configmap_selector = NULL;
+
+    if (tname && uname && strcmp(tns, uns) != 0) {
+        wc->configmap_ns = NULL;
+        return;
+    }
+
+    if (tname && uname && strcmp(tname, uname) != 0) {
+        return;
+    }
+
+    snprintf(sel, sizeof(sel), "metadata.name=%s", tname ? tname : uname);
+    wc->configmap_selector = sel;
+}
+
+
+int
+kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
+{
+    static char  hop[4200];
+
+    c->sync.stream = *so;
+
+    if (kngx_stream_opts_finish(&c->sync.stream, c->nginx.conf_dir,
+                                "controller")
+        != 0)
+    {
+        return -1;
+    }
+
+    c->sync.stream.reserved[0] = c->sync.ro.http_port;
+    c->sync.stream.reserved[1] = c->sync.ro.https_port;
+    c->sync.stream.reserved[2] = c->http.port;
+    c->sync.ro.https_hop = kngx_stream_https_hop(&c->sync.stream, hop,
+                                                 sizeof(hop));
+    c->nginx.stream = &c->sync.stream;
+
+    kngx_ctl_stream_watch(&c->watch, so);
+
+    return 0;
+}
+
+
+int
+kngx_ctl_stream_build(kngx_ctl_sync_t *s)
+{
+    kngx_ctl_job_t  *t = &s->job;
+
+    if (t->stream) {
+        return 0;
+    }
+
+    /* built also without the flags: it warns about the annotation */
+
+    t->stream = kngx_stream_build(t->p->model, t->p, &s->conf.stream,
+                                  &s->conf.ro);
+
+    return t->stream ? 0 : -1;
+}
+
+
+/* after the job's hash of its http text: its stream text folded in */
+int
+kngx_ctl_stream_final(kngx_ctl_sync_t *s)
+{
+    kngx_ctl_job_t  *t = &s->job;
+    kngx_sha256_t    c;
+
+    if (kngx_ctl_stream_build(s) != 0) {
+        return -1;
+    }
+
+    if (!kngx_stream_enabled(&s->conf.stream)) {
+        return 0;
+    }
+
+    kngx_sha256_init(&c);
+    kngx_sha256_update(&c, t->hash, 32);
+    kngx_sha256_update(&c, "\0stream\0", 8);
+    kngx_sha256_update(&c, t->stream->text, t->stream->len);
+    kngx_sha256_final(&c, t->hash);
+
+    return 0;
+}
+
+
+void
+kngx_ctl_stream_check(kngx_ctl_sync_t *s, kngx_check_opts_t *co,
+    char *loads, size_t size)
+{
+    kngx_ctl_job_t  *t = &s->job;
+    char             block[8];
+
+    if (t->stream == NULL || !kngx_stream_enabled(&s->conf.stream)
+        || kngx_stream_main_lines(&s->conf.stream, co->module, "", loads,
+                                  size, block, sizeof(block)) != 0)
+    {
+        return;
+    }
+
+    co->stream_loads = loads;
+    co->stream_conf = t->stream->text;
+    co->stream_len = t->stream->len;
+}
+
+
+int
+kngx_ctl_stream_write(kngx_ctl_sync_t *s, char *err, size_t size)
+{
+    kngx_ctl_job_t  *t = &s->job;
+
+    if (t->stream == NULL || !kngx_stream_enabled(&s->conf.stream)) {
+        return 0;
+    }
+
+    return kngx_output_write_file(s->conf.conf_dir, KNGX_STREAM_CONF,
+                                  t->stream->text, t->stream->len, err,
+                                  size);
+}

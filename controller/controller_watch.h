@@ -1,0 +1,79 @@
+
+/*
+ * kubengx controller: the watches and the object store they fill
+ * (controller_watch.c), and the model built from it (controller_model.c).
+ */
+
+#ifndef KNGX_CONTROLLER_WATCH_H
+#define KNGX_CONTROLLER_WATCH_H
+
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "controller_api.h"
+#include "kube_listwatch.h"
+#include "model.h"
+
+
+#define KNGX_CTL_NKINDS  6
+
+enum {
+    KNGX_KIND_INGRESS = 0,
+    KNGX_KIND_SERVICE,
+    KNGX_KIND_CLASS,
+    KNGX_KIND_SECRET,
+    KNGX_KIND_SLICE,
+    KNGX_KIND_CONFIGMAP         /* only when configmaps is set */
+};
+
+
+typedef struct kngx_ctl_watch_s  kngx_ctl_watch_t;
+
+typedef struct {
+    const char          *ns;            /* NULL: all namespaces */
+    uint64_t             idle_ms;       /* cut a silent watch (0: the
+                                           list/watch machine's default) */
+    int                  slices;        /* watch EndpointSlices too */
+    int                  configmaps;    /* watch ConfigMaps too: */
+    const char          *configmap_ns;  /* in this namespace (NULL:
+                                           all), */
+    const char          *configmap_selector;  /* this field selector */
+} kngx_ctl_watch_conf_t;
+
+
+/*
+ * What the store tells its owner: each object ("Kind/ns/name") that a
+ * list or an event added, changed or removed, then once per list or
+ * event that changed something, why (the resource listed, or
+ * "MODIFIED Ingress ns/name").
+ */
+typedef struct {
+    void               (*changed)(void *data, const char *what);
+    void               (*dirty)(void *data, const char *why);
+    void                *data;
+} kngx_ctl_watch_handler_t;
+
+
+kngx_ctl_watch_t *kngx_ctl_watch_create(const kngx_ctl_watch_conf_t *conf,
+    kngx_ctl_api_t *api, const kngx_ctl_watch_handler_t *handler);
+void kngx_ctl_watch_destroy(kngx_ctl_watch_t *w);
+
+/* start requests that are due; returns the earliest wake time (or 0) */
+uint64_t kngx_ctl_watch_step(kngx_ctl_watch_t *w, uint64_t now);
+/* every watched kind was listed once */
+int kngx_ctl_watch_synced(kngx_ctl_watch_t *w);
+
+/* the store: one object, or every object of a kind ("ns/name" -> it) */
+json_t *kngx_ctl_store_get(kngx_ctl_watch_t *w, int kind, const char *ns,
+    const char *name);
+json_t *kngx_ctl_store_objects(kngx_ctl_watch_t *w, int kind);
+
+/* a kind for /metrics: 0 and its name and counters if it is watched */
+int kngx_ctl_watch_kind(kngx_ctl_watch_t *w, int kind, const char **name,
+    kube_lw_stats_t *st);
+
+/* controller_model.c: the store as a generator model */
+kngx_model_t *kngx_ctl_store_model(kngx_ctl_watch_t *w);
+
+#endif /* KNGX_CONTROLLER_WATCH_H */
