@@ -390,3 +390,63 @@ def test_load_order(nginx_factory):
                       main=stream_main(""), start=False)
     t = n.test_config()
     assert t.returncode == 0, t.stderr
+
+
+@pytest.mark.parametrize("balance", ["balance=round_robin",
+                                     "balance=least_conn",
+                                     "balance=random_two"])
+def test_passive_health_ejects_and_returns(tmp_path, kube_api,
+                                           stream_backends, nginx_factory,
+                                           balance):
+    """max_fails=1 fail_timeout=2s: an endpoint nobody listens on is tried
+    once, counted in k8s_status, left alone while its fail_timeout runs
+    (every connection lands on the live one, also with proxy_next_upstream
+    off, so a pick of the dead one would show as a failed connection), then
+    tried once more after it."""
+    import time
+    bk = stream_backends(t1="tcp:127.0.0.1:0")
+    h, t1 = bk.host_port("t1")
+    dead = harness.free_port()
+    api = kube_api(load=[seed_file(tmp_path, [
+        service("db", [(None, 5432, 5432, "TCP")]),
+        pod_slice("db", "db-1", h, [("", t1, "TCP")]),
+        pod_slice("db", "db-2", h, [("", dead, "TCP")])])])
+    tcp = harness.free_port()
+    n = start(nginx_factory, api, """
+    upstream db { k8s_service default/db port=5432 %s max_fails=1
+                  fail_timeout=2s; }
+    server { listen 127.0.0.1:%d; proxy_pass db;
+             proxy_next_upstream off; proxy_connect_timeout 1s; }"""
+              % (balance, tcp), [tcp])
+
+    def ep(port):
+        eps = st(n)["services"]["default/db:5432"]["endpoints"]
+        return {e["address"]: e for e in eps}.get("%s:%d" % (h, port))
+
+    harness.wait_for(lambda: ep(t1) and ep(dead), 15, "both endpoints")
+
+    failed = []
+
+    def next_conn():
+        try:
+            assert tcp_name(tcp, timeout=3.0) == "t1"
+        except (OSError, IndexError, AssertionError) as e:
+            failed.append(repr(e))
+        return ep(dead)["failures"] >= 1
+
+    harness.wait_for(next_conn, 15, "the dead endpoint to be tried")
+    # the harness's start probe may have been that connection
+    assert len(failed) <= 1, failed
+    assert ep(dead)["fails"] == 1
+
+    # ejected: the next connections all reach t1 (well within 2 s)
+    t0 = time.monotonic()
+    ok = [tcp_name(tcp, timeout=3.0) for _ in range(10)]
+    if time.monotonic() - t0 < 1.5:
+        assert ok == ["t1"] * 10, ok
+        assert ep(dead)["failures"] == 1
+
+    # after fail_timeout it gets one more chance, and fails again
+    harness.wait_for(lambda: next_conn() and ep(dead)["failures"] >= 2, 20,
+                     "the dead endpoint to be tried again")
+    assert ep(t1)["failures"] == 0
