@@ -26,6 +26,49 @@ import harness
 CONTROLLER = "kubengx.io/ingress-controller"
 OLD = "2020-01-01T00:00:00Z"
 
+# The founding example of issue 12, verbatim: a Service with one unnamed
+# port whose targetPort differs from its port, and an Ingress routing two
+# domains; neither has a namespace or a class.
+FOUNDING_EXAMPLE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: backend
+spec:
+  selector:
+    app: backend
+  ports:
+    - port: 80
+      targetPort: 8080
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: routes
+spec:
+  rules:
+    - host: api.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: api-svc
+                port:
+                  number: 80
+    - host: web.example.com
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: web-svc
+                port:
+                  number: 80
+"""
+
 
 # --- builders --------------------------------------------------------------
 

@@ -390,7 +390,7 @@ def test_full(rendered):
     assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
                                              "name": dep["metadata"]["name"]}
     assert sorted(m["resource"]["name"] for m in hpa["spec"]["metrics"]) == ["cpu", "memory"]
-    cm = one(docs, "ConfigMap")
+    cm = named(docs, "ConfigMap", "kubengx")
     assert cm["data"] == {"proxy-body-size": "8m", "use-forwarded-headers": "true",
                           "hsts-max-age": "31536000"}
     args = args_map(container(dep))
@@ -414,6 +414,22 @@ def test_full(rendered):
     assert svc["spec"]["loadBalancerSourceRanges"] == ["203.0.113.0/24"]
     assert svc["metadata"]["annotations"] == {
         "service.beta.kubernetes.io/aws-load-balancer-type": "nlb"}
+    # TCP and UDP services: ingress-nginx's ConfigMaps, flags, ports, RBAC
+    assert named(docs, "ConfigMap", "kubengx-tcp")["data"] == {
+        "9000": "default/example-go:8080", "5432": "db/postgres:5432::PROXY"}
+    assert named(docs, "ConfigMap", "kubengx-udp")["data"] == {
+        "5353": "kube-system/kube-dns:53"}
+    assert args["tcp-services-configmap"] == "$(POD_NAMESPACE)/kubengx-tcp"
+    assert args["udp-services-configmap"] == "$(POD_NAMESPACE)/kubengx-udp"
+    ports = {p["name"]: p for p in container(dep)["ports"]}
+    for name, port, proto in (("9000-tcp", 9000, "TCP"), ("5432-tcp", 5432, "TCP"),
+                              ("5353-udp", 5353, "UDP")):
+        assert (ports[name]["containerPort"], ports[name]["protocol"]) == (port, proto)
+        sp = [p for p in svc["spec"]["ports"] if p["name"] == name]
+        assert sp == [{"name": name, "port": port, "targetPort": name, "protocol": proto}]
+    stream_role = named(docs, "Role", "kubengx-stream")
+    assert rules_by_resource(stream_role["rules"]) == {("", "configmaps", ()): READ}
+    assert named(docs, "RoleBinding", "kubengx-stream")["roleRef"]["name"] == "kubengx-stream"
 
 
 # --- the default output against examples/deploy/ ---------------------------
@@ -430,9 +446,15 @@ def test_default_matches_examples_deploy(rendered):
     assert rules_by_resource(one(docs, "ClusterRole")["rules"]) == \
         rules_by_resource(one(ex, "ClusterRole")["rules"])
     assert rules_by_resource(named(docs, "Role", "kubengx-leader")["rules"]) == \
-        rules_by_resource(one(ex, "Role")["rules"])
-    for kind in ("ClusterRoleBinding", "RoleBinding"):
-        assert one(docs, kind)["subjects"] == one(ex, kind)["subjects"]
+        rules_by_resource(named(ex, "Role", "kubengx-leader")["rules"])
+    assert one(docs, "ClusterRoleBinding")["subjects"] == \
+        one(ex, "ClusterRoleBinding")["subjects"]
+    assert one(docs, "RoleBinding")["subjects"] == \
+        named(ex, "RoleBinding", "kubengx-leader")["subjects"]
+    # examples/deploy reads the TCP/UDP ConfigMaps of 50-tcp-udp-services.yaml
+    # (Role kubengx-stream); the chart only with tcp:/udp: values (test_full)
+    assert rules_by_resource(named(ex, "Role", "kubengx-stream")["rules"]) == \
+        {("", "configmaps", ()): READ}
     dep, ex_dep = workload(docs), one(ex, "Deployment")
     pod, ex_pod = dep["spec"]["template"]["spec"], ex_dep["spec"]["template"]["spec"]
     c, ex_c = container(dep), container(ex_dep)
@@ -459,6 +481,8 @@ def test_default_matches_examples_deploy(rendered):
     assert [m for m in c["volumeMounts"] if m["name"] != "webhook-cert"] == \
         ex_c["volumeMounts"]
     args, ex_args = args_map(c), args_map(ex_c)
+    for stream_flag in ("tcp-services-configmap", "udp-services-configmap"):
+        assert ex_args.pop(stream_flag).startswith("$(POD_NAMESPACE)/")
     assert set(ex_args) <= set(args)
     assert {k: args[k] for k in ex_args} == ex_args
     assert set(args) - set(ex_args) == {"validating-webhook", "validating-webhook-certificate",
@@ -505,6 +529,10 @@ def test_flags_are_controller_flags(rendered, kubengx):
      "controller.admissionWebhooks.port: 8443 is also nginx's http/https port"),
     ("controller.disableLeaderElection=true",
      "controller.disableLeaderElection: only for a single replica"),
+    ("tcp.80=default/web:80", "tcp: port 80 is outside 1024-65535"),
+    ("udp.8080=default/dns:53", "udp: port 8080 is also the http, https, metrics or "
+                                "webhook port"),
+    ("tcp.db=default/db:5432", 'tcp: key "db" is not a port number'),
 ])
 def test_bad_values_are_refused(helm, setting, message):
     p = template(helm, None, "--set", setting, check=False)
@@ -612,10 +640,12 @@ def test_notes_name_ingress_nginx_values_without_effect(helm, kube_api):
     p = run_helm(helm, "install", "--dry-run=client", "--kubeconfig", api.kubeconfig,
                  "kubengx", CHART, "--namespace", NS,
                  "--set", "controller.hostNetwork=true", "--set", "tcp.9000=shop/db:5432",
+                 "--set", "dhParam=abc",
                  "--set", "controller.allowSnippetAnnotations=false",
                  "--set", "controller.image.image=ingress-nginx/controller")
     notes = p.stdout[p.stdout.index("NOTES:"):]
     ignored = re.findall(r"^  - (\S+)$", notes, re.M)
-    assert ignored == ["controller.hostNetwork", "tcp"]     # false is no effect either way
+    # false is no effect either way; tcp is honoured
+    assert ignored == ["controller.hostNetwork", "dhParam"]
     assert 'controller.image.image is "ingress-nginx/controller"' in notes
     assert "ingressClassName: kubengx" in notes

@@ -23,48 +23,8 @@ from test_module_watch import (Stack, api_line, module_conf, service_status,
                                status, tail, wait_backends, watcher)
 
 
-# The founding example of issue 12, verbatim: a Service with one unnamed
-# port whose targetPort differs from its port, and an Ingress routing two
-# domains; neither has a namespace or a class.
-ISSUE_12 = """\
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-spec:
-  selector:
-    app: backend
-  ports:
-    - port: 80
-      targetPort: 8080
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: routes
-spec:
-  rules:
-    - host: api.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: api-svc
-                port:
-                  number: 80
-    - host: web.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: web-svc
-                port:
-                  number: 80
-"""
+# issue 12's founding example (manifests.py)
+ISSUE_12 = m.FOUNDING_EXAMPLE
 
 # "api-svc and web-svc have the same shape as backend"
 SERVICE_OF_ISSUE = ISSUE_12.split("---\n")[0]

@@ -5,49 +5,11 @@ Ingresses is served says so.  The same in `kubengx lint`."""
 
 import json
 
-from manifests import (ingress, ingress_class, lint, path, render, rule,
-                       write_manifests)
+from manifests import (FOUNDING_EXAMPLE, ingress, ingress_class, lint, path,
+                       render, rule, write_manifests)
 
 # issue 12's example, verbatim: no namespace, no class, unnamed ports
-EXAMPLE = """\
-apiVersion: v1
-kind: Service
-metadata:
-  name: backend
-spec:
-  selector:
-    app: backend
-  ports:
-    - port: 80
-      targetPort: 8080
----
-apiVersion: networking.k8s.io/v1
-kind: Ingress
-metadata:
-  name: routes
-spec:
-  rules:
-    - host: api.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: api-svc
-                port:
-                  number: 80
-    - host: web.example.com
-      http:
-        paths:
-          - path: /
-            pathType: Prefix
-            backend:
-              service:
-                name: web-svc
-                port:
-                  number: 80
-"""
+EXAMPLE = FOUNDING_EXAMPLE
 
 
 def warnings(err):

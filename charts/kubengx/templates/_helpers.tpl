@@ -130,6 +130,19 @@ app.kubernetes.io/component: controller
 {{- fail (printf "controller.containerPort.%s: %v is below 1024; nginx runs as uid 101 without capabilities and binds unprivileged ports (8080/8443; the Service maps 80/443 to them)" $name $port) -}}
 {{- end -}}
 {{- end -}}
+{{- range $proto := list "tcp" "udp" -}}
+{{- range $port, $target := index $.Values $proto -}}
+{{- if not (regexMatch "^[0-9]+$" $port) -}}
+{{- fail (printf "%s: key %q is not a port number" $proto $port) -}}
+{{- end -}}
+{{- if or (lt (atoi $port) 1024) (gt (atoi $port) 65535) -}}
+{{- fail (printf "%s: port %s is outside 1024-65535; nginx runs as uid 101 without capabilities and binds unprivileged ports only" $proto $port) -}}
+{{- end -}}
+{{- if has (atoi $port) (list (int $c.containerPort.http) (int $c.containerPort.https) (int $c.metrics.port) (int $c.admissionWebhooks.port)) -}}
+{{- fail (printf "%s: port %s is also the http, https, metrics or webhook port" $proto $port) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and $c.disableLeaderElection (or (eq $c.kind "DaemonSet") $c.autoscaling.enabled (gt (int $c.replicaCount) 1)) -}}
 {{- fail "controller.disableLeaderElection: only for a single replica (every replica would write Ingress status)" -}}
 {{- end -}}

@@ -35,6 +35,11 @@ named in controller.extraArgs replaces the one rendered here.
 {{- if $c.config }}
 {{- $flags = append $flags (list "configmap" (printf "$(POD_NAMESPACE)/%s" (include "kubengx.fullname" .))) -}}
 {{- end }}
+{{- range $proto := list "tcp" "udp" }}
+{{- if index $.Values $proto }}
+{{- $flags = append $flags (list (printf "%s-services-configmap" $proto) (printf "$(POD_NAMESPACE)/%s-%s" (include "kubengx.fullname" $) $proto)) -}}
+{{- end }}
+{{- end }}
 {{- if $c.admissionWebhooks.enabled }}
 {{- $flags = append $flags (list "validating-webhook" (printf ":%v" $c.admissionWebhooks.port)) -}}
 {{- $flags = append $flags (list "validating-webhook-certificate" $c.admissionWebhooks.certificate) -}}

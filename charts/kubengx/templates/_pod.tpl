@@ -93,6 +93,13 @@ spec:
         - name: {{ $c.metrics.portName }}
           containerPort: {{ $c.metrics.port }}
           protocol: TCP
+        {{- range $proto := list "tcp" "udp" }}
+        {{- range $port, $target := index $.Values $proto }}
+        - name: {{ $port }}-{{ $proto }}
+          containerPort: {{ $port }}
+          protocol: {{ upper $proto }}
+        {{- end }}
+        {{- end }}
         {{- if $c.admissionWebhooks.enabled }}
         - name: webhook
           containerPort: {{ $c.admissionWebhooks.port }}
