@@ -1,0 +1,364 @@
+"""Canary routes (k8s_canary) and cookie affinity (k8s_affinity) through a
+real nginx with the module, real backends and the stand-in API server: the
+canary settings come from the canary Ingress's annotations, watched by the
+module, so changing them needs no reload."""
+
+import json
+import math
+import random
+
+import harness
+import manifests as m
+from test_module_watch import (slice_obj, put_slice, delete_slice,
+                               write_manifest, api_line, status, tail)
+
+NS = "default"
+ANN = "nginx.ingress.kubernetes.io/"
+
+
+def canary_ingress(annotations, name="web-canary"):
+    ann = {ANN + "canary": "true"}
+    ann.update({ANN + k: v for k, v in annotations.items()})
+    return m.ingress(name, [m.rule("shop.example", m.path(
+        "/", "web-v2", "http"))], annotations=ann)
+
+
+def ingress_path(name="web-canary"):
+    return "/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s" % (NS,
+                                                                      name)
+
+
+def conf(port, api, affinity=""):
+    return """
+    %s
+    k8s_zone k8s 4m;
+    upstream web { k8s_service default/web port=http; }
+    server {
+        listen 127.0.0.1:%d;
+        add_header X-Worker $pid always;
+        proxy_next_upstream error timeout http_502;
+        location / {
+            k8s_canary default/web-canary default/web-v2 port=http;
+            %s
+            proxy_pass http://web;
+        }
+        location = /k8s/status { k8s_status; }
+    }
+""" % (api_line(api), port, affinity)
+
+
+class Canary:
+    """backends primary (a) and canary (c), the API, nginx (2 workers)."""
+
+    def __init__(self, tmp_path, kube_api, backends, nginx_factory,
+                 annotations, affinity="", primary=("a",), canary=("c",)):
+        self.bk = backends(*(list(primary) + list(canary)))
+        objs = []
+        for svc, names in (("web", primary), ("web-v2", canary)):
+            for n in names:
+                h, p = self.bk.host_port(n)
+                objs.append(slice_obj(svc, "%s-%s" % (svc, n), [h], p))
+        if annotations is not None:
+            objs.append(canary_ingress(annotations))
+        self.api = kube_api(load=[write_manifest(tmp_path, objs)])
+        self.port = harness.free_port()
+        self.nginx = nginx_factory(http=conf(self.port, self.api, affinity),
+                                   ports=[self.port], workers=2)
+        self.wait_ready()
+
+    def wait_ready(self):
+        def ready():
+            st = status(self.nginx)["services"]
+            return all(st.get(k, {}).get("state") == "ready"
+                       for k in ("default/web:http", "default/web-v2:http"))
+        harness.wait_for(ready, 15, "both Services ready")
+
+    def get(self, headers=None):
+        return harness.http_request(self.port, "/", headers=headers)
+
+    def share(self, n, headers=None):
+        """The canary's share of n requests."""
+        hits = 0
+        for _ in range(n):
+            r = self.get(headers)
+            assert r.status == 200, r
+            hits += r.backend == "c"
+        return hits / n
+
+    def set_annotations(self, annotations):
+        cur = self.api.get(ingress_path())
+        ann = {ANN + "canary": "true"}
+        ann.update({ANN + k: v for k, v in annotations.items()})
+        cur["metadata"]["annotations"] = ann
+        self.api.replace(cur)
+
+
+def all_to(c, want, headers=None, n=40):
+    got = {c.get(headers).backend for _ in range(n)}
+    assert got == {want}, (headers, got, tail(c.nginx.error_log()))
+
+
+def test_canary_header_always_never(tmp_path, kube_api, backends,
+                                    nginx_factory):
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-by-header": "X-Canary", "canary-weight": "50"})
+    # the watch delivered the settings: "always" routes to the canary
+    harness.wait_for(lambda: c.get({"X-Canary": "always"}).backend == "c"
+                     and c.get({"X-Canary": "always"}).backend == "c", 10,
+                     "canary settings applied")
+    all_to(c, "c", {"X-Canary": "always"})
+    all_to(c, "a", {"X-Canary": "never"})
+    # any other value falls through to the weight (50%): both answer
+    seen = {c.get({"X-Canary": "maybe"}).backend for _ in range(60)}
+    assert seen == {"a", "c"}, seen
+
+
+def test_canary_header_value_and_pattern(tmp_path, kube_api, backends,
+                                         nginx_factory):
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-by-header": "X-Region",
+                "canary-by-header-value": "eu-west"})
+    harness.wait_for(lambda: c.get({"X-Region": "eu-west"}).backend == "c",
+                     10, "canary settings applied")
+    all_to(c, "c", {"X-Region": "eu-west"})
+    all_to(c, "a", {"X-Region": "eu-west-2"})    # exact only
+    all_to(c, "a", {"X-Region": "always"})       # the value replaces always
+    all_to(c, "a")
+
+    c.set_annotations({"canary-by-header": "X-Region",
+                       "canary-by-header-pattern": "^eu-(west|north)$"})
+    harness.wait_for(lambda: c.get({"X-Region": "eu-north"}).backend == "c",
+                     10, "pattern applied")
+    all_to(c, "c", {"X-Region": "eu-north"})
+    all_to(c, "a", {"X-Region": "us-east"})
+
+    # an invalid PCRE is refused by the watcher: no canary by pattern
+    c.set_annotations({"canary-by-header": "X-Region",
+                       "canary-by-header-pattern": "eu-(west"})
+    harness.wait_for(lambda: "is not a valid PCRE" in c.nginx.error_log(),
+                     10, "the pattern refused")
+    all_to(c, "a", {"X-Region": "eu-west"})
+
+
+def test_canary_cookie_always_never(tmp_path, kube_api, backends,
+                                    nginx_factory):
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-by-cookie": "canary", "canary-by-header": "X-C",
+                "canary-weight": "0"})
+    harness.wait_for(lambda: c.get({"Cookie": "canary=always"}).backend
+                     == "c", 10, "canary settings applied")
+    all_to(c, "c", {"Cookie": "x=1; canary=always"})
+    all_to(c, "a", {"Cookie": "canary=never"})
+    all_to(c, "a", {"Cookie": "canary=yes"})
+    # the header is asked first
+    all_to(c, "a", {"Cookie": "canary=always", "X-C": "never"})
+    all_to(c, "c", {"Cookie": "canary=never", "X-C": "always"})
+
+
+def test_canary_weight_share(tmp_path, kube_api, backends, nginx_factory):
+    """weight 20: 20% +- 3 standard deviations of 2000 requests; weight
+    total 1000 with weight 500: half."""
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-weight": "20"})
+    harness.wait_for(lambda: c.share(50) > 0, 10, "weight applied")
+    n, p = 2000, 0.2
+    sd = math.sqrt(p * (1 - p) / n)
+    share = c.share(n)
+    assert abs(share - p) <= 3 * sd, share
+
+
+def test_canary_weight_change_without_reload(tmp_path, kube_api, backends,
+                                             nginx_factory):
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-weight": "0"})
+    n = c.nginx
+    master, workers = n.pid, n.worker_pids()
+    all_to(c, "a")
+
+    c.set_annotations({"canary-weight": "100"})
+    harness.wait_for(lambda: c.get().backend == "c", 5, "weight 100")
+    all_to(c, "c")
+
+    c.set_annotations({"canary-weight": "500", "canary-weight-total": "1000"})
+    harness.wait_for(lambda: 0.35 < c.share(200) < 0.65, 10, "weight 50%")
+
+    # canary off: "canary" false, then the Ingress deleted
+    c.set_annotations({"canary-weight": "100"})
+    harness.wait_for(lambda: c.get().backend == "c", 5, "weight 100")
+    cur = c.api.get(ingress_path())
+    cur["metadata"]["annotations"][ANN + "canary"] = "false"
+    c.api.replace(cur)
+    harness.wait_for(lambda: c.get().backend == "a", 5, "canary off")
+    all_to(c, "a")
+    c.set_annotations({"canary-weight": "100"})
+    harness.wait_for(lambda: c.get().backend == "c", 5, "canary on")
+    c.api.delete(ingress_path())
+    harness.wait_for(lambda: c.get().backend == "a", 5, "canary deleted")
+    all_to(c, "a")
+
+    assert n.pid == master
+    assert n.worker_pids() == workers, "nginx was reloaded or respawned"
+
+
+def test_canary_settings_kept_while_api_down(tmp_path, kube_api, backends,
+                                             nginx_factory):
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-weight": "100"})
+    harness.wait_for(lambda: c.get().backend == "c", 10, "weight 100")
+    c.api.stop()
+    all_to(c, "c")
+
+
+# --- affinity --------------------------------------------------------------
+
+class Session:
+    def __init__(self, name):
+        self.name = name
+        self.cookie = None
+        self.endpoint = None
+        self.set_cookies = []
+
+    def request(self, port):
+        hdrs = {"Cookie": "%s=%s" % (self.name, self.cookie)} \
+            if self.cookie else {}
+        r = harness.http_request(port, "/", headers=hdrs)
+        assert r.status == 200, r
+        sc = r.headers.get("set-cookie")
+        if sc:
+            self.set_cookies.append(sc)
+            self.cookie = sc.split(";")[0].split("=", 1)[1]
+        self.endpoint = r.backend
+        return r
+
+
+def endpoint_set(c, names):
+    addrs = sorted(c.bk.addrs[x] for x in names)
+
+    def cond():
+        eps = status(c.nginx)["services"]["default/web:http"]["endpoints"]
+        return sorted(e["address"] for e in eps) == addrs
+    harness.wait_for(cond, 10, "endpoints %s" % sorted(names))
+
+
+def run_affinity(tmp_path, kube_api, backends, nginx_factory, mode):
+    pool = ["p%d" % i for i in range(10)]
+    c = Canary(tmp_path, kube_api, backends, nginx_factory, None,
+               affinity="k8s_affinity cookie name=route mode=%s;" % mode,
+               primary=pool, canary=("c",))
+    live = set(pool[:5])
+    for n in pool[5:]:
+        delete_slice(c.api, "web-%s" % n)
+    endpoint_set(c, live)
+
+    sessions = [Session("route") for _ in range(500)]
+    for s in sessions:
+        s.request(c.port)
+        assert s.cookie, s.set_cookies
+    assert {s.endpoint for s in sessions} == live
+
+    rnd = random.Random(18)
+    moved_total = 0
+    for step in range(20):
+        before = {id(s): s.endpoint for s in sessions}
+        if (step % 2 == 0 and len(live) < len(pool)) or len(live) <= 2:
+            added = rnd.choice(sorted(set(pool) - live))
+            h, p = c.bk.host_port(added)
+            put_slice(c.api, slice_obj("web", "web-%s" % added, [h], p))
+            removed = None
+            live.add(added)
+        else:
+            removed = rnd.choice(sorted(live))
+            delete_slice(c.api, "web-%s" % removed)
+            added = None
+            live.discard(removed)
+        endpoint_set(c, live)
+
+        moved = 0
+        for s in sessions:
+            s.request(c.port)
+            old = before[id(s)]
+            assert s.endpoint in live
+            if old == s.endpoint:
+                continue
+            # only a session whose endpoint left moves ...
+            if old == removed:
+                continue
+            # ... or, balanced, one the new endpoint wins
+            assert mode == "balanced" and s.endpoint == added, \
+                (mode, step, old, s.endpoint, added, removed)
+            moved += 1
+        if added and mode == "balanced":
+            n = len(live)
+            expect = 500 / n
+            sd = math.sqrt(500 * (1 / n) * (1 - 1 / n))
+            assert moved <= expect + 3 * sd, (step, moved, expect)
+        moved_total += moved
+    if mode == "persistent":
+        assert moved_total == 0
+    return c, sessions
+
+
+def test_affinity_persistent_keeps_sessions(tmp_path, kube_api, backends,
+                                            nginx_factory):
+    run_affinity(tmp_path, kube_api, backends, nginx_factory, "persistent")
+
+
+def test_affinity_balanced_moves_few(tmp_path, kube_api, backends,
+                                     nginx_factory):
+    run_affinity(tmp_path, kube_api, backends, nginx_factory, "balanced")
+
+
+def test_affinity_cookie_attributes(tmp_path, kube_api, backends,
+                                    nginx_factory):
+    c = Canary(tmp_path, kube_api, backends, nginx_factory, None,
+               affinity="k8s_affinity cookie name=sticky mode=persistent "
+                        "path=/shop domain=shop.example samesite=None "
+                        "conditional_samesite_none secure expires=3600 "
+                        "max_age=3600;",
+               primary=("a", "b"))
+    r = c.get()
+    sc = r.headers["set-cookie"]
+    parts = [p.strip() for p in sc.split(";")]
+    name, value = parts[0].split("=", 1)
+    assert name == "sticky" and len(value) == 16, sc
+    int(value, 16)
+    attrs = parts[1:]
+    assert "Path=/shop" in attrs and "Domain=shop.example" in attrs, sc
+    assert "Max-Age=3600" in attrs and "Secure" in attrs, sc
+    assert "HttpOnly" in attrs and "SameSite=None" in attrs, sc
+    assert any(a.startswith("Expires=") for a in attrs), sc
+
+    # the cookie keeps the endpoint and is not sent again
+    backend = r.backend
+    for _ in range(20):
+        r2 = c.get({"Cookie": "sticky=" + value})
+        assert r2.backend == backend
+        assert "set-cookie" not in r2.headers
+
+    # SameSite=None left out for a client known to reject it
+    old_chrome = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+                  "(KHTML, like Gecko) Chrome/60.0.3112.113 Safari/537.36")
+    sc = c.get({"User-Agent": old_chrome}).headers["set-cookie"]
+    assert "SameSite" not in sc, sc
+
+    # a cookie that names no endpoint gets a new one
+    r3 = c.get({"Cookie": "sticky=0123456789abcdef"})
+    assert r3.headers["set-cookie"].startswith("sticky=")
+
+
+def test_affinity_sticky_canary(tmp_path, kube_api, backends, nginx_factory):
+    """affinity-canary-behavior sticky: a session that landed on the canary
+    stays there (and on the primary), whatever the weight draws."""
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-weight": "50"},
+               affinity="k8s_affinity cookie name=route mode=persistent;")
+    harness.wait_for(lambda: 0 < c.share(40) < 1, 10, "weight 50")
+    sessions = [Session("route") for _ in range(40)]
+    for s in sessions:
+        s.request(c.port)
+    first = [s.endpoint for s in sessions]
+    assert set(first) == {"a", "c"}, first
+    for _ in range(5):
+        for s, e in zip(sessions, first):
+            s.request(c.port)
+            assert s.endpoint == e
