@@ -231,6 +231,7 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
+    kngx_render_canary(r->b, route, "        ");
     kngx_render_target(r, &route->target, "        ");
     kngx_buf_printf(r->b, "    }\n");
 }
