@@ -33,6 +33,11 @@
 
 #define KNGX_AFFINITY_ARGS_LEN  1024
 
+/* a cookie's Path as written in k8s_affinity: nothing nginx's parser or
+ * a Set-Cookie header would read as syntax */
+#define KNGX_COOKIE_PATH_CHARS                                                \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-~/"
+
 
 static const char *kngx_canary_get(void *ctx, const char *key);
 static int kngx_affinity_args(kngx_plan_t *p, const kngx_ingress_t *ing,
@@ -167,6 +172,11 @@ kngx_plan_affinity(kngx_plan_t *p, const kngx_ingress_t *ing,
     len = strlen(p->affinity_args);
     memcpy(buf, p->affinity_args, len + 1);
 
+    if (strspn(path, KNGX_COOKIE_PATH_CHARS) != strlen(path)) {
+        /* a ',' (allowed in paths, not in a cookie's Path) */
+        path = "/";
+    }
+
     if (kngx_affinity_append(buf, &len, " path=", path) != 0) {
         /* not reached: paths are at most KNGX_PATH_MAX */
         return 0;
@@ -206,8 +216,7 @@ kngx_affinity_args(kngx_plan_t *p, const kngx_ingress_t *ing,
                             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRST"
                             "UVWXYZ0123456789_.-", 128, &name) != 0
         || kngx_affinity_value(p, ing, "session-cookie-path",
-                               "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ"
-                               "RSTUVWXYZ0123456789_.-~/", 512, &cpath) != 0
+                               KNGX_COOKIE_PATH_CHARS, 512, &cpath) != 0
         || kngx_affinity_value(p, ing, "session-cookie-domain",
                                "abcdefghijklmnopqrstuvwxyz0123456789.-",
                                253, &domain) != 0
