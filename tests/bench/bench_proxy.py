@@ -11,6 +11,13 @@ keepalive, differing only in how the upstream picks its peer:
              (`k8s_metrics_route` in the location: ingress-nginx's
              request counter and histograms, in shared memory)
   k8s_disp   `k8s_dispatch` + `k8s_backend` (the at-scale form)
+  k8s_canary k8s_rr plus `k8s_canary`: the canary Ingress (weight 20) in
+             the stand-in API, the canary Service on the same 4 endpoints;
+             a header, a cookie and a weight draw per request
+  k8s_affinity  k8s_rr plus `k8s_affinity cookie mode=balanced`, every
+             request carrying the session cookie a first request got
+             (a returning session: rendezvous over the 4 endpoints, no
+             Set-Cookie)
   lua        the ingress-nginx-style Lua peer (lua_peer.lua): JSON blob in
              a lua_shared_dict, per-worker decode on change seen by a 1 s
              timer, round robin in balancer_by_lua
@@ -31,6 +38,39 @@ import urllib.request
 
 import common as c
 import harness
+
+
+CANARY = "k8s_canary default/web-canary default/web-v2 port=http; "
+AFFINITY = "k8s_affinity cookie name=route mode=balanced; "
+
+# per front: request headers for wrk (filled when the fronts are up)
+FRONT_HEADERS = {}
+
+
+def add_canary(api, hps):
+    """The canary Service web-v2 on the same endpoints, and the canary
+    Ingress: weight 20, by header and cookie too (never sent by wrk)."""
+    api.create(c.service(name="web-v2",
+                         target=int(hps[0].rpartition(":")[2])))
+    api.create(c.endpoint_slice(hps, name="web-v2-1", svc="web-v2"))
+    ann = "nginx.ingress.kubernetes.io/"
+    api.create({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "web-canary", "namespace": c.NS,
+                     "annotations": {ann + "canary": "true",
+                                     ann + "canary-weight": "20",
+                                     ann + "canary-by-header": "X-Canary",
+                                     ann + "canary-by-cookie": "canary"}},
+        "spec": {"rules": [{"host": "web.example.com", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {
+                "name": "web-v2", "port": {"name": "http"}}}}]}}]}})
+
+
+def session_cookie(front):
+    """A returning session's Cookie header for the affinity front."""
+    r = front.get("/")
+    sc = r.headers.get("set-cookie", "")
+    return ["Cookie: " + sc.split(";")[0]] if sc else []
 
 
 def variants_available():
@@ -79,7 +119,8 @@ def alternate(fronts, names, rounds, duration, conns, label):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
             w = c.measured_wrk(fronts[n], "http://127.0.0.1:%d/"
-                               % fronts[n].ports[0], duration, conns)
+                               % fronts[n].ports[0], duration, conns,
+                               headers=FRONT_HEADERS.get(n, ()))
             w["round"] = r
             w.pop("raw", None)
             runs[n].append(w)
@@ -142,7 +183,8 @@ def check_spread(fronts, names, res):
             r = fronts[name].get("/?i=%d" % i if "hash" in name else "/")
             seen.add(r.headers.get("x-backend") if r.status == 200
                      else "status %d" % r.status)
-        if len(seen) != 4 and not (("hash" in name or "random" in name)
+        if len(seen) != 4 and not (("hash" in name or "random" in name
+                                    or "affinity" in name)
                                    and len(seen) > 1
                                    and not any("status" in str(x)
                                                for x in seen)):
@@ -189,6 +231,13 @@ def run(workdir, quick):
             fronts["k8s_disp"] = c.front(
                 workdir, "k8s_disp", c.k8s_http(p3, api.url, dispatch=True),
                 [p3], "k8s")
+            add_canary(api, hps)
+            for name, extra in (("k8s_canary", CANARY),
+                                ("k8s_affinity", AFFINITY)):
+                p6 = harness.free_port()
+                fronts[name] = c.front(
+                    workdir, name, c.k8s_http(p6, api.url, loc_extra=extra),
+                    [p6], "k8s")
         lua_ctrl = {}
         if have["lua"]:
             for name, per_req in (("lua", False), ("lua_reqcheck", True)):
@@ -199,9 +248,13 @@ def run(workdir, quick):
                                        [p4, ctrl], "lua")
                 lua_ctrl[name] = ctrl
         start_fronts(fronts, res)
-        for n in ("k8s_rr", "k8s_rr_metrics", "k8s_disp"):
+        for n in ("k8s_rr", "k8s_rr_metrics", "k8s_disp", "k8s_canary",
+                  "k8s_affinity"):
             if n in fronts:
                 c.wait_k8s_ready(fronts[n].ports[0], 4)
+        if "k8s_affinity" in fronts:
+            FRONT_HEADERS["k8s_affinity"] = session_cookie(
+                fronts["k8s_affinity"])
         for n in lua_ctrl:
             if n in fronts:
                 c.lua_post(lua_ctrl[n], hps)

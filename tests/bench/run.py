@@ -98,6 +98,15 @@ def targets(results):
         ratio_target("front CPU/request through k8s_service with the "
                      "per-request metrics on vs static upstream",
                      p["k8s_rr_metrics"]["ratio_cpu_us_per_req"], 1.03)
+    if "k8s_canary" in p:
+        ratio_target("front CPU/request through k8s_service with "
+                     "k8s_canary (weight 20) vs static upstream",
+                     p["k8s_canary"]["ratio_cpu_us_per_req"], 1.03)
+    if "k8s_affinity" in p:
+        ratio_target("front CPU/request through k8s_service with "
+                     "k8s_affinity (balanced, returning session) vs static "
+                     "upstream", p["k8s_affinity"]["ratio_cpu_us_per_req"],
+                     1.03)
     lag = results.get("lag", {}).get("mechanisms", {}).get("kubengx")
     if lag:
         add("endpoint change -> first routed request, p99", "< 50 ms",
