@@ -18,13 +18,17 @@
  *               method picks and a new cookie names the pick; when it
  *               failed (max_fails) or this request tried it already,
  *               the method picks another, with a new cookie only with
- *               change_on_failure;
+ *               change_on_failure (or when the cookie is this request's
+ *               own: a retry of a new session names where it ended);
  *   balanced    the cookie is a session key; the endpoint with the
- *               highest kube_affinity_score() for it among the usable
- *               ones serves it, so an endpoint joining or leaving moves
- *               only the sessions it wins or had; a new key (and cookie)
- *               without a cookie, and with change_on_failure when the
- *               key's endpoint failed.
+ *               highest kube_affinity_score() for it serves it, so an
+ *               endpoint joining or leaving moves only the sessions it
+ *               wins or had; when that one failed or was tried, the next
+ *               highest; a new key (and cookie) without a cookie, and
+ *               with change_on_failure when the key's endpoint failed.
+ *
+ * The session's endpoint wins over k8s_local_zone's preference (the
+ * upstream's method, when it picks, keeps it).
  *
  * The Set-Cookie header is added when the endpoint is chosen (get_peer),
  * replaced when a retry chooses again.
@@ -44,6 +48,8 @@
 
 static ngx_int_t ngx_http_k8s_affinity_attr(ngx_conf_t *cf, ngx_str_t *v,
     size_t skip, ngx_str_t *out);
+static ngx_uint_t ngx_http_k8s_affinity_usable(
+    ngx_http_k8s_peer_data_t *kpd, ngx_uint_t i);
 static uint64_t ngx_http_k8s_affinity_id(ngx_http_k8s_peer_data_t *kpd,
     ngx_uint_t i);
 static uint64_t ngx_http_k8s_affinity_key(ngx_http_k8s_peer_data_t *kpd);
@@ -296,6 +302,7 @@ ngx_http_k8s_affinity_init(ngx_http_k8s_peer_data_t *kpd,
         && (kpd->cookie & 1) == side)
     {
         kpd->has_cookie = 1;
+        kpd->client_cookie = 1;
     }
 
     kpd->method = kpd->pick;
@@ -321,18 +328,20 @@ ngx_http_k8s_pick_affinity(ngx_http_k8s_peer_data_t *kpd)
             kpd->set_cookie = 1;
         }
 
-        p = ngx_http_k8s_affinity_best(kpd, kpd->cookie, 1);
+        p = ngx_http_k8s_affinity_best(kpd, kpd->cookie, 0);
 
-        if (af->change_on_failure
-            && p != ngx_http_k8s_affinity_best(kpd, kpd->cookie, 0))
-        {
-            /* its endpoint failed: a new session key */
-            kpd->cookie = ngx_http_k8s_affinity_key(kpd);
-            kpd->set_cookie = 1;
-            p = ngx_http_k8s_affinity_best(kpd, kpd->cookie, 1);
+        if (ngx_http_k8s_affinity_usable(kpd, p)) {
+            return p;
         }
 
-        return p;
+        /* its endpoint failed or was tried: the next one for the key */
+
+        if (af->change_on_failure || !kpd->client_cookie) {
+            kpd->cookie = ngx_http_k8s_affinity_key(kpd);
+            kpd->set_cookie = 1;
+        }
+
+        return ngx_http_k8s_affinity_best(kpd, kpd->cookie, 1);
     }
 
     if (kpd->has_cookie) {
@@ -341,7 +350,7 @@ ngx_http_k8s_pick_affinity(ngx_http_k8s_peer_data_t *kpd)
                 continue;
             }
 
-            if (ngx_http_k8s_balancer_usable(kpd, i)) {
+            if (ngx_http_k8s_affinity_usable(kpd, i)) {
                 return i;
             }
 
@@ -349,7 +358,9 @@ ngx_http_k8s_pick_affinity(ngx_http_k8s_peer_data_t *kpd)
 
             p = kpd->method(kpd);
 
-            if (p != NGX_HTTP_K8S_NONE && af->change_on_failure) {
+            if (p != NGX_HTTP_K8S_NONE
+                && (af->change_on_failure || !kpd->client_cookie))
+            {
                 kpd->cookie = ngx_http_k8s_affinity_id(kpd, p);
                 kpd->set_cookie = 1;
             }
@@ -465,6 +476,28 @@ ngx_http_k8s_affinity_done(ngx_http_k8s_peer_data_t *kpd)
 }
 
 
+/*
+ * Not tried by this request, not failed (max_fails): the session's
+ * endpoint is kept even when k8s_local_zone prefers others.
+ */
+
+static ngx_uint_t
+ngx_http_k8s_affinity_usable(ngx_http_k8s_peer_data_t *kpd, ngx_uint_t i)
+{
+    ngx_uint_t   usable;
+    uintptr_t   *excluded;
+
+    excluded = kpd->excluded;
+    kpd->excluded = NULL;
+
+    usable = ngx_http_k8s_balancer_usable(kpd, i);
+
+    kpd->excluded = excluded;
+
+    return usable;
+}
+
+
 static uint64_t
 ngx_http_k8s_affinity_id(ngx_http_k8s_peer_data_t *kpd, ngx_uint_t i)
 {
@@ -505,7 +538,7 @@ ngx_http_k8s_affinity_best(ngx_http_k8s_peer_data_t *kpd, uint64_t key,
     best_score = 0;
 
     for (i = 0; i < kpd->peers->number; i++) {
-        if (usable && !ngx_http_k8s_balancer_usable(kpd, i)) {
+        if (usable && !ngx_http_k8s_affinity_usable(kpd, i)) {
             continue;
         }
 

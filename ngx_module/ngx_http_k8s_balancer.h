@@ -71,6 +71,7 @@ struct ngx_http_k8s_peer_data_s {
     ngx_table_elt_t             *cookie_header;  /* Set-Cookie sent */
     ngx_uint_t                   side;       /* 1: the canary Service */
     unsigned                     has_cookie:1;
+    unsigned                     client_cookie:1;    /* the request's */
     unsigned                     set_cookie:1;
 };
 

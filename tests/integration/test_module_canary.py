@@ -362,3 +362,90 @@ def test_affinity_sticky_canary(tmp_path, kube_api, backends, nginx_factory):
         for s, e in zip(sessions, first):
             s.request(c.port)
             assert s.endpoint == e
+
+
+def affinity_id(hostport, side=0):
+    """kube/kube_affinity.c's identity of an endpoint: FNV-1a 64 of
+    "address:port", splitmix64's finalizer, the lowest bit the side."""
+    h = 0xcbf29ce484222325
+    for b in hostport.encode():
+        h = ((h ^ b) * 0x100000001b3) & 0xffffffffffffffff
+    h ^= h >> 30
+    h = (h * 0xbf58476d1ce4e5b9) & 0xffffffffffffffff
+    h ^= h >> 27
+    h = (h * 0x94d049bb133111eb) & 0xffffffffffffffff
+    h ^= h >> 31
+    return "%016x" % ((h & ~1) | side)
+
+
+def test_affinity_failed_endpoint(tmp_path, kube_api, backends,
+                                  nginx_factory):
+    """persistent: the cookie is the endpoint's address:port hash (the
+    same for anyone who computes it); a session whose endpoint refuses
+    connections is served by another, with a new cookie only with
+    change_on_failure."""
+    bk = backends("a")
+    ha, pa = bk.host_port("a")
+    dead = harness.free_port()
+    objs = [slice_obj("web", "web-a", [ha], pa),
+            slice_obj("web", "web-dead", ["127.0.0.1"], dead)]
+    objs[1]["ports"][0]["port"] = dead
+    api = kube_api(load=[write_manifest(tmp_path, objs)])
+    port = harness.free_port()
+    http = """
+    %s
+    k8s_zone k8s 4m;
+    upstream web { k8s_service default/web port=http max_fails=0; }
+    server {
+        listen 127.0.0.1:%d;
+        proxy_next_upstream error timeout http_502;
+        location / {
+            k8s_affinity cookie name=r mode=persistent;
+            proxy_pass http://web;
+        }
+        location /cof/ {
+            k8s_affinity cookie name=r mode=persistent change_on_failure;
+            proxy_pass http://web;
+        }
+        location = /k8s/status { k8s_status; }
+    }
+""" % (api_line(api), port)
+    n = nginx_factory(http=http, ports=[port])
+
+    def ready():
+        eps = status(n)["services"].get("default/web:http", {})
+        return len(eps.get("endpoints", [])) == 2
+    harness.wait_for(ready, 15, "two endpoints")
+
+    a_id = affinity_id("%s:%d" % (ha, pa))
+    dead_id = affinity_id("127.0.0.1:%d" % dead)
+
+    # a cookie naming a: kept, no new cookie
+    for path in ("/", "/cof/"):
+        r = harness.http_request(port, path, headers={"Cookie": "r=" + a_id})
+        assert r.status == 200 and r.backend == "a", r
+        assert "set-cookie" not in r.headers, r.headers
+
+    # a new session that lands on a gets a's identity
+    for _ in range(10):
+        r = harness.http_request(port, "/")
+        assert r.status == 200 and r.backend == "a", r
+        assert r.headers["set-cookie"].startswith("r=" + a_id + ";"), \
+            (r.headers, a_id)
+
+    # the dead endpoint: served by a; a new cookie only with
+    # change_on_failure
+    r = harness.http_request(port, "/", headers={"Cookie": "r=" + dead_id})
+    assert r.status == 200 and r.backend == "a", r
+    assert "set-cookie" not in r.headers, r.headers
+    r = harness.http_request(port, "/cof/",
+                             headers={"Cookie": "r=" + dead_id})
+    assert r.status == 200 and r.backend == "a", r
+    assert r.headers["set-cookie"].startswith("r=" + a_id + ";"), r.headers
+
+    # an endpoint that left: a new cookie either way
+    delete_slice(api, "web-dead")
+    harness.wait_for(lambda: len(status(n)["services"]["default/web:http"]
+                                 ["endpoints"]) == 1, 10, "one endpoint")
+    r = harness.http_request(port, "/", headers={"Cookie": "r=" + dead_id})
+    assert r.headers["set-cookie"].startswith("r=" + a_id + ";"), r.headers
