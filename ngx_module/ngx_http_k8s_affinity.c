@@ -46,6 +46,9 @@
 #include "kube_affinity.h"
 
 
+static ngx_int_t ngx_http_k8s_affinity_attrs(ngx_conf_t *cf,
+    ngx_http_k8s_affinity_t *af, ngx_str_t *path, ngx_str_t *domain,
+    ngx_str_t *samesite, time_t max_age, ngx_uint_t secure);
 static ngx_int_t ngx_http_k8s_affinity_attr(ngx_conf_t *cf, ngx_str_t *v,
     size_t skip, ngx_str_t *out);
 static ngx_uint_t ngx_http_k8s_affinity_usable(
@@ -179,22 +182,48 @@ ngx_http_k8s_affinity(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         af->samesite_none_cond = 0;
     }
 
-    /* "; Path=P; Domain=D; Max-Age=N; Secure; HttpOnly; SameSite=S" */
+    if (ngx_http_k8s_affinity_attrs(cf, af, &path, &domain, &samesite,
+                                    max_age, secure)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    klcf->affinity = af;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* "; Path=P; Domain=D; Max-Age=N; Secure; HttpOnly; SameSite=S" */
+
+static ngx_int_t
+ngx_http_k8s_affinity_attrs(ngx_conf_t *cf, ngx_http_k8s_affinity_t *af,
+    ngx_str_t *path, ngx_str_t *domain, ngx_str_t *samesite, time_t max_age,
+    ngx_uint_t secure)
+{
+    u_char  *p;
 
     af->attrs.data = ngx_pnalloc(cf->pool,
-                                 sizeof("; Path=") - 1 + path.len
-                                 + sizeof("; Domain=") - 1 + domain.len
+                                 sizeof("; Path=") - 1 + path->len
+                                 + sizeof("; Domain=") - 1 + domain->len
                                  + sizeof("; Max-Age=") - 1 + NGX_TIME_T_LEN
                                  + sizeof("; Secure; HttpOnly") - 1
                                  + sizeof("; SameSite=Strict") - 1);
     if (af->attrs.data == NULL) {
-        return NGX_CONF_ERROR;
+        return NGX_ERROR;
     }
 
-    p = ngx_sprintf(af->attrs.data, "; Path=%V", &path);
+    p = ngx_sprintf(af->attrs.data, "; Path=%V", path);
 
-    if (domain.len) {
-        p = ngx_sprintf(p, "; Domain=%V", &domain);
+    if (domain->len) {
+        p = ngx_sprintf(p, "; Domain=%V", domain);
     }
 
     if (max_age) {
@@ -209,22 +238,14 @@ ngx_http_k8s_affinity(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     af->attrs.len = p - af->attrs.data;
 
-    if (samesite.len) {
+    if (samesite->len) {
         /* last, so that a conditional None can be cut off */
-        p = ngx_sprintf(p, "; SameSite=%V", &samesite);
+        p = ngx_sprintf(p, "; SameSite=%V", samesite);
     }
 
     af->attrs_samesite = p - af->attrs.data;
 
-    klcf->affinity = af;
-
-    return NGX_CONF_OK;
-
-invalid:
-
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
-    return NGX_CONF_ERROR;
+    return NGX_OK;
 }
 
 
