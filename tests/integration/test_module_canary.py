@@ -449,3 +449,19 @@ def test_affinity_failed_endpoint(tmp_path, kube_api, backends,
                                  ["endpoints"]) == 1, 10, "one endpoint")
     r = harness.http_request(port, "/", headers={"Cookie": "r=" + dead_id})
     assert r.headers["set-cookie"].startswith("r=" + a_id + ";"), r.headers
+
+
+def test_canary_settings_survive_reload(tmp_path, kube_api, backends,
+                                        nginx_factory):
+    """A reload keeps the k8s_canary zone: the new workers route by the
+    last settings at once, also while the API is down."""
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-weight": "100"})
+    harness.wait_for(lambda: c.get().backend == "c", 10, "weight 100")
+    old = c.nginx.worker_pids()
+    c.api.stop()
+    c.nginx.reload()
+    harness.wait_for(lambda: c.nginx.worker_pids() and
+                     not set(c.nginx.worker_pids()) & set(old), 10,
+                     "new workers")
+    all_to(c, "c")
