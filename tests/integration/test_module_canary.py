@@ -465,3 +465,52 @@ def test_canary_settings_survive_reload(tmp_path, kube_api, backends,
                      not set(c.nginx.worker_pids()) & set(old), 10,
                      "new workers")
     all_to(c, "c")
+
+
+def test_canaries_in_two_namespaces(tmp_path, kube_api, backends,
+                                    nginx_factory):
+    """Two canary Ingresses in two namespaces (a cluster-wide watch
+    without a name selector): each location follows its own."""
+    bk = backends("a", "c", "d")
+    objs = []
+    for svc, name in (("web", "a"), ("web-v2", "c")):
+        h, p = bk.host_port(name)
+        objs.append(slice_obj(svc, "%s-%s" % (svc, name), [h], p))
+    h, p = bk.host_port("d")
+    objs.append(slice_obj("web-v3", "web-v3-d", [h], p, ns="team"))
+    objs.append(canary_ingress({"canary-weight": "100"}))
+    other = canary_ingress({"canary-weight": "0"}, name="other")
+    other["metadata"]["namespace"] = "team"
+    objs.append(other)
+    api = kube_api(load=[write_manifest(tmp_path, objs)])
+    port = harness.free_port()
+    http = """
+    %s
+    k8s_zone k8s 4m;
+    upstream web { k8s_service default/web port=http; }
+    server {
+        listen 127.0.0.1:%d;
+        location / {
+            k8s_canary default/web-canary default/web-v2 port=http;
+            proxy_pass http://web;
+        }
+        location /team/ {
+            k8s_canary team/other team/web-v3 port=http;
+            proxy_pass http://web;
+        }
+    }
+""" % (api_line(api), port)
+    n = nginx_factory(http=http, ports=[port])
+
+    def backend(path):
+        return harness.http_request(port, path).backend
+    harness.wait_for(lambda: backend("/") == "c", 15, "default canary")
+    assert {backend("/team/x") for _ in range(20)} == {"a"}
+
+    path = "/apis/networking.k8s.io/v1/namespaces/team/ingresses/other"
+    api.patch(path, {"metadata": {"annotations": {
+        ANN + "canary-weight": "100"}}})
+    harness.wait_for(lambda: backend("/team/x") == "d", 5, "team canary")
+    assert {backend("/") for _ in range(20)} == {"c"}
+    reqs = [r for r in api.requests_seen() if r["path"].endswith("/ingresses")]
+    assert reqs and all("fieldSelector" not in r["query"] for r in reqs), reqs
