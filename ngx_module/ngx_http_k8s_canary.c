@@ -524,9 +524,16 @@ ngx_http_k8s_canary_read(ngx_http_k8s_canary_slot_t *slot, ngx_uint_t n,
     ngx_http_k8s_canary_copy_t  *c;
 
     if (ngx_http_k8s_canary_copies == NULL) {
-        ngx_http_k8s_canary_copies = ngx_pcalloc(ngx_cycle->pool,
-                                         NGX_HTTP_K8S_CANARY_SLOTS
-                                         * sizeof(ngx_http_k8s_canary_copy_t));
+
+        /*
+         * for the life of the process: a reconfiguration without a
+         * master (master_process off) keeps the copies, which the slots'
+         * sequence numbers keep true
+         */
+
+        ngx_http_k8s_canary_copies = ngx_calloc(NGX_HTTP_K8S_CANARY_SLOTS
+                                         * sizeof(ngx_http_k8s_canary_copy_t),
+                                         log);
         if (ngx_http_k8s_canary_copies == NULL) {
             return NULL;
         }
