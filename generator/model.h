@@ -398,6 +398,8 @@ const char *kngx_ingress_class_hint(const kngx_model_t *m,
     const kngx_ingress_t *ing, char *buf, size_t size);
 
 
+struct kube_canary_s;
+
 /* ---- the route plan ------------------------------------------------------ */
 
 typedef enum {
@@ -495,7 +497,12 @@ typedef struct {
                                          host and path (plan_canary.c),
                                          or NULL */
     kngx_target_t          canary_target;  /* its backend: a module
-                                              upstream */
+                                              upstream, or (static and
+                                              cluster-ip) a servers one */
+    const struct kube_canary_s *canary_static;  /* static and cluster-ip:
+                                                   the settings, checked
+                                                   for nginx's variables
+                                                   and strings */
     const char            *affinity;  /* k8s_affinity arguments from the
                                          Ingress's affinity annotations
                                          (module mode), or NULL */

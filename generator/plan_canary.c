@@ -10,12 +10,12 @@
  *   (plan.c plans canary Ingresses after all others).  A path without
  *   such a route, a second canary for a route, a canary backend that is
  *   not a Service port served by the module: a warning, not served.
- * - Module mode only (--endpoints module): the route renders
- *   "k8s_canary NS/INGRESS NS/SVC port=P;" (render_canary.c); the
- *   module reads the canary annotations (weight, header, cookie) from
- *   the Ingress itself through the Kubernetes API, so changing them
- *   needs no new config and no reload.  Other modes: a warning, the
- *   primary serves every request.
+ * - --endpoints module: the route renders "k8s_canary NS/INGRESS NS/SVC
+ *   port=P;" (render_canary.c); the module reads the canary annotations
+ *   (weight, header, cookie) from the Ingress itself through the
+ *   Kubernetes API, so changing them needs no new config and no reload.
+ *   static and cluster-ip: the settings are written into the config
+ *   (kngx_plan_canary_static()); changing them changes the config.
  * - affinity: "cookie" on an Ingress: its routes render "k8s_affinity
  *   cookie ..." (module mode; a warning otherwise).  Values that cannot
  *   be written safely are left out with a warning.
@@ -33,6 +33,10 @@
 
 #define KNGX_AFFINITY_ARGS_LEN  1024
 
+/* what nginx reads as a variable name */
+#define KNGX_VAR_CHARS                                                        \
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+
 /* a cookie's Path as written in k8s_affinity: nothing nginx's parser or
  * a Set-Cookie header would read as syntax */
 #define KNGX_COOKIE_PATH_CHARS                                                \
@@ -40,6 +44,8 @@
 
 
 static const char *kngx_canary_get(void *ctx, const char *key);
+static int kngx_plan_canary_static(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const kube_canary_t *c, const struct kube_canary_s **out);
 static int kngx_affinity_args(kngx_plan_t *p, const kngx_ingress_t *ing,
     const char *affinity);
 static int kngx_affinity_flag(const kngx_ingress_t *ing, const char *name);
@@ -64,10 +70,11 @@ int
 kngx_plan_canary(kngx_plan_t *p, const kngx_ingress_t *ing,
     const kngx_ingress_path_t *ip, kngx_route_t *primary, const char *host)
 {
-    kngx_target_t   t;
-    kube_canary_t   c;
-    kube_err_t      err;
-    int             rc;
+    kngx_target_t         t;
+    kube_canary_t         c;
+    kube_err_t            err;
+    kngx_upstream_kind_e  kind;
+    int                   rc;
 
     if (primary->canary) {
         return kngx_plan_warn(p, ing, ip->field, ip->line, "conflict",
@@ -78,23 +85,18 @@ kngx_plan_canary(kngx_plan_t *p, const kngx_ingress_t *ing,
                    primary->canary->meta.name);
     }
 
-    if (p->opts.endpoints != KNGX_ENDPOINTS_MODULE) {
-        return kngx_plan_warn(p, ing, ip->field, ip->line, "canary",
-                   "canary routing needs --endpoints module (the module "
-                   "decides per request); the primary serves every "
-                   "request of %s on %s", kngx_msg_quote(primary->path),
-                   host ? host : "every host");
-    }
-
     rc = kngx_plan_target(p, ing, ing->meta.ns, &ip->backend, &t);
     if (rc != 0) {
         return rc < 0 ? -1 : 0;
     }
 
+    kind = p->opts.endpoints == KNGX_ENDPOINTS_MODULE
+           ? KNGX_UPSTREAM_MODULE : KNGX_UPSTREAM_SERVERS;
+
     if (t.action != KNGX_ACTION_PROXY
-        || t.upstream->kind != KNGX_UPSTREAM_MODULE
+        || t.upstream->kind != kind
         || primary->target.action != KNGX_ACTION_PROXY
-        || primary->target.upstream->kind != KNGX_UPSTREAM_MODULE)
+        || primary->target.upstream->kind != kind)
     {
         return kngx_plan_warn(p, ing, ip->field, ip->line, "canary",
                    "the canary and its primary must both be Service "
@@ -112,10 +114,78 @@ kngx_plan_canary(kngx_plan_t *p, const kngx_ingress_t *ing,
         return -1;
     }
 
+    if (kind == KNGX_UPSTREAM_SERVERS) {
+        rc = kngx_plan_canary_static(p, ing, &c, &primary->canary_static);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
     primary->canary = ing;
     primary->canary_target = t;
 
     return 0;
+}
+
+
+/*
+ * Without the module, the settings are written into the config (a
+ * change reloads nginx): split_clients for the weight, "if" on $http_
+ * and $cookie_ variables (render_canary.c).  What nginx's variables and
+ * strings cannot carry is left out with a warning: a header name other
+ * than A-Za-z0-9-_, a cookie name other than A-Za-z0-9_, a header value
+ * that kngx_ngx_safe() refuses; canary-by-header-pattern always (it
+ * would be a regex in the config).
+ */
+
+static int
+kngx_plan_canary_static(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const kube_canary_t *c, const struct kube_canary_s **out)
+{
+    kube_canary_t  *s;
+    const char     *why;
+
+    s = kube_arena_alloc(p->arena, sizeof(kube_canary_t));
+    if (s == NULL) {
+        return -1;
+    }
+
+    *s = *c;
+    why = NULL;
+
+    if (s->header_pattern[0]) {
+        s->header_pattern[0] = '\0';
+        why = "canary-by-header-pattern needs --endpoints module";
+    }
+
+    if (s->header[0] && strspn(s->header, KNGX_VAR_CHARS "-")
+                        != strlen(s->header))
+    {
+        s->header[0] = '\0';
+        why = "canary-by-header: only A-Za-z0-9-_ without the module";
+    }
+
+    if (s->header_value[0] && !kngx_ngx_safe(s->header_value)) {
+        s->header_value[0] = '\0';
+        s->header[0] = '\0';
+        why = "canary-by-header-value: no $, {, }, ; without the module";
+    }
+
+    if (s->cookie[0] && strspn(s->cookie, KNGX_VAR_CHARS)
+                        != strlen(s->cookie))
+    {
+        s->cookie[0] = '\0';
+        why = "canary-by-cookie: only A-Za-z0-9_ without the module";
+    }
+
+    *out = s;
+
+    if (why == NULL) {
+        return 0;
+    }
+
+    return kngx_plan_warn(p, ing, "metadata.annotations", 0,
+                          "bad-annotation", "%s; ignored", why) ? -1 : 0;
 }
 
 

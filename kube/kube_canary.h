@@ -27,7 +27,7 @@
 #define KUBE_CANARY_TOTAL_MAX    1000000
 
 
-typedef struct {
+typedef struct kube_canary_s {
     uint32_t    canary;          /* "canary" is "true" */
     uint32_t    weight;          /* canary-weight, 0..weight_total */
     uint32_t    weight_total;    /* canary-weight-total, default 100 */

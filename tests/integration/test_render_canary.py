@@ -105,12 +105,87 @@ def test_example_renders_k8s_canary(tmp_path):
     assert "conflict" not in out + err, out + err
 
 
-def test_static_mode_warns(tmp_path):
-    rc, _, err, conf = m.render(example(tmp_path), None, "--class", "nginx",
-                                endpoints="cluster-ip")
+def static_stack(tmp_path, backends, nginx_factory, annotations):
+    """The example with these canary annotations, rendered with
+    --endpoints static (the slices in the input) and served by stock
+    nginx."""
+    text = EXAMPLE.replace(
+        '    nginx.ingress.kubernetes.io/canary-weight: "50"\n',
+        "".join('    %s%s: "%s"\n' % (ANN, k, v)
+                for k, v in annotations.items()))
+    p = tmp_path / "canary.yaml"
+    p.write_text(text)
+    bk = backends("prod-pod", "canary-pod")
+    slices = []
+    for svc, pod in (("production", "prod-pod"), ("canary", "canary-pod")):
+        host, port = bk.host_port(pod)
+        slices.append(controller_slice(svc, "x7k2p", [(pod, host)], port))
+    slices_path = m.write_manifests(tmp_path / "slices", slices, fmt="list",
+                                    name="slices")
+    port = harness.free_port()
+    out = tmp_path / "out"
+    rc, _, err, conf = m.render([str(p), slices_path], out, "--class",
+                                "nginx", endpoints="static", http_port=port)
     assert rc == 0, err
-    assert "canary routing needs --endpoints module" in err, err
-    assert "k8s_canary" not in conf
+    n = m.serve(nginx_factory, out, [port])
+    return n, conf, err, slices_path
+
+
+def share(n, count, headers=None):
+    hits = 0
+    for _ in range(count):
+        r = n.get("/", host=HOST, headers=headers)
+        assert r.status == 200, r
+        hits += r.backend == "canary-pod"
+    return hits / count
+
+
+def test_static_canary_served(tmp_path, backends, nginx_factory):
+    """Without the module the settings are in the config: split_clients
+    for the weight, the header and the cookie in ingress-nginx's order."""
+    n, conf, err, _ = static_stack(tmp_path, backends, nginx_factory, {
+        "canary-weight": "20", "canary-by-header": "X-Canary",
+        "canary-by-cookie": "canary"})
+    assert "k8s_canary" not in conf and "split_clients" in conf, conf
+    count, p = 1000, 0.2
+    sd = (p * (1 - p) / count) ** 0.5
+    assert abs(share(n, count) - p) <= 3 * sd
+    assert share(n, 30, {"X-Canary": "always"}) == 1
+    assert share(n, 30, {"X-Canary": "never", "Cookie": "canary=always"}) \
+        == 0
+    assert share(n, 30, {"Cookie": "canary=always"}) == 1
+    assert share(n, 30, {"X-Canary": "other", "Cookie": "canary=never"}) \
+        == 0
+
+
+def test_static_canary_header_value_and_refusals(tmp_path, backends,
+                                                 nginx_factory):
+    n, conf, err, slices = static_stack(tmp_path, backends, nginx_factory, {
+        "canary-by-header": "X-Region", "canary-by-header-value": "eu west",
+        "canary-by-cookie": "bad-name"})
+    assert share(n, 20, {"X-Region": "eu west"}) == 1
+    assert share(n, 20, {"X-Region": "always"}) == 0
+    assert share(n, 20, {"Cookie": "bad-name=always"}) == 0
+    assert "canary-by-cookie: only A-Za-z0-9_ without the module" in err
+
+    # a pattern, or a value nginx would expand, needs the module
+    for ann in ({"canary-by-header": "X-R",
+                 "canary-by-header-pattern": "^eu"},
+                {"canary-by-header": "X-R",
+                 "canary-by-header-value": "$host"}):
+        text = EXAMPLE.replace(
+            '    nginx.ingress.kubernetes.io/canary-weight: "50"\n',
+            "".join('    %s%s: "%s"\n' % (ANN, k, v)
+                    for k, v in ann.items()))
+        p = tmp_path / "c2.yaml"
+        p.write_text(text)
+        rc, _, err, conf = m.render([str(p), slices], None, "--class",
+                                    "nginx", endpoints="static")
+        assert rc == 0, err
+        assert "needs --endpoints module; ignored" in err or \
+            "no $, {, }, ; without the module; ignored" in err, err
+        assert "set $kubengx_backend" in conf, conf
+        assert "^eu" not in conf and "$host\"" not in conf, conf
 
 
 def test_canary_without_primary_and_second_canary(tmp_path):
