@@ -8,8 +8,9 @@
  * - A canary Ingress (canary: "true") adds no route: each of its paths
  *   becomes the canary of the route with the same host, path and type
  *   (plan.c plans canary Ingresses after all others).  A path without
- *   such a route, a second canary for a route, a canary backend that is
- *   not a Service port served by the module: a warning, not served.
+ *   such a route, a second canary for a route, a canary or primary that
+ *   is not a Service port with endpoints (a module upstream; in static
+ *   modes a servers upstream): a warning, the canary is not served.
  * - --endpoints module: the route renders "k8s_canary NS/INGRESS NS/SVC
  *   port=P;" (render_canary.c); the module reads the canary annotations
  *   (weight, header, cookie) from the Ingress itself through the
