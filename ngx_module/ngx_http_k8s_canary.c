@@ -24,6 +24,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_canary.h"
+#include "ngx_http_k8s_out.h"
 
 
 /* a worker's copy of a slot, with the compiled header pattern */
@@ -668,4 +669,71 @@ ngx_http_k8s_canary_header(ngx_http_request_t *r, const char *name)
             return &h[i];
         }
     }
+}
+
+
+/*
+ * k8s_status: ',"canaries":{"NS/NAME":{"state":...,"weight":...}}' for
+ * the configuration's canary Ingresses (this worker's copy of each slot:
+ * what its requests are routed by).
+ */
+
+void
+ngx_http_k8s_canary_json(ngx_http_k8s_out_t *out)
+{
+    ngx_str_t                    s;
+    ngx_uint_t                   i;
+    ngx_http_k8s_canary_ing_t   *ing;
+    ngx_http_k8s_canary_conf_t  *kcc;
+    ngx_http_k8s_main_conf_t    *kmcf;
+    ngx_http_k8s_canary_copy_t  *c;
+
+    static const char  *states[] = {
+        "free", "unsynced", "present", "absent"
+    };
+
+    kmcf = ngx_http_cycle_get_module_main_conf(ngx_cycle,
+                                               ngx_http_k8s_module);
+
+    if (kmcf == NULL || kmcf->canary == NULL || kmcf->canary->sh == NULL) {
+        return;
+    }
+
+    kcc = kmcf->canary;
+    ing = kcc->ings.elts;
+
+    ngx_http_k8s_out_printf(out, ",\"canaries\":{");
+
+    for (i = 0; i < kcc->ings.nelts; i++) {
+        c = ngx_http_k8s_canary_read(kcc->sh->slot, ing[i].slot,
+                                     ngx_cycle->log);
+        if (c == NULL) {
+            continue;
+        }
+
+        ngx_http_k8s_out_printf(out, "%s\"", i ? "," : "");
+        ngx_http_k8s_out_json(out, &ing[i].key);
+        ngx_http_k8s_out_printf(out, "\":{\"state\":\"%s\",\"canary\":%s,"
+                                "\"weight\":%uD,\"weight_total\":%uD,",
+                                states[c->state & 3],
+                                c->settings.canary ? "true" : "false",
+                                c->settings.weight,
+                                c->settings.weight_total);
+
+#define NGX_HTTP_K8S_CANARY_JSON(name, field, sep)                            \
+        s.data = (u_char *) c->settings.field;                                \
+        s.len = ngx_strlen(c->settings.field);                                \
+        ngx_http_k8s_out_printf(out, "\"" name "\":\"");                       \
+        ngx_http_k8s_out_json(out, &s);                                       \
+        ngx_http_k8s_out_printf(out, "\"" sep);
+
+        NGX_HTTP_K8S_CANARY_JSON("header", header, ",")
+        NGX_HTTP_K8S_CANARY_JSON("header_value", header_value, ",")
+        NGX_HTTP_K8S_CANARY_JSON("header_pattern", header_pattern, ",")
+        NGX_HTTP_K8S_CANARY_JSON("cookie", cookie, "}")
+
+#undef NGX_HTTP_K8S_CANARY_JSON
+    }
+
+    ngx_http_k8s_out_printf(out, "}");
 }

@@ -30,6 +30,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_k8s_module.h"
+#include "ngx_http_k8s_out.h"
 #include "kube_canary.h"
 
 
@@ -102,6 +103,7 @@ ngx_http_k8s_key_t *ngx_http_k8s_canary_route(ngx_http_request_t *r,
     ngx_http_k8s_key_t *primary);
 void ngx_http_k8s_canary_write(ngx_http_k8s_canary_conf_t *kcc,
     ngx_uint_t ing, ngx_uint_t state, kube_canary_t *settings);
+void ngx_http_k8s_canary_json(ngx_http_k8s_out_t *out);
 
 /* ngx_http_k8s_canary_watch.c (the watcher's) */
 struct ngx_http_k8s_watcher_s;

@@ -181,6 +181,9 @@ def test_canary_weight_change_without_reload(tmp_path, kube_api, backends,
 
     c.set_annotations({"canary-weight": "500", "canary-weight-total": "1000"})
     harness.wait_for(lambda: 0.35 < c.share(200) < 0.65, 10, "weight 50%")
+    st = status(n)["canaries"]["default/web-canary"]
+    assert (st["state"], st["canary"], st["weight"], st["weight_total"]) \
+        == ("present", True, 500, 1000), st
 
     # canary off: "canary" false, then the Ingress deleted
     c.set_annotations({"canary-weight": "100"})
@@ -195,6 +198,7 @@ def test_canary_weight_change_without_reload(tmp_path, kube_api, backends,
     c.api.delete(ingress_path())
     harness.wait_for(lambda: c.get().backend == "a", 5, "canary deleted")
     all_to(c, "a")
+    assert status(n)["canaries"]["default/web-canary"]["state"] == "absent"
 
     assert n.pid == master
     assert n.worker_pids() == workers, "nginx was reloaded or respawned"
