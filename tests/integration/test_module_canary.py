@@ -3,9 +3,10 @@ real nginx with the module, real backends and the stand-in API server: the
 canary settings come from the canary Ingress's annotations, watched by the
 module, so changing them needs no reload."""
 
-import json
 import math
 import random
+
+import pytest
 
 import harness
 import manifests as m
@@ -350,12 +351,14 @@ def test_affinity_cookie_attributes(tmp_path, kube_api, backends,
     assert r3.headers["set-cookie"].startswith("sticky=")
 
 
-def test_affinity_sticky_canary(tmp_path, kube_api, backends, nginx_factory):
+@pytest.mark.parametrize("mode", ["persistent", "balanced"])
+def test_affinity_sticky_canary(tmp_path, kube_api, backends, nginx_factory,
+                                mode):
     """affinity-canary-behavior sticky: a session that landed on the canary
     stays there (and on the primary), whatever the weight draws."""
     c = Canary(tmp_path, kube_api, backends, nginx_factory,
                {"canary-weight": "50"},
-               affinity="k8s_affinity cookie name=route mode=persistent;")
+               affinity="k8s_affinity cookie name=route mode=%s;" % mode)
     harness.wait_for(lambda: 0 < c.share(40) < 1, 10, "weight 50")
     sessions = [Session("route") for _ in range(40)]
     for s in sessions:
@@ -518,3 +521,22 @@ def test_canaries_in_two_namespaces(tmp_path, kube_api, backends,
     assert {backend("/") for _ in range(20)} == {"c"}
     reqs = [r for r in api.requests_seen() if r["path"].endswith("/ingresses")]
     assert reqs and all("fieldSelector" not in r["query"] for r in reqs), reqs
+
+
+def test_affinity_legacy_canary(tmp_path, kube_api, backends, nginx_factory):
+    """canary=legacy (affinity-canary-behavior: legacy): the weight decides
+    every request, the affinity cookie does not hold it."""
+    c = Canary(tmp_path, kube_api, backends, nginx_factory,
+               {"canary-weight": "50"},
+               affinity="k8s_affinity cookie name=route mode=persistent "
+                        "canary=legacy;")
+    harness.wait_for(lambda: 0 < c.share(40) < 1, 10, "weight 50")
+    switched = 0
+    for _ in range(20):
+        s = Session("route")
+        seen = set()
+        for _ in range(6):
+            s.request(c.port)
+            seen.add(s.endpoint)
+        switched += len(seen) > 1
+    assert switched >= 10, switched
