@@ -31,7 +31,8 @@
  * - Canary Ingresses (nginx.ingress.kubernetes.io/canary "true") are
  *   planned after all others: each of their paths becomes the canary of
  *   the route with the same host, path and type (plan_canary.c), never a
- *   route of its own; their default backends are not served.
+ *   route of its own; their spec.tls and default backends are not
+ *   served.
  */
 
 #include <stdarg.h>
@@ -411,9 +412,9 @@ kngx_plan_run(kngx_plan_t *p)
             }
 
             /* tls right after the rules: a tls entry needs a rule of its
-             * Ingress for the host */
+             * Ingress for the host; a canary's tls is its primary's */
             if (kngx_plan_ingress_rules(p, p->ingresses[i]) != 0
-                || kngx_plan_tls(p, p->ingresses[i]) != 0)
+                || (pass == 0 && kngx_plan_tls(p, p->ingresses[i]) != 0))
             {
                 return -1;
             }
