@@ -85,6 +85,26 @@ spec:
 HOST = "echo.prod.mydomain.com"
 
 
+def write_slices(tmp_path, bk):
+    """The example's EndpointSlices: one pod per Service, each a test
+    backend (prod-pod, canary-pod)."""
+    slices = []
+    for svc, pod in (("production", "prod-pod"), ("canary", "canary-pod")):
+        host, port = bk.host_port(pod)
+        slices.append(controller_slice(svc, "x7k2p", [(pod, host)], port))
+    return m.write_manifests(tmp_path / "slices", slices, fmt="list",
+                             name="slices")
+
+
+def with_annotations(annotations):
+    """The example's text with these canary annotations in place of its
+    weight."""
+    return EXAMPLE.replace(
+        '    nginx.ingress.kubernetes.io/canary-weight: "50"\n',
+        "".join('    %s%s: "%s"\n' % (ANN, k, v)
+                for k, v in annotations.items()))
+
+
 def example(tmp_path, extra=""):
     p = tmp_path / "canary.yaml"
     p.write_text(EXAMPLE + extra)
@@ -109,19 +129,10 @@ def static_stack(tmp_path, backends, nginx_factory, annotations):
     """The example with these canary annotations, rendered with
     --endpoints static (the slices in the input) and served by stock
     nginx."""
-    text = EXAMPLE.replace(
-        '    nginx.ingress.kubernetes.io/canary-weight: "50"\n',
-        "".join('    %s%s: "%s"\n' % (ANN, k, v)
-                for k, v in annotations.items()))
     p = tmp_path / "canary.yaml"
-    p.write_text(text)
+    p.write_text(with_annotations(annotations))
     bk = backends("prod-pod", "canary-pod")
-    slices = []
-    for svc, pod in (("production", "prod-pod"), ("canary", "canary-pod")):
-        host, port = bk.host_port(pod)
-        slices.append(controller_slice(svc, "x7k2p", [(pod, host)], port))
-    slices_path = m.write_manifests(tmp_path / "slices", slices, fmt="list",
-                                    name="slices")
+    slices_path = write_slices(tmp_path, bk)
     port = harness.free_port()
     out = tmp_path / "out"
     rc, _, err, conf = m.render([str(p), slices_path], out, "--class",
@@ -173,12 +184,8 @@ def test_static_canary_header_value_and_refusals(tmp_path, backends,
                  "canary-by-header-pattern": "^eu"},
                 {"canary-by-header": "X-R",
                  "canary-by-header-value": "$host"}):
-        text = EXAMPLE.replace(
-            '    nginx.ingress.kubernetes.io/canary-weight: "50"\n',
-            "".join('    %s%s: "%s"\n' % (ANN, k, v)
-                    for k, v in ann.items()))
         p = tmp_path / "c2.yaml"
-        p.write_text(text)
+        p.write_text(with_annotations(ann))
         rc, _, err, conf = m.render([str(p), slices], None, "--class",
                                     "nginx", endpoints="static")
         assert rc == 0, err
@@ -254,12 +261,7 @@ def test_served_weight_change_without_reload(tmp_path, kube_api, backends,
     edited to 0 and 100 moves every request, the same workers answer."""
     bk = backends("prod-pod", "canary-pod")
     yaml_path = example(tmp_path)
-    slices = []
-    for svc, pod in (("production", "prod-pod"), ("canary", "canary-pod")):
-        host, port = bk.host_port(pod)
-        slices.append(controller_slice(svc, "x7k2p", [(pod, host)], port))
-    slices_path = m.write_manifests(tmp_path / "slices", slices, fmt="list",
-                                    name="slices")
+    slices_path = write_slices(tmp_path, bk)
     port = harness.free_port()
     out = tmp_path / "out"
     rc, _, err, conf = m.render(yaml_path, out, "--class", "nginx",
