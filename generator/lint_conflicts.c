@@ -121,6 +121,11 @@ kngx_lint_rule_conflicts(kngx_lint_t *l, const kngx_model_t *m,
     for (i = 0; i < m->ningresses; i++) {
         ing = &m->ingresses[i];
 
+        if (kngx_ingress_is_canary(ing)) {
+            /* it joins the routes it shares, never conflicts */
+            continue;
+        }
+
         for (j = 0; j < ing->nrules; j++) {
             r = &ing->rules[j];
 

@@ -188,6 +188,10 @@ typedef struct {
     size_t               ntls;
 } kngx_ingress_t;
 
+/* annotation nginx.ingress.kubernetes.io/canary is "true" (plan_canary.c):
+ * the Ingress is the canary of other Ingresses' routes */
+int kngx_ingress_is_canary(const kngx_ingress_t *ing);
+
 
 typedef enum {
     KNGX_SVC_CLUSTER_IP = 0,
@@ -402,6 +406,8 @@ const char *kngx_ingress_class_hint(const kngx_model_t *m,
     const kngx_ingress_t *ing, char *buf, size_t size);
 
 
+struct kube_canary_s;
+
 /* ---- the route plan ------------------------------------------------------ */
 
 typedef enum {
@@ -495,6 +501,19 @@ typedef struct {
     kngx_path_type_e       type;      /* EXACT or PREFIX only */
     kngx_target_t          target;
     const kngx_ingress_path_t *src;   /* NULL for synthesised routes */
+    const kngx_ingress_t  *canary;    /* the canary Ingress of the same
+                                         host and path (plan_canary.c),
+                                         or NULL */
+    kngx_target_t          canary_target;  /* its backend: a module
+                                              upstream, or (static and
+                                              cluster-ip) a servers one */
+    const struct kube_canary_s *canary_static;  /* static and cluster-ip:
+                                                   the settings, checked
+                                                   for nginx's variables
+                                                   and strings */
+    const char            *affinity;  /* k8s_affinity arguments from the
+                                         Ingress's affinity annotations
+                                         (module mode), or NULL */
     unsigned               hostless:1;    /* from a rule without host */
     unsigned               twin:1;        /* synthesised: the Exact path
                                              without the trailing slash of
@@ -629,6 +648,8 @@ typedef struct {
     const char            *default_cert_name;
     unsigned               resolver_read:1;
     const kngx_ingress_t  *balance_warned;  /* its annotations warned */
+    const kngx_ingress_t  *affinity_ing;    /* affinity_args are its */
+    const char            *affinity_args;
     size_t                 servers_cap;
     size_t                 certs_cap;
     void                  *secret_info;   /* per model Secret (plan_tls.c) */

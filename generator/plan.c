@@ -28,6 +28,11 @@
  *   without endpoints (static mode), a bad ExternalName: 503 and a
  *   warning.  resource backends: a warning, not served.
  * - TLS: plan_tls.c.
+ * - Canary Ingresses (nginx.ingress.kubernetes.io/canary "true") are
+ *   planned after all others: each of their paths becomes the canary of
+ *   the route with the same host, path and type (plan_canary.c), never a
+ *   route of its own; their spec.tls and default backends are not
+ *   served.
  */
 
 #include <stdarg.h>
@@ -385,6 +390,7 @@ kngx_plan_run(kngx_plan_t *p)
 {
     kngx_target_t  flag_default;
     size_t         i;
+    int            pass;
 
     if (kngx_plan_default_cert(p) != 0 || kngx_plan_flag_default(p,
                                                          &flag_default) != 0
@@ -397,13 +403,21 @@ kngx_plan_run(kngx_plan_t *p)
         return -1;
     }
 
-    for (i = 0; i < p->ningresses; i++) {
-        /* tls right after the rules: a tls entry needs a rule of its
-         * Ingress for the host */
-        if (kngx_plan_ingress_rules(p, p->ingresses[i]) != 0
-            || kngx_plan_tls(p, p->ingresses[i]) != 0)
-        {
-            return -1;
+    /* canary Ingresses after all others: they join their routes */
+
+    for (pass = 0; pass < 2; pass++) {
+        for (i = 0; i < p->ningresses; i++) {
+            if (kngx_ingress_is_canary(p->ingresses[i]) != pass) {
+                continue;
+            }
+
+            /* tls right after the rules: a tls entry needs a rule of its
+             * Ingress for the host; a canary's tls is its primary's */
+            if (kngx_plan_ingress_rules(p, p->ingresses[i]) != 0
+                || (pass == 0 && kngx_plan_tls(p, p->ingresses[i]) != 0))
+            {
+                return -1;
+            }
         }
     }
 
@@ -414,6 +428,11 @@ kngx_plan_run(kngx_plan_t *p)
     kngx_route_index_free(&p->catch_all);
 
     for (i = 0; i < p->ningresses; i++) {
+        if (kngx_ingress_is_canary(p->ingresses[i])) {
+            /* a canary serves only its primaries' paths */
+            continue;
+        }
+
         if (kngx_plan_defaults(p, p->ingresses[i]) != 0) {
             return -1;
         }

@@ -9,6 +9,8 @@
  *   plan_upstream.c  backends -> upstreams (Service ports, endpoints,
  *                    ExternalName, balancing annotations)
  *   plan_tls.c       TLS Secrets -> certificates and https servers
+ *   plan_canary.c    canary Ingresses -> the canary of a route; cookie
+ *                    affinity annotations
  */
 
 #ifndef KNGX_PLAN_PARTS_H
@@ -60,5 +62,11 @@ int kngx_plan_resolver(kngx_plan_t *p);
 /* plan_tls.c */
 int kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing);
 int kngx_plan_default_cert(kngx_plan_t *p);
+
+/* plan_canary.c */
+int kngx_plan_canary(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const kngx_ingress_path_t *ip, kngx_route_t *primary, const char *host);
+int kngx_plan_affinity(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const char *path, const char **args);
 
 #endif /* KNGX_PLAN_PARTS_H */

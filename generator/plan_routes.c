@@ -177,6 +177,10 @@ kngx_plan_path(kngx_plan_t *p, const kngx_ingress_t *ing,
         return -1;
     }
 
+    if (old && kngx_ingress_is_canary(ing)) {
+        return kngx_plan_canary(p, ing, ip, old, host);
+    }
+
     if (old) {
         return kngx_plan_warn(p, ing, ip->field, ip->line, "conflict",
                    "%s path %s on %s is already routed by the older "
@@ -186,11 +190,22 @@ kngx_plan_path(kngx_plan_t *p, const kngx_ingress_t *ing,
                    old->target.ingress->meta.name);
     }
 
+    if (kngx_ingress_is_canary(ing)) {
+        return kngx_plan_warn(p, ing, ip->field, ip->line, "canary",
+                   "canary Ingress: no Ingress routes %s path %s on %s; "
+                   "not served", kngx_path_type_name(type),
+                   kngx_msg_quote(path), host ? host : "every host");
+    }
+
     memset(&r, 0, sizeof(r));
 
     rc = kngx_plan_target(p, ing, ing->meta.ns, &ip->backend, &r.target);
     if (rc != 0) {
         return rc < 0 ? -1 : 0;
+    }
+
+    if (kngx_plan_affinity(p, ing, path, &r.affinity) != 0) {
+        return -1;
     }
 
     r.path = path;

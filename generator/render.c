@@ -21,6 +21,9 @@
  *                                               upstream kubengx_dispatch
  *                                               and k8s_backend NS/SVC
  *                                               port=P in each location
+ *   split_clients ... $kubengx_canary_N { }     canary weights without
+ *                                               the module
+ *                                               (render_canary.c)
  *   server { listen HTTP default_server; ... }  the catch-all: rules
  *                                               without host, the default
  *                                               backend, else 404
@@ -231,7 +234,10 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
-    kngx_render_target(r, &route->target, "        ");
+    if (!kngx_render_canary(r->b, r->p, route, "        ")) {
+        kngx_render_target(r, &route->target, "        ");
+    }
+
     kngx_buf_printf(r->b, "    }\n");
 }
 
@@ -545,6 +551,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     }
 
     kngx_emit_upstreams(&b, p);
+    kngx_render_canary_splits(&b, p);
 
     /* the catch-all */
 

@@ -66,6 +66,12 @@ char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
  */
 int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
 
+/* render_canary.c: a route's canary (1: it wrote the proxy_pass) and
+ * k8s_affinity; the split_clients of the canary weights (static modes) */
+int kngx_render_canary(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_route_t *route, const char *indent);
+void kngx_render_canary_splits(kngx_buf_t *b, const kngx_plan_t *p);
+
 /* emit_upstream.c: the upstream { } blocks */
 void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p);
 

@@ -26,6 +26,7 @@
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
 #include "ngx_http_k8s_balancer.h"
+#include "ngx_http_k8s_canary.h"
 
 
 static ngx_int_t ngx_http_k8s_get_peer(ngx_peer_connection_t *pc,
@@ -58,20 +59,28 @@ ngx_int_t
 ngx_http_k8s_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us)
 {
-    ngx_http_k8s_key_t        *key;
+    ngx_http_k8s_key_t        *key, *primary;
     ngx_http_k8s_loc_conf_t   *klcf;
     ngx_http_k8s_srv_conf_t   *kscf;
     ngx_http_k8s_main_conf_t  *kmcf;
     ngx_http_k8s_peer_data_t  *kpd;
 
     kscf = ngx_http_conf_upstream_srv_conf(us, ngx_http_k8s_module);
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_module);
 
     if (kscf->dispatch) {
-        klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_module);
         key = klcf->backend;
 
     } else {
         key = kscf->key;
+    }
+
+    /* k8s_canary: the canary Service port instead, if the settings say */
+
+    primary = key;
+
+    if (klcf->canary && key) {
+        key = ngx_http_k8s_canary_route(r, key);
     }
 
     kpd = ngx_pcalloc(r->pool, sizeof(ngx_http_k8s_peer_data_t));
@@ -116,6 +125,10 @@ ngx_http_k8s_init_peer(ngx_http_request_t *r,
 
     if (kpd->peers) {
         r->upstream->peer.tries = kpd->peers->number;
+
+        if (klcf->affinity) {
+            ngx_http_k8s_affinity_init(kpd, klcf->affinity, key != primary);
+        }
     }
 
     return NGX_OK;
@@ -284,6 +297,7 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
 {
     ngx_http_k8s_peer_data_t  *kpd = data;
 
+    ngx_int_t              rc;
     ngx_http_k8s_entry_t  *entry;
 
     pc->cached = 0;
@@ -308,7 +322,15 @@ ngx_http_k8s_get_peer(ngx_peer_connection_t *pc, void *data)
         return NGX_BUSY;
     }
 
-    return ngx_http_k8s_balancer_pick(kpd, pc);
+    rc = ngx_http_k8s_balancer_pick(kpd, pc);
+
+    if (rc == NGX_OK && kpd->affinity
+        && ngx_http_k8s_affinity_done(kpd) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return rc;
 }
 
 

@@ -63,6 +63,16 @@ struct ngx_http_k8s_peer_data_s {
 
     uintptr_t                    data;
     uintptr_t                    excluded_data;
+
+    /* k8s_affinity (ngx_http_k8s_affinity.c); affinity NULL: none */
+    ngx_http_k8s_affinity_t     *affinity;
+    ngx_http_k8s_pick_pt         method;     /* the upstream's pick */
+    uint64_t                     cookie;     /* kube/kube_affinity.h */
+    ngx_table_elt_t             *cookie_header;  /* Set-Cookie sent */
+    ngx_uint_t                   side;       /* 1: the canary Service */
+    unsigned                     has_cookie:1;
+    unsigned                     client_cookie:1;    /* the request's */
+    unsigned                     set_cookie:1;
 };
 
 
@@ -129,6 +139,12 @@ ngx_uint_t ngx_http_k8s_random_usable(ngx_http_k8s_peer_data_t *kpd,
 /* ngx_http_k8s_balance_hash.c: the ring point where the key starts */
 void ngx_http_k8s_chash_start(ngx_http_k8s_peer_data_t *kpd,
     ngx_http_k8s_ring_t *ring);
+
+/* ngx_http_k8s_affinity.c */
+void ngx_http_k8s_affinity_init(ngx_http_k8s_peer_data_t *kpd,
+    ngx_http_k8s_affinity_t *af, ngx_uint_t side);
+ngx_uint_t ngx_http_k8s_pick_affinity(ngx_http_k8s_peer_data_t *kpd);
+ngx_int_t ngx_http_k8s_affinity_done(ngx_http_k8s_peer_data_t *kpd);
 
 /* ngx_http_k8s_balance_ewma.c */
 void ngx_http_k8s_ewma_update(ngx_http_k8s_peer_t *peer, ngx_msec_t rtt,

@@ -16,6 +16,7 @@
 #include "ngx_http_k8s_api.h"
 #include "ngx_http_k8s_table.h"
 #include "ngx_http_k8s_metrics.h"
+#include "ngx_http_k8s_canary.h"
 
 
 static ngx_int_t ngx_http_k8s_postconfiguration(ngx_conf_t *cf);
@@ -116,6 +117,20 @@ static ngx_command_t  ngx_http_k8s_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_http_k8s_metrics_cells,
       NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_canary"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE23,
+      ngx_http_k8s_canary,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("k8s_affinity"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_k8s_affinity,
+      NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
 
@@ -301,6 +316,8 @@ ngx_http_k8s_create_loc_conf(ngx_conf_t *cf)
 
     klcf->backend = NGX_CONF_UNSET_PTR;
     klcf->metrics_route = NGX_CONF_UNSET_PTR;
+    klcf->canary = NGX_CONF_UNSET_PTR;
+    klcf->affinity = NGX_CONF_UNSET_PTR;
 
     return klcf;
 }
@@ -315,6 +332,8 @@ ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_ptr_value(conf->backend, prev->backend, NULL);
     ngx_conf_merge_ptr_value(conf->metrics_route, prev->metrics_route,
                              NULL);
+    ngx_conf_merge_ptr_value(conf->canary, prev->canary, NULL);
+    ngx_conf_merge_ptr_value(conf->affinity, prev->affinity, NULL);
 
     return NGX_CONF_OK;
 }

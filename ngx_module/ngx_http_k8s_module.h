@@ -33,6 +33,9 @@
  *   ngx_http_k8s_api.c         k8s_api and the API connection settings
  *   ngx_http_k8s_metrics*.c    per-request metrics per Ingress route
  *                              (ngx_http_k8s_metrics.h)
+ *   ngx_http_k8s_canary*.c     canary routes, their settings watched
+ *                              from the Ingresses (ngx_http_k8s_canary.h)
+ *   ngx_http_k8s_affinity.c    cookie session affinity
  *
  * The stream twin, ngx_stream_k8s_module (its own .so), registers its
  * Service ports here with ngx_http_k8s_parse_service() and
@@ -56,6 +59,9 @@ typedef struct ngx_http_k8s_entry_s  ngx_http_k8s_entry_t;
 typedef struct ngx_http_k8s_table_s  ngx_http_k8s_table_t;
 typedef struct ngx_http_k8s_mroute_s  ngx_http_k8s_mroute_t;
 typedef struct ngx_http_k8s_metrics_s  ngx_http_k8s_metrics_t;
+typedef struct ngx_http_k8s_canary_conf_s  ngx_http_k8s_canary_conf_t;
+typedef struct ngx_http_k8s_canary_loc_s  ngx_http_k8s_canary_loc_t;
+typedef struct ngx_http_k8s_affinity_s  ngx_http_k8s_affinity_t;
 
 
 /*
@@ -155,6 +161,9 @@ typedef struct {
 
     /* per-request metrics (ngx_http_k8s_metrics.h); NULL: none */
     ngx_http_k8s_metrics_t      *metrics;
+
+    /* k8s_canary (ngx_http_k8s_canary.h); NULL: none */
+    ngx_http_k8s_canary_conf_t  *canary;
 } ngx_http_k8s_main_conf_t;
 
 
@@ -169,10 +178,13 @@ typedef struct {
 } ngx_http_k8s_srv_conf_t;
 
 
-/* per location: k8s_backend, k8s_metrics_route */
+/* per location: k8s_backend, k8s_metrics_route, k8s_canary,
+ * k8s_affinity */
 typedef struct {
     ngx_http_k8s_key_t          *backend;   /* k8s_backend */
     ngx_http_k8s_mroute_t       *metrics_route;
+    ngx_http_k8s_canary_loc_t   *canary;
+    ngx_http_k8s_affinity_t     *affinity;
 } ngx_http_k8s_loc_conf_t;
 
 

@@ -17,6 +17,7 @@
 #include "ngx_http_k8s_scache.h"
 #include "ngx_http_k8s_out.h"
 #include "ngx_http_k8s_status.h"
+#include "ngx_http_k8s_canary.h"
 
 
 static ngx_int_t ngx_http_k8s_status_handler(ngx_http_request_t *r);
@@ -263,7 +264,12 @@ ngx_http_k8s_status_json(ngx_http_k8s_out_t *out, ngx_http_k8s_table_t *t,
         ngx_http_k8s_json_service(out, &view[i], endpoints);
     }
 
-    ngx_http_k8s_out_printf(out, "}}\n");
+    ngx_http_k8s_out_printf(out, "}");
+
+    /* the canary Ingresses' settings (ngx_http_k8s_canary.c) */
+    ngx_http_k8s_canary_json(out);
+
+    ngx_http_k8s_out_printf(out, "}\n");
 }
 
 

@@ -18,6 +18,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_k8s_watcher.h"
+#include "ngx_http_k8s_canary.h"
 
 
 /* the watched resources, in NGX_HTTP_K8S_RES_* order */
@@ -198,7 +199,9 @@ ngx_http_k8s_watcher_start(ngx_http_k8s_watcher_t *w,
         }
     }
 
-    return NGX_OK;
+    /* the canary Ingresses, when k8s_canary names any */
+
+    return ngx_http_k8s_canary_watch_init(w, kmcf);
 }
 
 
@@ -235,6 +238,8 @@ ngx_http_k8s_watcher_free(ngx_http_k8s_watcher_t *w)
         ngx_http_k8s_watch_stop(&w->watch[i]);
     }
 
+    ngx_http_k8s_watch_stop(&w->ingresses);
+
     ngx_http_k8s_curl_cleanup(&w->curl);
 
     if (w->leader) {
@@ -245,6 +250,9 @@ ngx_http_k8s_watcher_free(ngx_http_k8s_watcher_t *w)
     for (i = 0; i < NGX_HTTP_K8S_RES_N; i++) {
         ngx_http_k8s_watch_free(&w->watch[i]);
     }
+
+    ngx_http_k8s_watch_free(&w->ingresses);
+    ngx_http_k8s_canary_watch_free(w);
 
     for (i = 0; i < w->nsvcs; i++) {
         ngx_http_k8s_slices_free(&w->svcs[i]);
@@ -577,6 +585,8 @@ ngx_http_k8s_watcher_shutdown(void *data)
         ngx_http_k8s_watch_stop(&w->watch[i]);
     }
 
+    ngx_http_k8s_watch_stop(&w->ingresses);
+
     if (w->leader) {
         ngx_http_k8s_watch_publish(w, "stopped");
         ngx_http_k8s_table_lease_release(w->table, ngx_pid);
@@ -627,6 +637,8 @@ ngx_http_k8s_watcher_step_handler(ngx_event_t *ev)
     for (i = 0; i < NGX_HTTP_K8S_RES_N; i++) {
         ngx_http_k8s_watch_step(&w->watch[i], &delay);
     }
+
+    ngx_http_k8s_watch_step(&w->ingresses, &delay);
 
     ngx_http_k8s_watch_publish(w, NULL);
     ngx_http_k8s_arm_timer(&w->step, delay);

@@ -25,6 +25,7 @@
  *   ngx_http_k8s_endpoints.c  each registered port resolved and its
  *                             endpoint list computed; the table writes
  *   ngx_http_k8s_lease.c      the writer lease, and resuming from the zone
+ *   ngx_http_k8s_canary_watch.c  the canary Ingresses' settings
  *
  * The protocol (paginated list, watch, 410 relist, backoff, Retry-After,
  * 401 token reload) is kube/kube_listwatch*.c; endpoint selection is
@@ -160,6 +161,10 @@ struct ngx_http_k8s_watcher_s {
 
     ngx_http_k8s_curl_t          curl;
     ngx_http_k8s_watch_t         watch[NGX_HTTP_K8S_RES_N];
+
+    /* the canary Ingresses (ngx_http_k8s_canary_watch.c); lw NULL: none */
+    ngx_http_k8s_watch_t         ingresses;
+    void                        *canary;
 
     /* NGX_HTTP_K8S_RES_* bits: a complete list (or a resume) seen; the
      * table is written only once every resource has one */

@@ -11,6 +11,13 @@ keepalive, differing only in how the upstream picks its peer:
              (`k8s_metrics_route` in the location: ingress-nginx's
              request counter and histograms, in shared memory)
   k8s_disp   `k8s_dispatch` + `k8s_backend` (the at-scale form)
+  k8s_canary k8s_rr plus `k8s_canary`: the canary Ingress (weight 20) in
+             the stand-in API, the canary Service on a fifth endpoint; a
+             header, a cookie and a weight draw per request
+  k8s_affinity  k8s_rr plus `k8s_affinity cookie mode=balanced`, every
+             request carrying the session cookie a first request got
+             (a returning session: rendezvous over the 4 endpoints, no
+             Set-Cookie)
   lua        the ingress-nginx-style Lua peer (lua_peer.lua): JSON blob in
              a lua_shared_dict, per-worker decode on change seen by a 1 s
              timer, round robin in balancer_by_lua
@@ -24,13 +31,95 @@ ratio is the median over rounds.
 
 Then (not in BENCH_QUICK unless BENCH_BALANCERS=1) every `balance=` method
 the module accepts (probed with nginx -t) against the static round robin
-upstream and against stock nginx's same method on a static upstream."""
+upstream and against stock nginx's same method on a static upstream.
+
+And the canary's weight switched between 0 and 100 on the Ingress in the
+stand-in API (a PUT) N times: the time from just before the write to the
+first request answered by the other side (the watch event, the zone
+write, a worker's copy), with the worker pids checked unchanged."""
 
 import os
+import time
 import urllib.request
 
 import common as c
 import harness
+from bench_lag import Poller
+
+
+CANARY = "k8s_canary default/web-canary default/web-v2 port=http; "
+AFFINITY = "k8s_affinity cookie name=route mode=balanced; "
+
+# per front: request headers for wrk (filled when the fronts are up)
+FRONT_HEADERS = {}
+
+
+ANN = "nginx.ingress.kubernetes.io/"
+CANARY_PATH = ("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/"
+               "web-canary" % c.NS)
+
+
+def add_canary(api, hps):
+    """The canary Service web-v2 on hps, and the canary Ingress: weight
+    20, by header and cookie too (never sent by wrk)."""
+    api.create(c.service(name="web-v2",
+                         target=int(hps[0].rpartition(":")[2])))
+    api.create(c.endpoint_slice(hps, name="web-v2-1", svc="web-v2"))
+    api.create({
+        "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "metadata": {"name": "web-canary", "namespace": c.NS,
+                     "annotations": {ANN + "canary": "true",
+                                     ANN + "canary-weight": "20",
+                                     ANN + "canary-by-header": "X-Canary",
+                                     ANN + "canary-by-cookie": "canary"}},
+        "spec": {"rules": [{"host": "web.example.com", "http": {"paths": [
+            {"path": "/", "pathType": "Prefix", "backend": {"service": {
+                "name": "web-v2", "port": {"name": "http"}}}}]}}]}})
+
+
+def set_weight(api, weight):
+    ing = api.get(CANARY_PATH)
+    ing["metadata"]["annotations"][ANN + "canary-weight"] = str(weight)
+    del ing["metadata"]["resourceVersion"]
+    api.replace(ing)
+
+
+def canary_lag(front, api, canary_addr, count):
+    """Weight 0 <-> 100, count times: ms from before the write to the
+    first answer from the other side."""
+    pids = front.worker_pids()
+    poller = Poller(front.ports[0])
+    lags, missed = [], 0
+    set_weight(api, 0)
+    harness.wait_for(lambda: poller.backend() != canary_addr, 5,
+                     "canary off")
+    for i in range(count):
+        on = i % 2 == 0
+        t0 = time.perf_counter()
+        set_weight(api, 100 if on else 0)
+        lag = None
+        while time.perf_counter() - t0 < 3.0:
+            if (poller.backend() == canary_addr) == on:
+                lag = (time.perf_counter() - t0) * 1000.0
+                break
+        if lag is None:
+            missed += 1
+        else:
+            lags.append(lag)
+        time.sleep(0.05)
+    poller.close()
+    set_weight(api, 20)
+    return {"changes": count, "missed": missed, "lags_ms": lags,
+            "p50_ms": c.percentile(lags, 50), "p99_ms": c.percentile(lags, 99),
+            "max_ms": max(lags) if lags else None,
+            "same_workers": front.worker_pids() == pids}
+
+
+def session_cookie(front):
+    """A returning session's Cookie header for the affinity front."""
+    r = front.get("/")
+    sc = r.headers.get("set-cookie", "")
+    return ["Cookie: " + sc.split(";")[0]] if sc else []
 
 
 def variants_available():
@@ -79,7 +168,8 @@ def alternate(fronts, names, rounds, duration, conns, label):
         order = names[r % len(names):] + names[:r % len(names)]
         for n in order:
             w = c.measured_wrk(fronts[n], "http://127.0.0.1:%d/"
-                               % fronts[n].ports[0], duration, conns)
+                               % fronts[n].ports[0], duration, conns,
+                               headers=FRONT_HEADERS.get(n, ()))
             w["round"] = r
             w.pop("raw", None)
             runs[n].append(w)
@@ -142,7 +232,9 @@ def check_spread(fronts, names, res):
             r = fronts[name].get("/?i=%d" % i if "hash" in name else "/")
             seen.add(r.headers.get("x-backend") if r.status == 200
                      else "status %d" % r.status)
-        if len(seen) != 4 and not (("hash" in name or "random" in name)
+        if len(seen) != 4 and not (("hash" in name or "random" in name
+                                    or "affinity" in name
+                                    or "canary" in name)
                                    and len(seen) > 1
                                    and not any("status" in str(x)
                                                for x in seen)):
@@ -171,9 +263,10 @@ def run(workdir, quick):
                       "(lua_reqcheck)"}, "variants": {},
            "balancers": {}, "errors": []}
     try:
-        bk = c.Backends(workdir, ["127.0.0.%d" % i for i in range(2, 6)])
+        # 127.0.0.2-5 the Service's endpoints, 127.0.0.6 the canary's
+        bk = c.Backends(workdir, ["127.0.0.%d" % i for i in range(2, 7)])
         bk.start()
-        hps = bk.hostports()
+        hps, canary_hps = bk.hostports()[:4], bk.hostports()[4:]
         port = harness.free_port()
         fronts["static"] = c.front(workdir, "static",
                                    c.static_http(port, hps), [port], "static")
@@ -189,6 +282,13 @@ def run(workdir, quick):
             fronts["k8s_disp"] = c.front(
                 workdir, "k8s_disp", c.k8s_http(p3, api.url, dispatch=True),
                 [p3], "k8s")
+            add_canary(api, canary_hps)
+            for name, extra in (("k8s_canary", CANARY),
+                                ("k8s_affinity", AFFINITY)):
+                p6 = harness.free_port()
+                fronts[name] = c.front(
+                    workdir, name, c.k8s_http(p6, api.url, loc_extra=extra),
+                    [p6], "k8s")
         lua_ctrl = {}
         if have["lua"]:
             for name, per_req in (("lua", False), ("lua_reqcheck", True)):
@@ -199,9 +299,13 @@ def run(workdir, quick):
                                        [p4, ctrl], "lua")
                 lua_ctrl[name] = ctrl
         start_fronts(fronts, res)
-        for n in ("k8s_rr", "k8s_rr_metrics", "k8s_disp"):
+        for n in ("k8s_rr", "k8s_rr_metrics", "k8s_disp", "k8s_canary",
+                  "k8s_affinity"):
             if n in fronts:
                 c.wait_k8s_ready(fronts[n].ports[0], 4)
+        if "k8s_affinity" in fronts:
+            FRONT_HEADERS["k8s_affinity"] = session_cookie(
+                fronts["k8s_affinity"])
         for n in lua_ctrl:
             if n in fronts:
                 c.lua_post(lua_ctrl[n], hps)
@@ -215,6 +319,16 @@ def run(workdir, quick):
         if "k8s_rr_metrics" in fronts:
             res["metrics_check"] = metrics_check(
                 fronts["k8s_rr_metrics"], runs["k8s_rr_metrics"], res)
+        if "k8s_canary" in fronts:
+            res["canary_lag"] = canary_lag(
+                fronts["k8s_canary"], api, bk.addrs[4], 20 if quick else 60)
+            c.log("canary weight change -> routed: p50 %.1f ms p99 %.1f ms "
+                  "max %.1f ms, missed %d, same workers %s" % (
+                      res["canary_lag"]["p50_ms"] or -1,
+                      res["canary_lag"]["p99_ms"] or -1,
+                      res["canary_lag"]["max_ms"] or -1,
+                      res["canary_lag"]["missed"],
+                      res["canary_lag"]["same_workers"]))
 
         if have["k8s"] and bal_on:
             found = detect_balancers(workdir, api.url)

@@ -196,16 +196,20 @@ def parse_wrk(out):
     return r
 
 
-def wrk_cmd(url, duration, conns, threads=1, timeout="2s"):
+def wrk_cmd(url, duration, conns, threads=1, timeout="2s", headers=()):
     cmd = [WRK, "-t%d" % threads, "-c%d" % conns, "-d%ds" % max(1, int(round(duration))),
-           "--latency", "--timeout", timeout, url]
+           "--latency", "--timeout", timeout]
+    for h in headers:
+        cmd += ["-H", h]
+    cmd.append(url)
     if PIN and os.cpu_count() and os.cpu_count() > 1:
         cmd = ["taskset", "-c", "1"] + cmd
     return cmd
 
 
-def run_wrk(url, duration, conns, threads=1, timeout="2s"):
-    p = subprocess.run(wrk_cmd(url, duration, conns, threads, timeout),
+def run_wrk(url, duration, conns, threads=1, timeout="2s", headers=()):
+    p = subprocess.run(wrk_cmd(url, duration, conns, threads, timeout,
+                               headers),
                        capture_output=True, text=True,
                        timeout=duration + 30)
     r = parse_wrk(p.stdout)
@@ -226,13 +230,13 @@ def finish_wrk(proc, duration):
     return r
 
 
-def measured_wrk(front, url, duration, conns, threads=1):
+def measured_wrk(front, url, duration, conns, threads=1, headers=()):
     """One wrk run against `front`, with the front worker's CPU per
     request (microseconds): utime+stime delta of its (single) worker
     divided by the requests wrk completed."""
     pids = front.worker_pids()
     before = {p: proc_cpu(p) for p in pids}
-    r = run_wrk(url, duration, conns, threads)
+    r = run_wrk(url, duration, conns, threads, headers=headers)
     cpu = 0.0
     for p in pids:
         try:
@@ -342,10 +346,11 @@ METRICS_LOC = "        location = /metrics { k8s_metrics; }\n"
 
 
 def k8s_http(port, api_url, keepalive=32, zone="k8s 4m", balance=None,
-             dispatch=False, extra="", metrics=False):
-    """metrics=True: location / counts its requests (k8s_metrics_route)."""
+             dispatch=False, extra="", metrics=False, loc_extra=""):
+    """metrics=True: location / counts its requests (k8s_metrics_route);
+    loc_extra: more directives in location / (k8s_canary, k8s_affinity)."""
     bal = (" " + balance) if balance else ""     # e.g. "balance=least_conn"
-    route = METRICS_ROUTE if metrics else ""
+    route = (METRICS_ROUTE if metrics else "") + loc_extra
     head = "    k8s_api %s;\n    k8s_zone %s;\n%s" % (api_url, zone, extra)
     if dispatch:
         ups = ("    upstream k8s_dispatch { k8s_dispatch; keepalive %d; }\n"

@@ -98,6 +98,23 @@ def targets(results):
         ratio_target("front CPU/request through k8s_service with the "
                      "per-request metrics on vs static upstream",
                      p["k8s_rr_metrics"]["ratio_cpu_us_per_req"], 1.03)
+    if "k8s_canary" in p:
+        ratio_target("front CPU/request through k8s_service with "
+                     "k8s_canary (weight 20) vs static upstream",
+                     p["k8s_canary"]["ratio_cpu_us_per_req"], 1.03)
+    if "k8s_affinity" in p:
+        ratio_target("front CPU/request through k8s_service with "
+                     "k8s_affinity (balanced, returning session) vs static "
+                     "upstream", p["k8s_affinity"]["ratio_cpu_us_per_req"],
+                     1.03)
+    cl = results.get("proxy", {}).get("canary_lag")
+    if cl:
+        add("canary weight change on the Ingress -> routed, max (no reload)",
+            "< 100 ms", "%.1f ms (p50 %.1f ms, %d changes)" % (
+                cl["max_ms"], cl["p50_ms"], cl["changes"])
+            if cl["max_ms"] is not None else "-",
+            bool(cl["max_ms"] is not None and cl["max_ms"] < 100
+                 and not cl["missed"] and cl["same_workers"]))
     lag = results.get("lag", {}).get("mechanisms", {}).get("kubengx")
     if lag:
         add("endpoint change -> first routed request, p99", "< 50 ms",
