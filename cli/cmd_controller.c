@@ -74,6 +74,15 @@ kngx_controller_check(kngx_options_t *o, char *conf_dir)
         return -1;
     }
 
+    if (c->webhook.listen
+        && (c->webhook.certificate == NULL || c->webhook.key == NULL))
+    {
+        fprintf(stderr, "kubengx controller: --validating-webhook needs "
+                "--validating-webhook-certificate and "
+                "--validating-webhook-key\n");
+        return -1;
+    }
+
     if (c->sync.max_delay_ms < c->sync.holdoff_ms) {
         c->sync.max_delay_ms = c->sync.holdoff_ms;
     }

@@ -29,6 +29,9 @@
 #define KNGX_STREAM_GROUP  "TCP/UDP services and TLS passthrough (written " \
                            "to " KNGX_STREAM_CONF ")"
 
+#define KNGX_WEBHOOK  "Validating admission webhook (rejects the Ingresses " \
+                     "kubengx would refuse)"
+
 #define KNGX_LEADER  "Leader election and status (only the leader writes " \
                      "Ingress status)"
 
@@ -505,6 +508,30 @@ const kngx_option_t  kngx_options[] = {
       "ADDR", NULL, KNGX_FIELD(ctl.http.address), kngx_opt_string, 0, 0,
       "listen on ADDR only (default: every address, IPv6 and IPv4: probes "
       "come to the pod IP)" },
+
+    { "validating-webhook", required_argument, 0, C, KNGX_WEBHOOK,
+      "[ADDR]:PORT", NULL, KNGX_FIELD(ctl.webhook.listen), kngx_opt_string,
+      0, 0,
+      "serve the validating admission webhook (HTTPS, AdmissionReview "
+      "admission.k8s.io/v1 POSTed to /networking/v1/ingresses) on PORT "
+      "(\":9443\": every address); needs the two flags below" },
+
+    { "validating-webhook-certificate", required_argument, 0, C,
+      KNGX_WEBHOOK, "FILE", NULL, KNGX_FIELD(ctl.webhook.certificate),
+      kngx_opt_string, 0, 0,
+      "its certificate (PEM, the chain after it); read again when the file "
+      "changes" },
+
+    { "validating-webhook-key", required_argument, 0, C, KNGX_WEBHOOK,
+      "FILE", NULL, KNGX_FIELD(ctl.webhook.key), kngx_opt_string, 0, 0,
+      "its private key (PEM); read again when the file changes" },
+
+    { "validating-webhook-test-timeout", required_argument, 0, C,
+      KNGX_WEBHOOK, "DUR", "8s", KNGX_FIELD(ctl.webhook.test_ms),
+      kngx_opt_duration, 100, 0,
+      "a review's nginx -t that has not ended after DUR is killed and the "
+      "Ingress allowed, with a warning (default 8s: below the API server's "
+      "10s webhook timeout)" },
 
     { "no-leader-elect", no_argument, 0, C, KNGX_LEADER, NULL, NULL,
       KNGX_FIELD(ctl.leader.elect), kngx_opt_false, 0, 0,

@@ -22,6 +22,7 @@ typedef struct {
     kngx_ctl_probe_t    *probe;
     kngx_ctl_nginx_t    *nginx;
     kngx_ctl_sync_t     *sync;
+    kngx_ctl_webhook_t  *webhook;       /* NULL: off */
 
     /* the loop's */
     int                  sig_pipe[2];
