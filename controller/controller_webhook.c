@@ -69,6 +69,7 @@ typedef struct {
     size_t               in_len;
     size_t               head_len;      /* 0: head not complete */
     size_t               body_len;
+    const char          *error;         /* the answer to the request */
     kngx_buf_t           out;
     size_t               sent;
     kngx_ctl_review_t   *review;
@@ -422,7 +423,11 @@ kngx_wh_reply(kngx_wh_client_t *c, const char *status, kngx_buf_t *body)
 }
 
 
-/* the head is complete: 0 the body follows, -1 answered (an error) */
+/*
+ * The head is complete: 0 the body follows (c->error: the answer then,
+ * read first so that closing does not reset the connection under it),
+ * -1 answered at once.
+ */
 static int
 kngx_wh_head(kngx_wh_client_t *c)
 {
@@ -431,32 +436,31 @@ kngx_wh_head(kngx_wh_client_t *c)
     char         method[16], path[256];
     long         n;
 
+    cl = strcasestr(c->in, "\ncontent-length:");
+    n = cl && cl < c->in + c->head_len ? strtol(cl + 16, NULL, 10) : -1;
+
     if (sscanf(c->in, "%15s %255s", method, path) != 2) {
-        status = "400 Bad Request";
+        c->error = "400 Bad Request";
 
     } else if (strcmp(method, "POST") != 0) {
-        status = "405 Method Not Allowed";
+        c->error = "405 Method Not Allowed";
 
     } else if (strncmp(path, KNGX_WH_PATH, sizeof(KNGX_WH_PATH) - 1) != 0
                || (path[sizeof(KNGX_WH_PATH) - 1] != '\0'
                    && path[sizeof(KNGX_WH_PATH) - 1] != '?'))
     {
-        status = "404 Not Found";
+        c->error = "404 Not Found";
+    }
+
+    if (n < 0) {
+        status = c->error ? c->error : "411 Length Required";
+
+    } else if (n > KNGX_WH_MAX_BODY) {
+        status = "413 Content Too Large";
 
     } else {
-        cl = strcasestr(c->in, "\ncontent-length:");
-        n = cl && cl < c->in + c->head_len ? strtol(cl + 16, NULL, 10) : -1;
-
-        if (n < 0) {
-            status = "411 Length Required";
-
-        } else if (n > KNGX_WH_MAX_BODY) {
-            status = "413 Content Too Large";
-
-        } else {
-            c->body_len = (size_t) n;
-            return 0;
-        }
+        c->body_len = (size_t) n;
+        return 0;
     }
 
     kngx_buf_printf(&body, "%s\n", status + 4);
@@ -536,6 +540,12 @@ kngx_wh_review(kngx_ctl_webhook_t *wh, kngx_wh_client_t *c)
     kngx_buf_t   body = { NULL, 0, 0, 0 };
     const char  *status;
     int          rc;
+
+    if (c->error) {
+        kngx_buf_printf(&body, "%s\n", c->error + 4);
+        kngx_wh_reply(c, c->error, &body);
+        return 0;
+    }
 
     rc = kngx_ctl_review_start(&wh->ctx, c->in + c->head_len, c->body_len,
                                kngx_ctl_now(), &c->review, &status, &body);
