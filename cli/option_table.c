@@ -509,6 +509,12 @@ const kngx_option_t  kngx_options[] = {
       "listen on ADDR only (default: every address, IPv6 and IPv4: probes "
       "come to the pod IP)" },
 
+    { "status-port", required_argument, 0, C, "Health and metrics", "PORT",
+      "10246", KNGX_FIELD(ctl.nginx.status_port), kngx_opt_int, 0, 65535,
+      "with --endpoints module, nginx serves the module's endpoint table "
+      "(k8s_status JSON) at /k8s/status on PORT, GET only, for `kubectl "
+      "kubengx backends` (default 10246; 0: off)" },
+
     { "validating-webhook", required_argument, 0, C, KNGX_WEBHOOK,
       "[ADDR]:PORT", NULL, KNGX_FIELD(ctl.webhook.listen), kngx_opt_string,
       0, 0,

@@ -97,6 +97,7 @@ kngx_ctl_derive(kngx_ctl_conf_t *c, kngx_ctl_api_t *api, char *idbuf,
     c->nginx.module = po->endpoints == KNGX_ENDPOINTS_MODULE ? co->module
                                                              : NULL;
     c->nginx.allow_loopback = co->allow_loopback;
+    c->nginx.status_address = ro->listen_address;
     c->nginx.kubeconfig = c->api.kubeconfig;
 
     c->sync.po = *po;
