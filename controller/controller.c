@@ -156,6 +156,7 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
         return -1;
     }
 
+    ctl->nginx_conf = &c->nginx;
     ctl->nginx = kngx_ctl_nginx_create(&c->nginx, kngx_ctl_api_auth(ctl->api));
     if (ctl->nginx == NULL) {
         return -1;
