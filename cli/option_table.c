@@ -22,6 +22,7 @@
 #define R  KNGX_CMD_RENDER
 #define L  KNGX_CMD_LINT
 #define C  KNGX_CMD_CONTROLLER
+#define K  KNGX_CMD_KUBECTL
 
 #define KNGX_STR(x)   KNGX_STR_(x)
 #define KNGX_STR_(x)  #x
@@ -308,9 +309,49 @@ const kngx_option_t  kngx_options[] = {
       "directory the config names for certificates (default: DIR/certs as "
       "an absolute path)" },
 
-    { "output", required_argument, 'o', L, "Output", "FORMAT", "text",
+    { "output", required_argument, 'o', L | K, "Output", "FORMAT", "text",
       KNGX_FIELD(json), kngx_opt_lint_output, 0, 0,
       "text (default) or json" },
+
+    /* kubectl kubengx: the cluster and the controller pods */
+
+    { "kubeconfig", required_argument, 0, K, "Cluster", "FILE", NULL,
+      KNGX_FIELD(kubectl.kubeconfig), kngx_opt_string, 0, 0,
+      "kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config; "
+      "kubectl passes neither: give it here or in $KUBECONFIG)" },
+
+    { "context", required_argument, 0, K, "Cluster", "NAME", NULL,
+      KNGX_FIELD(kubectl.context), kngx_opt_string, 0, 0,
+      "kubeconfig context (default: current-context)" },
+
+    { "namespace", required_argument, 'n', K, "Cluster", "NS", "kubengx",
+      KNGX_FIELD(kubectl.ns), kngx_opt_string, 0, 0,
+      "namespace of the controller pods and their Lease (default kubengx)" },
+
+    { "selector", required_argument, 'l', K, "Cluster", "SELECTOR",
+      KNGX_KUBECTL_SELECTOR, KNGX_FIELD(kubectl.selector), kngx_opt_string,
+      0, 0,
+      "label selector of the controller pods (default "
+      KNGX_KUBECTL_SELECTOR ": those of the chart and examples/deploy/)" },
+
+    { "pod", required_argument, 0, K, "Cluster", "NAME", NULL,
+      KNGX_FIELD(kubectl.pod), kngx_opt_string, 0, 0,
+      "ask this controller pod (default: the first ready one the selector "
+      "finds)" },
+
+    { "election-id", required_argument, 0, K, "Cluster", "NAME",
+      "kubengx-leader", KNGX_FIELD(kubectl.lease), kngx_opt_string, 0, 0,
+      "the controllers' Lease, for status (default kubengx-leader)" },
+
+    { "metrics-port", required_argument, 0, K, "Cluster", "PORT", "10254",
+      KNGX_FIELD(kubectl.metrics_port), kngx_opt_int, 1, 65535,
+      "the pods' --metrics-port: /metrics for status, /conf for conf "
+      "(default 10254)" },
+
+    { "status-port", required_argument, 0, K, "Cluster", "PORT", "10246",
+      KNGX_FIELD(kubectl.status_port), kngx_opt_int, 1, 65535,
+      "the pods' --status-port: the module's table for backends (default "
+      "10246)" },
 
     /* the controller: the API */
 
@@ -334,21 +375,21 @@ const kngx_option_t  kngx_options[] = {
 
     /* the config: which Ingresses */
 
-    { "class", required_argument, 0, R | L | C, "Selection", "NAME",
+    { "class", required_argument, 0, R | L | C | K, "Selection", "NAME",
       "kubengx", KNGX_FIELD(po.class_name), kngx_opt_string, 0, 0,
       "the IngressClass kubengx serves (default kubengx)" },
 
-    { "controller", required_argument, 0, R | L | C, "Selection", "NAME",
+    { "controller", required_argument, 0, R | L | C | K, "Selection", "NAME",
       "kubengx.io/ingress-controller", KNGX_FIELD(po.controller),
       kngx_opt_string, 0, 0,
       "IngressClasses whose spec.controller is NAME are kubengx's too "
       "(default kubengx.io/ingress-controller)" },
 
-    { "watch-without-class", no_argument, 0, R | L | C, "Selection", NULL,
+    { "watch-without-class", no_argument, 0, R | L | C | K, "Selection", NULL,
       NULL, KNGX_FIELD(po), kngx_opt_without_class, 0, 0,
       "kubengx serves Ingresses that name no class too" },
 
-    { "host-ownership", required_argument, 0, R | L | C, "Tenancy", "MODE",
+    { "host-ownership", required_argument, 0, R | L | C | K, "Tenancy", "MODE",
       "namespace", KNGX_FIELD(po.host_ownership), kngx_opt_host_ownership,
       0, 0,
       "namespace (default): the namespace of the oldest Ingress routing a "

@@ -532,6 +532,57 @@ done:
 }
 
 
+long
+kngx_ctl_api_get(kngx_ctl_api_t *api, const char *path, char **body,
+    size_t *len, char *err, size_t err_size)
+{
+    CURL               *easy;
+    CURLcode            rc;
+    struct curl_slist  *headers = NULL;
+    kngx_ctl_body_t     b = { NULL, 0, 0 };
+    char               *url = NULL, *text = NULL;
+    char                errbuf[CURL_ERROR_SIZE];
+    long                status = -1;
+
+    *body = NULL;
+    *len = 0;
+    snprintf(err, err_size, "out of memory");
+
+    easy = kngx_ctl_api_easy(api, "GET", path, NULL, NULL, &headers, &url,
+                             &text, &b);
+    if (easy == NULL) {
+        goto done;
+    }
+
+    errbuf[0] = '\0';
+    curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
+
+    rc = curl_easy_perform(easy);
+    if (rc != CURLE_OK) {
+        snprintf(err, err_size, "%s", errbuf[0] ? errbuf
+                                               : curl_easy_strerror(rc));
+        goto done;
+    }
+
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+
+    *body = b.data ? b.data : strdup("");
+    *len = b.len;
+    b.data = NULL;
+    err[0] = '\0';
+
+done:
+
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(easy);
+    free(b.data);
+    free(url);
+    free(text);
+
+    return status;
+}
+
+
 /* ---- asynchronous requests ----------------------------------------------- */
 
 static void
