@@ -131,7 +131,7 @@ done:
 
 
 const kngx_command_t  kngx_kubectl_lint = {
-    "lint", KNGX_CMD_KUBECTL, "kubengx lint on the live objects",
+    "lint", KNGX_CMD_KUBECTL_LINT, "kubengx lint on the live objects",
 
 "Usage: kubectl kubengx lint [OPTIONS]\n"
 "\n"

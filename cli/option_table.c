@@ -22,7 +22,8 @@
 #define R  KNGX_CMD_RENDER
 #define L  KNGX_CMD_LINT
 #define C  KNGX_CMD_CONTROLLER
-#define K  KNGX_CMD_KUBECTL
+#define K  (KNGX_CMD_KUBECTL | KNGX_CMD_KUBECTL_LINT)
+#define KL KNGX_CMD_KUBECTL_LINT
 
 #define KNGX_STR(x)   KNGX_STR_(x)
 #define KNGX_STR_(x)  #x
@@ -309,7 +310,7 @@ const kngx_option_t  kngx_options[] = {
       "directory the config names for certificates (default: DIR/certs as "
       "an absolute path)" },
 
-    { "output", required_argument, 'o', L | K, "Output", "FORMAT", "text",
+    { "output", required_argument, 'o', L | KL, "Output", "FORMAT", "text",
       KNGX_FIELD(json), kngx_opt_lint_output, 0, 0,
       "text (default) or json" },
 
@@ -375,21 +376,21 @@ const kngx_option_t  kngx_options[] = {
 
     /* the config: which Ingresses */
 
-    { "class", required_argument, 0, R | L | C | K, "Selection", "NAME",
+    { "class", required_argument, 0, R | L | C | KL, "Selection", "NAME",
       "kubengx", KNGX_FIELD(po.class_name), kngx_opt_string, 0, 0,
       "the IngressClass kubengx serves (default kubengx)" },
 
-    { "controller", required_argument, 0, R | L | C | K, "Selection", "NAME",
+    { "controller", required_argument, 0, R | L | C | KL, "Selection", "NAME",
       "kubengx.io/ingress-controller", KNGX_FIELD(po.controller),
       kngx_opt_string, 0, 0,
       "IngressClasses whose spec.controller is NAME are kubengx's too "
       "(default kubengx.io/ingress-controller)" },
 
-    { "watch-without-class", no_argument, 0, R | L | C | K, "Selection", NULL,
+    { "watch-without-class", no_argument, 0, R | L | C | KL, "Selection", NULL,
       NULL, KNGX_FIELD(po), kngx_opt_without_class, 0, 0,
       "kubengx serves Ingresses that name no class too" },
 
-    { "host-ownership", required_argument, 0, R | L | C | K, "Tenancy", "MODE",
+    { "host-ownership", required_argument, 0, R | L | C | KL, "Tenancy", "MODE",
       "namespace", KNGX_FIELD(po.host_ownership), kngx_opt_host_ownership,
       0, 0,
       "namespace (default): the namespace of the oldest Ingress routing a "
@@ -641,7 +642,7 @@ const kngx_option_t  kngx_options[] = {
       KNGX_FIELD(verbose), kngx_opt_true, 0, 0,
       "also say on stderr what was skipped and why" },
 
-    { "help", no_argument, 'h', R | L | C, NULL, NULL, NULL, 0, NULL, 0, 0,
+    { "help", no_argument, 'h', R | L | C | K, NULL, NULL, NULL, 0, NULL, 0, 0,
       "this help" },
 
     { NULL, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL }

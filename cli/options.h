@@ -35,6 +35,7 @@
 #define KNGX_CMD_LINT        0x02u
 #define KNGX_CMD_CONTROLLER  0x04u
 #define KNGX_CMD_KUBECTL     0x08u      /* kubectl kubengx SUBCOMMAND */
+#define KNGX_CMD_KUBECTL_LINT  0x10u    /* kubectl kubengx lint */
 
 #define KNGX_KUBECTL_SELECTOR                                                \
     "app.kubernetes.io/name=kubengx,app.kubernetes.io/component=controller"
