@@ -185,6 +185,25 @@ kngx_kc_pod(json_t *pods, kngx_options_t *o)
 }
 
 
+/* the API and the pod to ask (*pods: the caller's reference); NULL
+ * (said; *api may be set) */
+static json_t *
+kngx_kc_one_pod(kngx_options_t *o, char *kc, size_t size,
+    kngx_ctl_api_t **api, json_t **pods)
+{
+    *pods = NULL;
+
+    *api = kngx_kc_open(o, kc, size);
+    if (*api == NULL) {
+        return NULL;
+    }
+
+    *pods = kngx_kc_pods(*api, o);
+
+    return *pods ? kngx_kc_pod(*pods, o) : NULL;
+}
+
+
 /* GET PATH on the pod's PORT through the pod proxy: the status */
 static long
 kngx_kc_proxy(kngx_ctl_api_t *api, kngx_options_t *o, json_t *pod, int port,
@@ -222,19 +241,13 @@ static int
 kngx_kc_backends(kngx_options_t *o)
 {
     kngx_ctl_api_t  *api;
-    json_t          *pods = NULL, *pod, *st = NULL, *svcs, *out = NULL, *v;
+    json_t          *pods, *pod, *st = NULL, *svcs, *out = NULL, *v;
     const char      *key, *t = o->kubectl.target;
     char             kc[4096], *body = NULL;
     size_t           len, tlen = t ? strlen(t) : 0;
     int              rc = 1;
 
-    api = kngx_kc_open(o, kc, sizeof(kc));
-    if (api == NULL) {
-        return 1;
-    }
-
-    pods = kngx_kc_pods(api, o);
-    pod = pods ? kngx_kc_pod(pods, o) : NULL;
+    pod = kngx_kc_one_pod(o, kc, sizeof(kc), &api, &pods);
 
     if (pod == NULL
         || kngx_kc_proxy(api, o, pod, o->kubectl.status_port, "/k8s/status",
@@ -317,13 +330,7 @@ kngx_kc_conf(kngx_options_t *o)
     size_t           len;
     int              rc = 1;
 
-    api = kngx_kc_open(o, kc, sizeof(kc));
-    if (api == NULL) {
-        return 1;
-    }
-
-    pods = kngx_kc_pods(api, o);
-    pod = pods ? kngx_kc_pod(pods, o) : NULL;
+    pod = kngx_kc_one_pod(o, kc, sizeof(kc), &api, &pods);
 
     if (pod && kngx_kc_proxy(api, o, pod, o->kubectl.metrics_port, "/conf",
                              &body, &len, 0) == 200)

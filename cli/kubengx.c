@@ -34,10 +34,17 @@ static const kngx_command_t  *kngx_kubectl_commands[] = {
 
 
 static void
+kngx_usage_commands(FILE *out, const kngx_command_t **cmd)
+{
+    for ( /* void */ ; *cmd; cmd++) {
+        fprintf(out, "  %-12s %s\n", (*cmd)->name, (*cmd)->summary);
+    }
+}
+
+
+static void
 kngx_usage(FILE *out)
 {
-    const kngx_command_t  **cmd;
-
     fprintf(out,
         "Usage: kubengx COMMAND [OPTIONS]\n"
         "\n"
@@ -47,9 +54,7 @@ kngx_usage(FILE *out)
         "\n"
         "Commands:\n");
 
-    for (cmd = kngx_commands; *cmd; cmd++) {
-        fprintf(out, "  %-12s %s\n", (*cmd)->name, (*cmd)->summary);
-    }
+    kngx_usage_commands(out, kngx_commands);
 
     fprintf(out,
         "\n"
@@ -86,8 +91,6 @@ kngx_run(const kngx_command_t *cmd, int argc, char **argv,
 static void
 kngx_kubectl_usage(FILE *out)
 {
-    const kngx_command_t  **cmd;
-
     fprintf(out,
         "Usage: kubectl kubengx COMMAND [OPTIONS]\n"
         "\n"
@@ -96,9 +99,7 @@ kngx_kubectl_usage(FILE *out)
         "\n"
         "Commands:\n");
 
-    for (cmd = kngx_kubectl_commands; *cmd; cmd++) {
-        fprintf(out, "  %-12s %s\n", (*cmd)->name, (*cmd)->summary);
-    }
+    kngx_usage_commands(out, kngx_kubectl_commands);
 
     fprintf(out, "\nkubectl kubengx COMMAND --help: the command's options.\n");
 }
