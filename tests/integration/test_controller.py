@@ -175,7 +175,7 @@ def test_help_documents_every_flag(kubengx):
     src = open(os.path.join(harness.ROOT, "cli",
                             "option_table.c")).read()
     flags = [f for f, cmds in re.findall(
-        r'\{ "([a-z-]+)", (?:required|no)_argument, \S+, ([RLC |]+),', src)
+        r'\{ "([a-z-]+)", (?:required|no)_argument, \S+, ([RLCK |]+),', src)
         if "C" in cmds.split()]
     assert len(flags) > 30
     for f in flags:
