@@ -365,8 +365,12 @@ const kngx_command_t  kngx_kubectl_conf = {
 
 /* ---- status -------------------------------------------------------------- */
 
-/* the value of a sample of the Prometheus text (labels: its label
- * part or ""; sum: every sample of the name) */
+#define KNGX_KC_TEST_ERRORS                                                  \
+    "kubengx_reload_errors_total{reason=\"nginx-test\"}"
+
+
+/* the value of the sample name (with its labels, if any: name{...}) in
+ * the Prometheus text; sum: of every sample of that name (0: none) */
 static double
 kngx_kc_metric(const char *text, const char *name, int sum)
 {
@@ -428,8 +432,7 @@ kngx_kc_pod_line(kngx_ctl_api_t *api, kngx_options_t *o, json_t *pod,
     printf(" %-20s %-7.0f %.0f (nginx -t %.0f)\n", last > 0 ? when : "never",
            kngx_kc_metric(m, "kubengx_reloads_total", 0),
            kngx_kc_metric(m, "kubengx_reload_errors_total", 1),
-           kngx_kc_metric(m, "kubengx_reload_errors_total{reason=\"nginx-test\"}",
-                          0));
+           kngx_kc_metric(m, KNGX_KC_TEST_ERRORS, 0));
     free(m);
 }
 
