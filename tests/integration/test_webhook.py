@@ -18,6 +18,7 @@ flags refused at start with a clear message; a replaced certificate
 served without a restart; and the chart's default arguments accepted by
 a controller that starts and answers reviews."""
 
+import base64
 import http.client
 import json
 import os
@@ -474,3 +475,58 @@ def test_chart_default_args_start_the_webhook(tmp_path, kube_api, backends,
     bad = ingress("bad-ann", [rule("ann.example.com", path("/", "web", 80))],
                   annotations={LB: "fastest"})
     rejected(admit(port, pki, bad), "metadata.annotations")
+
+
+# --- through the API server --------------------------------------------------
+
+def test_kubectl_apply_is_refused_through_the_webhook(webhook, pki, tmp_path):
+    """The stand-in calls the webhook as kube-apiserver does (a
+    ValidatingWebhookConfiguration like the chart's, with a url): kubectl
+    apply of a bad Ingress prints the denial naming the field; a good one
+    is stored, with the warnings of none."""
+    api, _, port = webhook
+    with open(pki["ca"], "rb") as f:
+        ca = base64.b64encode(f.read()).decode()
+    api.request("POST", "/apis/admissionregistration.k8s.io/v1/"
+                "validatingwebhookconfigurations", {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingWebhookConfiguration",
+        "metadata": {"name": "kubengx-admission"},
+        "webhooks": [{
+            "name": "validate.ingress.kubengx.io",
+            "admissionReviewVersions": ["v1"], "sideEffects": "None",
+            "failurePolicy": "Fail", "timeoutSeconds": 10,
+            "rules": [{"apiGroups": ["networking.k8s.io"],
+                       "apiVersions": ["v1"],
+                       "operations": ["CREATE", "UPDATE"],
+                       "resources": ["ingresses"], "scope": "Namespaced"}],
+            "clientConfig": {"url": "https://127.0.0.1:%d/networking/v1/"
+                                    "ingresses" % port, "caBundle": ca}}]})
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def apply(obj):
+        f = tmp_path / ("%s.yaml" % obj["metadata"]["name"])
+        f.write_text(yaml.safe_dump(obj))
+        return subprocess.run(
+            ["kubectl", "--kubeconfig", api.kubeconfig, "apply", "-f", str(f)],
+            env=dict(os.environ, HOME=str(home), KUBECONFIG=""),
+            capture_output=True, text=True, timeout=60)
+
+    bad = ingress("bad-ann", [rule("ann.example.com", path("/", "web", 80))],
+                  annotations={LB: "fastest"}, created=None)
+    p = apply(bad)
+    assert p.returncode != 0
+    assert ('admission webhook "validate.ingress.kubengx.io" denied the '
+            'request: metadata.annotations: ' in p.stderr), p.stderr
+    assert "fastest" in p.stderr
+    with pytest.raises(Exception):
+        api.get("/apis/networking.k8s.io/v1/namespaces/default/ingresses/"
+                "bad-ann")
+
+    good = ingress("blog", [rule("blog.example.com", path("/", "web", 80))],
+                   created=None)
+    p = apply(good)
+    assert p.returncode == 0, p.stderr
+    assert api.get("/apis/networking.k8s.io/v1/namespaces/default/"
+                   "ingresses/blog")["metadata"]["name"] == "blog"

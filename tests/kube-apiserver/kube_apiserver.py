@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import admission  # noqa: E402
 import apierrors  # noqa: E402
 import kube_selectors  # noqa: E402
 import loader  # noqa: E402
@@ -410,10 +411,20 @@ class Resource:
                 self.h.send_json(200, self.out(self.store.get(self.res, self.ns, self.name)))
         elif method == "POST" and self.name is None and (self.ns or not self.res.namespaced):
             body = self.field_validated(self.checked_body())
+            admission.validate(self.store, self.res, self.ns, None, "CREATE", body, None,
+                               self.warnings)
             obj = self.store.create(self.res, self.ns, body, self.dry_run)
             self.h.send_json(201, self.out(obj), self.warning_headers())
         elif method == "PUT" and self.name is not None:
             body = self.field_validated(self.checked_body())
+            if self.sub is None:
+                try:
+                    old = self.store.get(self.res, self.ns, self.name)
+                except apierrors.ApiError:
+                    old = None
+                admission.validate(self.store, self.res, self.ns, self.name,
+                                   "UPDATE" if old else "CREATE", body,
+                                   old and self.out(old), self.warnings)
             obj, created = self.store.update(self.res, self.ns, self.name, body,
                                              self.sub, self.dry_run)
             self.h.send_json(201 if created else 200, self.out(obj), self.warning_headers())
