@@ -5,7 +5,9 @@
  *
  * Allowed untouched: anything but an Ingress, DELETE and CONNECT, and an
  * Ingress of another class (kngx_ingress_is_ours() on the object's own
- * class fields, with the store's IngressClasses).
+ * class fields, with the store's IngressClasses).  Allowed with a
+ * warning: everything before the store was listed once (the pod is not
+ * ready then, and the Service sends the API server elsewhere).
  *
  * Else the store (controller_model.c) with this Ingress added or
  * replaced is planned with the controller's options, leaving out the
@@ -387,6 +389,12 @@ kngx_ctl_review_start(kngx_ctl_review_ctx_t *ctx, const char *body,
         || strcmp(op, "CONNECT") == 0)
     {
         rc = kngx_review_answer(r->uid, 1, NULL, NULL, out) ? -1 : 1;
+
+    } else if (!kngx_ctl_watch_synced(ctx->watch)) {
+        /* nothing to compare with yet (the pod is not ready either) */
+        rc = kngx_review_answer(r->uid, 1, NULL, "kubengx has not listed "
+                                "the cluster yet; the Ingress was not "
+                                "checked", out) ? -1 : 1;
 
     } else if (kngx_review_key(req, obj, r->key, sizeof(r->key)) != 0) {
         rc = kngx_review_answer(r->uid, 0, "metadata.name: an Ingress needs "
