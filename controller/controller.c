@@ -5,11 +5,11 @@
  * kngx_ctl_run() derives what the parts share from the configuration,
  * creates them in the order they use each other (the API; the store;
  * the leader, the status and the Events; the health server and the
- * probe; nginx's main config; the sync; the webhook), runs controller_loop.c until a
- * stop signal or nginx's death, and takes them down in reverse.  The
- * parts hear of each other only through what they are given here: the
- * store tells the sync what changed, the leader tells whoever cares that
- * it leads.
+ * probe; nginx's main config; the sync; the webhook), runs
+ * controller_loop.c until a stop signal or nginx's death, and takes them
+ * down in reverse.  The parts hear of each other only through what they
+ * are given here: the store tells the sync what changed, the leader
+ * tells whoever cares that it leads.
  */
 
 #include <stdio.h>
