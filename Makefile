@@ -9,6 +9,8 @@
 #   make bench      benchmarks (tests/bench/)
 #   make fuzz       libFuzzer targets (tests/fuzz/), FUZZ_SECONDS each
 #   make image      build the container image and check it (docker/)
+#   make install    kubengx, the kubectl-kubengx link and the modules
+#                   under DESTDIR/PREFIX (default /usr/local)
 #   make clean
 #
 # BUILD=DIR puts every build product under DIR (default build/), so that
@@ -53,7 +55,8 @@ VERSION     := $(shell cat VERSION)
 ABS_BUILD    = $(abspath $(BUILD))
 NGX_BUILD    = $(ABS_BUILD)/nginx
 
-.PHONY: all deps module cli unit integration test demo bench fuzz image clean
+.PHONY: all deps module cli install unit integration test demo bench fuzz \
+        image clean
 
 all: module cli
 
@@ -114,7 +117,11 @@ $(BUILD)/ngx_http_k8s_module.so $(BUILD)/ngx_stream_k8s_module.so &: \
 # cli/ (main, the option table, the subcommands) sees them all.  Objects
 # go to a directory per folder and SAN setting.
 
-cli: $(BUILD)/kubengx
+cli: $(BUILD)/kubengx $(BUILD)/kubectl-kubengx
+
+# the kubectl plugin is the same binary under another name (kubengx.c)
+$(BUILD)/kubectl-kubengx: $(BUILD)/kubengx
+	@ln -sf kubengx $@
 
 OBJ_DIR      = $(BUILD)/obj
 GEN_OBJ_DIR  = $(OBJ_DIR)/generator$(SAN)
@@ -146,6 +153,17 @@ $(BUILD)/kubengx: $(CLI_OBJS) $(CTL_OBJS) $(GEN_OBJS) $(KUBE_SRCS) \
 	@echo "build kubengx"
 	@$(CC) $(OBJ_CFLAGS) -o $@ $(CLI_OBJS) $(CTL_OBJS) $(GEN_OBJS) \
 	    $(KUBE_SRCS) $(GEN_LIBS) $(SAN_FLAGS)
+
+PREFIX    ?= /usr/local
+
+# kubectl finds the plugin as PREFIX/bin/kubectl-kubengx on PATH
+install: all
+	install -D -m 0755 $(BUILD)/kubengx $(DESTDIR)$(PREFIX)/bin/kubengx
+	ln -sf kubengx $(DESTDIR)$(PREFIX)/bin/kubectl-kubengx
+	install -D -m 0644 $(BUILD)/ngx_http_k8s_module.so \
+	    $(DESTDIR)$(PREFIX)/lib/nginx/modules/ngx_http_k8s_module.so
+	install -D -m 0644 $(BUILD)/ngx_stream_k8s_module.so \
+	    $(DESTDIR)$(PREFIX)/lib/nginx/modules/ngx_stream_k8s_module.so
 
 # --- tests -----------------------------------------------------------------
 

@@ -33,7 +33,11 @@ const kngx_command_t  kngx_cmd_controller = {
 "tests find the Ingresses to blame; the config without them is applied\n"
 "and each gets an ExcludedFromConfig Event, until it or a Service or\n"
 "Secret it names changes (SIGHUP: try them all again).  When none is to\n"
-"blame, the running config stays (RejectedConfig Events).\n",
+"blame, the running config stays (RejectedConfig Events).\n"
+"\n"
+"With --validating-webhook it is also the Ingresses' validating admission\n"
+"webhook: an Ingress of its class that it would refuse, or with which\n"
+"nginx -t refuses the config, is rejected with the field and the reason.\n",
 
 "DUR: a number with ms, s, m or h (\"500ms\", \"15s\"); plain numbers are\n"
 "seconds.  Exit status: 0 after a requested stop, 1 if nginx died or a\n"
@@ -71,6 +75,15 @@ kngx_controller_check(kngx_options_t *o, char *conf_dir)
     {
         fprintf(stderr, "kubengx controller: --publish-service needs "
                 "NAMESPACE/NAME\n");
+        return -1;
+    }
+
+    if (c->webhook.listen
+        && (c->webhook.certificate == NULL || c->webhook.key == NULL))
+    {
+        fprintf(stderr, "kubengx controller: --validating-webhook needs "
+                "--validating-webhook-certificate and "
+                "--validating-webhook-key\n");
         return -1;
     }
 

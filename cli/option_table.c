@@ -22,12 +22,17 @@
 #define R  KNGX_CMD_RENDER
 #define L  KNGX_CMD_LINT
 #define C  KNGX_CMD_CONTROLLER
+#define K  (KNGX_CMD_KUBECTL | KNGX_CMD_KUBECTL_LINT)
+#define KL KNGX_CMD_KUBECTL_LINT
 
 #define KNGX_STR(x)   KNGX_STR_(x)
 #define KNGX_STR_(x)  #x
 
 #define KNGX_STREAM_GROUP  "TCP/UDP services and TLS passthrough (written " \
                            "to " KNGX_STREAM_CONF ")"
+
+#define KNGX_WEBHOOK  "Validating admission webhook (rejects the Ingresses " \
+                     "kubengx would refuse)"
 
 #define KNGX_LEADER  "Leader election and status (only the leader writes " \
                      "Ingress status)"
@@ -305,9 +310,49 @@ const kngx_option_t  kngx_options[] = {
       "directory the config names for certificates (default: DIR/certs as "
       "an absolute path)" },
 
-    { "output", required_argument, 'o', L, "Output", "FORMAT", "text",
+    { "output", required_argument, 'o', L | KL, "Output", "FORMAT", "text",
       KNGX_FIELD(json), kngx_opt_lint_output, 0, 0,
       "text (default) or json" },
+
+    /* kubectl kubengx: the cluster and the controller pods */
+
+    { "kubeconfig", required_argument, 0, K, "Cluster", "FILE", NULL,
+      KNGX_FIELD(kubectl.kubeconfig), kngx_opt_string, 0, 0,
+      "kubeconfig to use (default: $KUBECONFIG, else ~/.kube/config; "
+      "kubectl passes neither: give it here or in $KUBECONFIG)" },
+
+    { "context", required_argument, 0, K, "Cluster", "NAME", NULL,
+      KNGX_FIELD(kubectl.context), kngx_opt_string, 0, 0,
+      "kubeconfig context (default: current-context)" },
+
+    { "namespace", required_argument, 'n', K, "Cluster", "NS", "kubengx",
+      KNGX_FIELD(kubectl.ns), kngx_opt_string, 0, 0,
+      "namespace of the controller pods and their Lease (default kubengx)" },
+
+    { "selector", required_argument, 'l', K, "Cluster", "SELECTOR",
+      KNGX_KUBECTL_SELECTOR, KNGX_FIELD(kubectl.selector), kngx_opt_string,
+      0, 0,
+      "label selector of the controller pods (default "
+      KNGX_KUBECTL_SELECTOR ": those of the chart and examples/deploy/)" },
+
+    { "pod", required_argument, 0, K, "Cluster", "NAME", NULL,
+      KNGX_FIELD(kubectl.pod), kngx_opt_string, 0, 0,
+      "ask this controller pod (default: the first ready one the selector "
+      "finds)" },
+
+    { "election-id", required_argument, 0, K, "Cluster", "NAME",
+      "kubengx-leader", KNGX_FIELD(kubectl.lease), kngx_opt_string, 0, 0,
+      "the controllers' Lease, for status (default kubengx-leader)" },
+
+    { "metrics-port", required_argument, 0, K, "Cluster", "PORT", "10254",
+      KNGX_FIELD(kubectl.metrics_port), kngx_opt_int, 1, 65535,
+      "the pods' --metrics-port: /metrics for status, /conf for conf "
+      "(default 10254)" },
+
+    { "status-port", required_argument, 0, K, "Cluster", "PORT", "10246",
+      KNGX_FIELD(kubectl.status_port), kngx_opt_int, 1, 65535,
+      "the pods' --status-port: the module's table for backends (default "
+      "10246)" },
 
     /* the controller: the API */
 
@@ -331,21 +376,21 @@ const kngx_option_t  kngx_options[] = {
 
     /* the config: which Ingresses */
 
-    { "class", required_argument, 0, R | L | C, "Selection", "NAME",
+    { "class", required_argument, 0, R | L | C | KL, "Selection", "NAME",
       "kubengx", KNGX_FIELD(po.class_name), kngx_opt_string, 0, 0,
       "the IngressClass kubengx serves (default kubengx)" },
 
-    { "controller", required_argument, 0, R | L | C, "Selection", "NAME",
+    { "controller", required_argument, 0, R | L | C | KL, "Selection", "NAME",
       "kubengx.io/ingress-controller", KNGX_FIELD(po.controller),
       kngx_opt_string, 0, 0,
       "IngressClasses whose spec.controller is NAME are kubengx's too "
       "(default kubengx.io/ingress-controller)" },
 
-    { "watch-without-class", no_argument, 0, R | L | C, "Selection", NULL,
+    { "watch-without-class", no_argument, 0, R | L | C | KL, "Selection", NULL,
       NULL, KNGX_FIELD(po), kngx_opt_without_class, 0, 0,
       "kubengx serves Ingresses that name no class too" },
 
-    { "host-ownership", required_argument, 0, R | L | C, "Tenancy", "MODE",
+    { "host-ownership", required_argument, 0, R | L | C | KL, "Tenancy", "MODE",
       "namespace", KNGX_FIELD(po.host_ownership), kngx_opt_host_ownership,
       0, 0,
       "namespace (default): the namespace of the oldest Ingress routing a "
@@ -506,6 +551,36 @@ const kngx_option_t  kngx_options[] = {
       "listen on ADDR only (default: every address, IPv6 and IPv4: probes "
       "come to the pod IP)" },
 
+    { "status-port", required_argument, 0, C, "Health and metrics", "PORT",
+      "10246", KNGX_FIELD(ctl.nginx.status_port), kngx_opt_int, 0, 65535,
+      "with --endpoints module, nginx serves the module's endpoint table "
+      "(k8s_status JSON) at /k8s/status on PORT, GET only, for `kubectl "
+      "kubengx backends` (default 10246; 0: off)" },
+
+    { "validating-webhook", required_argument, 0, C, KNGX_WEBHOOK,
+      "[ADDR]:PORT", NULL, KNGX_FIELD(ctl.webhook.listen), kngx_opt_string,
+      0, 0,
+      "serve the validating admission webhook (HTTPS, AdmissionReview "
+      "admission.k8s.io/v1 POSTed to /networking/v1/ingresses) on PORT "
+      "(\":9443\": every address); needs the two flags below" },
+
+    { "validating-webhook-certificate", required_argument, 0, C,
+      KNGX_WEBHOOK, "FILE", NULL, KNGX_FIELD(ctl.webhook.certificate),
+      kngx_opt_string, 0, 0,
+      "its certificate (PEM, the chain after it); read again when the file "
+      "changes" },
+
+    { "validating-webhook-key", required_argument, 0, C, KNGX_WEBHOOK,
+      "FILE", NULL, KNGX_FIELD(ctl.webhook.key), kngx_opt_string, 0, 0,
+      "its private key (PEM); read again when the file changes" },
+
+    { "validating-webhook-test-timeout", required_argument, 0, C,
+      KNGX_WEBHOOK, "DUR", "8s", KNGX_FIELD(ctl.webhook.test_ms),
+      kngx_opt_duration, 100, 0,
+      "a review's nginx -t that has not ended after DUR is killed and the "
+      "Ingress allowed, with a warning (default 8s: below the API server's "
+      "10s webhook timeout)" },
+
     { "no-leader-elect", no_argument, 0, C, KNGX_LEADER, NULL, NULL,
       KNGX_FIELD(ctl.leader.elect), kngx_opt_false, 0, 0,
       "act as the only replica (always leader)" },
@@ -567,7 +642,7 @@ const kngx_option_t  kngx_options[] = {
       KNGX_FIELD(verbose), kngx_opt_true, 0, 0,
       "also say on stderr what was skipped and why" },
 
-    { "help", no_argument, 'h', R | L | C, NULL, NULL, NULL, 0, NULL, 0, 0,
+    { "help", no_argument, 'h', R | L | C | K, NULL, NULL, NULL, 0, NULL, 0, 0,
       "this help" },
 
     { NULL, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL }

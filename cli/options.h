@@ -34,6 +34,11 @@
 #define KNGX_CMD_RENDER      0x01u
 #define KNGX_CMD_LINT        0x02u
 #define KNGX_CMD_CONTROLLER  0x04u
+#define KNGX_CMD_KUBECTL     0x08u      /* kubectl kubengx SUBCOMMAND */
+#define KNGX_CMD_KUBECTL_LINT  0x10u    /* kubectl kubengx lint */
+
+#define KNGX_KUBECTL_SELECTOR                                                \
+    "app.kubernetes.io/name=kubengx,app.kubernetes.io/component=controller"
 
 
 typedef struct {
@@ -67,6 +72,19 @@ typedef struct {
 
     /* the controller's own */
     kngx_ctl_conf_t      ctl;
+
+    /* kubectl kubengx */
+    struct {
+        const char      *kubeconfig;
+        const char      *context;
+        const char      *ns;            /* of the controller pods */
+        const char      *selector;
+        const char      *pod;
+        const char      *lease;
+        int              metrics_port;
+        int              status_port;
+        const char      *target;        /* backends NS/SVC, or NULL */
+    } kubectl;
 } kngx_options_t;
 
 

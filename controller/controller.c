@@ -5,11 +5,11 @@
  * kngx_ctl_run() derives what the parts share from the configuration,
  * creates them in the order they use each other (the API; the store;
  * the leader, the status and the Events; the health server and the
- * probe; nginx's main config; the sync), runs controller_loop.c until a
- * stop signal or nginx's death, and takes them down in reverse.  The
- * parts hear of each other only through what they are given here: the
- * store tells the sync what changed, the leader tells whoever cares that
- * it leads.
+ * probe; nginx's main config; the sync; the webhook), runs
+ * controller_loop.c until a stop signal or nginx's death, and takes them
+ * down in reverse.  The parts hear of each other only through what they
+ * are given here: the store tells the sync what changed, the leader
+ * tells whoever cares that it leads.
  */
 
 #include <stdio.h>
@@ -97,6 +97,7 @@ kngx_ctl_derive(kngx_ctl_conf_t *c, kngx_ctl_api_t *api, char *idbuf,
     c->nginx.module = po->endpoints == KNGX_ENDPOINTS_MODULE ? co->module
                                                              : NULL;
     c->nginx.allow_loopback = co->allow_loopback;
+    c->nginx.status_address = ro->listen_address;
     c->nginx.kubeconfig = c->api.kubeconfig;
 
     c->sync.po = *po;
@@ -113,6 +114,7 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
     const kngx_check_opts_t *co, const kngx_stream_opts_t *so)
 {
     kngx_ctl_watch_handler_t  h;
+    int                       failed;
 
     ctl->api = kngx_ctl_api_create(&c->api);
     if (ctl->api == NULL) {
@@ -154,6 +156,7 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
         return -1;
     }
 
+    ctl->nginx_conf = &c->nginx;
     ctl->nginx = kngx_ctl_nginx_create(&c->nginx, kngx_ctl_api_auth(ctl->api));
     if (ctl->nginx == NULL) {
         return -1;
@@ -162,6 +165,12 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
     ctl->sync = kngx_ctl_sync_create(&c->sync, ctl->watch, ctl->nginx,
                                      ctl->events, ctl->status);
     if (ctl->sync == NULL) {
+        return -1;
+    }
+
+    ctl->webhook = kngx_ctl_webhook_create(&c->webhook, &c->sync, ctl->watch,
+                                           ctl->sync, &failed);
+    if (failed) {
         return -1;
     }
 
@@ -184,6 +193,7 @@ kngx_ctl_destroy(kngx_ctl_t *ctl)
         kngx_ctl_api_cancel_all(ctl->api);
     }
 
+    kngx_ctl_webhook_destroy(ctl->webhook);
     kngx_ctl_sync_destroy(ctl->sync);
     kngx_ctl_http_destroy(ctl->http);
     kngx_ctl_probe_destroy(ctl->probe);

@@ -22,6 +22,9 @@
  *   controller_events.h   warnings -> rate-limited core v1 Events
  *   controller_http.h     the /healthz, /readyz, /metrics server
  *                         (controller_metrics.c: what they answer)
+ *   controller_webhook.h  the validating admission webhook (HTTPS):
+ *                         the store with the reviewed Ingress, planned
+ *                         and tested like a sync's config
  *   controller_log.h      the clock and the log
  *
  * and controller_loop.c runs them until a stop signal or nginx's death.
@@ -45,6 +48,7 @@
 #include "controller_status.h"
 #include "controller_sync.h"
 #include "controller_watch.h"
+#include "controller_webhook.h"
 #include "model.h"
 #include "render.h"
 #include "stream.h"
@@ -64,6 +68,7 @@ typedef struct {
     kngx_ctl_leader_conf_t   leader;
     kngx_ctl_status_conf_t   status;
     kngx_ctl_events_conf_t   events;
+    kngx_ctl_webhook_conf_t  webhook;
 } kngx_ctl_conf_t;
 
 

@@ -491,9 +491,15 @@ kngx_ctl_api_result(kngx_ctl_api_t *api, CURL *easy, CURLcode rc,
 }
 
 
-long
-kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method, const char *path,
-    json_t *body, const char *content_type, json_t **resp)
+/*
+ * A blocking request.  raw NULL: the status logged when it is an error,
+ * *resp the JSON body.  Else nothing logged: raw gets the body (the
+ * caller frees raw->data), err a transport error (status -1).
+ */
+static long
+kngx_ctl_api_blocking(kngx_ctl_api_t *api, const char *method,
+    const char *path, json_t *body, const char *content_type, json_t **resp,
+    kngx_ctl_body_t *raw, char *err, size_t err_size)
 {
     CURL               *easy;
     CURLcode            rc;
@@ -503,8 +509,8 @@ kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method, const char *path,
     char                errbuf[CURL_ERROR_SIZE];
     long                status = -1;
 
-    if (resp) {
-        *resp = NULL;
+    if (raw) {
+        snprintf(err, err_size, "out of memory");
     }
 
     easy = kngx_ctl_api_easy(api, method, path, body, content_type,
@@ -517,8 +523,21 @@ kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method, const char *path,
     curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, errbuf);
 
     rc = curl_easy_perform(easy);
-    status = kngx_ctl_api_result(api, easy, rc, errbuf, method, path, &b,
-                                 resp);
+
+    if (raw == NULL) {
+        status = kngx_ctl_api_result(api, easy, rc, errbuf, method, path, &b,
+                                     resp);
+
+    } else if (rc != CURLE_OK) {
+        snprintf(err, err_size, "%s", errbuf[0] ? errbuf
+                                               : curl_easy_strerror(rc));
+
+    } else {
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        *raw = b;
+        b.data = NULL;
+        err[0] = '\0';
+    }
 
 done:
 
@@ -527,6 +546,41 @@ done:
     free(b.data);
     free(url);
     free(text);
+
+    return status;
+}
+
+
+long
+kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method, const char *path,
+    json_t *body, const char *content_type, json_t **resp)
+{
+    if (resp) {
+        *resp = NULL;
+    }
+
+    return kngx_ctl_api_blocking(api, method, path, body, content_type, resp,
+                                 NULL, NULL, 0);
+}
+
+
+long
+kngx_ctl_api_get(kngx_ctl_api_t *api, const char *path, char **body,
+    size_t *len, char *err, size_t err_size)
+{
+    kngx_ctl_body_t  b = { NULL, 0, 0 };
+    long             status;
+
+    status = kngx_ctl_api_blocking(api, "GET", path, NULL, NULL, NULL, &b,
+                                   err, err_size);
+
+    *body = status < 0 ? NULL : b.data ? b.data : strdup("");
+    *len = b.len;
+
+    if (status >= 0 && *body == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
 
     return status;
 }

@@ -83,6 +83,14 @@ long kngx_ctl_api_call(kngx_ctl_api_t *api, const char *method,
     const char *path, json_t *body, const char *content_type,
     json_t **resp);
 
+/*
+ * Blocking GET for a command-line client (kubectl kubengx): the status
+ * and the raw body (malloc'ed, NUL-terminated; NULL on -1), or -1 with
+ * err (a transport error).  Nothing is logged.
+ */
+long kngx_ctl_api_get(kngx_ctl_api_t *api, const char *path, char **body,
+    size_t *len, char *err, size_t err_size);
+
 /* drop every queued request (their done sees status -1) and refuse more */
 void kngx_ctl_api_cancel_all(kngx_ctl_api_t *api);
 int kngx_ctl_api_closing(kngx_ctl_api_t *api);

@@ -136,27 +136,40 @@ failed:
 }
 
 
-static int
-kngx_ctl_http_open(kngx_ctl_http_t *h)
+int
+kngx_ctl_http_bind(const char *addr, int port, const char **bound)
 {
-    const char  *addr = h->conf.address;
-    int          port = h->conf.port;
+    int  fd;
 
     if (addr) {
-        h->fd = kngx_ctl_http_listen(addr, port, -1);
+        fd = kngx_ctl_http_listen(addr, port, -1);
 
     } else {
         /* every address: dual-stack, or IPv4 where IPv6 is off */
         addr = "::";
-        h->fd = kngx_ctl_http_listen(addr, port, 0);
+        fd = kngx_ctl_http_listen(addr, port, 0);
 
-        if (h->fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL
-                          || errno == EINVAL))
+        if (fd < 0 && (errno == EAFNOSUPPORT || errno == EADDRNOTAVAIL
+                       || errno == EINVAL))
         {
             addr = "0.0.0.0";
-            h->fd = kngx_ctl_http_listen(addr, port, -1);
+            fd = kngx_ctl_http_listen(addr, port, -1);
         }
     }
+
+    *bound = addr;
+
+    return fd;
+}
+
+
+static int
+kngx_ctl_http_open(kngx_ctl_http_t *h)
+{
+    const char  *addr;
+    int          port = h->conf.port;
+
+    h->fd = kngx_ctl_http_bind(h->conf.address, port, &addr);
 
     if (h->fd < 0) {
         kngx_ctl_log("error: metrics: %s port %d: %s", addr, port,

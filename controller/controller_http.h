@@ -42,6 +42,10 @@ int kngx_ctl_http_fds(kngx_ctl_http_t *h, struct curl_waitfd *fds, int max);
 void kngx_ctl_http_handle(kngx_ctl_http_t *h, struct curl_waitfd *fds,
     int n);
 
+/* a non-blocking listening socket on addr (NULL: every address, IPv6
+ * and IPv4) and port; *bound: the address used; -1 (errno) on error */
+int kngx_ctl_http_bind(const char *addr, int port, const char **bound);
+
 const kngx_ctl_http_stats_t *kngx_ctl_http_stats(kngx_ctl_http_t *h);
 
 #endif /* KNGX_CONTROLLER_HTTP_H */

@@ -22,6 +22,8 @@ typedef struct {
     kngx_ctl_probe_t    *probe;
     kngx_ctl_nginx_t    *nginx;
     kngx_ctl_sync_t     *sync;
+    kngx_ctl_webhook_t  *webhook;       /* NULL: off */
+    const kngx_ctl_nginx_conf_t  *nginx_conf;   /* for /conf */
 
     /* the loop's */
     int                  sig_pipe[2];
@@ -37,6 +39,10 @@ int kngx_ctl_signals(kngx_ctl_t *ctl);
 int kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so);
 /* until a stop signal and nginx's exit (0), or nginx's death (1) */
 int kngx_ctl_loop(kngx_ctl_t *ctl);
+
+/* controller_conf.c: GET /conf, the config files nginx runs */
+const char *kngx_ctl_conf_answer(kngx_ctl_t *ctl, kngx_buf_t *body,
+    const char **content_type);
 
 /* controller_metrics.c: the health server's answers */
 const char *kngx_ctl_answer(void *data, const char *path, kngx_buf_t *body,

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/time.h>
+#include <string.h>
 #include <time.h>
 
 #include "controller_log.h"
@@ -31,6 +32,16 @@ kngx_ctl_wall(void)
 }
 
 
+static const char  *kngx_ctl_log_who;
+
+
+void
+kngx_ctl_log_as(const char *who)
+{
+    kngx_ctl_log_who = who;
+}
+
+
 void
 kngx_ctl_log(const char *fmt, ...)
 {
@@ -38,6 +49,20 @@ kngx_ctl_log(const char *fmt, ...)
     char       ts[32];
     time_t     t = time(NULL);
     struct tm  tm;
+
+    if (kngx_ctl_log_who) {
+        if (strncmp(fmt, "error", 5) != 0 && strncmp(fmt, "warning", 7) != 0)
+        {
+            return;
+        }
+
+        fprintf(stderr, "%s: ", kngx_ctl_log_who);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+        return;
+    }
 
     gmtime_r(&t, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);

@@ -3,8 +3,9 @@
  * kubengx controller: the main loop, signals and children.
  *
  * One thread, one poll (the API's libcurl multi handle, waited on with
- * our own fds: the signal pipe, the health/metrics sockets, the running
- * nginx -t's output and the nginx readiness probe).  Each turn: start
+ * our own fds: the signal pipe, the health/metrics sockets, the webhook's
+ * sockets and its reviews' nginx -t output, the running nginx -t's output
+ * and the nginx readiness probe).  Each turn: start
  * the list/watch requests that are due, run the leader election step,
  * run a sync when its hold-off has passed (controller_sync.c), start
  * nginx after the first sync, handle signals and children, feed
@@ -109,7 +110,7 @@ kngx_ctl_reap(kngx_ctl_t *ctl)
         if (kngx_ctl_nginx_reaped(ctl->nginx, pid, status)) {
             exited = 1;
 
-        } else {
+        } else if (!kngx_ctl_webhook_reaped(ctl->webhook, pid, status)) {
             /* nginx -t of a sync, or an orphan adopted as PID 1 */
             kngx_ctl_sync_reaped(ctl->sync, pid, status);
         }
@@ -213,9 +214,10 @@ kngx_ctl_steps(kngx_ctl_t *ctl, uint64_t now, uint64_t *wake)
 int
 kngx_ctl_loop(kngx_ctl_t *ctl)
 {
-    struct curl_waitfd  fds[KNGX_CTL_HTTP_MAX_FDS + 3];
+    struct curl_waitfd  fds[KNGX_CTL_HTTP_MAX_FDS + KNGX_CTL_WEBHOOK_MAX_FDS
+                            + 3];
     uint64_t            now, wake;
-    int                 n, rc, timeout;
+    int                 n, rc, timeout, nhttp, nwh;
 
     for ( ;; ) {
         now = kngx_ctl_now();
@@ -231,8 +233,10 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
         fds[0].fd = ctl->sig_pipe[0];
         fds[0].events = CURL_WAIT_POLLIN;
         fds[0].revents = 0;
-        n = 1 + kngx_ctl_http_fds(ctl->http, fds + 1,
-                                  KNGX_CTL_HTTP_MAX_FDS);
+        nhttp = kngx_ctl_http_fds(ctl->http, fds + 1, KNGX_CTL_HTTP_MAX_FDS);
+        nwh = kngx_ctl_webhook_fds(ctl->webhook, fds + 1 + nhttp,
+                                   KNGX_CTL_WEBHOOK_MAX_FDS);
+        n = 1 + nhttp + nwh;
 
         if (kngx_ctl_sync_fd(ctl->sync) != -1) {
             fds[n].fd = kngx_ctl_sync_fd(ctl->sync);
@@ -251,7 +255,8 @@ kngx_ctl_loop(kngx_ctl_t *ctl)
         }
 
         kngx_ctl_api_perform(ctl->api);
-        kngx_ctl_http_handle(ctl->http, fds + 1, n - 1);
+        kngx_ctl_http_handle(ctl->http, fds + 1, nhttp);
+        kngx_ctl_webhook_handle(ctl->webhook, fds + 1 + nhttp, nwh);
         kngx_ctl_sync_io(ctl->sync);
         kngx_ctl_probe_handle(ctl->probe);
     }

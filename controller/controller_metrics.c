@@ -281,6 +281,11 @@ kngx_ctl_answer(void *data, const char *path, kngx_buf_t *body,
         return "200 OK";
     }
 
-    kngx_buf_printf(body, "not found; try /healthz, /readyz, /metrics\n");
+    if (strcmp(path, "/conf") == 0) {
+        return kngx_ctl_conf_answer(ctl, body, content_type);
+    }
+
+    kngx_buf_printf(body, "not found; try /healthz, /readyz, /metrics, "
+                    "/conf\n");
     return "404 Not Found";
 }

@@ -122,12 +122,42 @@ kngx_ctl_nginx_unlink_hops(const kngx_ctl_nginx_conf_t *c)
 }
 
 
+/*
+ * The module's table for `kubectl kubengx backends` (through the API
+ * server's pod proxy): one GET-only location on a port of its own.
+ */
+
+static void
+kngx_ctl_nginx_status(const kngx_ctl_nginx_conf_t *c, char *out,
+    size_t size)
+{
+    if (c->status_port == 0) {
+        return;
+    }
+
+    snprintf(out, size,
+        "\n"
+        "    server {\n"
+        "        listen %s%s%d;\n"
+        "        access_log off;\n"
+        "        location = /k8s/status {\n"
+        "            limit_except GET { deny all; }\n"
+        "            k8s_status;\n"
+        "        }\n"
+        "        location / { return 404; }\n"
+        "    }\n",
+        c->status_address ? c->status_address : "",
+        c->status_address ? ":" : "", c->status_port);
+}
+
+
 static int
 kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
 {
     const kngx_ctl_nginx_conf_t  *c = &ng->conf;
     char                          text[16384], path[4200], api[4200];
     char                          err[4400], sloads[8600], sblock[4300];
+    char                          status[512];
     struct stat                   st;
     int                           n, module;
 
@@ -163,8 +193,10 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     }
 
     api[0] = '\0';
+    status[0] = '\0';
     if (module) {
         kngx_ctl_nginx_k8s_api(c, auth, api, sizeof(api));
+        kngx_ctl_nginx_status(c, status, sizeof(status));
     }
 
     n = snprintf(text, sizeof(text),
@@ -189,6 +221,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         "    scgi_temp_path %s/tmp/scgi;\n"
         "%s%s%s"
         "    include %s/kubengx.conf;\n"
+        "%s"
         "}\n"
         "%s",
         c->worker_processes, c->conf_dir,
@@ -198,7 +231,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
         module && c->allow_loopback
         ? "    k8s_allow_loopback_endpoints on;\n" : "",
-        c->conf_dir, sblock);
+        c->conf_dir, status, sblock);
 
     if (n < 0 || (size_t) n >= sizeof(text)) {
         kngx_ctl_log("error: nginx.conf: paths too long");

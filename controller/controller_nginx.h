@@ -20,6 +20,9 @@ typedef struct {
                                            NULL: ours */
     const char          *worker_processes;
     const char          *access_log;
+    int                  status_port;   /* the module's k8s_status on
+                                           /k8s/status (0: none) */
+    const char          *status_address;    /* NULL: every IPv4 one */
 
     /* filled by kngx_ctl_run() */
     const char          *nginx;         /* binary */

@@ -185,6 +185,13 @@ kngx_ctl_sync_applied(kngx_ctl_sync_t *s)
 }
 
 
+kngx_ctl_exclude_t *
+kngx_ctl_sync_excluded(kngx_ctl_sync_t *s)
+{
+    return s->exclude;
+}
+
+
 const kngx_ctl_sync_stats_t *
 kngx_ctl_sync_stats(kngx_ctl_sync_t *s)
 {

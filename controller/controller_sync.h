@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "controller_events.h"
+#include "controller_exclude.h"
 #include "controller_nginx.h"
 #include "controller_status.h"
 #include "controller_watch.h"
@@ -86,6 +87,9 @@ int kngx_ctl_sync_busy(kngx_ctl_sync_t *s);
 int kngx_ctl_sync_fd(kngx_ctl_sync_t *s);
 void kngx_ctl_sync_io(kngx_ctl_sync_t *s);
 void kngx_ctl_sync_reaped(kngx_ctl_sync_t *s, pid_t pid, int status);
+
+/* the Ingresses it leaves out (controller_exclude.h) */
+kngx_ctl_exclude_t *kngx_ctl_sync_excluded(kngx_ctl_sync_t *s);
 
 /* a config was applied */
 int kngx_ctl_sync_applied(kngx_ctl_sync_t *s);

@@ -75,5 +75,9 @@ int kngx_ctl_watch_kind(kngx_ctl_watch_t *w, int kind, const char **name,
 
 /* controller_model.c: the store as a generator model */
 kngx_model_t *kngx_ctl_store_model(kngx_ctl_watch_t *w);
+/* the same with the Ingress ing (from ing_src) instead of the stored
+ * ing_key ("ns/name"), or added */
+kngx_model_t *kngx_ctl_store_model_with(kngx_ctl_watch_t *w,
+    const char *ing_key, json_t *ing, const kngx_source_t *ing_src);
 
 #endif /* KNGX_CONTROLLER_WATCH_H */

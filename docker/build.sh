@@ -28,6 +28,8 @@ install -D -m 0644 build/ngx_http_k8s_module.so \
 install -D -m 0644 build/ngx_stream_k8s_module.so \
     "$dest/usr/lib/nginx/modules/ngx_stream_k8s_module.so"
 install -D -m 0755 build/kubengx "$dest/usr/bin/kubengx"
+# the kubectl plugin: the same binary under kubectl's plugin name
+ln -sf kubengx "$dest/usr/bin/kubectl-kubengx"
 install -d "$dest/usr/share/nginx/modules-available"
 echo "load_module modules/ngx_http_k8s_module.so;" \
     > "$dest/usr/share/nginx/modules-available/mod-http-k8s.conf"

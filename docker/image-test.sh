@@ -212,6 +212,10 @@ out=$(run kubengx --version 2>&1) || true
 [ "$out" = "kubengx $(cat VERSION)" ] \
     && ok "kubengx --version: $out" || fail "kubengx --version: $out"
 
+out=$(run kubectl-kubengx --help 2>&1) || true
+printf '%s' "$out" | grep -q '^Usage: kubectl kubengx' \
+    && ok "kubectl-kubengx: the plugin" || fail "kubectl-kubengx: $out"
+
 out=$(run id -u)
 [ "$out" != 0 ] && ok "runs as uid $out" || fail "runs as uid 0"
 

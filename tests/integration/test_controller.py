@@ -36,6 +36,7 @@ class Controller:
         self.http_port = harness.free_port()
         self.https_port = harness.free_port()
         self.metrics_port = harness.free_port()
+        self.status_port = harness.free_port()
         self.identity = name
         self.log_path = os.path.join(self.dir, "controller.log")
         cmd = [harness.KUBENGX, "controller",
@@ -47,6 +48,7 @@ class Controller:
                "--http-port", str(self.http_port),
                "--https-port", str(self.https_port),
                "--metrics-port", str(self.metrics_port),
+               "--status-port", str(self.status_port),
                "--worker-processes", "1",
                "--election-identity", name,
                "--sync-holdoff", "100ms", "--sync-max-delay", "1s"]
@@ -173,7 +175,7 @@ def test_help_documents_every_flag(kubengx):
     src = open(os.path.join(harness.ROOT, "cli",
                             "option_table.c")).read()
     flags = [f for f, cmds in re.findall(
-        r'\{ "([a-z-]+)", (?:required|no)_argument, \S+, ([RLC |]+),', src)
+        r'\{ "([a-z-]+)", (?:required|no)_argument, \S+, ([RLCK |]+),', src)
         if "C" in cmds.split()]
     assert len(flags) > 30
     for f in flags:

@@ -470,7 +470,8 @@ def test_deployment_args_run_a_controller(kube_api, kubengx, tmp_path, main_docs
         args.append(expand(a, env))
     cmd = [kubengx, "controller", *args, "--kubeconfig", api.kubeconfig,
            "--nginx", harness.NGINX, "--module", harness.MODULE,
-           "--listen-address", "127.0.0.1", "--metrics-address", "127.0.0.1"]
+           "--listen-address", "127.0.0.1", "--metrics-address", "127.0.0.1",
+           "--status-port", str(harness.free_port())]
     if harness.sanitized():
         env = harness.san_env(str(conf), env)
     log = open(tmp_path / "controller.log", "w+")

@@ -31,9 +31,8 @@ NS = "kubengx"
 READ = {"get", "list", "watch"}
 
 # Flags the chart renders that `kubengx controller` does not parse yet:
-# the settings ConfigMap and the admission webhook (README "Deploying").
-PENDING_FLAGS = {"configmap", "validating-webhook", "validating-webhook-certificate",
-                 "validating-webhook-key"}
+# the settings ConfigMap (README "Deploying").
+PENDING_FLAGS = {"configmap"}
 
 VARIANTS = {"default": None, "daemonset": "daemonset-values.yaml",
             "scoped": "scoped-values.yaml", "webhook-off": "webhook-off-values.yaml",

@@ -15,6 +15,7 @@ their custom resources; see README.md). The first stdout line is `ready <url>`. 
 """
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -32,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import admission  # noqa: E402
 import apierrors  # noqa: E402
 import kube_selectors  # noqa: E402
 import loader  # noqa: E402
@@ -307,6 +309,10 @@ class Handler(BaseHTTPRequestHandler):
         if rest[0] == "namespaces" and len(rest) >= 3 and resources.find(group, version, rest[2]):
             ns, rest = rest[1], rest[2:]
         res = resources.find(group, version, rest[0])
+        if (res is not None and res.kind == "Pod" and ns is not None and len(rest) >= 3
+                and rest[2] == "proxy"):
+            PodProxy(self, res, ns, rest[1]).handle()
+            return
         if res is None or len(rest) > 3 or (ns is not None and not res.namespaced):
             self.read_body()
             raise apierrors.server_not_found()
@@ -319,6 +325,64 @@ class Handler(BaseHTTPRequestHandler):
             self.read_body()
             raise apierrors.server_not_found()
         Resource(self, res, ns, name, sub, query).handle()
+
+
+class PodProxy:
+    """GET/POST/... /api/v1/namespaces/NS/pods/NAME[:PORT]/proxy[/PATH][?QUERY]:
+    the request forwarded to the pod, as kube-apiserver's pods/proxy does,
+    with the pod's IP mapped to 127.0.0.1 (a test's process stands for the
+    pod).  PORT: a number or a container port's name (none: 80).  The pod
+    must exist and have status.podIP; the answer is the pod's status, type
+    and body; a refused connection is a 503 with the real server's words."""
+
+    HOP = {"connection", "keep-alive", "transfer-encoding", "te", "upgrade",
+           "proxy-authorization", "authorization", "host", "content-length"}
+
+    def __init__(self, handler, res, ns, name):
+        self.h = handler
+        self.res = res
+        self.ns = ns
+        self.name, _, self.port = name.partition(":")
+
+    def target_port(self, pod):
+        if not self.port:
+            return 80
+        if self.port.isdigit():
+            return int(self.port)
+        for c in pod.get("spec", {}).get("containers", []):
+            for p in c.get("ports") or []:
+                if p.get("name") == self.port:
+                    return int(p["containerPort"])
+        raise apierrors.ApiError(503, "ServiceUnavailable",
+                                 'no such port "%s" on pod %s' % (self.port, self.name))
+
+    def handle(self):
+        body = self.h.read_body()
+        pod = self.h.server.store.get(self.res, self.ns, self.name)
+        ip = (pod.get("status") or {}).get("podIP")
+        if not ip:
+            raise apierrors.ApiError(503, "ServiceUnavailable",
+                                     "address not allowed")
+        port = self.target_port(pod)
+        raw = self.h.path.split("?", 1)
+        marker = "/proxy"
+        at = raw[0].find(marker, raw[0].find("/pods/"))
+        path = raw[0][at + len(marker):] or "/"
+        if len(raw) > 1:
+            path += "?" + raw[1]
+        headers = {k: v for k, v in self.h.headers.items() if k.lower() not in self.HOP}
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request(self.h.command, path, body=body or None, headers=headers)
+            r = conn.getresponse()
+            data = r.read()
+        except OSError as err:
+            raise apierrors.ApiError(503, "ServiceUnavailable",
+                                     "error trying to reach service: dial tcp %s:%d: %s"
+                                     % (ip, port, err))
+        finally:
+            conn.close()
+        self.h.send_bytes(r.status, r.getheader("Content-Type", "text/plain"), data)
 
 
 class Resource:
@@ -347,10 +411,20 @@ class Resource:
                 self.h.send_json(200, self.out(self.store.get(self.res, self.ns, self.name)))
         elif method == "POST" and self.name is None and (self.ns or not self.res.namespaced):
             body = self.field_validated(self.checked_body())
+            admission.validate(self.store, self.res, self.ns, None, "CREATE", body, None,
+                               self.warnings)
             obj = self.store.create(self.res, self.ns, body, self.dry_run)
             self.h.send_json(201, self.out(obj), self.warning_headers())
         elif method == "PUT" and self.name is not None:
             body = self.field_validated(self.checked_body())
+            if self.sub is None:
+                try:
+                    old = self.store.get(self.res, self.ns, self.name)
+                except apierrors.ApiError:
+                    old = None
+                admission.validate(self.store, self.res, self.ns, self.name,
+                                   "UPDATE" if old else "CREATE", body,
+                                   old and self.out(old), self.warnings)
             obj, created = self.store.update(self.res, self.ns, self.name, body,
                                              self.sub, self.dry_run)
             self.h.send_json(201 if created else 200, self.out(obj), self.warning_headers())

@@ -100,6 +100,9 @@ RESOURCES = [
     # (examples/deploy/) create next to the objects above, so that kubectl
     # can map, dry-run and create them here.
     Resource("", "v1", "serviceaccounts", "serviceaccount", "ServiceAccount", True, ["sa"]),
+    # Pods: stored (a test writes their status.podIP and phase), and the
+    # pods/proxy subresource (kube_apiserver.py, PodProxy).
+    Resource("", "v1", "pods", "pod", "Pod", True, ["po"], status=True),
     Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "clusterrole", "ClusterRole",
              False),
     Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding",
