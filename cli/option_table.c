@@ -474,18 +474,20 @@ const kngx_option_t  kngx_options[] = {
       "the same for UDP services (\"PORT\": \"NS/SVC:SVCPORT\")" },
 
     { "enable-ssl-passthrough", no_argument, 0, R | C,
-      KNGX_STREAM_GROUP, NULL, NULL, KNGX_FIELD(stream.passthrough), kngx_opt_true, 0, 0,
+      KNGX_STREAM_GROUP, NULL, NULL, KNGX_FIELD(stream.passthrough),
+      kngx_opt_true, 0, 0,
       "honour nginx.ingress.kubernetes.io/ssl-passthrough: the https port "
       "reads SNI and sends those hosts' TLS to their Service as is" },
 
     { "ssl-passthrough-dir", required_argument, 0, R | C,
-      KNGX_STREAM_GROUP, "DIR", NULL, KNGX_FIELD(stream.hop_dir), kngx_opt_abs_path, 0, 0,
+      KNGX_STREAM_GROUP, "DIR", NULL, KNGX_FIELD(stream.hop_dir),
+      kngx_opt_abs_path, 0, 0,
       "where the local hops' unix sockets go (default: the output or conf "
       "directory)" },
 
     { "nginx-stream-module", required_argument, 0, R | C,
-      KNGX_STREAM_GROUP, "PATH|none", NULL, KNGX_FIELD(stream.ngx_stream_module),
-      kngx_opt_stream_module, 0, 0,
+      KNGX_STREAM_GROUP, "PATH|none", NULL,
+      KNGX_FIELD(stream.ngx_stream_module), kngx_opt_stream_module, 0, 0,
       "nginx's ngx_stream_module.so, loaded before kubengx's (default: "
       "Debian's, in /usr/lib/nginx/modules/, when present; none: nginx has "
       "stream built in)" },

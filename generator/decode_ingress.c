@@ -124,7 +124,8 @@ kngx_dec_path(kngx_dec_t *d, json_t *jp, kngx_ingress_path_t *p)
 
     p->path = kngx_dec_str(d, jp, "path",
                            kngx_dec_sub(f, p->field, ".path"),
-                           type && p->type != KNGX_PATH_IMPLEMENTATION_SPECIFIC);
+                           type
+                           && p->type != KNGX_PATH_IMPLEMENTATION_SPECIFIC);
     if (p->path == NULL) {
         p->path = "/";
     }

@@ -9,8 +9,9 @@
  * retries it every NGX_HTTP_K8S_LEASE_RETRY ms for the first
  * NGX_HTTP_K8S_LEASE_FAST ms of waiting (the old worker 0 hands it over
  * as it starts shutting down), then every NGX_HTTP_K8S_WATCH_TICK, and
- * heartbeats it at least every half tick while it holds it; a writer that lost it (a stalled
- * worker whose lease expired) stops its transfers and will relist.
+ * heartbeats it at least every half tick while it holds it; a writer
+ * that lost it (a stalled worker whose lease expired) stops its transfers
+ * and will relist.
  *
  * When the lease is first taken (not at process start: during a reload
  * the old worker 0 may still be writing until it hands the lease over),
