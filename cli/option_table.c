@@ -62,7 +62,7 @@ kngx_opt_false(const kngx_option_t *opt, const char *arg, void *field,
 }
 
 
-/* "NS/NAME" of ingress-nginx's TCP/UDP services ConfigMaps (stream.h) */
+/* "NS/NAME" of a ConfigMap: TCP/UDP services (stream.h), settings */
 static const char *
 kngx_opt_configmap(const kngx_option_t *opt, const char *arg, void *field,
     char *buf, size_t size)
@@ -412,6 +412,15 @@ const kngx_option_t  kngx_options[] = {
       "replace (default): X-Forwarded-For is the client address nginx "
       "sees; append: add it to the client's header (only behind a "
       "trusted proxy: clients can write any address there)" },
+
+    /* the settings ConfigMap (generator/settings/settings.h) */
+
+    { "configmap", required_argument, 0, R | C, "Settings", "NS/NAME",
+      NULL, KNGX_FIELD(ro.settings_configmap), kngx_opt_configmap, 0, 0,
+      "ingress-nginx's settings ConfigMap (proxy-body-size, hsts, "
+      "use-gzip, ...; README \"The settings ConfigMap\"): render reads it "
+      "from the input, the controller watches it; an unknown key or bad "
+      "value is a warning and left out" },
 
     /* TCP/UDP services and TLS passthrough (stream.h) */
 

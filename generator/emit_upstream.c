@@ -65,6 +65,7 @@
 #include <string.h>
 
 #include "render.h"
+#include "settings/settings.h"
 
 
 #define KNGX_KEEPALIVE           32
@@ -99,7 +100,8 @@ kngx_variant_cmp(const void *a, const void *b)
 
 /* one k8s_dispatch upstream per balancing variant in use, by name */
 static void
-kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p)
+kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_settings_t *s)
 {
     const kngx_upstream_t  **v;
     size_t                   i, n;
@@ -136,8 +138,9 @@ kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p)
         kngx_buf_printf(b, "upstream " KNGX_DISPATCH_NAME "%s {\n"
                         "    k8s_dispatch", v[i]->variant);
         kngx_emit_balance(b, v[i]);
-        kngx_buf_printf(b, ";\n    keepalive %d;\n}\n\n",
-                        KNGX_DISPATCH_KEEPALIVE);
+        kngx_buf_printf(b, ";\n");
+        kngx_settings_upstream(b, s, KNGX_DISPATCH_KEEPALIVE);
+        kngx_buf_printf(b, "}\n\n");
     }
 
     free(v);
@@ -145,13 +148,14 @@ kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p)
 
 
 void
-kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
+kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_settings_t *s)
 {
     const kngx_upstream_t  *u;
     size_t                  i, j;
 
     if (p->dispatch) {
-        kngx_emit_dispatch(b, p);
+        kngx_emit_dispatch(b, p, s);
     }
 
     for (i = 0; i < p->nupstreams; i++) {
@@ -197,6 +201,7 @@ kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
             }
         }
 
-        kngx_buf_printf(b, "    keepalive %d;\n}\n\n", KNGX_KEEPALIVE);
+        kngx_settings_upstream(b, s, KNGX_KEEPALIVE);
+        kngx_buf_printf(b, "}\n\n");
     }
 }

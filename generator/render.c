@@ -74,6 +74,7 @@
 
 #include "render.h"
 #include "escape.h"
+#include "settings/settings.h"
 
 
 void
@@ -135,6 +136,7 @@ typedef struct {
     kngx_buf_t                *b;
     const kngx_plan_t         *p;
     const kngx_render_opts_t  *o;
+    const kngx_settings_t     *s;
     char                       http_listen[300];
     char                       https_listen[1100];
     const char                *certs_dir;    /* quoted-safe */
@@ -306,8 +308,8 @@ kngx_render_proxy_headers(kngx_render_t *r)
         "    proxy_set_header X-Forwarded-Proto $scheme;\n"
         "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
         "    proxy_set_header X-Forwarded-Port %s;\n",
-        r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
-                                  : "$remote_addr",
+        r->o->forwarded_for_append || r->s->compute_full_forwarded_for == 1
+        ? "$proxy_add_x_forwarded_for" : "$remote_addr",
         r->o->https_hop ? "$kubengx_server_port" : "$server_port");
 }
 
@@ -367,13 +369,20 @@ kngx_render_cert(kngx_render_t *r, const char *name)
         "    ssl_certificate \"%s/%s.pem\";\n"
         "    ssl_certificate_key \"%s/%s.pem\";\n",
         r->certs_dir, name, r->certs_dir, name);
+    kngx_settings_tls(r->b, r->s);
 }
 
 
+/*
+ * ssl-redirect false: a TLS host's routes on http too, in one server
+ * with both listeners
+ */
 static void
 kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 {
-    if (srv->tls && srv->redirect) {
+    const char  *h2 = kngx_settings_tls_listen(r->s);
+
+    if (srv->tls && srv->redirect && r->s->ssl_redirect != 0) {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
         kngx_render_server_name(r, srv);
 
@@ -386,8 +395,16 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
                 r->o->https_port);
         }
 
-        kngx_buf_printf(r->b, "server {\n    listen %s ssl;\n",
-                        r->https_listen);
+        kngx_buf_printf(r->b, "server {\n    listen %s ssl%s;\n",
+                        r->https_listen, h2);
+        kngx_render_server_name(r, srv);
+        kngx_render_cert(r, srv->cert_name);
+        kngx_render_hop(r);
+
+    } else if (srv->tls && srv->redirect) {
+        kngx_buf_printf(r->b, "server {\n    listen %s;\n"
+                        "    listen %s ssl%s;\n", r->http_listen,
+                        r->https_listen, h2);
         kngx_render_server_name(r, srv);
         kngx_render_cert(r, srv->cert_name);
         kngx_render_hop(r);
@@ -397,9 +414,11 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_server_name(r, srv);
     }
 
+    kngx_settings_server(r->b, r->s);
     kngx_render_proxy_headers(r);
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
+    kngx_settings_locations(r->b, r->s);
     kngx_buf_printf(r->b, "}\n\n");
 }
 
@@ -412,6 +431,10 @@ kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
     size_t       i;
 
     if (addr) {
+        if (strlen(addr) > 253) {
+            return "--listen-address is longer than 253 characters";
+        }
+
         /* an IP address (IPv6 in brackets) or a host name */
         for (i = 0; addr[i]; i++) {
             char  c = addr[i];
@@ -452,7 +475,12 @@ kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
 
         snprintf(r->https_listen, sizeof(r->https_listen),
                  "unix:%s proxy_protocol", o->https_hop);
+
+    } else {
+        strcat(r->https_listen, kngx_settings_listen(r->s));
     }
+
+    strcat(r->http_listen, kngx_settings_listen(r->s));
 
     return NULL;
 }
@@ -472,6 +500,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     r.b = &b;
     r.p = p;
     r.o = o;
+    r.s = o->settings ? o->settings : kngx_settings_default();
     r.certs_dir = o->certs_dir ? o->certs_dir : "certs";
 
     *err = NULL;
@@ -544,7 +573,8 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
             "server_names_hash_bucket_size %zu;\n\n", bucket);
     }
 
-    kngx_emit_upstreams(&b, p);
+    kngx_settings_http(&b, r.s);
+    kngx_emit_upstreams(&b, p, r.s);
 
     /* the catch-all */
 
@@ -554,26 +584,30 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         "    listen %s default_server;\n", r.http_listen);
 
     if (p->default_cert) {
-        kngx_buf_printf(&b, "    listen %s ssl default_server;\n",
-                        r.https_listen);
+        kngx_buf_printf(&b, "    listen %s ssl%s default_server;\n",
+                        r.https_listen, kngx_settings_tls_listen(r.s));
         kngx_render_cert(&r, p->default_cert->name);
         kngx_render_hop(&r);
     }
 
     kngx_buf_printf(&b, "    server_name _;\n");
+    kngx_settings_server(&b, r.s);
     kngx_render_proxy_headers(&r);
     kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
+    kngx_settings_locations(&b, r.s);
     kngx_buf_printf(&b, "}\n\n");
 
     if (https && p->default_cert == NULL) {
         kngx_buf_printf(&b,
             "# https for names without a certificate: refuse the handshake\n"
             "server {\n"
-            "    listen %s ssl default_server;\n"
+            "    listen %s ssl%s default_server;\n"
             "    server_name _;\n"
-            "    ssl_reject_handshake on;\n"
-            "}\n\n", r.https_listen);
+            "    ssl_reject_handshake on;\n",
+            r.https_listen, kngx_settings_tls_listen(r.s));
+        kngx_settings_tls(&b, r.s);
+        kngx_buf_printf(&b, "}\n\n");
     }
 
     for (i = 0; i < p->nservers; i++) {

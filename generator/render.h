@@ -44,6 +44,10 @@ typedef struct {
                                              listen on, behind the stream
                                              config (stream.h); NULL: the
                                              https port */
+    const char          *settings_configmap;  /* --configmap NS/NAME */
+    const struct kngx_settings_s *settings;   /* the settings ConfigMap
+                                             (settings/settings.h);
+                                             NULL: the edge defaults */
 } kngx_render_opts_t;
 
 
@@ -66,8 +70,9 @@ char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
  */
 int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
 
-/* emit_upstream.c: the upstream { } blocks */
-void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p);
+/* emit_upstream.c: the upstream { } blocks (keepalive from s) */
+void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p,
+    const struct kngx_settings_s *s);
 
 
 /* output.c: write DIR/kubengx.conf and DIR/certs/NAME.pem atomically */
