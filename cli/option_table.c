@@ -484,11 +484,15 @@ const kngx_option_t  kngx_options[] = {
 
     { "worker-processes", required_argument, 0, C, "nginx", "N", "auto",
       KNGX_FIELD(ctl.nginx.worker_processes), kngx_opt_string, 0, 0,
-      "worker_processes in our nginx.conf (default auto)" },
+      "worker_processes in our nginx.conf (default auto; the settings "
+      "ConfigMap's worker-processes wins)" },
 
-    { "access-log", required_argument, 0, C, "nginx", "PATH", "off",
+    { "access-log", required_argument, 0, C, "nginx", "PATH", NULL,
       KNGX_FIELD(ctl.nginx.access_log), kngx_opt_string, 0, 0,
-      "access_log in our nginx.conf (default off)" },
+      "an access_log in our nginx.conf's http { } besides the rendered "
+      "config's (the settings ConfigMap's access-log-path, default "
+      "/dev/stdout in the upstreaminfo format); off: no access log at "
+      "all" },
 
     { "allow-loopback-endpoints", no_argument, 0, C, "nginx", NULL, NULL,
       KNGX_FIELD(co.allow_loopback), kngx_opt_true, 0, 0,

@@ -125,6 +125,8 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
         return -1;
     }
 
+    kngx_ctl_settings_conf(c, ro);
+
     h.changed = kngx_ctl_on_changed;
     h.dirty = kngx_ctl_on_dirty;
     h.data = ctl;

@@ -35,6 +35,8 @@ typedef struct {
 int kngx_ctl_signals(kngx_ctl_t *ctl);
 /* controller_stream.c: the stream options into the parts' confs */
 int kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so);
+/* controller_settings.c: the settings ConfigMap's watch */
+void kngx_ctl_settings_conf(kngx_ctl_conf_t *c, const kngx_render_opts_t *ro);
 /* until a stop signal and nginx's exit (0), or nginx's death (1) */
 int kngx_ctl_loop(kngx_ctl_t *ctl);
 

@@ -28,9 +28,15 @@
 
 struct kngx_ctl_nginx_s {
     kngx_ctl_nginx_conf_t    conf;
+    const kube_auth_t       *auth;
+    kngx_settings_main_t     main;      /* the flags', then the settings
+                                           ConfigMap's */
     pid_t                    pid;       /* 0: not running */
     unsigned                 exited:1;
     char                     main_conf[4096];
+    char                     wp[16];    /* main's strings */
+    char                     wst[32];
+    char                     ell[16];
 };
 
 
@@ -126,8 +132,10 @@ static int
 kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
 {
     const kngx_ctl_nginx_conf_t  *c = &ng->conf;
+    const kngx_settings_main_t   *m = &ng->main;
     char                          text[16384], path[4200], api[4200];
     char                          err[4400], sloads[8600], sblock[4300];
+    char                          shutdown[64], alog[4200];
     struct stat                   st;
     int                           n, module;
 
@@ -167,21 +175,36 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         kngx_ctl_nginx_k8s_api(c, auth, api, sizeof(api));
     }
 
+    /* the main config's settings (generator/settings/settings.h) */
+
+    shutdown[0] = '\0';
+    if (m->worker_shutdown_timeout) {
+        snprintf(shutdown, sizeof(shutdown), "worker_shutdown_timeout %s;\n",
+                 m->worker_shutdown_timeout);
+    }
+
+    /* the rendered config has the access log; --access-log adds one */
+    alog[0] = '\0';
+    if (c->access_log) {
+        snprintf(alog, sizeof(alog), "    access_log %s;\n", c->access_log);
+    }
+
     n = snprintf(text, sizeof(text),
         "# written by kubengx controller; edits are overwritten\n"
         "daemon off;\n"
         "master_process on;\n"
         "worker_processes %s;\n"
         "pid %s/nginx.pid;\n"
-        "error_log stderr notice;\n"
+        "error_log stderr %s;\n"
+        "%s"
         "%s%s%s%s"
         "\n"
         "events {\n"
-        "    worker_connections 4096;\n"
+        "    worker_connections %d;\n"
         "}\n"
         "\n"
         "http {\n"
-        "    access_log %s;\n"
+        "%s"
         "    client_body_temp_path %s/tmp/client_body;\n"
         "    proxy_temp_path %s/tmp/proxy;\n"
         "    fastcgi_temp_path %s/tmp/fastcgi;\n"
@@ -191,10 +214,10 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         "    include %s/kubengx.conf;\n"
         "}\n"
         "%s",
-        c->worker_processes, c->conf_dir,
+        m->worker_processes, c->conf_dir, m->error_log_level, shutdown,
         module ? "load_module " : "", module ? c->module : "",
-        module ? ";\n" : "", sloads,
-        c->access_log, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
+        module ? ";\n" : "", sloads, m->worker_connections,
+        alog, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
         module && c->allow_loopback
         ? "    k8s_allow_loopback_endpoints on;\n" : "",
@@ -232,6 +255,10 @@ kngx_ctl_nginx_create(const kngx_ctl_nginx_conf_t *conf,
     }
 
     ng->conf = *conf;
+    ng->auth = auth;
+    ng->main.worker_processes = conf->worker_processes;
+    ng->main.worker_connections = 4096;
+    ng->main.error_log_level = "notice";
 
     if (kngx_ctl_nginx_write_main(ng, auth) != 0) {
         free(ng);
@@ -239,6 +266,68 @@ kngx_ctl_nginx_create(const kngx_ctl_nginx_conf_t *conf,
     }
 
     return ng;
+}
+
+
+static int
+kngx_ctl_nginx_str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+
+int
+kngx_ctl_nginx_configure(kngx_ctl_nginx_t *ng, const kngx_settings_t *s)
+{
+    kngx_settings_main_t  m;
+
+    m.worker_processes = ng->conf.worker_processes;
+    m.worker_connections = 4096;
+    m.worker_shutdown_timeout = NULL;
+    m.error_log_level = "notice";
+
+    kngx_settings_main(s, &m);
+
+    if (kngx_ctl_nginx_str_eq(m.worker_processes, ng->main.worker_processes)
+        && m.worker_connections == ng->main.worker_connections
+        && kngx_ctl_nginx_str_eq(m.worker_shutdown_timeout,
+                                 ng->main.worker_shutdown_timeout)
+        && kngx_ctl_nginx_str_eq(m.error_log_level, ng->main.error_log_level))
+    {
+        return 0;
+    }
+
+    if (ng->conf.nginx_conf) {
+        kngx_ctl_log("warning: --nginx-conf: the settings ConfigMap's "
+                     "worker-processes, max-worker-connections, "
+                     "worker-shutdown-timeout and error-log-level are not "
+                     "applied to %s", ng->conf.nginx_conf);
+        ng->main = m;
+        return 0;
+    }
+
+    /* the strings live in the settings: copies for the next comparison */
+
+    snprintf(ng->wp, sizeof(ng->wp), "%s", m.worker_processes);
+    snprintf(ng->wst, sizeof(ng->wst), "%s",
+             m.worker_shutdown_timeout ? m.worker_shutdown_timeout : "");
+    snprintf(ng->ell, sizeof(ng->ell), "%s", m.error_log_level);
+    ng->main.worker_processes = ng->wp;
+    ng->main.worker_connections = m.worker_connections;
+    ng->main.worker_shutdown_timeout = m.worker_shutdown_timeout ? ng->wst
+                                                                 : NULL;
+    ng->main.error_log_level = ng->ell;
+
+    if (kngx_ctl_nginx_write_main(ng, ng->auth) != 0) {
+        return -1;
+    }
+
+    kngx_ctl_log("nginx.conf written again: worker_processes %s, "
+                 "worker_connections %d, worker_shutdown_timeout %s, "
+                 "error_log level %s", ng->wp, m.worker_connections,
+                 ng->wst[0] ? ng->wst : "none", ng->ell);
+
+    return 1;
 }
 
 

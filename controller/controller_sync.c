@@ -386,6 +386,7 @@ kngx_ctl_apply(kngx_ctl_sync_t *s)
     }
 
     if (kngx_ctl_stream_write(s, err, sizeof(err)) != 0
+        || kngx_ctl_settings_apply(s) != 0
         || kngx_output_write(s->conf.conf_dir, t->conf, t->len, p, err,
                              sizeof(err)) != 0)
     {
