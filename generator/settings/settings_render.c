@@ -223,7 +223,13 @@ kngx_settings_http(kngx_buf_t *b, const kngx_settings_t *s)
     kngx_set_str(b, "proxy_connect_timeout", s->proxy_connect_timeout);
     kngx_set_str(b, "proxy_read_timeout", s->proxy_read_timeout);
     kngx_set_str(b, "proxy_send_timeout", s->proxy_send_timeout);
-    kngx_set_str(b, "proxy_buffer_size", s->proxy_buffer_size);
+    if (s->proxy_buffer_size) {
+        /* as ingress-nginx: 4 buffers of that size, or nginx refuses a
+         * proxy_buffer_size past its default busy buffers */
+        kngx_buf_printf(b, "proxy_buffer_size %s;\nproxy_buffers 4 %s;\n",
+                        s->proxy_buffer_size, s->proxy_buffer_size);
+    }
+
     kngx_set_flag(b, "proxy_buffering", s->proxy_buffering);
     kngx_set_str(b, "proxy_next_upstream", s->proxy_next_upstream);
     kngx_set_gzip(b, s);
