@@ -31,8 +31,8 @@ NS = "kubengx"
 READ = {"get", "list", "watch"}
 
 # Flags the chart renders that `kubengx controller` does not parse yet:
-# the settings ConfigMap and the admission webhook (README "Deploying").
-PENDING_FLAGS = {"configmap", "validating-webhook", "validating-webhook-certificate",
+# the admission webhook (README "Deploying").
+PENDING_FLAGS = {"validating-webhook", "validating-webhook-certificate",
                  "validating-webhook-key"}
 
 VARIANTS = {"default": None, "daemonset": "daemonset-values.yaml",

@@ -59,7 +59,8 @@ def test_settings_configmap_watched_applied_and_reported(
     assert ev["involvedObject"]["uid"], ev
 
     # each ConfigMap is watched alone, by name (RBAC may grant one name)
-    seen = [r for r in api.requests_seen() if "/configmaps" in r["path"]]
+    seen = [r for r in api.requests_seen() if "/configmaps" in r["path"]
+            and r["method"] == "GET"]
     sels = {str(r.get("query", {}).get("fieldSelector")) for r in seen}
     assert any("metadata.name=settings" in s for s in sels), seen[:4]
     assert any("metadata.name=tcp-services" in s for s in sels), seen[:4]
@@ -103,3 +104,44 @@ def test_settings_configmap_watched_applied_and_reported(
     # the ConfigMap deleted: the defaults again (nginx's 1m body size)
     api.delete(CM + "settings")
     harness.wait_for(lambda: post(ctl, 5000) == 200, 15, "the defaults")
+
+
+def test_helm_chart_settings_end_to_end(kube_api, backends,
+                                        controllers):  # noqa: F811
+    """The chart's controller.config: its ConfigMap and its --configmap
+    argument, given to a controller as the chart's pod would."""
+    import pytest
+    from test_helm_chart import (HELM, args_map, container, docs_of,
+                                 template, workload)
+    if not os.access(HELM, os.X_OK):
+        pytest.skip("helm 3 not found (make deps)")
+    docs = docs_of(template(HELM, "full").stdout)
+    cm = [d for d in docs if d["kind"] == "ConfigMap"][0]
+    arg = args_map(container(workload(docs)))["configmap"]
+    assert arg == "$(POD_NAMESPACE)/" + cm["metadata"]["name"]
+    ns = "kubengx"
+
+    bk = backends("a")
+    api = kube_api()
+    api.create({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": ns}})
+    cm["metadata"]["namespace"] = ns
+    api.create(cm)
+    for o in [m.ingress_class("kubengx")] + \
+            m.backend_service(bk, "svc-a", "a") + \
+            [m.ingress("app", [m.rule(HOST, m.path("/", "svc-a", 80))])]:
+        api.create(o)
+    ctl = controllers(api, args=["--configmap",
+                                 arg.replace("$(POD_NAMESPACE)", ns)])
+    ctl.wait_ready()
+    with open(os.path.join(ctl.dir, "kubengx.conf")) as f:
+        assert "client_max_body_size %s;" % cm["data"]["proxy-body-size"] \
+            in f.read()
+    # the Role the chart writes grants that one name: it is read by name
+    seen = [r for r in api.requests_seen() if "/configmaps" in r["path"]
+            and r["method"] == "GET"]
+    assert seen and all(
+        "metadata.name=%s" % cm["metadata"]["name"]
+        in str(r.get("query", {}).get("fieldSelector"))
+        or r["path"].endswith("/" + cm["metadata"]["name"])
+        for r in seen), seen
