@@ -137,6 +137,7 @@ typedef struct {
     const kngx_plan_t         *p;
     const kngx_render_opts_t  *o;
     const kngx_settings_t     *s;
+    const char                *host;     /* the server's, for metrics */
     char                       http_listen[300];
     char                       https_listen[1100];
     const char                *certs_dir;    /* quoted-safe */
@@ -233,8 +234,24 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
+    kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
+                              route, "        ");
     kngx_render_target(r, &route->target, "        ");
     kngx_buf_printf(r->b, "    }\n");
+}
+
+
+/* a default backend of an Ingress counts as its route without a path */
+static void
+kngx_render_default_metrics(kngx_render_t *r, const kngx_server_t *srv)
+{
+    kngx_route_t  rt;
+
+    memset(&rt, 0, sizeof(rt));
+    rt.target = srv->default_target;
+    rt.path = NULL;
+
+    kngx_render_metrics_route(r->b, r->p, r->host, &rt, "        ");
 }
 
 
@@ -275,6 +292,7 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 
     if (!has_root) {
         kngx_buf_printf(r->b, "    location / {\n");
+        kngx_render_default_metrics(r, srv);
         kngx_render_target(r, &srv->default_target, "        ");
         kngx_buf_printf(r->b, "    }\n");
     }
@@ -381,6 +399,8 @@ static void
 kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 {
     const char  *h2 = kngx_settings_tls_listen(r->s);
+
+    r->host = srv->host;
 
     if (srv->tls && srv->redirect && r->s->ssl_redirect != 0) {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
@@ -591,6 +611,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     }
 
     kngx_buf_printf(&b, "    server_name _;\n");
+    r.host = NULL;
     kngx_settings_server(&b, r.s);
     kngx_render_proxy_headers(&r);
     kngx_render_resolver(&r, &p->catch_all);

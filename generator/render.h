@@ -70,6 +70,11 @@ char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
  */
 int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
 
+/* metrics_route.c: k8s_metrics_route in a location of route rt (module
+ * mode, routes of an Ingress); host NULL: a rule without host */
+void kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
+    const char *host, const kngx_route_t *rt, const char *indent);
+
 /* emit_upstream.c: the upstream { } blocks (keepalive from s) */
 void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p,
     const struct kngx_settings_s *s);

@@ -468,7 +468,7 @@ ALLOWED_DIRECTIVES = {
     "client_header_buffer_size", "large_client_header_buffers",
     "proxy_buffer_size", "proxy_buffers", "gzip", "gzip_comp_level",
     "gzip_min_length", "gzip_proxied", "gzip_vary", "gzip_types", "deny",
-    "if", "proxy_intercept_errors",
+    "if", "proxy_intercept_errors", "k8s_metrics_route",
 }
 
 
