@@ -28,7 +28,8 @@ typedef struct {
 } kngx_ctl_http_stats_t;
 
 /* the answer to GET path: the body and its type; returns the status
- * ("200 OK") */
+ * ("200 OK"), or NULL: later (the owner calls kngx_ctl_http_resume(),
+ * which asks again) */
 typedef const char *(*kngx_ctl_http_answer_pt)(void *data, const char *path,
     kngx_buf_t *body, const char **content_type);
 
@@ -41,6 +42,9 @@ void kngx_ctl_http_destroy(kngx_ctl_http_t *h);
 int kngx_ctl_http_fds(kngx_ctl_http_t *h, struct curl_waitfd *fds, int max);
 void kngx_ctl_http_handle(kngx_ctl_http_t *h, struct curl_waitfd *fds,
     int n);
+
+/* ask the owner again for the answers it put off */
+void kngx_ctl_http_resume(kngx_ctl_http_t *h);
 
 const kngx_ctl_http_stats_t *kngx_ctl_http_stats(kngx_ctl_http_t *h);
 

@@ -23,6 +23,7 @@
 
 #include "controller_log.h"
 #include "controller_nginx.h"
+#include "escape.h"
 #include "render.h"
 
 
@@ -128,6 +129,53 @@ kngx_ctl_nginx_unlink_hops(const kngx_ctl_nginx_conf_t *c)
 }
 
 
+/* a label value the module takes (a DNS-1123 subdomain), else NULL */
+static const char *
+kngx_ctl_nginx_label(const char *v)
+{
+    const char  *why;
+
+    return v && v[0] && kngx_name_check(KNGX_NAME_SUBDOMAIN, v, &why) == 0
+           ? v : NULL;
+}
+
+
+/*
+ * With the module: the controller_* labels of the per-request metrics
+ * (the class; the pod's namespace and name from the downward API), and
+ * the loopback server the controller's /metrics reads them from
+ * (controller_scrape.c)
+ */
+static void
+kngx_ctl_nginx_metrics(const kngx_ctl_nginx_conf_t *c, char *out,
+    size_t size)
+{
+    const char  *cls, *ns, *pod;
+
+    out[0] = '\0';
+
+    if (c->module == NULL || c->metrics_port == 0) {
+        return;
+    }
+
+    cls = kngx_ctl_nginx_label(c->metrics_class);
+    ns = kngx_ctl_nginx_label(getenv("POD_NAMESPACE"));
+    pod = kngx_ctl_nginx_label(getenv("POD_NAME"));
+
+    snprintf(out, size,
+        "    k8s_metrics_controller%s%s%s%s%s%s;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:%d;\n"
+        "        access_log off;\n"
+        "        allow all;\n"
+        "        location = /metrics { k8s_metrics; }\n"
+        "        location / { return 404; }\n"
+        "    }\n",
+        cls ? " class=" : "", cls ? cls : "", ns ? " namespace=" : "",
+        ns ? ns : "", pod ? " pod=" : "", pod ? pod : "", c->metrics_port);
+}
+
+
 static int
 kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
 {
@@ -135,7 +183,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
     const kngx_settings_main_t   *m = &ng->main;
     char                          text[16384], path[4200], api[4200];
     char                          err[4400], sloads[8600], sblock[4300];
-    char                          shutdown[64], alog[4200];
+    char                          shutdown[64], alog[4200], mx[1024];
     struct stat                   st;
     int                           n, module;
 
@@ -183,6 +231,8 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
                  m->worker_shutdown_timeout);
     }
 
+    kngx_ctl_nginx_metrics(c, mx, sizeof(mx));
+
     /* the rendered config has the access log; --access-log adds one */
     alog[0] = '\0';
     if (c->access_log) {
@@ -210,7 +260,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         "    fastcgi_temp_path %s/tmp/fastcgi;\n"
         "    uwsgi_temp_path %s/tmp/uwsgi;\n"
         "    scgi_temp_path %s/tmp/scgi;\n"
-        "%s%s%s"
+        "%s%s%s%s"
         "    include %s/kubengx.conf;\n"
         "}\n"
         "%s",
@@ -220,7 +270,7 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         alog, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
         module && c->allow_loopback
-        ? "    k8s_allow_loopback_endpoints on;\n" : "",
+        ? "    k8s_allow_loopback_endpoints on;\n" : "", mx,
         c->conf_dir, sblock);
 
     if (n < 0 || (size_t) n >= sizeof(text)) {

@@ -29,6 +29,10 @@ typedef struct {
     int                  allow_loopback;    /* k8s_allow_loopback_... */
     const char          *kubeconfig;    /* the module's k8s_api */
     const kngx_stream_opts_t  *stream;  /* TCP/UDP services, passthrough */
+    int                  metrics_port;  /* nginx's k8s_metrics server on
+                                           127.0.0.1 (controller_scrape.c),
+                                           0: none */
+    const char          *metrics_class; /* k8s_metrics_controller class= */
 } kngx_ctl_nginx_conf_t;
 
 
