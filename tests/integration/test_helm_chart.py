@@ -465,8 +465,13 @@ def test_default_matches_examples_deploy(rendered):
                                         "validating-webhook-key"}
     assert dep["spec"]["replicas"] == ex_dep["spec"]["replicas"]
     assert dep["spec"]["strategy"] == ex_dep["spec"]["strategy"]
-    svc, ex_svc = named(docs, "Service", "kubengx"), one(ex, "Service")
+    svc, ex_svc = named(docs, "Service", "kubengx"), named(ex, "Service", "kubengx")
     for key in ("type", "externalTrafficPolicy", "ports"):
+        assert svc["spec"][key] == ex_svc["spec"][key], key
+    # the one metrics port: the same Service in both
+    svc = named(docs, "Service", "kubengx-metrics")
+    ex_svc = named(ex, "Service", "kubengx-metrics")
+    for key in ("type", "ports"):
         assert svc["spec"][key] == ex_svc["spec"][key], key
     assert one(docs, "IngressClass")["spec"] == one(ex, "IngressClass")["spec"]
 
