@@ -23,6 +23,10 @@ static const char *const  kngx_set_next_upstream_words[] = {
     "non_idempotent", "off", NULL
 };
 
+static const char *const  kngx_set_balance_words[] = {
+    "round_robin", "least_conn", "ewma", NULL
+};
+
 static const char *const  kngx_set_log_levels[] = {
     "debug", "info", "notice", "warn", "error", "crit", "alert", "emerg",
     NULL
@@ -91,6 +95,8 @@ static const kngx_set_key_t  kngx_set_keys[] = {
       1 << 30, NULL },
     { "large-client-header-buffers", F(large_client_header_buffers),
       kngx_set_buffers, 0, 0, NULL },
+    { "load-balance", F(load_balance), kngx_set_words, 0, 0,
+      kngx_set_balance_words },
     { "log-format-escape-json", F(log_format_escape_json), kngx_set_bool, 0,
       0, NULL },
     { "log-format-upstream", F(log_format_upstream), kngx_set_log_format, 0,
@@ -249,7 +255,22 @@ kngx_settings_read(kngx_settings_t *s, const kngx_set_key_t *k,
         return why;
     }
 
-    return k->read(k, value, (char *) s + k->offset, s, buf, size);
+    why = k->read(k, value, (char *) s + k->offset, s, buf, size);
+
+    /* load-balance: one method; round robin is nginx's own */
+
+    if (why == NULL && k->offset == KNGX_SET_FIELD(load_balance)) {
+        if (strchr(s->load_balance, ' ')) {
+            s->load_balance = NULL;
+            return "is not one of round_robin, least_conn, ewma";
+        }
+
+        if (strcmp(s->load_balance, "round_robin") == 0) {
+            s->load_balance = NULL;
+        }
+    }
+
+    return why;
 }
 
 

@@ -57,6 +57,8 @@ typedef struct kngx_settings_s {
     const char          *keep_alive;
     int                  keep_alive_requests;
     const char          *proxy_next_upstream;   /* "error timeout ..." */
+    const char          *load_balance;  /* least_conn, ewma; NULL: round
+                                           robin (emit_upstream.c) */
 
     /* upstream blocks */
     int                  upstream_keepalive_connections;

@@ -7,7 +7,6 @@ statuses gives exactly those counts and buckets."""
 
 import os
 import re
-import socket
 import ssl
 import subprocess
 
@@ -25,17 +24,7 @@ SECURE = "secure.example.com"
 
 def raw(port, data):
     """(status, response bytes) of one request on its own connection."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    try:
-        s.sendall(data)
-        got = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            got += b
-    finally:
-        s.close()
+    got = harness.raw_response(port, data)
     return int(got.split(b" ", 2)[1]), len(got)
 
 

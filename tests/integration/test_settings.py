@@ -8,7 +8,6 @@ import gzip
 import json
 import os
 import re
-import socket
 import subprocess
 
 import pytest
@@ -239,19 +238,9 @@ def test_forwarded_headers_trusted_only_from_the_cidr(stack, backends,
 
 def proxied(port, header, host=HOST):
     """A request on a raw connection, after a PROXY header."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10)
-    try:
-        s.sendall(header + ("GET / HTTP/1.1\r\nHost: %s\r\n"
-                            "Connection: close\r\n\r\n" % host).encode())
-        data = b""
-        while True:
-            b = s.recv(65536)
-            if not b:
-                break
-            data += b
-    finally:
-        s.close()
-    return data
+    return harness.raw_response(port, header + (
+        "GET / HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+        % host).encode())
 
 
 def test_use_proxy_protocol(stack, backends, tmp_path):
@@ -370,6 +359,23 @@ def test_ssl_redirect_false_serves_http_too(stack, backends, tmp_path):
     assert https(stack).status == 200
 
 
+def test_load_balance(stack, backends, tmp_path):
+    """The global method for every upstream the Ingress does not choose
+    for (module mode: k8s_service balance=)."""
+    bk = backends("a")
+    objs = site(tmp_path, bk, False) + [settings({"load-balance": "ewma"})]
+    stack.render(objs, *CM_FLAG, "--endpoints", "module")
+    assert stack.rc == 0, stack.err
+    assert re.search(r"k8s_service default/svc-a port=http balance=ewma;",
+                     stack.conf), stack.conf
+    stack.render(objs + [ingress("other", [rule("b.example.com", path(
+        "/", "svc-a", 80))], annotations={
+            "nginx.ingress.kubernetes.io/load-balance": "least_conn"})],
+        *CM_FLAG, "--endpoints", "module")
+    assert "balance=least_conn;" in stack.conf
+    assert "balance=ewma;" in stack.conf
+
+
 def test_default_ssl_certificate(stack, backends, tmp_path):
     bk = backends("a")
     c, k = self_signed(tmp_path, "fallback.example.com")
@@ -442,6 +448,7 @@ KEYS = {
     "proxy-next-upstream": ("error timeout",
                             "proxy_next_upstream error timeout;"),
     "allow-snippet-annotations": ("false", None),
+    "load-balance": ("least_conn", "    least_conn;\n"),
 }
 
 # what the keys marked None above write, with the keys they need beside
@@ -490,6 +497,7 @@ BAD = {
     "block-user-agents": "~(unclosed", "block-referers": 'a"b',
     "custom-http-errors": "200", "default-ssl-certificate": "nosecret",
     "proxy-next-upstream": "http_999", "allow-snippet-annotations": "true",
+    "load-balance": "least_conn ewma",
 }
 
 
