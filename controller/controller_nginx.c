@@ -347,15 +347,6 @@ kngx_ctl_nginx_configure(kngx_ctl_nginx_t *ng, const kngx_settings_t *s)
         return 0;
     }
 
-    if (ng->conf.nginx_conf) {
-        kngx_ctl_log("warning: --nginx-conf: the settings ConfigMap's "
-                     "worker-processes, max-worker-connections, "
-                     "worker-shutdown-timeout and error-log-level are not "
-                     "applied to %s", ng->conf.nginx_conf);
-        ng->main = m;
-        return 0;
-    }
-
     /* the strings live in the settings: copies for the next comparison */
 
     snprintf(ng->wp, sizeof(ng->wp), "%s", m.worker_processes);
@@ -367,6 +358,14 @@ kngx_ctl_nginx_configure(kngx_ctl_nginx_t *ng, const kngx_settings_t *s)
     ng->main.worker_shutdown_timeout = m.worker_shutdown_timeout ? ng->wst
                                                                  : NULL;
     ng->main.error_log_level = ng->ell;
+
+    if (ng->conf.nginx_conf) {
+        kngx_ctl_log("warning: --nginx-conf: the settings ConfigMap's "
+                     "worker-processes, max-worker-connections, "
+                     "worker-shutdown-timeout and error-log-level are not "
+                     "applied to %s", ng->conf.nginx_conf);
+        return 0;
+    }
 
     if (kngx_ctl_nginx_write_main(ng, ng->auth) != 0) {
         return -1;
