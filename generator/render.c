@@ -16,6 +16,12 @@
  *                                               more hosts than nginx's
  *                                               default hash holds
  *                                               (render_hash.c)
+ *   server_tokens, log_format, access_log, ... the settings ConfigMap's
+ *                                               http-level directives
+ *                                               and the edge defaults
+ *                                               (settings/settings_
+ *                                               render.c; per server and
+ *                                               per TLS server there too)
  *   upstream NS_SVC_PORT { ... }                emit_upstream.c; or, in
  *                                               the dispatch form,
  *                                               upstream kubengx_dispatch

@@ -18,7 +18,8 @@
  *       kngx_settings_locations);
  *   each TLS server (kngx_settings_tls): ssl_protocols (TLSv1.2 TLSv1.3
  *       unless set), ciphers, session cache, tickets and timeout, and
- *       Strict-Transport-Security;
+ *       Strict-Transport-Security (its value a map of $https at http
+ *       level, empty on http: a server may listen on both);
  *   listen parameters: http2 on the TLS listeners, proxy_protocol with
  *       use-proxy-protocol;
  *   upstream blocks: keepalive, keepalive_timeout, keepalive_requests;
@@ -198,6 +199,26 @@ kngx_set_block_map(kngx_buf_t *b, const kngx_set_list_t *l,
 }
 
 
+/* Strict-Transport-Security for https requests only */
+static void
+kngx_set_hsts(kngx_buf_t *b, const kngx_settings_t *s)
+{
+    if (s->hsts == 0) {
+        return;
+    }
+
+    kngx_buf_printf(b, "map $https $kubengx_hsts {\n"
+                    "    on      \"max-age=%d%s%s\";\n"
+                    "    default \"\";\n"
+                    "}\n",
+                    s->hsts_max_age != KNGX_SET_UNSET ? s->hsts_max_age
+                                                      : KNGX_SET_HSTS_MAX_AGE,
+                    s->hsts_include_subdomains == 0 ? ""
+                    : "; includeSubDomains",
+                    s->hsts_preload == 1 ? "; preload" : "");
+}
+
+
 void
 kngx_settings_http(kngx_buf_t *b, const kngx_settings_t *s)
 {
@@ -242,6 +263,7 @@ kngx_settings_http(kngx_buf_t *b, const kngx_settings_t *s)
                        "$kubengx_block_ua");
     kngx_set_block_map(b, &s->block_referers, "$http_referer",
                        "$kubengx_block_referer");
+    kngx_set_hsts(b, s);
 
     kngx_buf_printf(b, "\n");
 }
@@ -331,17 +353,12 @@ kngx_settings_tls(kngx_buf_t *b, const kngx_settings_t *s)
                         s->ssl_session_timeout);
     }
 
-    if (s->hsts == 0) {
-        return;
+    if (s->hsts != 0) {
+        /* $kubengx_hsts is empty on http: no header there (a server
+         * may listen on both) */
+        kngx_buf_printf(b, "    add_header Strict-Transport-Security "
+                        "$kubengx_hsts always;\n");
     }
-
-    kngx_buf_printf(b, "    add_header Strict-Transport-Security "
-                    "\"max-age=%d%s%s\" always;\n",
-                    s->hsts_max_age != KNGX_SET_UNSET ? s->hsts_max_age
-                                                      : KNGX_SET_HSTS_MAX_AGE,
-                    s->hsts_include_subdomains == 0 ? ""
-                    : "; includeSubDomains",
-                    s->hsts_preload == 1 ? "; preload" : "");
 }
 
 

@@ -173,8 +173,11 @@ test_absent_configmap_and_defaults(void **state)
     assert_non_null(strstr(b.data, "server_tokens off;\n"));
     assert_non_null(strstr(b.data, "access_log /dev/stdout upstreaminfo;"));
     assert_non_null(strstr(b.data, "ssl_protocols TLSv1.2 TLSv1.3;\n"));
-    assert_non_null(strstr(b.data, "\"max-age=31536000; includeSubDomains\""
-                                   " always;\n"));
+    assert_non_null(strstr(b.data, "map $https $kubengx_hsts {\n    on      "
+                                   "\"max-age=31536000; includeSubDomains"
+                                   "\";\n"));
+    assert_non_null(strstr(b.data, "add_header Strict-Transport-Security "
+                                   "$kubengx_hsts always;\n"));
     assert_null(strstr(b.data, "real_ip"));
     assert_null(strstr(b.data, "gzip"));
     assert_string_equal(kngx_settings_tls_listen(s), " http2");
