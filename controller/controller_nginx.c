@@ -11,6 +11,8 @@
  * dying is fatal.
  */
 
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -412,12 +414,92 @@ kngx_ctl_nginx_stop(kngx_ctl_nginx_t *ng)
 }
 
 
+/*
+ * nginx's stdout is a pipe of ours, copied to ours by a small process of
+ * its own (it may wait on a slow stdout; the controller's loop never
+ * does).  The access log opens /dev/stdout, which needs the right to
+ * open what is behind it: a container runtime's pipe or a shell's may
+ * belong to another user than nginx's (uid 101), ours does not.  The
+ * copier keeps only the pipe, stdout and stderr, ignores the stop
+ * signals (it ends when nginx closes the pipe) and is reaped like any
+ * child (controller_loop.c).  -1 in *out when there is none: nginx gets
+ * our stdout.
+ */
+static void
+kngx_ctl_nginx_relay(int *out)
+{
+    char     buf[65536];
+    ssize_t  n, w, off;
+    int      p[2], fd;
+    pid_t    pid;
+
+    *out = -1;
+
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        kngx_ctl_log("warning: access log pipe: %s", strerror(errno));
+        return;
+    }
+
+    pid = fork();
+
+    if (pid < 0) {
+        kngx_ctl_log("warning: access log copier: fork: %s",
+                     strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+
+    if (pid > 0) {
+        close(p[0]);
+        *out = p[1];
+        return;
+    }
+
+    /* the copier */
+
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_DFL);
+
+    for (fd = 3; fd < 65536; fd++) {
+        if (fd != p[0]) {
+            (void) close(fd);
+        }
+    }
+
+    for ( ;; ) {
+        n = read(p[0], buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (n <= 0) {
+            _exit(0);
+        }
+
+        for (off = 0; off < n; off += w) {
+            w = write(STDOUT_FILENO, buf + off, (size_t) (n - off));
+            if (w < 0 && errno == EINTR) {
+                w = 0;
+            } else if (w <= 0) {
+                _exit(1);
+            }
+        }
+    }
+}
+
+
 int
 kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
 {
     char      prefix[4200];
     pid_t     pid;
     sigset_t  set;
+    int       out;
 
     snprintf(prefix, sizeof(prefix), "%s/", ng->conf.conf_dir);
 
@@ -425,13 +507,22 @@ kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
 
     fflush(NULL);
 
+    kngx_ctl_nginx_relay(&out);
+
     pid = fork();
     if (pid < 0) {
         kngx_ctl_log("error: fork: %s", strerror(errno));
+        if (out >= 0) {
+            close(out);
+        }
         return -1;
     }
 
     if (pid == 0) {
+        if (out >= 0) {
+            (void) dup2(out, STDOUT_FILENO);
+        }
+
         /* the child gets default signal handling */
         signal(SIGTERM, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
@@ -453,6 +544,10 @@ kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
     }
 
     (void) setpgid(pid, pid);     /* either side may win the race */
+
+    if (out >= 0) {
+        close(out);
+    }
 
     ng->pid = pid;
     kngx_ctl_log("nginx started (pid %ld): %s -p %s -c %s", (long) pid,
