@@ -418,7 +418,8 @@ const kngx_option_t  kngx_options[] = {
     { "configmap", required_argument, 0, R | C, "Settings", "NS/NAME",
       NULL, KNGX_FIELD(ro.settings_configmap), kngx_opt_configmap, 0, 0,
       "ingress-nginx's settings ConfigMap (proxy-body-size, hsts, "
-      "use-gzip, ...; README \"The settings ConfigMap\"): render reads it "
+      "use-gzip, ...; README \"The settings ConfigMap and the edge "
+      "defaults\"): render reads it "
       "from the input, the controller watches it; an unknown key or bad "
       "value is a warning and left out" },
 
