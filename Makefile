@@ -40,8 +40,8 @@ GEN_LIBS    = $(shell pkg-config --libs libssl) $(KUBE_LIBS)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
-GEN_SRCS    := $(sort $(wildcard generator/*.c))
-GEN_HDRS    := $(wildcard generator/*.h)
+GEN_SRCS    := $(sort $(wildcard generator/*.c generator/settings/*.c))
+GEN_HDRS    := $(wildcard generator/*.h generator/settings/*.h)
 CTL_SRCS    := $(sort $(wildcard controller/*.c))
 CTL_HDRS    := $(wildcard controller/*.h)
 MOD_SRCS    := $(sort $(wildcard ngx_module/*.c))
@@ -134,7 +134,7 @@ OBJ_CFLAGS   = $(KUBE_CFLAGS) -DKUBENGX_VERSION='"$(VERSION)"'
 
 $(GEN_OBJS): $(GEN_OBJ_DIR)/%.o: generator/%.c $(GEN_HDRS) $(KUBE_HDRS) \
         VERSION
-	@mkdir -p $(GEN_OBJ_DIR)
+	@mkdir -p $(dir $@)
 	@$(CC) $(OBJ_CFLAGS) -Igenerator -c -o $@ $<
 
 $(CTL_OBJS): $(CTL_OBJ_DIR)/%.o: controller/%.c $(CTL_HDRS) $(GEN_HDRS) \

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "kubengx.h"
+#include "settings/settings.h"
 
 
 static int kngx_render_run(kngx_options_t *o);
@@ -309,17 +310,34 @@ kngx_render_summary(const kngx_options_t *o, const kngx_model_t *m,
 static int
 kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
 {
-    kngx_plan_t    *p;
-    kngx_stream_t  *s;
-    const char     *rerr;
-    char           *conf = NULL;
-    char            certs[PATH_MAX + 16];
-    size_t          len;
-    int             rc = KNGX_EXIT_USAGE;
+    kngx_plan_t      *p;
+    kngx_stream_t    *s;
+    kngx_settings_t  *set;
+    const char       *rerr;
+    char             *conf = NULL;
+    char              certs[PATH_MAX + 16];
+    size_t            len;
+    int               rc = KNGX_EXIT_USAGE;
+
+    /* the settings ConfigMap: before the plan (default-ssl-certificate) */
+
+    set = kngx_settings_build(m, o->ro.settings_configmap);
+    if (set == NULL) {
+        fprintf(stderr, "kubengx render: out of memory\n");
+        return KNGX_EXIT_USAGE;
+    }
+
+    kngx_diags_print(stderr, &set->diags, KNGX_DIAGS_PROBLEMS, NULL);
+    o->ro.settings = set;
+
+    if (o->po.default_certificate == NULL) {
+        o->po.default_certificate = set->default_ssl_certificate;
+    }
 
     p = kngx_plan_build(m, &o->po);
     if (p == NULL) {
         fprintf(stderr, "kubengx render: out of memory\n");
+        kngx_settings_free(set);
         return KNGX_EXIT_USAGE;
     }
 
@@ -329,6 +347,7 @@ kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
     if (p->failed) {
         fprintf(stderr, "kubengx render: nothing written\n");
         kngx_plan_free(p);
+        kngx_settings_free(set);
         return KNGX_EXIT_USAGE;
     }
 
@@ -338,6 +357,7 @@ kngx_render_model(kngx_options_t *o, const kngx_model_t *m)
     if (s == NULL) {
         fprintf(stderr, "kubengx render: out of memory\n");
         kngx_plan_free(p);
+        kngx_settings_free(set);
         return KNGX_EXIT_USAGE;
     }
 
@@ -373,6 +393,8 @@ done:
     free(conf);
     kngx_stream_free(s);
     kngx_plan_free(p);
+    o->ro.settings = NULL;
+    kngx_settings_free(set);
 
     return rc;
 }

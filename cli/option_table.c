@@ -67,7 +67,7 @@ kngx_opt_false(const kngx_option_t *opt, const char *arg, void *field,
 }
 
 
-/* "NS/NAME" of ingress-nginx's TCP/UDP services ConfigMaps (stream.h) */
+/* "NS/NAME" of a ConfigMap: TCP/UDP services (stream.h), settings */
 static const char *
 kngx_opt_configmap(const kngx_option_t *opt, const char *arg, void *field,
     char *buf, size_t size)
@@ -458,6 +458,16 @@ const kngx_option_t  kngx_options[] = {
       "sees; append: add it to the client's header (only behind a "
       "trusted proxy: clients can write any address there)" },
 
+    /* the settings ConfigMap (generator/settings/settings.h) */
+
+    { "configmap", required_argument, 0, R | C, "Settings", "NS/NAME",
+      NULL, KNGX_FIELD(ro.settings_configmap), kngx_opt_configmap, 0, 0,
+      "ingress-nginx's settings ConfigMap (proxy-body-size, hsts, "
+      "use-gzip, ...; README \"The settings ConfigMap and the edge "
+      "defaults\"): render reads it "
+      "from the input, the controller watches it; an unknown key or bad "
+      "value is a warning and left out" },
+
     /* TCP/UDP services and TLS passthrough (stream.h) */
 
     { "tcp-services-configmap", required_argument, 0, R | C,
@@ -522,11 +532,15 @@ const kngx_option_t  kngx_options[] = {
 
     { "worker-processes", required_argument, 0, C, "nginx", "N", "auto",
       KNGX_FIELD(ctl.nginx.worker_processes), kngx_opt_string, 0, 0,
-      "worker_processes in our nginx.conf (default auto)" },
+      "worker_processes in our nginx.conf (default auto; the settings "
+      "ConfigMap's worker-processes wins)" },
 
-    { "access-log", required_argument, 0, C, "nginx", "PATH", "off",
+    { "access-log", required_argument, 0, C, "nginx", "PATH", NULL,
       KNGX_FIELD(ctl.nginx.access_log), kngx_opt_string, 0, 0,
-      "access_log in our nginx.conf (default off)" },
+      "an access_log in our nginx.conf's http { } besides the rendered "
+      "config's (the settings ConfigMap's access-log-path, default "
+      "/dev/stdout in the upstreaminfo format); off: no access log at "
+      "all" },
 
     { "allow-loopback-endpoints", no_argument, 0, C, "nginx", NULL, NULL,
       KNGX_FIELD(co.allow_loopback), kngx_opt_true, 0, 0,

@@ -99,6 +99,7 @@ kngx_ctl_derive(kngx_ctl_conf_t *c, kngx_ctl_api_t *api, char *idbuf,
     c->nginx.allow_loopback = co->allow_loopback;
     c->nginx.status_address = ro->listen_address;
     c->nginx.kubeconfig = c->api.kubeconfig;
+    c->nginx.metrics_class = po->class_name;
 
     c->sync.po = *po;
     c->sync.ro = *ro;
@@ -127,6 +128,12 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
         return -1;
     }
 
+    kngx_ctl_settings_conf(c, ro);
+
+    if (kngx_ctl_scrape_conf(c) != 0) {
+        return -1;
+    }
+
     h.changed = kngx_ctl_on_changed;
     h.dirty = kngx_ctl_on_dirty;
     h.data = ctl;
@@ -150,6 +157,8 @@ kngx_ctl_start(kngx_ctl_t *ctl, kngx_ctl_conf_t *c, char *idbuf,
     if (ctl->http == NULL) {
         return -1;
     }
+
+    ctl->scrape = kngx_ctl_scrape_create(c, ctl->api, ctl->http);
 
     ctl->probe = kngx_ctl_probe_create(ro->listen_address, ro->http_port);
     if (ctl->probe == NULL) {
@@ -195,6 +204,7 @@ kngx_ctl_destroy(kngx_ctl_t *ctl)
 
     kngx_ctl_webhook_destroy(ctl->webhook);
     kngx_ctl_sync_destroy(ctl->sync);
+    kngx_ctl_scrape_destroy(ctl->scrape);
     kngx_ctl_http_destroy(ctl->http);
     kngx_ctl_probe_destroy(ctl->probe);
     kngx_ctl_nginx_destroy(ctl->nginx);

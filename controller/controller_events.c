@@ -159,11 +159,14 @@ kngx_ctl_event_posted(void *data, long st, json_t *resp)
 }
 
 
-void
-kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
+/* a Warning Event on obj (kind, apiVersion, ns/name; uid from the
+ * stored object, which may be NULL) */
+static void
+kngx_ctl_event_post(kngx_ctl_events_t *ev, const char *kind,
+    const char *api_version, json_t *obj, const char *ns, const char *name,
     const char *reason, const char *message)
 {
-    json_t      *ing, *md, *body;
+    json_t      *md, *body;
     const char  *uid, *rv;
     char         key[2048], ename[512], ts[64], path[600];
     time_t       t;
@@ -177,8 +180,7 @@ kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
         return;
     }
 
-    ing = kngx_ctl_store_get(ev->watch, KNGX_KIND_INGRESS, ns, name);
-    md = json_object_get(ing, "metadata");
+    md = json_object_get(obj, "metadata");
     uid = json_string_value(json_object_get(md, "uid"));
     rv = json_string_value(json_object_get(md, "resourceVersion"));
 
@@ -197,8 +199,8 @@ kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
                      "apiVersion", "v1", "kind", "Event",
                      "metadata", "name", ename, "namespace", ns,
                      "involvedObject",
-                     "apiVersion", "networking.k8s.io/v1",
-                     "kind", "Ingress", "namespace", ns, "name", name,
+                     "apiVersion", api_version,
+                     "kind", kind, "namespace", ns, "name", name,
                      "uid", uid ? uid : "",
                      "resourceVersion", rv ? rv : "",
                      "reason", reason, "message", message,
@@ -217,7 +219,7 @@ kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
 
     /* the line now; the API's answer only counts */
 
-    kngx_ctl_log("event: Warning %s on Ingress %s/%s: %s", reason, ns, name,
+    kngx_ctl_log("event: Warning %s on %s %s/%s: %s", reason, kind, ns, name,
                  message);
 
     if (kngx_ctl_api_start(ev->api, "POST", path, body, NULL, 0,
@@ -228,6 +230,41 @@ kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
     }
 
     json_decref(body);
+}
+
+
+void
+kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
+    const char *reason, const char *message)
+{
+    kngx_ctl_event_post(ev, "Ingress", "networking.k8s.io/v1",
+                        kngx_ctl_store_get(ev->watch, KNGX_KIND_INGRESS, ns,
+                                           name),
+                        ns, name, reason, message);
+}
+
+
+void
+kngx_ctl_event_configmap(kngx_ctl_events_t *ev, const char *ns,
+    const char *name, const char *reason, const char *message)
+{
+    json_t  *obj = NULL;
+    int      i;
+
+    for (i = 0; obj == NULL && i < KNGX_CTL_NCONFIGMAPS; i++) {
+        obj = kngx_ctl_store_get(ev->watch, KNGX_KIND_CONFIGMAP + i, ns,
+                                 name);
+    }
+
+    kngx_ctl_event_post(ev, "ConfigMap", "v1", obj, ns, name, reason,
+                        message);
+}
+
+
+int
+kngx_ctl_events_leader(kngx_ctl_events_t *ev)
+{
+    return kngx_ctl_leader_is(ev->leader);
 }
 
 

@@ -1,7 +1,7 @@
 
 /*
- * kubengx controller: warnings about Ingresses as rate-limited core v1
- * Events (controller_events.c).
+ * kubengx controller: warnings about Ingresses and the settings ConfigMap
+ * as rate-limited core v1 Events (controller_events.c).
  */
 
 #ifndef KNGX_CONTROLLER_EVENTS_H
@@ -40,6 +40,11 @@ void kngx_ctl_events_destroy(kngx_ctl_events_t *ev);
 /* a Warning Event on Ingress ns/name */
 void kngx_ctl_event(kngx_ctl_events_t *ev, const char *ns, const char *name,
     const char *reason, const char *message);
+/* a Warning Event on ConfigMap ns/name */
+void kngx_ctl_event_configmap(kngx_ctl_events_t *ev, const char *ns,
+    const char *name, const char *reason, const char *message);
+/* whether this replica posts Events (it leads) */
+int kngx_ctl_events_leader(kngx_ctl_events_t *ev);
 /* the plan's warnings about Ingresses (the leader only) */
 void kngx_ctl_events_from_plan(kngx_ctl_events_t *ev, const kngx_plan_t *p);
 

@@ -25,7 +25,10 @@
  * Prometheus come to the pod IP, of either family.
  *
  * GET and HEAD only; what a path answers is the owner's (/healthz,
- * /readyz and /metrics: controller_metrics.c).
+ * /readyz and /metrics: controller_metrics.c).  The owner may answer
+ * later (/metrics waits for nginx's own metrics): the connection is
+ * then parked, not polled, until kngx_ctl_http_resume() or its write
+ * deadline.
  */
 
 #define _GNU_SOURCE
@@ -54,6 +57,7 @@ typedef struct {
     int                  fd;            /* -1: free */
     int                  poll;          /* index in the last fds, or -1 */
     unsigned             writing:1;
+    unsigned             pending:1;     /* the answer comes later */
     uint64_t             deadline;
     uint64_t             since;         /* accepted at */
     size_t               len;           /* head read, or answer sent */
@@ -243,7 +247,7 @@ kngx_ctl_http_fds(kngx_ctl_http_t *h, struct curl_waitfd *fds, int max)
         c = &h->clients[i];
         c->poll = -1;
 
-        if (c->fd >= 0 && n < max) {
+        if (c->fd >= 0 && !c->pending && n < max) {
             fds[n].fd = c->fd;
             fds[n].events = c->writing ? CURL_WAIT_POLLOUT : CURL_WAIT_POLLIN;
             fds[n].revents = 0;
@@ -262,6 +266,7 @@ kngx_ctl_client_close(kngx_ctl_http_t *h, kngx_ctl_client_t *c)
     c->fd = -1;
     c->poll = -1;
     c->writing = 0;
+    c->pending = 0;
     c->len = 0;
     kngx_buf_free(&c->out);
     h->nclients--;
@@ -290,7 +295,17 @@ kngx_ctl_respond(kngx_ctl_http_t *h, kngx_ctl_client_t *c)
 
     } else {
         status = h->answer(h->data, path, &body, &ctype);
+
+        if (status == NULL) {
+            /* the owner answers later: kngx_ctl_http_resume() */
+            c->pending = 1;
+            c->deadline = kngx_ctl_now() + KNGX_HTTP_WRITE_MS;
+            kngx_buf_free(&body);
+            return;
+        }
     }
+
+    c->pending = 0;
 
     kngx_buf_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: %s\r\n"
                     "Content-Length: %zu\r\nConnection: close\r\n\r\n%.*s",
@@ -339,6 +354,10 @@ kngx_ctl_client_io(kngx_ctl_http_t *h, kngx_ctl_client_t *c)
         }
 
         kngx_ctl_respond(h, c);
+
+        if (c->pending) {
+            return;
+        }
     }
 
     while (c->len < c->out.len) {
@@ -455,6 +474,26 @@ kngx_ctl_http_handle(kngx_ctl_http_t *h, struct curl_waitfd *fds, int n)
         && fds[h->poll].revents)
     {
         kngx_ctl_http_accept(h, now);
+    }
+}
+
+
+void
+kngx_ctl_http_resume(kngx_ctl_http_t *h)
+{
+    kngx_ctl_client_t  *c;
+    size_t              i;
+
+    for (i = 0; i < KNGX_HTTP_MAX_CLIENTS; i++) {
+        c = &h->clients[i];
+
+        if (c->fd >= 0 && c->pending) {
+            kngx_ctl_respond(h, c);
+
+            if (!c->pending) {
+                kngx_ctl_client_io(h, c);
+            }
+        }
     }
 }
 

@@ -28,7 +28,8 @@ typedef struct {
 } kngx_ctl_http_stats_t;
 
 /* the answer to GET path: the body and its type; returns the status
- * ("200 OK") */
+ * ("200 OK"), or NULL: later (the owner calls kngx_ctl_http_resume(),
+ * which asks again) */
 typedef const char *(*kngx_ctl_http_answer_pt)(void *data, const char *path,
     kngx_buf_t *body, const char **content_type);
 
@@ -42,6 +43,8 @@ int kngx_ctl_http_fds(kngx_ctl_http_t *h, struct curl_waitfd *fds, int max);
 void kngx_ctl_http_handle(kngx_ctl_http_t *h, struct curl_waitfd *fds,
     int n);
 
+/* ask the owner again for the answers it put off */
+void kngx_ctl_http_resume(kngx_ctl_http_t *h);
 /* a non-blocking listening socket on addr (NULL: every address, IPv6
  * and IPv4) and port; *bound: the address used; -1 (errno) on error */
 int kngx_ctl_http_bind(const char *addr, int port, const char **bound);

@@ -128,6 +128,8 @@ kngx_ctl_job_free_candidate(kngx_ctl_sync_t *s)
     free(t->tconf);
     kngx_stream_free(t->stream);
     t->stream = NULL;
+    kngx_settings_free(t->settings);
+    t->settings = NULL;
     kngx_plan_free(t->p);
     free(t->exclude);
     t->conf = NULL;
@@ -148,10 +150,14 @@ kngx_ctl_str_cmp(const void *a, const void *b)
 int
 kngx_ctl_job_final(kngx_ctl_sync_t *s, char *err, size_t err_size)
 {
-    kngx_ctl_job_t  *t = &s->job;
-    const char      *rerr;
+    kngx_ctl_job_t      *t = &s->job;
+    kngx_render_opts_t   ro;
+    const char          *rerr;
 
-    t->conf = kngx_render(t->p, &s->conf.ro, &t->len, &rerr);
+    ro = s->conf.ro;
+    ro.settings = t->settings;
+
+    t->conf = kngx_render(t->p, &ro, &t->len, &rerr);
     if (t->conf == NULL) {
         snprintf(err, err_size, "render: %s", rerr);
         return -1;
@@ -159,7 +165,7 @@ kngx_ctl_job_final(kngx_ctl_sync_t *s, char *err, size_t err_size)
 
     kngx_ctl_job_hash(t->conf, t->len, t->p, t->hash);
 
-    if (kngx_ctl_stream_final(s) != 0) {
+    if (kngx_ctl_stream_final(s) != 0 || kngx_ctl_settings_final(s) != 0) {
         snprintf(err, err_size, "out of memory");
         return -1;
     }
@@ -202,6 +208,12 @@ kngx_ctl_job_plan(kngx_ctl_sync_t *s, const kngx_model_t *m,
     po.exclude = t->exclude;
     po.nexclude = t->nexclude;
 
+    /* the full config's plan reports the settings' warnings */
+    if (kngx_ctl_settings_build(s, m, &po, final) != 0) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
     t->p = kngx_plan_build(m, &po);
     if (t->p == NULL) {
         snprintf(err, err_size, "out of memory");
@@ -237,6 +249,7 @@ kngx_ctl_job_start(kngx_ctl_sync_t *s, char *err, size_t err_size)
 
     ro = s->conf.ro;
     ro.certs_dir = certs;
+    ro.settings = t->settings;
 
     t->tconf = kngx_render(t->p, &ro, &t->tlen, &rerr);
     if (t->tconf == NULL) {

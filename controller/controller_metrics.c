@@ -151,6 +151,7 @@ kngx_ctl_metrics_watch(kngx_ctl_t *ctl, kngx_buf_t *b)
     kube_lw_stats_t            st;
     const char                *kind;
     const kngx_ctl_counter_t  *c;
+    double                     v;
 
     KNGX_HELP(b, "kubengx_watched_objects", "gauge", "objects in the store");
     for (i = 0; i < KNGX_CTL_NKINDS; i++) {
@@ -175,6 +176,11 @@ kngx_ctl_metrics_watch(kngx_ctl_t *ctl, kngx_buf_t *b)
                                 kind, KNGX_U64(
                                 *(uint64_t *) ((char *) &st + c->offset)));
             }
+        }
+
+        /* the module's watcher, when nginx's metrics are in the scrape */
+        if (kngx_ctl_scrape_value(ctl->scrape, c->name, &v) == 0) {
+            kngx_buf_printf(b, "%s{kind=\"module\"} %.0f\n", c->name, v);
         }
     }
 }
@@ -236,6 +242,16 @@ kngx_ctl_metrics(kngx_ctl_t *ctl, kngx_buf_t *b)
               "1 once a config was applied and nginx answered on its http "
               "port (/readyz)");
     kngx_buf_printf(b, "kubengx_ready %d\n", kngx_ctl_ready(ctl) ? 1 : 0);
+
+    /* controller_ssl.c, controller_scrape.c */
+    kngx_ctl_sync_ssl_metrics(ctl->sync, b);
+
+    if (ctl->scrape) {
+        KNGX_HELP(b, "kubengx_nginx_scrape_errors_total", "counter",
+                  "fetches of nginx's own metrics for /metrics that failed");
+        kngx_buf_printf(b, "kubengx_nginx_scrape_errors_total %llu\n",
+                        KNGX_U64(kngx_ctl_scrape_errors(ctl->scrape)));
+    }
 }
 
 
@@ -276,8 +292,16 @@ kngx_ctl_answer(void *data, const char *path, kngx_buf_t *body,
     }
 
     if (strcmp(path, "/metrics") == 0) {
+        /* nginx's own metrics after ours, one scrape (controller_scrape.c) */
+        if (kngx_ctl_scrape_wait(ctl->scrape,
+                                 up && kngx_ctl_nginx_running(ctl->nginx)))
+        {
+            return NULL;
+        }
+
         *content_type = "text/plain; version=0.0.4; charset=utf-8";
         kngx_ctl_metrics(ctl, body);
+        kngx_ctl_scrape_append(ctl->scrape, body);
         return "200 OK";
     }
 

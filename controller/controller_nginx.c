@@ -11,6 +11,8 @@
  * dying is fatal.
  */
 
+#define _GNU_SOURCE
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -23,14 +25,21 @@
 
 #include "controller_log.h"
 #include "controller_nginx.h"
+#include "escape.h"
 #include "render.h"
 
 
 struct kngx_ctl_nginx_s {
     kngx_ctl_nginx_conf_t    conf;
+    const kube_auth_t       *auth;
+    kngx_settings_main_t     main;      /* the flags', then the settings
+                                           ConfigMap's */
     pid_t                    pid;       /* 0: not running */
     unsigned                 exited:1;
     char                     main_conf[4096];
+    char                     wp[16];    /* main's strings */
+    char                     wst[32];
+    char                     ell[16];
 };
 
 
@@ -122,6 +131,53 @@ kngx_ctl_nginx_unlink_hops(const kngx_ctl_nginx_conf_t *c)
 }
 
 
+/* a label value the module takes (a DNS-1123 subdomain), else NULL */
+static const char *
+kngx_ctl_nginx_label(const char *v)
+{
+    const char  *why;
+
+    return v && v[0] && kngx_name_check(KNGX_NAME_SUBDOMAIN, v, &why) == 0
+           ? v : NULL;
+}
+
+
+/*
+ * With the module: the controller_* labels of the per-request metrics
+ * (the class; the pod's namespace and name from the downward API), and
+ * the loopback server the controller's /metrics reads them from
+ * (controller_scrape.c)
+ */
+static void
+kngx_ctl_nginx_metrics(const kngx_ctl_nginx_conf_t *c, char *out,
+    size_t size)
+{
+    const char  *cls, *ns, *pod;
+
+    out[0] = '\0';
+
+    if (c->module == NULL || c->metrics_port == 0) {
+        return;
+    }
+
+    cls = kngx_ctl_nginx_label(c->metrics_class);
+    ns = kngx_ctl_nginx_label(getenv("POD_NAMESPACE"));
+    pod = kngx_ctl_nginx_label(getenv("POD_NAME"));
+
+    snprintf(out, size,
+        "    k8s_metrics_controller%s%s%s%s%s%s;\n"
+        "    server {\n"
+        "        listen 127.0.0.1:%d;\n"
+        "        access_log off;\n"
+        "        allow all;\n"
+        "        location = /metrics { k8s_metrics; }\n"
+        "        location / { return 404; }\n"
+        "    }\n",
+        cls ? " class=" : "", cls ? cls : "", ns ? " namespace=" : "",
+        ns ? ns : "", pod ? " pod=" : "", pod ? pod : "", c->metrics_port);
+}
+
+
 /*
  * The module's table for `kubectl kubengx backends` (through the API
  * server's pod proxy): one GET-only location on a port of its own.
@@ -155,8 +211,10 @@ static int
 kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
 {
     const kngx_ctl_nginx_conf_t  *c = &ng->conf;
+    const kngx_settings_main_t   *m = &ng->main;
     char                          text[16384], path[4200], api[4200];
     char                          err[4400], sloads[8600], sblock[4300];
+    char                          shutdown[64], alog[4200], mx[1024];
     char                          status[512];
     struct stat                   st;
     int                           n, module;
@@ -199,38 +257,55 @@ kngx_ctl_nginx_write_main(kngx_ctl_nginx_t *ng, const kube_auth_t *auth)
         kngx_ctl_nginx_status(c, status, sizeof(status));
     }
 
+    /* the main config's settings (generator/settings/settings.h) */
+
+    shutdown[0] = '\0';
+    if (m->worker_shutdown_timeout) {
+        snprintf(shutdown, sizeof(shutdown), "worker_shutdown_timeout %s;\n",
+                 m->worker_shutdown_timeout);
+    }
+
+    kngx_ctl_nginx_metrics(c, mx, sizeof(mx));
+
+    /* the rendered config has the access log; --access-log adds one */
+    alog[0] = '\0';
+    if (c->access_log) {
+        snprintf(alog, sizeof(alog), "    access_log %s;\n", c->access_log);
+    }
+
     n = snprintf(text, sizeof(text),
         "# written by kubengx controller; edits are overwritten\n"
         "daemon off;\n"
         "master_process on;\n"
         "worker_processes %s;\n"
         "pid %s/nginx.pid;\n"
-        "error_log stderr notice;\n"
+        "error_log stderr %s;\n"
+        "%s"
         "%s%s%s%s"
         "\n"
         "events {\n"
-        "    worker_connections 4096;\n"
+        "    worker_connections %d;\n"
         "}\n"
         "\n"
         "http {\n"
-        "    access_log %s;\n"
+        "%s"
         "    client_body_temp_path %s/tmp/client_body;\n"
         "    proxy_temp_path %s/tmp/proxy;\n"
         "    fastcgi_temp_path %s/tmp/fastcgi;\n"
         "    uwsgi_temp_path %s/tmp/uwsgi;\n"
         "    scgi_temp_path %s/tmp/scgi;\n"
-        "%s%s%s"
+        "%s%s%s%s"
         "    include %s/kubengx.conf;\n"
         "%s"
         "}\n"
         "%s",
-        c->worker_processes, c->conf_dir,
+        m->worker_processes, c->conf_dir, m->error_log_level, shutdown,
         module ? "load_module " : "", module ? c->module : "",
-        module ? ";\n" : "", sloads,
-        c->access_log, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
+        module ? ";\n" : "", sloads, m->worker_connections,
+        alog, c->conf_dir, c->conf_dir, c->conf_dir, c->conf_dir,
         c->conf_dir, api, module ? "    k8s_zone kubengx 32m;\n" : "",
         module && c->allow_loopback
-        ? "    k8s_allow_loopback_endpoints on;\n" : "",
+        ? "    k8s_allow_loopback_endpoints on;\n" : "", mx,
         c->conf_dir, status, sblock);
 
     if (n < 0 || (size_t) n >= sizeof(text)) {
@@ -265,6 +340,10 @@ kngx_ctl_nginx_create(const kngx_ctl_nginx_conf_t *conf,
     }
 
     ng->conf = *conf;
+    ng->auth = auth;
+    ng->main.worker_processes = conf->worker_processes;
+    ng->main.worker_connections = 4096;
+    ng->main.error_log_level = "notice";
 
     if (kngx_ctl_nginx_write_main(ng, auth) != 0) {
         free(ng);
@@ -272,6 +351,67 @@ kngx_ctl_nginx_create(const kngx_ctl_nginx_conf_t *conf,
     }
 
     return ng;
+}
+
+
+static int
+kngx_ctl_nginx_str_eq(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+
+int
+kngx_ctl_nginx_configure(kngx_ctl_nginx_t *ng, const kngx_settings_t *s)
+{
+    kngx_settings_main_t  m;
+
+    m.worker_processes = ng->conf.worker_processes;
+    m.worker_connections = 4096;
+    m.worker_shutdown_timeout = NULL;
+    m.error_log_level = "notice";
+
+    kngx_settings_main(s, &m);
+
+    if (kngx_ctl_nginx_str_eq(m.worker_processes, ng->main.worker_processes)
+        && m.worker_connections == ng->main.worker_connections
+        && kngx_ctl_nginx_str_eq(m.worker_shutdown_timeout,
+                                 ng->main.worker_shutdown_timeout)
+        && kngx_ctl_nginx_str_eq(m.error_log_level, ng->main.error_log_level))
+    {
+        return 0;
+    }
+
+    /* the strings live in the settings: copies for the next comparison */
+
+    snprintf(ng->wp, sizeof(ng->wp), "%s", m.worker_processes);
+    snprintf(ng->wst, sizeof(ng->wst), "%s",
+             m.worker_shutdown_timeout ? m.worker_shutdown_timeout : "");
+    snprintf(ng->ell, sizeof(ng->ell), "%s", m.error_log_level);
+    ng->main.worker_processes = ng->wp;
+    ng->main.worker_connections = m.worker_connections;
+    ng->main.worker_shutdown_timeout = m.worker_shutdown_timeout ? ng->wst
+                                                                 : NULL;
+    ng->main.error_log_level = ng->ell;
+
+    if (ng->conf.nginx_conf) {
+        kngx_ctl_log("warning: --nginx-conf: the settings ConfigMap's "
+                     "worker-processes, max-worker-connections, "
+                     "worker-shutdown-timeout and error-log-level are not "
+                     "applied to %s", ng->conf.nginx_conf);
+        return 0;
+    }
+
+    if (kngx_ctl_nginx_write_main(ng, ng->auth) != 0) {
+        return -1;
+    }
+
+    kngx_ctl_log("nginx.conf written again: worker_processes %s, "
+                 "worker_connections %d, worker_shutdown_timeout %s, "
+                 "error_log level %s", ng->wp, m.worker_connections,
+                 ng->wst[0] ? ng->wst : "none", ng->ell);
+
+    return 1;
 }
 
 
@@ -307,12 +447,92 @@ kngx_ctl_nginx_stop(kngx_ctl_nginx_t *ng)
 }
 
 
+/*
+ * nginx's stdout is a pipe of ours, copied to ours by a small process of
+ * its own (it may wait on a slow stdout; the controller's loop never
+ * does).  The access log opens /dev/stdout, which needs the right to
+ * open what is behind it: a container runtime's pipe or a shell's may
+ * belong to another user than nginx's (uid 101), ours does not.  The
+ * copier keeps only the pipe, stdout and stderr, ignores the stop
+ * signals (it ends when nginx closes the pipe) and is reaped like any
+ * child (controller_loop.c).  -1 in *out when there is none: nginx gets
+ * our stdout.
+ */
+static void
+kngx_ctl_nginx_relay(int *out)
+{
+    char     buf[65536];
+    ssize_t  n, w, off;
+    int      p[2], fd;
+    pid_t    pid;
+
+    *out = -1;
+
+    if (pipe2(p, O_CLOEXEC) != 0) {
+        kngx_ctl_log("warning: access log pipe: %s", strerror(errno));
+        return;
+    }
+
+    pid = fork();
+
+    if (pid < 0) {
+        kngx_ctl_log("warning: access log copier: fork: %s",
+                     strerror(errno));
+        close(p[0]);
+        close(p[1]);
+        return;
+    }
+
+    if (pid > 0) {
+        close(p[0]);
+        *out = p[1];
+        return;
+    }
+
+    /* the copier */
+
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGPIPE, SIG_DFL);
+
+    for (fd = 3; fd < 65536; fd++) {
+        if (fd != p[0]) {
+            (void) close(fd);
+        }
+    }
+
+    for ( ;; ) {
+        n = read(p[0], buf, sizeof(buf));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+
+        if (n <= 0) {
+            _exit(0);
+        }
+
+        for (off = 0; off < n; off += w) {
+            w = write(STDOUT_FILENO, buf + off, (size_t) (n - off));
+            if (w < 0 && errno == EINTR) {
+                w = 0;
+            } else if (w <= 0) {
+                _exit(1);
+            }
+        }
+    }
+}
+
+
 int
 kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
 {
     char      prefix[4200];
     pid_t     pid;
     sigset_t  set;
+    int       out;
 
     snprintf(prefix, sizeof(prefix), "%s/", ng->conf.conf_dir);
 
@@ -320,13 +540,22 @@ kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
 
     fflush(NULL);
 
+    kngx_ctl_nginx_relay(&out);
+
     pid = fork();
     if (pid < 0) {
         kngx_ctl_log("error: fork: %s", strerror(errno));
+        if (out >= 0) {
+            close(out);
+        }
         return -1;
     }
 
     if (pid == 0) {
+        if (out >= 0) {
+            (void) dup2(out, STDOUT_FILENO);
+        }
+
         /* the child gets default signal handling */
         signal(SIGTERM, SIG_DFL);
         signal(SIGQUIT, SIG_DFL);
@@ -348,6 +577,10 @@ kngx_ctl_nginx_start(kngx_ctl_nginx_t *ng)
     }
 
     (void) setpgid(pid, pid);     /* either side may win the race */
+
+    if (out >= 0) {
+        close(out);
+    }
 
     ng->pid = pid;
     kngx_ctl_log("nginx started (pid %ld): %s -p %s -c %s", (long) pid,

@@ -11,8 +11,9 @@
  * nginx started, a non-blocking connect to the http port (on
  * --listen-address when it is an IP address, else the loopback address)
  * and "GET / HTTP/1.1" without a Host header, which nginx answers with
- * 400 by itself whatever the routes (no backend sees it, and it is not
- * logged at the "notice" level of our nginx.conf).  Any "HTTP/" status
+ * 400 by itself whatever the routes (no backend sees it).  A PROXY
+ * protocol line comes first: with use-proxy-protocol the listener needs
+ * it, without it nginx answers it alone with its 400.  Any "HTTP/" status
  * line counts.  An attempt has KNGX_PROBE_TIMEOUT_MS; the next starts
  * KNGX_PROBE_INTERVAL_MS after a failure.  One answer is enough: nginx
  * keeps its listening sockets across reloads, and the controller exits
@@ -192,7 +193,8 @@ kngx_ctl_probe_fds(kngx_ctl_probe_t *pr, struct curl_waitfd *fds, int max)
 void
 kngx_ctl_probe_handle(kngx_ctl_probe_t *pr)
 {
-    static const char         req[] = "GET / HTTP/1.1\r\n"
+    static const char         req[] = "PROXY UNKNOWN\r\n"
+                                      "GET / HTTP/1.1\r\n"
                                       "Connection: close\r\n\r\n";
     struct pollfd             pfd;
     uint64_t                  now;

@@ -4,7 +4,8 @@
  *
  *   kngx_ctl_stream_conf()    after the options: the hop directory (the
  *                             conf dir), the ports ConfigMaps may not
- *                             take, the ConfigMap watch (controller.c)
+ *                             take, the ConfigMaps' watches
+ *                             (controller.c)
  *   kngx_ctl_stream_build()   a job's stream config from its model and
  *                             plan; kngx_ctl_stream_final() folds its
  *                             text into the job's hash;
@@ -22,59 +23,6 @@
 #include "controller_log.h"
 #include "controller_sync_int.h"
 #include "digest.h"
-
-
-/* "NS/NAME" -> the namespace into ns; the name */
-static const char *
-kngx_ctl_stream_split(const char *arg, char *ns, size_t size)
-{
-    const char  *slash = strchr(arg, '/');
-
-    snprintf(ns, size, "%.*s", (int) (slash - arg), arg);
-
-    return slash + 1;
-}
-
-
-/*
- * The ConfigMap watch: off without the ConfigMap flags; in the
- * ConfigMaps' namespace (cluster-wide when the two differ), for the one
- * name when there is one.
- */
-static void
-kngx_ctl_stream_watch(kngx_ctl_watch_conf_t *wc, const kngx_stream_opts_t *so)
-{
-    static char   tns[64], uns[64], sel[300];
-    const char   *tname = NULL, *uname = NULL;
-
-    if (so->tcp_configmap) {
-        tname = kngx_ctl_stream_split(so->tcp_configmap, tns, sizeof(tns));
-    }
-
-    if (so->udp_configmap) {
-        uname = kngx_ctl_stream_split(so->udp_configmap, uns, sizeof(uns));
-    }
-
-    if (tname == NULL && uname == NULL) {
-        return;
-    }
-
-    wc->configmaps = 1;
-    wc->configmap_ns = tname ? tns : uns;
-    wc->configmap_selector = NULL;
-
-    if (tname && uname && strcmp(tns, uns) != 0) {
-        wc->configmap_ns = NULL;
-        return;
-    }
-
-    if (tname && uname && strcmp(tname, uname) != 0) {
-        return;
-    }
-
-    snprintf(sel, sizeof(sel), "metadata.name=%s", tname ? tname : uname);
-    wc->configmap_selector = sel;
-}
 
 
 int
@@ -98,7 +46,13 @@ kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
                                                  sizeof(hop));
     c->nginx.stream = &c->sync.stream;
 
-    kngx_ctl_stream_watch(&c->watch, so);
+    if (so->tcp_configmap) {
+        kngx_ctl_watch_configmap(&c->watch, so->tcp_configmap);
+    }
+
+    if (so->udp_configmap) {
+        kngx_ctl_watch_configmap(&c->watch, so->udp_configmap);
+    }
 
     return 0;
 }

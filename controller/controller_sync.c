@@ -83,6 +83,7 @@ kngx_ctl_sync_destroy(kngx_ctl_sync_t *s)
     kngx_ctl_exclude_destroy(s->exclude);
     json_decref(s->changed);
     json_decref(s->stats.refused);
+    kngx_buf_free(&s->ssl_expiry);
     free(s);
 }
 
@@ -393,6 +394,7 @@ kngx_ctl_apply(kngx_ctl_sync_t *s)
     }
 
     if (kngx_ctl_stream_write(s, err, sizeof(err)) != 0
+        || kngx_ctl_settings_apply(s) != 0
         || kngx_output_write(s->conf.conf_dir, t->conf, t->len, p, err,
                              sizeof(err)) != 0)
     {
@@ -404,6 +406,7 @@ kngx_ctl_apply(kngx_ctl_sync_t *s)
 
     memcpy(s->applied_hash, t->hash, 32);
     s->have_applied = 1;
+    kngx_ctl_ssl_record(s, p);
     s->have_failed = 0;
 
     if (kngx_ctl_nginx_running(s->nginx)) {

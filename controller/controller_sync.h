@@ -62,6 +62,9 @@ typedef struct {
 } kngx_ctl_sync_stats_t;
 
 
+/* controller_ssl.c: nginx_ingress_controller_ssl_expire_time_seconds */
+void kngx_ctl_sync_ssl_metrics(kngx_ctl_sync_t *s, kngx_buf_t *b);
+
 kngx_ctl_sync_t *kngx_ctl_sync_create(const kngx_ctl_sync_conf_t *conf,
     kngx_ctl_watch_t *watch, kngx_ctl_nginx_t *nginx,
     kngx_ctl_events_t *events, kngx_ctl_status_t *status);

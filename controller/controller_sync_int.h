@@ -17,6 +17,7 @@
 
 #include "controller_exclude.h"
 #include "controller_sync.h"
+#include "settings/settings.h"
 
 
 /*
@@ -48,6 +49,7 @@ typedef struct {
     const char         **exclude;       /* p's opts.exclude, sorted */
     size_t               nexclude;
     kngx_stream_t       *stream;        /* its stream config, or NULL */
+    kngx_settings_t     *settings;      /* its settings ConfigMap's */
 } kngx_ctl_job_t;
 
 
@@ -78,6 +80,8 @@ struct kngx_ctl_sync_s {
                                            of the running job */
     kngx_ctl_job_t         job;
     kngx_ctl_bisect_t     *bisect;      /* NULL unless one runs */
+    kngx_buf_t             ssl_expiry;  /* metric lines of the applied
+                                           config's certificates */
     kngx_ctl_sync_stats_t  stats;
 };
 
@@ -132,6 +136,15 @@ int kngx_ctl_stream_final(kngx_ctl_sync_t *s);
 void kngx_ctl_stream_check(kngx_ctl_sync_t *s, kngx_check_opts_t *co,
     char *loads, size_t size);
 int kngx_ctl_stream_write(kngx_ctl_sync_t *s, char *err, size_t size);
+
+/* controller_ssl.c: the applied config's certificate expiry */
+void kngx_ctl_ssl_record(kngx_ctl_sync_t *s, const kngx_plan_t *p);
+
+/* controller_settings.c */
+int kngx_ctl_settings_build(kngx_ctl_sync_t *s, const kngx_model_t *m,
+    kngx_plan_opts_t *po, int report);
+int kngx_ctl_settings_final(kngx_ctl_sync_t *s);
+int kngx_ctl_settings_apply(kngx_ctl_sync_t *s);
 
 int kngx_ctl_blame(const kngx_plan_t *p, const char *conf, size_t len,
     const char *err, json_t *out);

@@ -24,6 +24,10 @@ typedef struct {
     kngx_ctl_xfer_t      xfer;          /* first: CURLOPT_PRIVATE */
     kngx_ctl_watch_t    *w;
     const char          *kind;          /* "Ingress" */
+    const char          *label;         /* for /metrics: the kind, or
+                                           "ConfigMap NS/NAME" when more
+                                           than one is watched */
+    char                 label_buf[400];
     const char          *api_version;   /* "networking.k8s.io/v1" */
     const char          *resource;
     unsigned             enabled:1;
@@ -64,6 +68,8 @@ static const struct {
     { "Secret", "v1", "/api/v1", "secrets", "type=kubernetes.io/tls" },
     { "EndpointSlice", "discovery.k8s.io/v1", "/apis/discovery.k8s.io/v1",
       "endpointslices", NULL },
+    { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
+    { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
     { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
 };
 
@@ -523,7 +529,7 @@ kngx_ctl_watch_kind(kngx_ctl_watch_t *w, int kind, const char **name,
         return -1;
     }
 
-    *name = k->kind;
+    *name = k->label;
 
     if (st) {
         kube_lw_stats(k->lw, kngx_ctl_now(), st);
@@ -540,6 +546,7 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     kngx_ctl_kind_t  *k = &w->kinds[i];
     kube_lw_conf_t    lc;
     kube_err_t        err;
+    int               cm;
 
     k->xfer.done = kngx_ctl_xfer_done;
     k->w = w;
@@ -552,9 +559,12 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
         return -1;
     }
 
+    k->label = k->kind;
+    cm = i - KNGX_KIND_CONFIGMAP;
+
     /* endpoints are the module's business unless rendered statically */
     k->enabled = (i == KNGX_KIND_SLICE) ? conf->slices
-                 : (i == KNGX_KIND_CONFIGMAP) ? conf->configmaps : 1;
+                 : (cm >= 0) ? (size_t) cm < conf->nconfigmaps : 1;
     if (!k->enabled) {
         return 0;
     }
@@ -563,9 +573,16 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     lc.api_prefix = kngx_ctl_kind_defs[i].api_prefix;
     lc.resource = k->resource;
     lc.ns = i == KNGX_KIND_CLASS ? NULL
-            : i == KNGX_KIND_CONFIGMAP ? conf->configmap_ns : conf->ns;
-    lc.field_selector = i == KNGX_KIND_CONFIGMAP ? conf->configmap_selector
+            : cm >= 0 ? conf->configmap_ns[cm] : conf->ns;
+    lc.field_selector = cm >= 0 ? conf->configmap_selector[cm]
                         : kngx_ctl_kind_defs[i].field_selector;
+
+    if (cm >= 0 && conf->nconfigmaps > 1) {
+        snprintf(k->label_buf, sizeof(k->label_buf), "ConfigMap %s/%s",
+                 conf->configmap_ns[cm], conf->configmap_selector[cm]
+                                         + sizeof("metadata.name=") - 1);
+        k->label = k->label_buf;
+    }
     lc.watch_idle_timeout_ms = conf->idle_ms;
     lc.seed = (uint64_t) kngx_ctl_now() * 2654435761u + (uint64_t) i;
     lc.handler.list_begin = kngx_ctl_list_begin;
@@ -584,6 +601,34 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     }
 
     return 0;
+}
+
+
+void
+kngx_ctl_watch_configmap(kngx_ctl_watch_conf_t *conf, const char *ns_name)
+{
+    const char  *slash = strchr(ns_name, '/');
+    char         ns[64], sel[300];
+    size_t       i;
+
+    /* flag values are checked: "NS/NAME" with DNS names */
+
+    snprintf(ns, sizeof(ns), "%.*s", (int) (slash - ns_name), ns_name);
+    snprintf(sel, sizeof(sel), "metadata.name=%s", slash + 1);
+
+    for (i = 0; i < conf->nconfigmaps; i++) {
+        if (strcmp(conf->configmap_ns[i], ns) == 0
+            && strcmp(conf->configmap_selector[i], sel) == 0)
+        {
+            return;
+        }
+    }
+
+    if (conf->nconfigmaps < KNGX_CTL_NCONFIGMAPS) {
+        memcpy(conf->configmap_ns[i], ns, sizeof(ns));
+        memcpy(conf->configmap_selector[i], sel, sizeof(sel));
+        conf->nconfigmaps++;
+    }
 }
 
 

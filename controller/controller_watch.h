@@ -16,7 +16,9 @@
 #include "model.h"
 
 
-#define KNGX_CTL_NKINDS  6
+/* the ConfigMaps named by flags: the TCP and UDP services, settings */
+#define KNGX_CTL_NCONFIGMAPS  3
+#define KNGX_CTL_NKINDS       (5 + KNGX_CTL_NCONFIGMAPS)
 
 enum {
     KNGX_KIND_INGRESS = 0,
@@ -24,7 +26,8 @@ enum {
     KNGX_KIND_CLASS,
     KNGX_KIND_SECRET,
     KNGX_KIND_SLICE,
-    KNGX_KIND_CONFIGMAP         /* only when configmaps is set */
+    KNGX_KIND_CONFIGMAP         /* the first of KNGX_CTL_NCONFIGMAPS, one
+                                   per ConfigMap named (nconfigmaps) */
 };
 
 
@@ -35,11 +38,18 @@ typedef struct {
     uint64_t             idle_ms;       /* cut a silent watch (0: the
                                            list/watch machine's default) */
     int                  slices;        /* watch EndpointSlices too */
-    int                  configmaps;    /* watch ConfigMaps too: */
-    const char          *configmap_ns;  /* in this namespace (NULL:
-                                           all), */
-    const char          *configmap_selector;  /* this field selector */
+    /* ConfigMaps, each watched alone in its namespace with the field
+     * selector metadata.name=NAME (RBAC may grant only that name):
+     * kngx_ctl_watch_configmap() */
+    size_t               nconfigmaps;
+    char                 configmap_ns[KNGX_CTL_NCONFIGMAPS][64];
+    char                 configmap_selector[KNGX_CTL_NCONFIGMAPS][300];
 } kngx_ctl_watch_conf_t;
+
+
+/* watch ConfigMap "NS/NAME" (once, however often it is named) */
+void kngx_ctl_watch_configmap(kngx_ctl_watch_conf_t *conf,
+    const char *ns_name);
 
 
 /*

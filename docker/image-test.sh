@@ -274,10 +274,13 @@ nginx_t() {     # $1: endpoints mode, $2: load the module
     conf_main "$2" > "$IMG/nginx-test.conf"
     bh copy --chown 101:101 "$ctr" "$IMG/nginx-test.conf" /tmp/nginx.conf >/dev/null
     read -r -a p < <(free_ports 2)
+    # the rendered access log is /dev/stdout: nginx (uid 101) may open it
+    # only when the pipe behind it is its user's (one made in the
+    # container; the controller makes its own, controller_nginx.c)
     run sh -c "rm -rf /var/lib/kubengx/t && mkdir -p /var/lib/kubengx/t/tmp &&
         kubengx render -f /tmp/seed --endpoints $1 -o /var/lib/kubengx/t \
             --listen-address 127.0.0.1 --http-port ${p[0]} --https-port ${p[1]} &&
-        nginx -t -p /var/lib/kubengx/t/ -c /tmp/nginx.conf -e stderr" 2>&1
+        nginx -t -p /var/lib/kubengx/t/ -c /tmp/nginx.conf -e stderr 2>&1 | cat" 2>&1
 }
 if out=$(nginx_t module 1) && printf '%s' "$out" | grep -q 'test is successful'; then
     ok "kubengx render examples/seed --endpoints module; nginx -t with the module"

@@ -65,21 +65,31 @@
 #include <string.h>
 
 #include "render.h"
+#include "settings/settings.h"
 
 
 #define KNGX_KEEPALIVE           32
 #define KNGX_DISPATCH_KEEPALIVE  64
 
 
+/* the balancing method: the Ingress's, else the settings' load-balance */
+static const char *
+kngx_emit_method(const kngx_upstream_t *u, const kngx_settings_t *s)
+{
+    return u->balance ? u->balance : s->load_balance;
+}
+
+
 /* the balancing options of k8s_service and k8s_dispatch */
 static void
-kngx_emit_balance(kngx_buf_t *b, const kngx_upstream_t *u)
+kngx_emit_balance(kngx_buf_t *b, const kngx_upstream_t *u,
+    const kngx_settings_t *s)
 {
     if (u->hash_by) {
         kngx_buf_printf(b, " balance=hash hash=%s consistent", u->hash_by);
 
-    } else if (u->balance) {
-        kngx_buf_printf(b, " balance=%s", u->balance);
+    } else if (kngx_emit_method(u, s)) {
+        kngx_buf_printf(b, " balance=%s", kngx_emit_method(u, s));
     }
 }
 
@@ -99,7 +109,8 @@ kngx_variant_cmp(const void *a, const void *b)
 
 /* one k8s_dispatch upstream per balancing variant in use, by name */
 static void
-kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p)
+kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_settings_t *s)
 {
     const kngx_upstream_t  **v;
     size_t                   i, n;
@@ -135,9 +146,10 @@ kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p)
 
         kngx_buf_printf(b, "upstream " KNGX_DISPATCH_NAME "%s {\n"
                         "    k8s_dispatch", v[i]->variant);
-        kngx_emit_balance(b, v[i]);
-        kngx_buf_printf(b, ";\n    keepalive %d;\n}\n\n",
-                        KNGX_DISPATCH_KEEPALIVE);
+        kngx_emit_balance(b, v[i], s);
+        kngx_buf_printf(b, ";\n");
+        kngx_settings_upstream(b, s, KNGX_DISPATCH_KEEPALIVE);
+        kngx_buf_printf(b, "}\n\n");
     }
 
     free(v);
@@ -145,13 +157,14 @@ kngx_emit_dispatch(kngx_buf_t *b, const kngx_plan_t *p)
 
 
 void
-kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
+kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_settings_t *s)
 {
     const kngx_upstream_t  *u;
     size_t                  i, j;
 
     if (p->dispatch) {
-        kngx_emit_dispatch(b, p);
+        kngx_emit_dispatch(b, p, s);
     }
 
     for (i = 0; i < p->nupstreams; i++) {
@@ -173,7 +186,7 @@ kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
             kngx_buf_printf(b, "    k8s_service %s/%s port=%s",
                             u->service->meta.ns, u->service->meta.name,
                             u->module_port);
-            kngx_emit_balance(b, u);
+            kngx_emit_balance(b, u, s);
             kngx_buf_printf(b, ";\n");
 
         } else {
@@ -183,12 +196,14 @@ kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
             if (u->hash_by) {
                 kngx_buf_printf(b, "    hash %s consistent;\n", u->hash_by);
 
-            } else if (u->balance && strcmp(u->balance, "least_conn") == 0) {
+            } else if (kngx_emit_method(u, s)
+                       && strcmp(kngx_emit_method(u, s), "least_conn") == 0)
+            {
                 kngx_buf_printf(b, "    least_conn;\n");
 
-            } else if (u->balance) {
+            } else if (kngx_emit_method(u, s)) {
                 kngx_buf_printf(b, "    # %s needs --endpoints module: "
-                                "round robin\n", u->balance);
+                                "round robin\n", kngx_emit_method(u, s));
             }
 
 
@@ -197,6 +212,7 @@ kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p)
             }
         }
 
-        kngx_buf_printf(b, "    keepalive %d;\n}\n\n", KNGX_KEEPALIVE);
+        kngx_settings_upstream(b, s, KNGX_KEEPALIVE);
+        kngx_buf_printf(b, "}\n\n");
     }
 }

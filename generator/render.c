@@ -16,6 +16,12 @@
  *                                               more hosts than nginx's
  *                                               default hash holds
  *                                               (render_hash.c)
+ *   server_tokens, log_format, access_log, ... the settings ConfigMap's
+ *                                               http-level directives
+ *                                               and the edge defaults
+ *                                               (settings/settings_
+ *                                               render.c; per server and
+ *                                               per TLS server there too)
  *   upstream NS_SVC_PORT { ... }                emit_upstream.c; or, in
  *                                               the dispatch form,
  *                                               upstream kubengx_dispatch
@@ -77,6 +83,7 @@
 
 #include "render.h"
 #include "escape.h"
+#include "settings/settings.h"
 
 
 void
@@ -138,6 +145,8 @@ typedef struct {
     kngx_buf_t                *b;
     const kngx_plan_t         *p;
     const kngx_render_opts_t  *o;
+    const kngx_settings_t     *s;
+    const char                *host;     /* the server's, for metrics */
     char                       http_listen[300];
     char                       https_listen[1100];
     const char                *certs_dir;    /* quoted-safe */
@@ -234,11 +243,28 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
+    kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
+                              route, "        ");
+
     if (!kngx_render_canary(r->b, r->p, route, "        ")) {
         kngx_render_target(r, &route->target, "        ");
     }
 
     kngx_buf_printf(r->b, "    }\n");
+}
+
+
+/* a default backend of an Ingress counts as its route without a path */
+static void
+kngx_render_default_metrics(kngx_render_t *r, const kngx_server_t *srv)
+{
+    kngx_route_t  rt;
+
+    memset(&rt, 0, sizeof(rt));
+    rt.target = srv->default_target;
+    rt.path = NULL;
+
+    kngx_render_metrics_route(r->b, r->p, r->host, &rt, "        ");
 }
 
 
@@ -279,6 +305,7 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 
     if (!has_root) {
         kngx_buf_printf(r->b, "    location / {\n");
+        kngx_render_default_metrics(r, srv);
         kngx_render_target(r, &srv->default_target, "        ");
         kngx_buf_printf(r->b, "    }\n");
     }
@@ -312,8 +339,8 @@ kngx_render_proxy_headers(kngx_render_t *r)
         "    proxy_set_header X-Forwarded-Proto $scheme;\n"
         "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
         "    proxy_set_header X-Forwarded-Port %s;\n",
-        r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
-                                  : "$remote_addr",
+        r->o->forwarded_for_append || r->s->compute_full_forwarded_for == 1
+        ? "$proxy_add_x_forwarded_for" : "$remote_addr",
         r->o->https_hop ? "$kubengx_server_port" : "$server_port");
 }
 
@@ -373,13 +400,22 @@ kngx_render_cert(kngx_render_t *r, const char *name)
         "    ssl_certificate \"%s/%s.pem\";\n"
         "    ssl_certificate_key \"%s/%s.pem\";\n",
         r->certs_dir, name, r->certs_dir, name);
+    kngx_settings_tls(r->b, r->s);
 }
 
 
+/*
+ * ssl-redirect false: a TLS host's routes on http too, in one server
+ * with both listeners
+ */
 static void
 kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 {
-    if (srv->tls && srv->redirect) {
+    const char  *h2 = kngx_settings_tls_listen(r->s);
+
+    r->host = srv->host;
+
+    if (srv->tls && srv->redirect && r->s->ssl_redirect != 0) {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
         kngx_render_server_name(r, srv);
 
@@ -392,8 +428,16 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
                 r->o->https_port);
         }
 
-        kngx_buf_printf(r->b, "server {\n    listen %s ssl;\n",
-                        r->https_listen);
+        kngx_buf_printf(r->b, "server {\n    listen %s ssl%s;\n",
+                        r->https_listen, h2);
+        kngx_render_server_name(r, srv);
+        kngx_render_cert(r, srv->cert_name);
+        kngx_render_hop(r);
+
+    } else if (srv->tls && srv->redirect) {
+        kngx_buf_printf(r->b, "server {\n    listen %s;\n"
+                        "    listen %s ssl%s;\n", r->http_listen,
+                        r->https_listen, h2);
         kngx_render_server_name(r, srv);
         kngx_render_cert(r, srv->cert_name);
         kngx_render_hop(r);
@@ -403,9 +447,11 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_server_name(r, srv);
     }
 
+    kngx_settings_server(r->b, r->s);
     kngx_render_proxy_headers(r);
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
+    kngx_settings_locations(r->b, r->s);
     kngx_buf_printf(r->b, "}\n\n");
 }
 
@@ -418,6 +464,10 @@ kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
     size_t       i;
 
     if (addr) {
+        if (strlen(addr) > 253) {
+            return "--listen-address is longer than 253 characters";
+        }
+
         /* an IP address (IPv6 in brackets) or a host name */
         for (i = 0; addr[i]; i++) {
             char  c = addr[i];
@@ -458,7 +508,12 @@ kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
 
         snprintf(r->https_listen, sizeof(r->https_listen),
                  "unix:%s proxy_protocol", o->https_hop);
+
+    } else {
+        strcat(r->https_listen, kngx_settings_listen(r->s));
     }
+
+    strcat(r->http_listen, kngx_settings_listen(r->s));
 
     return NULL;
 }
@@ -478,6 +533,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     r.b = &b;
     r.p = p;
     r.o = o;
+    r.s = o->settings ? o->settings : kngx_settings_default();
     r.certs_dir = o->certs_dir ? o->certs_dir : "certs";
 
     *err = NULL;
@@ -550,7 +606,8 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
             "server_names_hash_bucket_size %zu;\n\n", bucket);
     }
 
-    kngx_emit_upstreams(&b, p);
+    kngx_settings_http(&b, r.s);
+    kngx_emit_upstreams(&b, p, r.s);
     kngx_render_canary_splits(&b, p);
 
     /* the catch-all */
@@ -561,26 +618,31 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         "    listen %s default_server;\n", r.http_listen);
 
     if (p->default_cert) {
-        kngx_buf_printf(&b, "    listen %s ssl default_server;\n",
-                        r.https_listen);
+        kngx_buf_printf(&b, "    listen %s ssl%s default_server;\n",
+                        r.https_listen, kngx_settings_tls_listen(r.s));
         kngx_render_cert(&r, p->default_cert->name);
         kngx_render_hop(&r);
     }
 
     kngx_buf_printf(&b, "    server_name _;\n");
+    r.host = NULL;
+    kngx_settings_server(&b, r.s);
     kngx_render_proxy_headers(&r);
     kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
+    kngx_settings_locations(&b, r.s);
     kngx_buf_printf(&b, "}\n\n");
 
     if (https && p->default_cert == NULL) {
         kngx_buf_printf(&b,
             "# https for names without a certificate: refuse the handshake\n"
             "server {\n"
-            "    listen %s ssl default_server;\n"
+            "    listen %s ssl%s default_server;\n"
             "    server_name _;\n"
-            "    ssl_reject_handshake on;\n"
-            "}\n\n", r.https_listen);
+            "    ssl_reject_handshake on;\n",
+            r.https_listen, kngx_settings_tls_listen(r.s));
+        kngx_settings_tls(&b, r.s);
+        kngx_buf_printf(&b, "}\n\n");
     }
 
     for (i = 0; i < p->nservers; i++) {

@@ -44,6 +44,10 @@ typedef struct {
                                              listen on, behind the stream
                                              config (stream.h); NULL: the
                                              https port */
+    const char          *settings_configmap;  /* --configmap NS/NAME */
+    const struct kngx_settings_s *settings;   /* the settings ConfigMap
+                                             (settings/settings.h);
+                                             NULL: the edge defaults */
 } kngx_render_opts_t;
 
 
@@ -72,8 +76,14 @@ int kngx_render_canary(kngx_buf_t *b, const kngx_plan_t *p,
     const kngx_route_t *route, const char *indent);
 void kngx_render_canary_splits(kngx_buf_t *b, const kngx_plan_t *p);
 
-/* emit_upstream.c: the upstream { } blocks */
-void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p);
+/* metrics_route.c: k8s_metrics_route in a location of route rt (module
+ * mode, routes of an Ingress); host NULL: a rule without host */
+void kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
+    const char *host, const kngx_route_t *rt, const char *indent);
+
+/* emit_upstream.c: the upstream { } blocks (keepalive from s) */
+void kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p,
+    const struct kngx_settings_s *s);
 
 
 /* output.c: write DIR/kubengx.conf and DIR/certs/NAME.pem atomically */

@@ -219,6 +219,20 @@ def http_request(port, path="/", host=None, method="GET", headers=None,
         conn.close()
 
 
+def raw_response(port, data, addr="127.0.0.1", timeout=10.0):
+    """Send data (bytes) on a new connection and read until the server
+    closes it: the bytes received (a PROXY header, a request nginx's
+    parser must see as is)."""
+    with socket.create_connection((addr, port), timeout=timeout) as s:
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return got
+            got += chunk
+
+
 def curl(url, *args, timeout=15):
     """Run the real curl; returns a Response (status, headers, body).
     Extra args go to curl as is (e.g. '-H', 'Host: x', '--resolve', ...)."""

@@ -505,6 +505,13 @@ ALLOWED_DIRECTIVES = {
     "variables_hash_max_size", "resolver", "resolver_timeout", "set",
     "client_max_body_size", "absolute_redirect", "port_in_redirect",
     "server_name_in_redirect", "access_log", "log_not_found",
+    # the settings ConfigMap and the edge defaults (generator/settings/)
+    "server_tokens", "log_format", "set_real_ip_from", "real_ip_header",
+    "real_ip_recursive", "client_body_buffer_size",
+    "client_header_buffer_size", "large_client_header_buffers",
+    "proxy_buffer_size", "proxy_buffers", "gzip", "gzip_comp_level",
+    "gzip_min_length", "gzip_proxied", "gzip_vary", "gzip_types", "deny",
+    "if", "proxy_intercept_errors", "k8s_metrics_route",
 }
 
 

@@ -96,8 +96,8 @@ def test_kinds_and_namespaces(main_docs, ds_docs):
     assert kinds == sorted(["Namespace", "ServiceAccount", "ClusterRole",
                             "ClusterRoleBinding", "Role", "RoleBinding",
                             "Role", "RoleBinding", "IngressClass",
-                            "Deployment", "Service", "ConfigMap",
-                            "ConfigMap"])
+                            "Deployment", "Service", "Service",
+                            "ConfigMap", "ConfigMap"])
     assert [d["kind"] for d in ds_docs] == ["DaemonSet"]
     assert one(main_docs, "Namespace")["metadata"]["name"] == NS
     cluster_scoped = {"Namespace", "ClusterRole", "ClusterRoleBinding", "IngressClass"}
@@ -283,7 +283,7 @@ def test_deployment(main_docs):
     sa = one(main_docs, "ServiceAccount")["metadata"]["name"]
     assert dep["spec"]["replicas"] == 2
     args, _ = check_workload(dep, sa)
-    svc = one(main_docs, "Service")
+    svc = one(main_docs, "Service", "kubengx")
     assert args["publish-service"] == "$(POD_NAMESPACE)/" + svc["metadata"]["name"]
 
 
@@ -295,8 +295,26 @@ def test_daemonset(main_docs, ds_docs):
     assert "hostPort" not in ports["metrics"]
 
 
+def test_metrics_service(main_docs):
+    """The one metrics port, as the chart's metrics Service has it."""
+    svc = one(main_docs, "Service", "kubengx-metrics")
+    dep = one(main_docs, "Deployment")
+    assert svc["spec"]["type"] == "ClusterIP"
+    assert svc["spec"]["selector"].items() <= \
+        dep["spec"]["template"]["metadata"]["labels"].items()
+    assert [(p["name"], p["port"], p["targetPort"])
+            for p in svc["spec"]["ports"]] == [("metrics", 10254, "metrics")]
+    pod = dep["spec"]["template"]["metadata"]["annotations"]
+    for a in (svc["metadata"]["annotations"], pod):
+        assert a["prometheus.io/scrape"] == "true"
+        assert a["prometheus.io/port"] == "10254"
+        assert a["prometheus.io/path"] == "/metrics"
+    cports = {p["name"]: p["containerPort"] for p in container(dep)["ports"]}
+    assert cports["metrics"] == 10254
+
+
 def test_service(main_docs):
-    svc = one(main_docs, "Service")
+    svc = one(main_docs, "Service", "kubengx")
     dep = one(main_docs, "Deployment")
     assert svc["spec"]["type"] == "LoadBalancer"
     assert svc["spec"]["selector"].items() <= \

@@ -31,8 +31,8 @@ NS = "kubengx"
 READ = {"get", "list", "watch"}
 
 # Flags the chart renders that `kubengx controller` does not parse yet:
-# the settings ConfigMap (README "Deploying").
-PENDING_FLAGS = {"configmap"}
+# none left.
+PENDING_FLAGS = set()
 
 VARIANTS = {"default": None, "daemonset": "daemonset-values.yaml",
             "scoped": "scoped-values.yaml", "webhook-off": "webhook-off-values.yaml",
@@ -488,8 +488,13 @@ def test_default_matches_examples_deploy(rendered):
                                         "validating-webhook-key"}
     assert dep["spec"]["replicas"] == ex_dep["spec"]["replicas"]
     assert dep["spec"]["strategy"] == ex_dep["spec"]["strategy"]
-    svc, ex_svc = named(docs, "Service", "kubengx"), one(ex, "Service")
+    svc, ex_svc = named(docs, "Service", "kubengx"), named(ex, "Service", "kubengx")
     for key in ("type", "externalTrafficPolicy", "ports"):
+        assert svc["spec"][key] == ex_svc["spec"][key], key
+    # the one metrics port: the same Service in both
+    svc = named(docs, "Service", "kubengx-metrics")
+    ex_svc = named(ex, "Service", "kubengx-metrics")
+    for key in ("type", "ports"):
         assert svc["spec"][key] == ex_svc["spec"][key], key
     assert one(docs, "IngressClass")["spec"] == one(ex, "IngressClass")["spec"]
 

@@ -330,8 +330,8 @@ def test_flags_and_annotation_handling(tmp_path, backends, stream_backends,
     out, _ = w.render(objs, hop_dir)
     with open(os.path.join(out, "kubengx.conf")) as f:
         conf = f.read()
-    assert "listen unix:%s/kubengx-https.sock proxy_protocol ssl;" % hop_dir \
-        in conf
+    assert "listen unix:%s/kubengx-https.sock proxy_protocol ssl http2;" \
+        % hop_dir in conf
     assert "real_ip_header proxy_protocol;" in conf
     assert "listen 127.0.0.1:%d ssl" % w.https_port not in conf
 

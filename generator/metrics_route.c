@@ -1,0 +1,59 @@
+
+/*
+ * kubengx generator: the module's per-request metrics for a location
+ * (ngx_module/README.md, "Per-request metrics"): with --endpoints module
+ * every location of an Ingress route says which route it serves,
+ *
+ *     k8s_metrics_route "namespace=NS" "ingress=NAME" "host=HOST"
+ *                       "path=PATH" "service=SVC";
+ *
+ * with the Ingress's namespace and name, the rule's host as written
+ * (lowercased; none for a rule without host), the path as the Ingress
+ * gives it (none for a default backend) and the backend Service (none
+ * for a resource backend).  The two locations of a Prefix path share the
+ * route.  Locations that answer for no Ingress (the built-in 404,
+ * --default-backend) are not counted.  Every value is validated before
+ * the plan keeps it (DNS names; a path kngx_ngx_safe() accepts).
+ */
+
+#include <stdio.h>
+
+#include "render.h"
+#include "escape.h"
+
+
+void
+kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
+    const char *host, const kngx_route_t *rt, const char *indent)
+{
+    const kngx_ingress_t  *ing = rt->target.ingress;
+    const kngx_backend_t  *be = rt->target.backend;
+    const char            *path;
+    char                   q[2200], arg[2100];
+
+    if (p->opts.endpoints != KNGX_ENDPOINTS_MODULE || ing == NULL) {
+        return;
+    }
+
+    kngx_buf_printf(b, "%sk8s_metrics_route \"namespace=%s\" "
+                    "\"ingress=%s\"", indent, ing->meta.ns, ing->meta.name);
+
+    if (host) {
+        kngx_buf_printf(b, " \"host=%s\"", host);
+    }
+
+    path = rt->src ? rt->src->path : rt->path;
+
+    if (path) {
+        snprintf(arg, sizeof(arg), "path=%s", path);
+        if (kngx_ngx_quote(arg, q, sizeof(q)) > 0) {
+            kngx_buf_printf(b, " %s", q);
+        }
+    }
+
+    if (be && be->kind == KNGX_BACKEND_SERVICE && be->service) {
+        kngx_buf_printf(b, " \"service=%s\"", be->service);
+    }
+
+    kngx_buf_printf(b, ";\n");
+}
