@@ -38,8 +38,8 @@ GEN_LIBS    = $(shell pkg-config --libs libssl) $(KUBE_LIBS)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
-GEN_SRCS    := $(sort $(wildcard generator/*.c))
-GEN_HDRS    := $(wildcard generator/*.h)
+GEN_SRCS    := $(sort $(wildcard generator/*.c generator/annotations/*.c))
+GEN_HDRS    := $(wildcard generator/*.h generator/annotations/*.h)
 MOD_SRCS    := $(sort $(wildcard ngx_module/*.c))
 MOD_HDRS    := $(wildcard ngx_module/*.h)
 GEN_LIB_SRCS := $(filter-out generator/kubengx.c,$(GEN_SRCS))
@@ -128,7 +128,7 @@ GEN_UNIT_BINS = $(filter $(BUILD)/unit/test_gen_%,$(UNIT_BINS))
 
 $(GEN_OBJS): $(GEN_OBJ_DIR)/%.o: generator/%.c $(GEN_HDRS) $(KUBE_HDRS) \
         VERSION
-	@mkdir -p $(GEN_OBJ_DIR)
+	@mkdir -p $(dir $@)
 	@$(CC) $(KUBE_CFLAGS) -Igenerator -DKUBENGX_VERSION='"$(VERSION)"' \
 	    -c -o $@ $<
 

@@ -472,19 +472,28 @@ typedef enum {
 } kngx_action_e;
 
 
+/* an Ingress's parsed annotations (annotations/annotations.h) */
+struct kngx_ann_s;
+
 typedef struct {
     kngx_action_e           action;
     const kngx_upstream_t  *upstream;     /* PROXY */
     const kngx_ingress_t   *ingress;      /* NULL: --default-backend or
                                              the built-in 404 */
     const kngx_backend_t   *backend;      /* NULL with ingress NULL */
+    const struct kngx_ann_s *ann;         /* the Ingress's annotations,
+                                             NULL with ingress NULL */
 } kngx_target_t;
 
 
 typedef struct {
     const char            *path;      /* normalised: no trailing slash
                                          except "/"; validated */
-    kngx_path_type_e       type;      /* EXACT or PREFIX only */
+    kngx_path_type_e       type;      /* EXACT, PREFIX, or
+                                         IMPLEMENTATION_SPECIFIC: a regex
+                                         (use-regex, rewrite-target;
+                                         annotations/rewrite.c), path as
+                                         written */
     kngx_target_t          target;
     const kngx_ingress_path_t *src;   /* NULL for synthesised routes */
     unsigned               hostless:1;    /* from a rule without host */
@@ -578,6 +587,12 @@ typedef struct {
     const char            *resolver;             /* "ADDR[,ADDR]" for
                                                     ExternalName; NULL:
                                                     /etc/resolv.conf */
+    unsigned               unsupported_ignore:1; /* serve Ingresses with
+                                                    access-control
+                                                    annotations kubengx
+                                                    does not implement
+                                                    (--unsupported-
+                                                    annotations=ignore) */
 } kngx_plan_opts_t;
 
 
@@ -620,7 +635,8 @@ typedef struct {
     /* private */
     const char            *default_cert_name;
     unsigned               resolver_read:1;
-    const kngx_ingress_t  *balance_warned;  /* its annotations warned */
+    void                  *anns;     /* kngx_ann_t * by model Ingress
+                                        index (annotations/) */
     size_t                 servers_cap;
     size_t                 certs_cap;
     void                  *secret_info;   /* per model Secret (plan_tls.c) */

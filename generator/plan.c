@@ -28,6 +28,11 @@
  *   without endpoints (static mode), a bad ExternalName: 503 and a
  *   warning.  resource backends: a warning, not served.
  * - TLS: plan_tls.c.
+ * - Annotations: parsed per served Ingress when it is selected
+ *   (annotations/); one with a bad value, or with access control kubengx
+ *   does not implement, is not served.  Routes point at their Ingress's
+ *   parsed annotations (target.ann), which render.c asks for their
+ *   directives.
  */
 
 #include <stdarg.h>
@@ -87,6 +92,19 @@ kngx_plan_hash(const char *s)
     }
 
     return h;
+}
+
+
+const kngx_ann_t *
+kngx_plan_ann(const kngx_plan_t *p, const kngx_ingress_t *ing)
+{
+    kngx_ann_t *const  *anns = p->anns;
+
+    if (ing == NULL || anns == NULL) {
+        return NULL;
+    }
+
+    return anns[ing - p->model->ingresses];
 }
 
 
@@ -272,6 +290,7 @@ kngx_plan_select(kngx_plan_t *p)
 {
     const kngx_model_t  *m = p->model;
     kngx_class_opts_t    co;
+    kngx_ann_t         **anns = NULL;
     const char          *why;
     size_t               i;
 
@@ -282,9 +301,12 @@ kngx_plan_select(kngx_plan_t *p)
     if (m->ningresses) {
         p->ingresses = kube_arena_calloc(p->arena, m->ningresses,
                                          sizeof(kngx_ingress_t *));
-        if (p->ingresses == NULL) {
+        anns = kube_arena_calloc(p->arena, m->ningresses,
+                                 sizeof(kngx_ann_t *));
+        if (p->ingresses == NULL || anns == NULL) {
             return -1;
         }
+        p->anns = anns;
     }
 
     for (i = 0; i < m->ningresses; i++) {
@@ -296,7 +318,17 @@ kngx_plan_select(kngx_plan_t *p)
         }
 
         if (kngx_ingress_is_ours(m, &co, &m->ingresses[i], &why)) {
-            p->ingresses[p->ningresses++] = &m->ingresses[i];
+            if (kngx_ann_parse(p->arena, &p->diags, &m->ingresses[i],
+                               p->opts.unsupported_ignore, &anns[i])
+                != 0)
+            {
+                return -1;
+            }
+
+            /* the annotations said why (their warnings) */
+            if (!anns[i]->refused && !anns[i]->fail_closed) {
+                p->ingresses[p->ningresses++] = &m->ingresses[i];
+            }
 
         } else if (kngx_diag_add(&p->diags, p->arena, KNGX_DIAG_INFO,
                                  &m->ingresses[i].meta.src, 0, NULL, NULL,
@@ -314,6 +346,32 @@ kngx_plan_select(kngx_plan_t *p)
     }
 
     return 0;
+}
+
+
+/*
+ * http -> https per host, as the annotations of the Ingress that owns
+ * the host's tls entry (else the host) ask (annotations/redirect.c):
+ * ssl-redirect "false" serves http too; force-ssl-redirect "true"
+ * redirects even without a certificate.
+ */
+static void
+kngx_plan_ssl_redirect(kngx_plan_t *p, kngx_server_t *srv)
+{
+    const kngx_ingress_t  *ing;
+
+    ing = srv->tls_owner ? srv->tls_owner : srv->owner;
+
+    switch (kngx_ann_ssl_redirect(kngx_plan_ann(p, ing))) {
+    case 0:
+        srv->redirect = 0;
+        break;
+    case 2:
+        srv->redirect = 1;
+        break;
+    default:
+        break;
+    }
 }
 
 
@@ -340,6 +398,10 @@ kngx_plan_finish_server(kngx_plan_t *p, kngx_server_t *srv,
     }
 
     kngx_plan_mark_external(srv);
+
+    if (srv != &p->catch_all) {
+        kngx_plan_ssl_redirect(p, srv);
+    }
 
     return 0;
 }

@@ -10,10 +10,8 @@
  * nginx resolves per request through "resolver" (render.c): the name is
  * checked here (a DNS name, not an address in any spelling, not
  * localhost), and the nameservers come from --resolver or
- * /etc/resolv.conf.  Balancing annotations (ingress-nginx's load-balance
- * and upstream-hash-by) are checked here too: a hash key may name only
- * variables nginx defines (variables.c), or nginx would refuse the whole
- * config.
+ * /etc/resolv.conf.  The balancing method comes from the Ingress's
+ * annotations (annotations/balance.c).
  */
 
 #include <ctype.h>
@@ -24,8 +22,6 @@
 #include "plan_parts.h"
 
 
-#define KNGX_ANN_LOAD_BALANCE  "nginx.ingress.kubernetes.io/load-balance"
-#define KNGX_ANN_HASH_BY       "nginx.ingress.kubernetes.io/upstream-hash-by"
 #define KNGX_RESOLV_CONF       "/etc/resolv.conf"
 
 
@@ -127,71 +123,6 @@ kngx_upstream_add(kngx_plan_t *p, kngx_upstream_t *u)
     p->upstreams[p->nupstreams++] = u;
 
     return 0;
-}
-
-
-/*
- * The balancing method ing's annotations ask for (ingress-nginx's
- * load-balance and upstream-hash-by, the latter taking precedence, as
- * there).  *balance NULL: round robin.  Unknown or unsafe values (a hash
- * key naming a variable nginx does not define): a warning, round robin.
- * Returns -1 when out of memory.
- */
-static int
-kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
-    const char **balance, const char **hash_by)
-{
-    const char  *lb, *hb, *why;
-    int          warned;
-
-    *balance = NULL;
-    *hash_by = NULL;
-
-    if (ing == NULL) {
-        return 0;
-    }
-
-    /* each of ing's backends asks: warn once */
-    warned = (p->balance_warned == ing);
-    p->balance_warned = ing;
-
-    hb = kngx_meta_annotation(&ing->meta, KNGX_ANN_HASH_BY);
-
-    if (hb) {
-        if (kngx_hash_key_check(hb, &why) == 0) {
-            *balance = "hash";
-            *hash_by = hb;
-            return 0;
-        }
-
-        if (!warned
-            && kngx_plan_warn(p, ing, "metadata.annotations", 0,
-                   "bad-annotation", "%s %s %s; ignored, round robin used",
-                   KNGX_ANN_HASH_BY, kngx_msg_quote(hb), why))
-        {
-            return -1;
-        }
-    }
-
-    lb = kngx_meta_annotation(&ing->meta, KNGX_ANN_LOAD_BALANCE);
-
-    if (lb == NULL || strcmp(lb, "round_robin") == 0) {
-        return 0;
-    }
-
-    if (strcmp(lb, "ewma") == 0 || strcmp(lb, "least_conn") == 0) {
-        *balance = strcmp(lb, "ewma") == 0 ? "ewma" : "least_conn";
-        return 0;
-    }
-
-    if (warned) {
-        return 0;
-    }
-
-    return kngx_plan_warn(p, ing, "metadata.annotations", 0, "bad-annotation",
-               "%s %s is not one of round_robin, ewma, least_conn; "
-               "round robin used", KNGX_ANN_LOAD_BALANCE,
-               kngx_msg_quote(lb)) ? -1 : 0;
 }
 
 
@@ -399,9 +330,7 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     snprintf(obj, sizeof(obj), "%s/%s", svc->meta.ns, svc->meta.name);
 
-    if (kngx_plan_balance(p, ing, &balance, &hash_by) != 0) {
-        return NULL;
-    }
+    kngx_ann_balance(kngx_plan_ann(p, ing), &balance, &hash_by);
 
     if (balance && svc->type == KNGX_SVC_EXTERNAL_NAME) {
         balance = NULL;     /* one server */
@@ -479,6 +408,7 @@ kngx_plan_target(kngx_plan_t *p, const kngx_ingress_t *ing, const char *ns,
 
     memset(t, 0, sizeof(kngx_target_t));
     t->ingress = ing;
+    t->ann = kngx_plan_ann(p, ing);
     t->backend = be;
     t->action = KNGX_ACTION_UNAVAILABLE;
 

@@ -74,6 +74,7 @@
 
 #include "render.h"
 #include "escape.h"
+#include "annotations/annotations.h"
 
 
 void
@@ -205,14 +206,28 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
 }
 
 
+static void kngx_render_proxy_headers(kngx_render_t *r, const char *in,
+    const kngx_ann_t *ann);
+
+
 static void
 kngx_render_location(kngx_render_t *r, const char *modifier,
     const char *path, const kngx_route_t *route)
 {
-    char                   q[2200];
+    char                   q[2200], re[1100];
     const kngx_ingress_t  *ing = route->target.ingress;
+    const kngx_ann_t      *ann = route->target.ann;
 
-    if (kngx_ngx_quote(path, q, sizeof(q)) < 0) {
+    if (route->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+        /* a regex path (annotations/rewrite.c): "$" is no variable in a
+         * location's regex */
+        snprintf(re, sizeof(re), "^%s", path);
+
+        if (kngx_ann_quote(re, q, sizeof(q)) < 0) {
+            return;     /* not reached: regex paths are checked */
+        }
+
+    } else if (kngx_ngx_quote(path, q, sizeof(q)) < 0) {
         return;         /* not reached: paths are validated */
     }
 
@@ -231,8 +246,73 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
+    kngx_ann_emit(r->b, ann, route);
+
+    if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
+        || kngx_ann_connection(ann))
+    {
+        /* proxy_set_header in a location replaces the server's: all */
+        kngx_render_proxy_headers(r, "        ", ann);
+    }
+
     kngx_render_target(r, &route->target, "        ");
     kngx_buf_printf(r->b, "    }\n");
+}
+
+
+static int
+kngx_regex_route_cmp(const void *a, const void *b)
+{
+    const kngx_route_t  *x = *(const kngx_route_t *const *) a;
+    const kngx_route_t  *y = *(const kngx_route_t *const *) b;
+    size_t               lx = strlen(x->path), ly = strlen(y->path);
+
+    if (lx != ly) {
+        return lx > ly ? -1 : 1;
+    }
+
+    return strcmp(x->path, y->path);
+}
+
+
+/*
+ * Regex routes (annotations/rewrite.c) in nginx's order of evaluation:
+ * longest pattern first, then by bytes.  nginx tries them after the
+ * prefix match and before using it; an Exact ("=") match wins first.
+ */
+static void
+kngx_render_regex_routes(kngx_render_t *r, const kngx_server_t *srv)
+{
+    const kngx_route_t  **re;
+    size_t                i, n = 0;
+
+    for (i = 0; i < srv->nroutes; i++) {
+        n += srv->routes[i].type == KNGX_PATH_IMPLEMENTATION_SPECIFIC;
+    }
+
+    if (n == 0) {
+        return;
+    }
+
+    re = malloc(n * sizeof(kngx_route_t *));
+    if (re == NULL) {
+        r->b->nomem = 1;
+        return;
+    }
+
+    for (i = 0, n = 0; i < srv->nroutes; i++) {
+        if (srv->routes[i].type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+            re[n++] = &srv->routes[i];
+        }
+    }
+
+    qsort(re, n, sizeof(kngx_route_t *), kngx_regex_route_cmp);
+
+    for (i = 0; i < n; i++) {
+        kngx_render_location(r, "~* ", re[i]->path, re[i]);
+    }
+
+    free(re);
 }
 
 
@@ -250,6 +330,10 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         if (rt->type == KNGX_PATH_EXACT) {
             kngx_render_location(r, "= ", rt->path, rt);
             continue;
+        }
+
+        if (rt->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+            continue;           /* kngx_render_regex_routes() */
         }
 
         if (strcmp(rt->path, "/") == 0) {
@@ -276,6 +360,8 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_target(r, &srv->default_target, "        ");
         kngx_buf_printf(r->b, "    }\n");
     }
+
+    kngx_render_regex_routes(r, srv);
 }
 
 
@@ -294,21 +380,43 @@ kngx_forwarded_for_parse(const char *s)
  */
 
 static void
-kngx_render_proxy_headers(kngx_render_t *r)
+kngx_render_proxy_headers(kngx_render_t *r, const char *in,
+    const kngx_ann_t *ann)
 {
+    const char  *vhost = kngx_ann_vhost(ann);
+    const char  *prefix = kngx_ann_forwarded_prefix(ann);
+    const char  *conn = kngx_ann_connection(ann);
+
+    /* in the server; again in a location whose annotations change one
+     * (upstream-vhost, x-forwarded-prefix, connection-proxy-header:
+     * checked alphabets without quotes or "$") */
+
+    if (ann == NULL) {
+        kngx_buf_printf(r->b, "%sproxy_http_version 1.1;\n", in);
+    }
+
     kngx_buf_printf(r->b,
-        "    proxy_http_version 1.1;\n"
-        "    proxy_set_header Host $kubengx_host;\n"
-        "    proxy_set_header Upgrade $http_upgrade;\n"
-        "    proxy_set_header Connection $kubengx_connection_upgrade;\n"
-        "    proxy_set_header X-Real-IP $remote_addr;\n"
-        "    proxy_set_header X-Forwarded-For %s;\n"
-        "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-        "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
-        "    proxy_set_header X-Forwarded-Port %s;\n",
+        "%sproxy_set_header Host %s%s%s;\n"
+        "%sproxy_set_header Upgrade $http_upgrade;\n"
+        "%sproxy_set_header Connection %s%s%s;\n"
+        "%sproxy_set_header X-Real-IP $remote_addr;\n"
+        "%sproxy_set_header X-Forwarded-For %s;\n"
+        "%sproxy_set_header X-Forwarded-Proto $scheme;\n"
+        "%sproxy_set_header X-Forwarded-Host $kubengx_host;\n"
+        "%sproxy_set_header X-Forwarded-Port %s;\n",
+        in, vhost ? "\"" : "", vhost ? vhost : "$kubengx_host",
+        vhost ? "\"" : "", in, in, conn ? "\"" : "",
+        conn ? conn : "$kubengx_connection_upgrade", conn ? "\"" : "",
+        in, in,
         r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
                                   : "$remote_addr",
+        in, in, in,
         r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+
+    if (prefix) {
+        kngx_buf_printf(r->b, "%sproxy_set_header X-Forwarded-Prefix "
+                        "\"%s\";\n", in, prefix);
+    }
 }
 
 
@@ -373,7 +481,25 @@ kngx_render_cert(kngx_render_t *r, const char *name)
 static void
 kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 {
-    if (srv->tls && srv->redirect) {
+    if (srv->redirect && !srv->tls) {
+        /* force-ssl-redirect without a certificate: TLS ends before us */
+        kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+        kngx_render_server_name(r, srv);
+        kngx_buf_printf(r->b, "    return 308 https://$host$request_uri;\n"
+                        "}\n\n");
+        return;
+    }
+
+    if (srv->tls && !srv->redirect) {
+        /* ssl-redirect "false": the routes over http and https */
+        kngx_buf_printf(r->b, "server {\n    listen %s;\n"
+                        "    listen %s ssl;\n", r->http_listen,
+                        r->https_listen);
+        kngx_render_server_name(r, srv);
+        kngx_render_cert(r, srv->cert_name);
+        kngx_render_hop(r);
+
+    } else if (srv->tls && srv->redirect) {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
         kngx_render_server_name(r, srv);
 
@@ -397,7 +523,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_server_name(r, srv);
     }
 
-    kngx_render_proxy_headers(r);
+    kngx_render_proxy_headers(r, "    ", NULL);
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
     kngx_buf_printf(r->b, "}\n\n");
@@ -561,7 +687,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     }
 
     kngx_buf_printf(&b, "    server_name _;\n");
-    kngx_render_proxy_headers(&r);
+    kngx_render_proxy_headers(&r, "    ", NULL);
     kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
     kngx_buf_printf(&b, "}\n\n");
