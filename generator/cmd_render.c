@@ -18,6 +18,7 @@
 #include "model.h"
 #include "render.h"
 #include "stream.h"
+#include "annotations/annotations.h"
 
 
 #define KNGX_MODULE_SO  "ngx_http_k8s_module.so"
@@ -116,15 +117,14 @@ kngx_render_usage(FILE *out)
 "  -v, --verbose            also say what was skipped and why\n"
 "  -h, --help               this help\n"
 "\n"
-"Annotations understood (others are ignored; none is copied):\n"
-"  kubernetes.io/ingress.class                   the legacy class field\n"
-"  nginx.ingress.kubernetes.io/load-balance      round_robin, least_conn,\n"
-"                                                ewma (ewma: module only)\n"
-"  nginx.ingress.kubernetes.io/upstream-hash-by  KEY of $variables nginx\n"
-"                                                defines and A-Za-z0-9_.:/-\n"
-"                                                only; consistent hashing\n"
-"  kubengx.io/host-shared-with                   namespaces that may add\n"
-"                                                to this Ingress's hosts\n"
+"Annotations: kubernetes.io/ingress.class (the legacy class field),\n"
+"kubengx.io/host-shared-with (namespaces that may add to this Ingress's\n"
+"hosts) and ingress-nginx's nginx.ingress.kubernetes.io/* as the README's\n"
+"annotation table says (`kubengx migrate --annotations` prints it): each\n"
+"value is parsed and checked, none is copied as text; a bad value leaves\n"
+"its Ingress out (warning); an unknown or unsupported key is a warning\n"
+"(with \"did you mean\" for a near miss).\n"
+ KNGX_ANN_UNSUPPORTED_HELP
 "\n"
 "Exit status: 0 rendered (warnings go to stderr), 2 bad input or usage,\n"
 "failed --check or write error (then nothing is written).\n",
@@ -149,7 +149,8 @@ enum {
     KNGX_OPT_CERTS_PATH,
     KNGX_OPT_FORWARDED_FOR,
     KNGX_OPT_HOST_OWNERSHIP,
-    KNGX_OPT_RESOLVER
+    KNGX_OPT_RESOLVER,
+    KNGX_OPT_UNSUPPORTED
 };
 
 
@@ -178,6 +179,8 @@ static const struct option  kngx_render_options[] = {
     { "host-ownership",      required_argument, NULL,
                                                 KNGX_OPT_HOST_OWNERSHIP },
     { "resolver",            required_argument, NULL, KNGX_OPT_RESOLVER },
+    { "unsupported-annotations", required_argument, NULL,
+                                                KNGX_OPT_UNSUPPORTED },
     KNGX_STREAM_LONG_OPTIONS
     { "verbose",             no_argument,       NULL, 'v' },
     { "help",                no_argument,       NULL, 'h' },
@@ -328,6 +331,7 @@ kngx_render_main(int argc, char **argv)
     char                 sloads[2 * PATH_MAX + 64], sblock[64];
     size_t               nfiles = 0, len, clen;
     int                  c, n, verbose = 0, check = 0, rc = KNGX_EXIT_USAGE;
+    int                  ignore;
 
     memset(&po, 0, sizeof(po));
     memset(&ro, 0, sizeof(ro));
@@ -431,6 +435,14 @@ kngx_render_main(int argc, char **argv)
             break;
         case KNGX_OPT_RESOLVER:
             po.resolver = optarg;
+            break;
+        case KNGX_OPT_UNSUPPORTED:
+            if (kngx_ann_unsupported_parse(optarg, &ignore) != 0) {
+                fprintf(stderr, "kubengx render: --unsupported-annotations "
+                        "\"%s\" is not one of refuse, ignore\n", optarg);
+                goto done;
+            }
+            po.unsupported_ignore = ignore;
             break;
         case KNGX_OPT_DEFAULT_BACKEND:
             po.default_backend = optarg;

@@ -22,6 +22,7 @@
 #include "kubengx.h"
 #include "controller.h"
 #include "escape.h"
+#include "annotations/annotations.h"
 
 
 #define KNGX_MODULE_SO  "ngx_http_k8s_module.so"
@@ -97,6 +98,7 @@ kngx_ctl_usage(FILE *out)
 "                           the client's header (behind a trusted proxy)\n"
 "\n"
  KNGX_STREAM_HELP
+KNGX_ANN_UNSUPPORTED_HELP
 "\n"
 "Syncing:\n"
 "      --sync-holdoff DUR   wait this long after the last change before a\n"
@@ -150,7 +152,7 @@ enum {
     O_ELECTION_NS, O_IDENTITY, O_LEASE, O_RENEW, O_RETRY, O_PUBLISH_SVC,
     O_PUBLISH_ADDR, O_STATUS_SHUTDOWN, O_EV_INTERVAL, O_EV_BURST,
     O_EV_REFILL, O_UPSTREAMS, O_WATCH_IDLE, O_FORWARDED_FOR,
-    O_ALLOW_LOOPBACK, O_HOST_OWNERSHIP, O_RESOLVER
+    O_ALLOW_LOOPBACK, O_HOST_OWNERSHIP, O_RESOLVER, O_UNSUPPORTED
 };
 
 
@@ -168,6 +170,7 @@ static const struct option  kngx_ctl_options[] = {
     { "allow-loopback-endpoints", no_argument, NULL, O_ALLOW_LOOPBACK },
     { "host-ownership", required_argument, NULL, O_HOST_OWNERSHIP },
     { "resolver", required_argument, NULL, O_RESOLVER },
+    { "unsupported-annotations", required_argument, NULL, O_UNSUPPORTED },
     { "class", required_argument, NULL, O_CLASS },
     { "controller", required_argument, NULL, O_CONTROLLER },
     { "watch-without-class", no_argument, NULL, O_WITHOUT_CLASS },
@@ -294,7 +297,7 @@ kngx_controller_main(int argc, char **argv)
     char          conf_dir[PATH_MAX], resolver[512];
     static char   certs_dir[PATH_MAX + 16];
     const char   *env, *why;
-    int           opt, rc = KNGX_EXIT_USAGE, n;
+    int           opt, rc = KNGX_EXIT_USAGE, n, ignore;
 
     ctl = calloc(1, sizeof(kngx_ctl_t));
     if (ctl == NULL) {
@@ -423,6 +426,15 @@ kngx_controller_main(int argc, char **argv)
                 goto done;
             }
             c->po.resolver = optarg;
+            break;
+        case O_UNSUPPORTED:
+            if (kngx_ann_unsupported_parse(optarg, &ignore) != 0) {
+                fprintf(stderr, "kubengx controller: --unsupported-"
+                        "annotations \"%s\" is not one of refuse, ignore\n",
+                        optarg);
+                goto done;
+            }
+            c->po.unsupported_ignore = ignore;
             break;
         case O_HOLDOFF:
             if (kngx_ctl_duration("--sync-holdoff", optarg, &c->holdoff_ms)

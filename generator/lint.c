@@ -22,6 +22,7 @@
 
 #include "kubengx.h"
 #include "lint.h"
+#include "annotations/annotations.h"
 
 
 static const char  *kngx_lint_severity[] = { "info", "warning", "error" };
@@ -332,6 +333,8 @@ kngx_lint_usage(FILE *out)
 "      --host-ownership namespace|merge\n"
 "                        who may add routes to a host, as kubengx render\n"
 "                        --host-ownership (default namespace)\n"
+"      --unsupported-annotations refuse|ignore\n"
+"                        as kubengx render (default refuse)\n"
 "  -v, --verbose         also print informational notes (skipped kinds)\n"
 "                        on stderr\n"
 "  -h, --help            show this help\n"
@@ -381,7 +384,17 @@ kngx_lint_usage(FILE *out)
 "  warning  tls-not-routed  a tls host the Ingress has no rule for\n"
 "  warning  bad-annotation  an annotation value kubengx render ignores\n"
 "                           (e.g. upstream-hash-by naming a variable\n"
-"                           nginx does not define)\n"
+"                           nginx does not define) or refuses (then the\n"
+"                           Ingress is not served)\n"
+"  warning  unknown-annotation\n"
+"                           an nginx.ingress.kubernetes.io/ key kubengx\n"
+"                           does not know (\"did you mean\" a near miss)\n"
+"  warning  unsupported-annotation\n"
+"                           an ingress-nginx key kubengx does not\n"
+"                           implement (snippets never): ignored\n"
+"  error    fail-closed     an access-control annotation kubengx does\n"
+"                           not implement: the Ingress is not served\n"
+"                           (unless --unsupported-annotations ignore)\n"
 "  (stderr)                 a warning when none of the input's Ingresses\n"
 "                           is of a class kubengx serves\n"
 "  warning  (loader)        what the loader warns about, e.g. a bad\n"
@@ -420,6 +433,7 @@ kngx_lint_main(int argc, char **argv)
         { "controller", required_argument, NULL, 'K' },
         { "watch-without-class", no_argument, NULL, 'W' },
         { "host-ownership", required_argument, NULL, 'O' },
+        { "unsupported-annotations", required_argument, NULL, 'U' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -483,6 +497,17 @@ kngx_lint_main(int argc, char **argv)
             if (kngx_host_ownership_parse(optarg, &o.host_ownership) != 0) {
                 fprintf(stderr, "kubengx lint: --host-ownership \"%s\": use "
                         "namespace or merge\n", optarg);
+                free(files);
+                return KNGX_EXIT_USAGE;
+            }
+            break;
+
+        case 'U':
+            if (kngx_ann_unsupported_parse(optarg, &o.unsupported_ignore)
+                != 0)
+            {
+                fprintf(stderr, "kubengx lint: --unsupported-annotations "
+                        "\"%s\": use refuse or ignore\n", optarg);
                 free(files);
                 return KNGX_EXIT_USAGE;
             }

@@ -39,6 +39,8 @@ typedef struct {
 typedef struct {
     kngx_class_opts_t      class;
     kngx_host_ownership_e  host_ownership;
+    int                    unsupported_ignore;  /* --unsupported-
+                                                   annotations ignore */
 } kngx_lint_opts_t;
 
 

@@ -17,6 +17,7 @@
 
 #include "escape.h"
 #include "lint.h"
+#include "annotations/annotations.h"
 
 
 #define KNGX_ADD(args)  if (kngx_lint_add args != 0) return -1
@@ -291,6 +292,8 @@ kngx_rule_paths(kngx_lint_t *l, const kngx_model_t *m,
     const char                 *why;
     char                        host[256];
     size_t                      i, k;
+    unsigned                    groups;
+    int                         regex = kngx_ann_wants_regex(ing);
 
     for (i = 0; i < ing->nrules; i++) {
         r = &ing->rules[i];
@@ -306,13 +309,21 @@ kngx_rule_paths(kngx_lint_t *l, const kngx_model_t *m,
         for (k = 0; k < r->npaths; k++) {
             p = &r->paths[k];
 
-            if (kngx_path_check(p->path, &why) != 0) {
+            if (regex && p->type != KNGX_PATH_EXACT) {
+                /* use-regex, rewrite-target (annotations/rewrite.c) */
+                if (kngx_ann_regex_check(p->path, &groups, &why) != 0) {
+                    KNGX_ADD((l, KNGX_DIAG_ERROR, &ing->meta, "bad-path",
+                              p->field, "regex path %s %s: kubengx render "
+                              "refuses it", kngx_msg_quote(p->path), why));
+                }
+
+            } else if (kngx_path_check(p->path, &why) != 0) {
                 KNGX_ADD((l, KNGX_DIAG_ERROR, &ing->meta, "bad-path",
                           p->field, "path %s %s: kubengx render refuses "
                           "it", kngx_msg_quote(p->path), why));
             }
 
-            if (p->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+            if (p->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC && !regex) {
                 KNGX_ADD((l, KNGX_DIAG_WARNING, &ing->meta,
                           "implementation-specific", p->field,
                           "path %s is ImplementationSpecific: its meaning "

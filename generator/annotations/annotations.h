@@ -145,6 +145,17 @@ const kngx_ann_key_t *kngx_ann_keys(size_t *n);
 /* the entry of a key without the prefix, or NULL */
 const kngx_ann_key_t *kngx_ann_key(const char *name);
 
+/* --unsupported-annotations: "refuse" (0) or "ignore" (1); -1 else */
+int kngx_ann_unsupported_parse(const char *s, int *ignore);
+
+#define KNGX_ANN_UNSUPPORTED_HELP                                           \
+"      --unsupported-annotations refuse|ignore\n"                           \
+"                           refuse (default): an Ingress with an access-\n"  \
+"                           control annotation kubengx does not implement\n" \
+"                           (auth-*, *-source-range, satisfy,\n"            \
+"                           ModSecurity) is not served (fail closed);\n"    \
+"                           ignore: served without it (a warning)\n"
+
 /* "honoured", "different", "elsewhere", "not supported", ... */
 const char *kngx_ann_status_name(kngx_ann_status_e s);
 
@@ -199,6 +210,10 @@ int kngx_ann_regex(const kngx_ann_t *ann);
  */
 int kngx_ann_regex_check(const char *re, unsigned *groups,
     const char **why);
+
+/* rewrite.c: whether ing's annotations make its paths regexes, without
+ * parsing them (lint's path rule) */
+int kngx_ann_wants_regex(const kngx_ingress_t *ing);
 
 /* rewrite.c: whether a regex path with groups capture groups has every
  * group rewrite-target names */

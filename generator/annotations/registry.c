@@ -239,6 +239,23 @@ kngx_ann_key(const char *name)
 }
 
 
+int
+kngx_ann_unsupported_parse(const char *s, int *ignore)
+{
+    if (strcmp(s, "ignore") == 0) {
+        *ignore = 1;
+        return 0;
+    }
+
+    if (strcmp(s, "refuse") == 0) {
+        *ignore = 0;
+        return 0;
+    }
+
+    return -1;
+}
+
+
 const char *
 kngx_ann_status_name(kngx_ann_status_e s)
 {

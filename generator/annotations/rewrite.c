@@ -473,6 +473,19 @@ kngx_ann_regex(const kngx_ann_t *ann)
 
 
 int
+kngx_ann_wants_regex(const kngx_ingress_t *ing)
+{
+    const char  *v;
+
+    v = kngx_meta_annotation(&ing->meta, KNGX_ANN_PREFIX "use-regex");
+
+    return (v && (strcmp(v, "true") == 0 || strcmp(v, "True") == 0))
+           || kngx_meta_annotation(&ing->meta,
+                                   KNGX_ANN_PREFIX "rewrite-target");
+}
+
+
+int
 kngx_ann_regex_groups_ok(const kngx_ann_t *ann, unsigned groups)
 {
     const kngx_ann_rewrite_t  *c;
