@@ -335,6 +335,7 @@ kngx_lint_usage(FILE *out)
 "                        --host-ownership (default namespace)\n"
 "      --unsupported-annotations refuse|ignore\n"
 "                        as kubengx render (default refuse)\n"
+"      --strict          unknown fields are errors, not warnings\n"
 "  -v, --verbose         also print informational notes (skipped kinds)\n"
 "                        on stderr\n"
 "  -h, --help            show this help\n"
@@ -399,6 +400,9 @@ kngx_lint_usage(FILE *out)
 "                           is of a class kubengx serves\n"
 "  warning  (loader)        what the loader warns about, e.g. a bad\n"
 "                           EndpointSlice endpoint\n"
+"  warning  unknown-field   a field the object's API type does not have\n"
+"                           (\"did you mean\" a near miss); an error with\n"
+"                           --strict\n"
 "\n"
 "Output: one line per finding,\n"
 "  FILE:DOC: warning|error: KIND NAMESPACE/NAME: [FIELD: ]MESSAGE\n"
@@ -434,6 +438,7 @@ kngx_lint_main(int argc, char **argv)
         { "watch-without-class", no_argument, NULL, 'W' },
         { "host-ownership", required_argument, NULL, 'O' },
         { "unsupported-annotations", required_argument, NULL, 'U' },
+        { "strict", no_argument, NULL, 'S' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
@@ -500,6 +505,10 @@ kngx_lint_main(int argc, char **argv)
                 free(files);
                 return KNGX_EXIT_USAGE;
             }
+            break;
+
+        case 'S':
+            o.strict = 1;
             break;
 
         case 'U':

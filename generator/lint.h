@@ -41,6 +41,8 @@ typedef struct {
     kngx_host_ownership_e  host_ownership;
     int                    unsupported_ignore;  /* --unsupported-
                                                    annotations ignore */
+    int                    strict;              /* --strict: unknown
+                                                   fields are errors */
 } kngx_lint_opts_t;
 
 

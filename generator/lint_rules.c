@@ -774,8 +774,10 @@ kngx_rule_services(kngx_lint_t *l, const kngx_model_t *m)
 /* ---- loader warnings ----------------------------------------------------- */
 
 static int
-kngx_rule_loader(kngx_lint_t *l, const kngx_model_t *m)
+kngx_rule_loader(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_lint_opts_t *o)
 {
+    kngx_severity_e     sev;
     const kngx_diag_t  *d;
     kngx_finding_t     *f;
     size_t              i;
@@ -787,7 +789,11 @@ kngx_rule_loader(kngx_lint_t *l, const kngx_model_t *m)
             continue;
         }
 
-        KNGX_ADD((l, KNGX_DIAG_WARNING, NULL, d->code, d->field, "%s%s%s",
+        /* --strict: an unknown field is an error */
+        sev = o->strict && d->code && strcmp(d->code, "unknown-field") == 0
+              ? KNGX_DIAG_ERROR : KNGX_DIAG_WARNING;
+
+        KNGX_ADD((l, sev, NULL, d->code, d->field, "%s%s%s",
                   d->object ? d->object : "", d->object ? ": " : "",
                   d->message));
 
@@ -808,7 +814,7 @@ kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_ingress_t  *ing;
     size_t                 i;
 
-    if (kngx_rule_loader(l, m) != 0) {
+    if (kngx_rule_loader(l, m, o) != 0) {
         return -1;
     }
 

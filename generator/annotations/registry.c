@@ -276,56 +276,15 @@ kngx_ann_status_name(kngx_ann_status_e s)
 }
 
 
-/* Levenshtein distance, capped: names are short (< 64 bytes) */
-static size_t
-kngx_ann_distance(const char *a, const char *b)
-{
-    size_t  la = strlen(a), lb = strlen(b), i, j, prev, cur, up, best;
-    size_t  row[64];
-
-    if (la >= 64 || lb >= 64) {
-        return (size_t) -1;
-    }
-
-    for (j = 0; j <= lb; j++) {
-        row[j] = j;
-    }
-
-    for (i = 1; i <= la; i++) {
-        prev = row[0];
-        row[0] = i;
-
-        for (j = 1; j <= lb; j++) {
-            up = row[j];
-            cur = prev + (a[i - 1] != b[j - 1]);
-            best = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
-            row[j] = cur < best ? cur : best;
-            prev = up;
-        }
-    }
-
-    return row[lb];
-}
-
-
 const char *
 kngx_ann_suggest(const char *name)
 {
     const kngx_ann_key_t  *k;
-    const char            *best = NULL;
-    size_t                 n, i, d, bd = 3;
+    size_t                 n;
 
     k = kngx_ann_keys(&n);
 
-    for (i = 0; i < n; i++) {
-        d = kngx_ann_distance(name, k[i].name);
-        if (d < bd) {
-            bd = d;
-            best = k[i].name;
-        }
-    }
-
-    return best;
+    return kngx_nearest(name, &k[0].name, sizeof(kngx_ann_key_t), n);
 }
 
 

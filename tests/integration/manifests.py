@@ -462,6 +462,9 @@ ALLOWED_DIRECTIVES = {
     "variables_hash_max_size", "resolver", "resolver_timeout", "set",
     "client_max_body_size", "absolute_redirect", "port_in_redirect",
     "server_name_in_redirect", "access_log", "log_not_found",
+    # annotations (generator/annotations/)
+    "rewrite", "if", "client_body_buffer_size", "proxy_buffer_size",
+    "proxy_buffers", "proxy_max_temp_file_size",
 }
 
 
