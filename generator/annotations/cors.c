@@ -5,7 +5,7 @@
  *
  *   enable-cors             "true" turns the rest on
  *   cors-allow-origin       "*" (default), or origins separated by "," or
- *                           " ": scheme://host[:port], the host's first
+ *                           " ": SCHEME://host[:port], the host's first
  *                           label may be "*"; a request's Origin is
  *                           echoed when it matches one (case-
  *                           insensitively), else no CORS header is sent
@@ -15,7 +15,7 @@
  *                           Keep-Alive, User-Agent, X-Requested-With,
  *                           If-Modified-Since, Cache-Control,
  *                           Content-Type, Range, Authorization)
- *   cors-expose-headers     tokens as above, or "*" (default none)
+ *   cors-expose-headers     tokens as above and "*" (default none)
  *   cors-allow-credentials  "true" (default) or "false"
  *   cors-max-age            seconds (default 1728000)
  *
@@ -57,14 +57,9 @@ kngx_ann_tokens(kngx_ann_ctx_t *ctx, const char *v, const char *extra,
     size_t       n = 0;
     int          tok = 0;
 
-    if (star && strcmp(v, "*") == 0) {
-        snprintf(out, size, "*");
-        return KNGX_ANN_OK;
-    }
-
     for ( /* void */ ; *s; s++) {
         if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
-            || strchr(extra, *s))
+            || strchr(extra, *s) || (star && *s == '*'))
         {
             if (n + 3 >= size) {
                 goto bad;
@@ -108,13 +103,20 @@ kngx_ann_origin(const char *s, size_t len, char *out, size_t size,
 {
     size_t  i = 0, host;
 
-    if (len > 8 && strncmp(s, "https://", 8) == 0) {
-        i = 8;
-    } else if (len > 7 && strncmp(s, "http://", 7) == 0) {
-        i = 7;
-    } else {
+    /* a scheme: a letter, then letters, digits or "-" */
+    while (i < len && ((s[i] >= 'a' && s[i] <= 'z')
+                       || (s[i] >= 'A' && s[i] <= 'Z')
+                       || (i && ((s[i] >= '0' && s[i] <= '9')
+                                 || s[i] == '-'))))
+    {
+        i++;
+    }
+
+    if (i == 0 || len < i + 4 || strncmp(s + i, "://", 3) != 0) {
         return -1;
     }
+
+    i += 3;
 
     if (*n + len * 2 + 20 >= size) {
         return -1;

@@ -1,0 +1,486 @@
+"""ingress-nginx's annotations (generator/annotations/): each through a
+real nginx and real backends, and their good and bad values in the
+rendered text.  Inputs are ingress-nginx's documented examples
+(tests/data/ingress-nginx/, origin and licence in its README.md) where
+they exist.  Nothing is silent: unknown keys, unsupported keys and bad
+values are warnings naming the Ingress and the annotation; access
+control kubengx does not implement fails closed."""
+
+import os
+
+import pytest
+
+import harness
+from manifests import (Stack, directive_problems, endpoint, ingress, lint,
+                       path, render, rule, secret_tls, self_signed, service,
+                       slice_, svc_port, write_manifests)
+from modes import MODES, ModeStack, tenant
+
+DATA = os.path.join(harness.ROOT, "tests", "data", "ingress-nginx")
+P = "nginx.ingress.kubernetes.io/"
+
+
+def data(name):
+    return os.path.join(DATA, name)
+
+
+@pytest.fixture
+def stack(tmp_path, nginx_factory, kubengx):
+    return Stack(tmp_path, nginx_factory)
+
+
+def http_svc(bk, name="a"):
+    """An EndpointSlice for the examples' http-svc (service.yaml: one
+    unnamed port 80, targetPort 8080) with test backend name."""
+    _, port = bk.host_port(name)
+    return [slice_("http-svc", [endpoint("127.0.0.1")], [(None, port)])]
+
+
+def example(stack, bk, *files, flags=(), rc=0):
+    return stack.up(http_svc(bk), "--class", "nginx", *flags, rc=rc,
+                    extra_files=[data("service.yaml")]
+                    + [data(f) for f in files])
+
+
+def web(bk, name="a", svc="web"):
+    """Service svc (the commonest shape: one unnamed port, targetPort
+    8080) whose endpoint is test backend name."""
+    _, port = bk.host_port(name)
+    return [service(svc, [svc_port(None, 80, 8080)]),
+            slice_(svc, [endpoint("127.0.0.1")], [(None, port)])]
+
+
+def ing(name, host, ann, *paths):
+    paths = paths or (path("/", "web", 80),)
+    return ingress(name, [rule(host, *paths)], annotations=ann)
+
+
+# --- routing: regex paths, rewrite-target, app-root ----------------------
+
+def test_rewrite_example(stack, backends):
+    """ingress-nginx's rewrite example: /something(/|$)(.*) -> /$2."""
+    bk = backends("a")
+    example(stack, bk, "rewrite.yaml")
+    assert not stack.warnings(), stack.err
+    h = "rewrite.bar.com"
+    for got, want in [("/something", "/"), ("/something/", "/"),
+                      ("/something/new", "/new"),
+                      ("/something/new/x?q=1", "/new/x?q=1"),
+                      ("/SOMETHING/case", "/case")]:
+        r = stack.get(got, h)
+        assert r.backend == "a", (got, r)
+        assert r.json()["path"] == want, (got, r.json())
+    # not the regex: no route
+    assert stack.get("/somethingelse", h).status == 404
+    assert stack.get("/x/something", h).status == 404
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rewrite_in_every_mode(tmp_path, nginx_factory, kube_api, backends,
+                               mode):
+    bk = backends("a")
+    objs, port = tenant(bk, "a", "default", "svc-a")
+    objs.append(ingress("rw", [rule("r.example.com", path(
+        "/api(/|$)(.*)", "svc-a", port, "ImplementationSpecific"))],
+        annotations={P + "use-regex": "true",
+                     P + "rewrite-target": "/v2/$2"}))
+    s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+    s.up(objs)
+    s.wait_backend("r.example.com", "/api/x", "a")
+    assert s.get("r.example.com", "/api/users/7").json()["path"] == \
+        "/v2/users/7"
+    assert s.get("r.example.com", "/api").json()["path"] == "/v2/"
+
+
+def test_regex_order(stack, backends):
+    """The order README's "Regex paths" writes down: Exact first, then
+    the regex paths (longest pattern first, first match), then the
+    longest prefix; only the Ingress that asks gets regexes."""
+    bk = backends("exact", "long", "short", "pre", "other")
+    objs = []
+    for n in ("exact", "long", "short", "pre", "other"):
+        objs += web(bk, n, "svc-" + n)
+    objs += [
+        ing("re", "o.example.com", {P + "use-regex": "true"},
+            path("/api/v[0-9]+/users", "svc-long", 80,
+                 "ImplementationSpecific"),
+            path("/api/v[0-9]+", "svc-short", 80, "Prefix"),
+            path("/api/v1", "svc-exact", 80, "Exact")),
+        ing("plain", "o.example.com", None,
+            path("/api", "svc-pre", 80),
+            path("/a.c", "svc-other", 80)),
+    ]
+    stack.up(objs)
+    h = "o.example.com"
+    assert stack.backend_of("/api/v1", h) == "exact"
+    assert stack.backend_of("/api/v1/users/3", h) == "long"
+    assert stack.backend_of("/api/v22", h) == "short"
+    assert stack.backend_of("/API/V3", h) == "short"    # ~*, as ingress-nginx
+    assert stack.backend_of("/api/x", h) == "pre"
+    assert stack.backend_of("/api", h) == "pre"
+    # the other Ingress's paths stay prefixes: "." is no wildcard there
+    assert stack.backend_of("/a.c/d", h) == "other"
+    assert stack.backend_of("/abc", h) == 404
+
+
+def test_app_root_example(stack, backends):
+    bk = backends("a")
+    example(stack, bk, "approot.yaml")
+    r = stack.get("/", "approot.bar.com")
+    assert r.status == 302, r
+    assert r.headers["location"] == "http://approot.bar.com/app1", r.headers
+    r = stack.get("/app1", "approot.bar.com")
+    assert r.backend == "a" and r.json()["path"] == "/app1"
+
+
+def test_upstream_vhost_and_forwarded_prefix(stack, backends):
+    bk = backends("a")
+    stack.up(web(bk) + [ing("v", "v.example.com", {
+        P + "upstream-vhost": "internal.example.org",
+        P + "x-forwarded-prefix": "/shop",
+        P + "connection-proxy-header": "keep-alive"})])
+    j = stack.get("/x", "v.example.com").json()
+    assert j["host"] == "internal.example.org", j
+    assert j["headers"]["x-forwarded-prefix"] == "/shop", j
+    assert j["headers"]["connection"] == "keep-alive", j
+    # the server's other proxy headers are still sent from the location
+    assert j["headers"]["x-forwarded-host"] == "v.example.com", j
+
+
+# --- redirects ------------------------------------------------------------
+
+def test_permanent_redirect_example(stack, backends):
+    bk = backends("a")
+    example(stack, bk, "redirect.yaml")
+    r = stack.get("/any/path?x=1", "redirect.bar.com")
+    assert r.status == 308, r
+    assert r.headers["location"] == "https://www.google.com", r.headers
+    assert r.backend is None
+
+
+@pytest.mark.parametrize("ann,status,location", [
+    ({P + "permanent-redirect": "https://new.example.com/x"}, 301,
+     "https://new.example.com/x"),
+    ({P + "temporal-redirect": "http://tmp.example.com:8080/y?a=b"}, 302,
+     "http://tmp.example.com:8080/y?a=b"),
+    ({P + "temporal-redirect": "https://t.example.com",
+      P + "temporal-redirect-code": "307",
+      P + "permanent-redirect": "https://p.example.com"}, 307,
+     "https://t.example.com"),
+])
+def test_redirects(stack, backends, ann, status, location):
+    bk = backends("a")
+    stack.up(web(bk) + [ing("r", "r.example.com", ann)])
+    r = stack.get("/p", "r.example.com")
+    assert (r.status, r.headers.get("location")) == (status, location), r
+
+
+def test_force_ssl_redirect_without_certificate(stack, backends):
+    bk = backends("a")
+    stack.up(web(bk) + [ing("f", "f.example.com",
+                            {P + "force-ssl-redirect": "true"})])
+    r = stack.get("/p?q", "f.example.com")
+    assert r.status == 308, r
+    assert r.headers["location"] == "https://f.example.com/p?q"
+
+
+def test_ssl_redirect_false_serves_http(stack, backends, tmp_path):
+    bk = backends("a")
+    crt, key = self_signed(tmp_path, "s.example.com")
+    tls = [{"hosts": ["s.example.com"], "secretName": "s-tls"}]
+    objs = web(bk) + [secret_tls("s-tls", crt, key)]
+    plain = ingress("s", [rule("s.example.com", path("/", "web", 80))],
+                    tls=tls)
+    stack.up(objs + [plain], tls=True)
+    assert stack.get("/x", "s.example.com").status == 308
+    off = ingress("s", [rule("s.example.com", path("/", "web", 80))],
+                  tls=tls, annotations={P + "ssl-redirect": "false"})
+    stack.up(objs + [off], tls=True)
+    assert stack.backend_of("/x", "s.example.com") == "a"
+    assert stack.https("s.example.com", "/x").backend == "a"
+
+
+# --- proxy tuning ---------------------------------------------------------
+
+def traversable(d):
+    """nginx's workers (nobody when the tests run as root) write request
+    bodies under the test's directory: let them reach it."""
+    d = os.path.abspath(str(d))
+    while d not in ("/", "/tmp"):
+        os.chmod(d, os.stat(d).st_mode | 0o711)
+        d = os.path.dirname(d)
+
+
+def test_body_size_example(stack, backends, tmp_path):
+    """A 2 MB upload: 413 under nginx's 1m default, 200 under
+    proxy-body-size: 8m (ingress-nginx's example)."""
+    traversable(tmp_path)
+    bk = backends("a")
+    other = ingress("plain", [rule("plain.bar.com",
+                                   path("/", "http-svc", 80))], cls="nginx")
+    stack.up(http_svc(bk) + [other], "--class", "nginx",
+             extra_files=[data("service.yaml"), data("body-size.yaml")])
+    body = b"x" * (2 * 1024 * 1024)
+    r = stack.get("/up", "upload.bar.com", method="POST", body=body)
+    assert r.status == 200 and r.backend == "a", r
+    assert len(r.json()["body"]) == len(body)
+    assert stack.get("/up", "plain.bar.com", method="POST",
+                     body=body).status == 413
+
+
+def test_proxy_read_timeout(stack, backends):
+    bk = backends("a")
+    stack.up(web(bk) + [
+        ing("slow", "slow.example.com", {P + "proxy-read-timeout": "1"}),
+        ing("patient", "patient.example.com", None)])
+    assert stack.get("/?delay=2500", "slow.example.com").status == 504
+    assert stack.backend_of("/?delay=2500", "patient.example.com") == "a"
+
+
+def test_cors_example(stack, backends):
+    """ingress-nginx's CORS example: the preflight is answered by nginx."""
+    bk = backends("a")
+    example(stack, bk, "cors.yaml")
+    assert not stack.warnings(), stack.err
+    h = "cors.bar.com"
+    r = stack.get("/api", h, method="OPTIONS", headers={
+        "Origin": "https://origin-site.com:4443",
+        "Access-Control-Request-Method": "PUT"})
+    assert r.status == 204 and r.backend is None, r
+    hd = r.headers
+    assert hd["access-control-allow-origin"] == \
+        "https://origin-site.com:4443"
+    assert hd["access-control-allow-methods"] == "PUT, GET, POST, OPTIONS"
+    assert hd["access-control-allow-headers"] == \
+        "X-Forwarded-For, X-app123-XPTO"
+    assert hd["access-control-max-age"] == "600"
+    assert "access-control-allow-credentials" not in hd
+    r = stack.get("/api", h, headers={"Origin": "myapp://origin-site.com"})
+    assert r.backend == "a"
+    assert r.headers["access-control-allow-origin"] == \
+        "myapp://origin-site.com"
+    assert r.headers["access-control-expose-headers"] == \
+        "*, X-CustomResponseHeader"
+    r = stack.get("/api", h, headers={"Origin": "https://evil.example"})
+    assert r.backend == "a"
+    assert "access-control-allow-origin" not in r.headers
+
+
+def test_cors_defaults(stack, backends):
+    bk = backends("a")
+    stack.up(web(bk) + [ing("c", "c.example.com",
+                            {P + "enable-cors": "true"})])
+    r = stack.get("/", "c.example.com", method="OPTIONS",
+                  headers={"Origin": "https://x.example"})
+    assert r.status == 204
+    assert r.headers["access-control-allow-origin"] == "*"
+    assert r.headers["access-control-allow-credentials"] == "true"
+    assert r.headers["access-control-max-age"] == "1728000"
+    assert "PATCH" in r.headers["access-control-allow-methods"]
+
+
+# --- never silent ---------------------------------------------------------
+
+def test_access_control_fails_closed(stack, backends):
+    """ingress-nginx's basic-auth example: kubengx has no auth, so the
+    route is not served rather than served unprotected."""
+    bk = backends("a")
+    example(stack, bk, "auth.yaml")
+    assert stack.get("/", "foo.bar.com").backend is None
+    w = [x for x in stack.warnings() if "default/ingress-with-auth" in x]
+    assert any(P + "auth-type" in x and "fail closed" in x for x in w), w
+    example(stack, bk, "auth.yaml",
+            flags=("--unsupported-annotations=ignore",))
+    assert stack.backend_of("/", "foo.bar.com") == "a"
+    assert any("WITHOUT" in x for x in stack.warnings()), stack.err
+
+
+def test_unknown_and_unsupported_are_warned(tmp_path, kubengx):
+    f = write_manifests(tmp_path, [
+        service("web", [svc_port(None, 80, 8080)]),
+        ing("w", "w.example.com", {
+            P + "load-balanse": "ewma",
+            P + "server-snippet": "return 200 x;",
+            P + "limit-rps": "5",
+            P + "completely-made-up": "1",
+            P + "canary": "true", P + "affinity": "cookie"})])
+    rc, _, err, conf = render(f, None, "--watch-without-class",
+                              endpoints="cluster-ip")
+    assert rc == 0, err
+    w = [x for x in err.splitlines() if "default/w" in x]
+    assert any("load-balanse" in x and "did you mean " + P + "load-balance"
+               in x for x in w), w
+    assert any("server-snippet" in x and "not supported" in x for x in w)
+    assert any("limit-rps" in x and "not supported" in x for x in w)
+    assert any("completely-made-up" in x and "unknown" in x for x in w)
+    # canary and affinity belong to another part of kubengx
+    assert not any("canary" in x or "affinity" in x for x in w), w
+    assert "return 200 x" not in conf
+    rc, out, _ = lint(f, "--watch-without-class")
+    assert "unknown-annotation" in out or "did you mean" in out, out
+
+
+def test_lint_fails_closed_is_an_error(tmp_path, kubengx):
+    rc, out, err = lint([data("service.yaml"), data("auth.yaml")],
+                        "--class", "nginx")
+    assert rc == 1, (out, err)
+    assert "ingress-with-auth" in out and "auth-type" in out, out
+    rc, out, err = lint([data("service.yaml"), data("auth.yaml")],
+                        "--class", "nginx",
+                        "--unsupported-annotations", "ignore")
+    assert rc == 0, (out, err)
+
+
+# --- values: good ones become directives, bad ones refuse the Ingress -----
+
+GOOD = [
+    ("proxy-body-size", "8m", "client_max_body_size 8m;"),
+    ("proxy-body-size", "0", "client_max_body_size 0;"),
+    ("client-body-buffer-size", "64k", "client_body_buffer_size 64k;"),
+    ("proxy-connect-timeout", "15", "proxy_connect_timeout 15s;"),
+    ("proxy-send-timeout", "120s", "proxy_send_timeout 120s;"),
+    ("proxy-read-timeout", "3600", "proxy_read_timeout 3600s;"),
+    ("proxy-buffering", "off", "proxy_buffering off;"),
+    ("proxy-buffer-size", "16k", "proxy_buffer_size 16k;"),
+    ("proxy-buffers-number", "8", "proxy_buffers 8 4k;"),
+    ("proxy-request-buffering", "off", "proxy_request_buffering off;"),
+    ("proxy-next-upstream", "error timeout http_502",
+     "proxy_next_upstream error timeout http_502;"),
+    ("proxy-next-upstream-tries", "3", "proxy_next_upstream_tries 3;"),
+    ("proxy-next-upstream-timeout", "10", "proxy_next_upstream_timeout 10s;"),
+    ("proxy-http-version", "1.0", "proxy_http_version 1.0;"),
+    ("proxy-max-temp-file-size", "1024m", "proxy_max_temp_file_size 1024m;"),
+    ("permanent-redirect", "https://a.example.com/b",
+     'return 301 "https://a.example.com/b";'),
+    ("app-root", "/app", 'return 302 "$scheme://$kubengx_host/app";'),
+    ("x-forwarded-prefix", "/p", 'X-Forwarded-Prefix "/p";'),
+    ("upstream-vhost", "svc.ns.svc.cluster.local:8080",
+     'Host "svc.ns.svc.cluster.local:8080";'),
+    ("rewrite-target", "/", 'rewrite "(?i)^/app" "/" break;'),
+]
+
+BAD = [
+    ("proxy-body-size", "8 m"), ("proxy-body-size", "8m;evil"),
+    ("proxy-body-size", "-1"), ("client-body-buffer-size", "0"),
+    ("proxy-connect-timeout", "0"), ("proxy-connect-timeout", "5m"),
+    ("proxy-read-timeout", "1;"), ("proxy-buffering", "yes"),
+    ("proxy-buffers-number", "0"), ("proxy-next-upstream", "error evil"),
+    ("proxy-next-upstream-tries", "x"), ("proxy-http-version", "2"),
+    ("permanent-redirect", "https://x/$request_uri"),
+    ("permanent-redirect", "https://x/\"; return 200"),
+    ("permanent-redirect", "/relative"),
+    ("permanent-redirect-code", "200"), ("temporal-redirect-code", "308"),
+    ("ssl-redirect", "maybe"), ("use-regex", "yes"),
+    ("rewrite-target", "/$uri"), ("rewrite-target", "x"),
+    ("rewrite-target", "/a b"), ("app-root", "app"),
+    ("x-forwarded-prefix", "/p\"x"), ("upstream-vhost", "a b"),
+    ("upstream-vhost", "h:99999"), ("enable-cors", "1"),
+    ("cors-allow-origin", "origin-site.com"),
+    ("cors-allow-methods", "GET;POST"), ("cors-max-age", "-5"),
+    ("connection-proxy-header", "keep alive"),
+]
+
+
+def render_one(tmp_path, ann, paths=None):
+    f = write_manifests(tmp_path, [
+        service("web", [svc_port(None, 80, 8080)]),
+        ingress("good", [rule("good.example.com", path("/", "web", 80))]),
+        ingress("t", [rule("t.example.com",
+                           *(paths or [path("/", "web", 80),
+                                       path("/app", "web", 80)]))],
+                annotations=ann)])
+    rc, _, err, conf = render(f, None, endpoints="cluster-ip")
+    assert rc == 0, err
+    assert not directive_problems(conf, marker="evil"), conf
+    return conf, [x for x in err.splitlines() if "default/t" in x]
+
+
+@pytest.mark.parametrize("key,value,line", GOOD,
+                         ids=["%s=%s" % (k, v) for k, v, _ in GOOD])
+def test_good_values(tmp_path, kubengx, key, value, line):
+    conf, w = render_one(tmp_path, {P + key: value})
+    assert line in conf, conf
+    assert not [x for x in w if key in x], w
+
+
+@pytest.mark.parametrize("key,value", BAD,
+                         ids=["%s=%s" % kv for kv in BAD])
+def test_bad_values_refuse_the_ingress(tmp_path, kubengx, key, value):
+    conf, w = render_one(tmp_path, {P + key: value})
+    assert "t.example.com" not in conf, conf
+    assert any(P + key in x and "not served" in x for x in w), w
+    assert "evil" not in conf and "$uri" not in conf
+    # only that Ingress
+    assert "good.example.com" in conf
+
+
+@pytest.mark.parametrize("p,why", [
+    ("/a(b", "unclosed"), ("/a)", "unmatched"), ("/*a", "quantifier"),
+    ("/a{2}", "character"), ("/a[z-a]", "range"), ("/(?=x)", "(?"),
+    ("/a\\Qb", "escape"), ("/a$*", "anchor"), ("/a\"b", "character"),
+    ("/a b", "character"),
+])
+def test_bad_regex_path_loses_its_route(tmp_path, kubengx, p, why):
+    paths = [path(p, "web", 80, "ImplementationSpecific"),
+             path("/ok(/|$)(.*)", "web", 80, "ImplementationSpecific")]
+    conf, w = render_one(tmp_path, {P + "use-regex": "true"}, paths)
+    assert any("regex path" in x and why in x for x in w), w
+    assert '"^/ok(/|$)(.*)"' in conf, conf
+
+
+def test_rewrite_needs_its_groups(tmp_path, kubengx):
+    paths = [path("/a(.*)", "web", 80, "ImplementationSpecific"),
+             path("/b(/|$)(.*)", "web", 80, "ImplementationSpecific")]
+    conf, w = render_one(tmp_path, {P + "rewrite-target": "/$2"}, paths)
+    assert any("capture groups" in x for x in w), w
+    assert '"^/b(/|$)(.*)"' in conf and '"^/a(.*)"' not in conf
+
+
+def test_balance_bad_values_stay_lenient(tmp_path, kubengx):
+    """load-balance and upstream-hash-by keep their documented lenient
+    behaviour: a warning and round robin, the Ingress served."""
+    conf, w = render_one(tmp_path, {P + "load-balance": "peak"})
+    assert "t.example.com" in conf
+    assert any("load-balance" in x and "round robin" in x for x in w), w
+
+
+# --- unknown fields -------------------------------------------------------
+
+def test_unknown_fields_are_warned(tmp_path, kubengx):
+    bad = ingress("typo", [])
+    bad["spec"]["rule"] = [rule("a.example.com", path("/", "web", 80))]
+    bad["metadata"]["anotations"] = {"x": "y"}
+    svc = service("web", [svc_port(None, 80, 8080)])
+    svc["spec"]["port"] = []
+    f = write_manifests(tmp_path, [svc, bad])
+    rc, _, err, conf = render(f, None, endpoints="cluster-ip")
+    assert rc == 0, err
+    w = err.splitlines()
+    assert any("default/typo" in x and "spec" in x and '"rule"' in x
+               and "did you mean rules" in x for x in w), w
+    assert any('"anotations"' in x and "did you mean annotations" in x
+               for x in w), w
+    assert any("default/web" in x and '"port"' in x for x in w), w
+    rc, out, _ = lint(f)
+    assert rc == 0 and "unknown-field" in out, out
+    rc, out, _ = lint(f, "--strict")
+    assert rc == 1 and "error" in out, out
+
+
+def test_known_fields_are_quiet(tmp_path, kubengx):
+    """A full kubectl get -o yaml shape (status, managedFields, uid...)
+    gives no unknown-field warning."""
+    i = ingress("full", [rule("a.example.com", path("/", "web", 80))])
+    i["metadata"].update({"uid": "u", "resourceVersion": "1",
+                          "generation": 1, "managedFields": [],
+                          "creationTimestamp": "2024-01-01T00:00:00Z"})
+    i["status"] = {"loadBalancer": {}}
+    s = service("web", [svc_port(None, 80, 8080, app_protocol="http")])
+    s["spec"].update({"clusterIP": "10.0.0.1", "clusterIPs": ["10.0.0.1"],
+                      "ipFamilies": ["IPv4"],
+                      "ipFamilyPolicy": "SingleStack",
+                      "sessionAffinity": "None",
+                      "internalTrafficPolicy": "Cluster"})
+    f = write_manifests(tmp_path, [s, i])
+    rc, _, err, _ = render(f, None, endpoints="cluster-ip")
+    assert rc == 0 and "unknown field" not in err, err
