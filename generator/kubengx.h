@@ -35,6 +35,7 @@ typedef struct {
 int kngx_render_main(int argc, char **argv);
 int kngx_lint_main(int argc, char **argv);
 int kngx_controller_main(int argc, char **argv);
+int kngx_migrate_main(int argc, char **argv);
 
 #define KNGX_COMMANDS                                                         \
     KNGX_COMMAND("render", "turn manifests into nginx config",               \
@@ -43,6 +44,8 @@ int kngx_controller_main(int argc, char **argv);
                  kngx_lint_main)                                              \
     KNGX_COMMAND("controller", "watch the API, run and reload nginx",        \
                  kngx_controller_main)                                        \
+    KNGX_COMMAND("migrate", "what kubengx does with ingress-nginx's Ingresses",\
+                 kngx_migrate_main)                                           \
     /* one KNGX_COMMAND per line; keep the trailing backslashes */
 
 

@@ -52,8 +52,8 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     E("affinity-mode", AFFINITY),
     A("allowlist-source-range"),
     D("app-root", rewrite, KNGX_RW_APP_ROOT,
-      "302 to the path for \"/\" only, as ingress-nginx; the path must be "
-      "a plain absolute path"),
+      "302 for \"/\" in the Ingress's own \"/\" route (ingress-nginx: the "
+      "host's); a plain absolute path"),
     A("auth-always-set-cookie"),
     A("auth-cache-duration"),
     A("auth-cache-key"),
@@ -97,7 +97,8 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("cors-allow-methods", cors, KNGX_CO_METHODS,
       "answered by nginx (add_header, preflight 204), not Lua"),
     D("cors-allow-origin", cors, KNGX_CO_ORIGIN,
-      "a list of origins is matched with a map; \"*\" as in ingress-nginx"),
+      "a listed Origin is echoed (matched case-insensitively, \"*.\" for "
+      "one label); \"*\" as in ingress-nginx"),
     D("cors-expose-headers", cors, KNGX_CO_EXPOSE,
       "answered by nginx (add_header, preflight 204), not Lua"),
     D("cors-max-age", cors, KNGX_CO_MAXAGE,
