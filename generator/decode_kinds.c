@@ -277,6 +277,7 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
                                      &sec.cert_len);
     sec.key = kngx_dec_secret_value(d, data, sdata, "tls.key",
                                     &sec.key_len);
+    sec.ca = kngx_dec_secret_value(d, data, sdata, "ca.crt", &sec.ca_len);
 
     if (d->failed || d->nomem) {
         return;

@@ -229,6 +229,8 @@ typedef struct {
     size_t               cert_len;
     const char          *key;           /* decoded tls.key, NULL if none */
     size_t               key_len;
+    const char          *ca;            /* decoded ca.crt, NULL if none */
+    size_t               ca_len;
 } kngx_secret_t;
 
 
@@ -550,8 +552,12 @@ typedef struct {
 
 
 typedef struct {
-    const char            *name;      /* file base (names.c): [a-z0-9_.-] */
+    const char            *name;      /* file base (names.c): [a-z0-9_.-];
+                                         "ca+" and that for a CA */
     const kngx_secret_t   *secret;
+    unsigned               ca:1;      /* the file holds ca.crt
+                                         (proxy-ssl-secret), not the
+                                         key and chain */
 } kngx_cert_t;
 
 

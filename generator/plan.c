@@ -293,6 +293,7 @@ kngx_plan_select(kngx_plan_t *p)
     kngx_ann_t         **anns = NULL;
     const char          *why;
     size_t               i;
+    int                  rc;
 
     co.class_name = p->opts.class_name;
     co.controller = p->opts.controller;
@@ -326,7 +327,16 @@ kngx_plan_select(kngx_plan_t *p)
             }
 
             /* the annotations said why (their warnings) */
-            if (!anns[i]->refused && !anns[i]->fail_closed) {
+            if (anns[i]->refused || anns[i]->fail_closed) {
+                continue;
+            }
+
+            rc = kngx_plan_backend_ssl(p, &m->ingresses[i], anns[i]);
+            if (rc < 0) {
+                return -1;
+            }
+
+            if (rc == 0) {
                 p->ingresses[p->ningresses++] = &m->ingresses[i];
             }
 

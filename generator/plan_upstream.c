@@ -317,7 +317,8 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     kngx_upstream_t  *u;
     char              name[KNGX_NAME_SIZE], variant[KNGX_NAME_SIZE];
     char              portspec[80], obj[300];
-    const char       *balance, *hash_by;
+    const char       *balance, *hash_by, *scheme;
+    kngx_ann_backend_t *bc;
     int               port, rc;
 
     port = sp ? sp->port : ext_port;
@@ -332,12 +333,20 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     kngx_ann_balance(kngx_plan_ann(p, ing), &balance, &hash_by);
 
+    /* backend-protocol, proxy-ssl-verify: an upstream of their own */
+    kngx_ann_pass(kngx_plan_ann(p, ing), &scheme);
+    bc = kngx_ann_backend(kngx_plan_ann(p, ing));
+
     if (balance && svc->type == KNGX_SVC_EXTERNAL_NAME) {
         balance = NULL;     /* one server */
         hash_by = NULL;
     }
 
     if (kngx_name_variant(variant, sizeof(variant), balance, hash_by) != 0
+        || (strcmp(scheme, "http") != 0
+            && kngx_name_variant_proto(variant, sizeof(variant), scheme,
+                                       bc && bc->verify == 1 ? bc->ca_file
+                                                             : NULL) != 0)
         || kngx_name_upstream(name, sizeof(name), svc->meta.ns,
                               svc->meta.name, sp ? sp->name : NULL, port,
                               variant) != 0)

@@ -167,32 +167,49 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
     const char *indent)
 {
     const kngx_upstream_t  *u;
+    const char             *pass, *scheme;
+
+    /* proxy_pass http or https, grpc_pass grpc or grpcs (backend-protocol,
+     * annotations/backend.c); the same upstream in every mode */
+    pass = kngx_ann_pass(t->ann, &scheme);
 
     switch (t->action) {
 
     case KNGX_ACTION_PROXY:
         u = t->upstream;
 
+        if (scheme[0] == 'g') {
+            kngx_buf_printf(r->b,
+                "%sgrpc_set_header X-Real-IP $remote_addr;\n"
+                "%sgrpc_set_header X-Forwarded-For %s;\n"
+                "%sgrpc_set_header X-Forwarded-Proto $scheme;\n",
+                indent, indent,
+                r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
+                                          : "$remote_addr", indent);
+        }
+
         if (u->kind == KNGX_UPSTREAM_EXTERNAL) {
             /* a variable: nginx resolves the name per request */
             kngx_buf_printf(r->b,
                             "%sset $kubengx_external \"%s\";\n"
-                            "%sproxy_pass http://$kubengx_external;\n",
-                            indent, u->servers[0].addr, indent);
+                            "%s%s %s://$kubengx_external;\n",
+                            indent, u->servers[0].addr, indent, pass,
+                            scheme);
             break;
         }
 
         if (r->p->dispatch && u->kind == KNGX_UPSTREAM_MODULE) {
             kngx_buf_printf(r->b,
                             "%sk8s_backend %s/%s port=%s;\n"
-                            "%sproxy_pass http://" KNGX_DISPATCH_NAME "%s;\n",
+                            "%s%s %s://" KNGX_DISPATCH_NAME "%s;\n",
                             indent, u->service->meta.ns,
                             u->service->meta.name, u->module_port, indent,
-                            u->variant);
+                            pass, scheme, u->variant);
             break;
         }
 
-        kngx_buf_printf(r->b, "%sproxy_pass http://%s;\n", indent, u->name);
+        kngx_buf_printf(r->b, "%s%s %s://%s;\n", indent, pass, scheme,
+                        u->name);
         break;
 
     case KNGX_ACTION_UNAVAILABLE:
@@ -246,7 +263,7 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
-    kngx_ann_emit(r->b, ann, route);
+    kngx_ann_emit(r->b, ann, route, r->certs_dir);
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
         || kngx_ann_connection(ann))

@@ -15,6 +15,7 @@
  *                ssl-redirect, force-ssl-redirect
  *   proxy.c      body size, buffers, timeouts, next upstream, HTTP version
  *   cors.c       enable-cors and cors-* (preflight answered by nginx)
+ *   backend.c    backend-protocol, proxy-ssl-*
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -90,12 +91,13 @@ struct kngx_ann_family_s {
                            const char *value);
     /* after all keys: checks across keys (NULL: none) */
     int           (*finish)(kngx_ann_ctx_t *ctx, void *conf);
-    /* the family's directives in a location of route r (NULL: none) */
+    /* the family's directives in a location of route r (NULL: none);
+     * certs: the directory the config names for certificates */
     void          (*emit)(kngx_buf_t *b, const void *conf,
-                          const kngx_route_t *r);
+                          const kngx_route_t *r, const char *certs);
 };
 
-#define KNGX_ANN_NFAMILIES  5
+#define KNGX_ANN_NFAMILIES  6
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -117,6 +119,15 @@ enum {
     KNGX_PX_READ, KNGX_PX_BUFFERING, KNGX_PX_BUFSIZE, KNGX_PX_BUFNUM,
     KNGX_PX_REQBUF, KNGX_PX_NEXT, KNGX_PX_NEXT_TRIES, KNGX_PX_NEXT_TIMEOUT,
     KNGX_PX_HTTPVER, KNGX_PX_MAXTEMP, KNGX_PX_CONNHDR
+};
+
+enum {
+    KNGX_BE_PROTOCOL = 1, KNGX_BE_SECRET, KNGX_BE_VERIFY, KNGX_BE_DEPTH,
+    KNGX_BE_NAME, KNGX_BE_SERVER_NAME, KNGX_BE_PROTOCOLS, KNGX_BE_CIPHERS
+};
+
+enum {
+    KNGX_PROTO_HTTP = 0, KNGX_PROTO_HTTPS, KNGX_PROTO_GRPC, KNGX_PROTO_GRPCS
 };
 
 enum {
@@ -174,7 +185,7 @@ int kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
 
 /* every family's directives for route r (ann may be NULL) */
 void kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann,
-    const kngx_route_t *r);
+    const kngx_route_t *r, const char *certs);
 
 /* a warning about ing's annotation key */
 int kngx_ann_warn(kngx_ann_ctx_t *ctx, const char *code, const char *fmt,
@@ -196,6 +207,29 @@ extern const kngx_ann_family_t  kngx_ann_rewrite_family;
 extern const kngx_ann_family_t  kngx_ann_redirect_family;
 extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
+extern const kngx_ann_family_t  kngx_ann_backend_family;
+
+/* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
+ * files of proxy-ssl-secret (plan_backend.c) */
+typedef struct {
+    int            proto;           /* KNGX_PROTO_* */
+    const char    *secret;          /* proxy-ssl-secret: the name (own
+                                       namespace) */
+    int            verify;          /* 0 unset, 1 on, 2 off */
+    int            server_name;
+    long           depth;
+    const char    *name;
+    char           protocols[64];
+    char           ciphers[256];
+    const char    *ca_file;         /* the plan's: the NAME of
+                                       CERTS/NAME.pem */
+} kngx_ann_backend_t;
+
+/* backend.c: the Ingress's backend conf, or NULL */
+kngx_ann_backend_t *kngx_ann_backend(const kngx_ann_t *ann);
+
+/* backend.c: "proxy_pass" or "grpc_pass", the scheme in *scheme */
+const char *kngx_ann_pass(const kngx_ann_t *ann, const char **scheme);
 
 /* balance.c: *balance NULL: round robin; "least_conn", "ewma", "hash" */
 void kngx_ann_balance(const kngx_ann_t *ann, const char **balance,

@@ -261,7 +261,8 @@ kngx_ann_cors_headers(kngx_buf_t *b, const kngx_ann_cors_t *c,
 
 
 static void
-kngx_ann_cors_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r)
+kngx_ann_cors_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
+    const char *certs)
 {
     const kngx_ann_cors_t  *c = conf;
 

@@ -221,7 +221,8 @@ kngx_ann_proxy_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 
 
 static void
-kngx_ann_proxy_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r)
+kngx_ann_proxy_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
+    const char *certs)
 {
     const kngx_ann_proxy_t  *c = conf;
 

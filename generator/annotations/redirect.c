@@ -159,7 +159,7 @@ kngx_ann_redirect_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
 
 static void
 kngx_ann_redirect_emit(kngx_buf_t *b, const void *conf,
-    const kngx_route_t *r)
+    const kngx_route_t *r, const char *certs)
 {
     const kngx_ann_redirect_t  *c = conf;
     char                        q[4200];

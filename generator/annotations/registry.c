@@ -42,7 +42,7 @@
 static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
-    &kngx_ann_balance_family
+    &kngx_ann_balance_family, &kngx_ann_backend_family
 };
 
 
@@ -79,7 +79,9 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("auth-tls-verify-depth"),
     A("auth-type"),
     A("auth-url"),
-    U("backend-protocol", NOT_YET),
+    D("backend-protocol", backend, KNGX_BE_PROTOCOL,
+      "HTTP, AUTO_HTTP (as HTTP), HTTPS, GRPC, GRPCS; FCGI and AJP "
+      "refuse the Ingress"),
     E("canary", CANARY),
     E("canary-by-cookie", CANARY),
     E("canary-by-header", CANARY),
@@ -169,13 +171,16 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("proxy-redirect-to", NOT_YET),
     H("proxy-request-buffering", proxy, KNGX_PX_REQBUF),
     H("proxy-send-timeout", proxy, KNGX_PX_SEND),
-    U("proxy-ssl-ciphers", NOT_YET),
-    U("proxy-ssl-name", NOT_YET),
-    U("proxy-ssl-protocols", NOT_YET),
-    U("proxy-ssl-secret", NOT_YET),
-    U("proxy-ssl-server-name", NOT_YET),
-    U("proxy-ssl-verify", NOT_YET),
-    U("proxy-ssl-verify-depth", NOT_YET),
+    H("proxy-ssl-ciphers", backend, KNGX_BE_CIPHERS),
+    H("proxy-ssl-name", backend, KNGX_BE_NAME),
+    H("proxy-ssl-protocols", backend, KNGX_BE_PROTOCOLS),
+    D("proxy-ssl-secret", backend, KNGX_BE_SECRET,
+      "a Secret of the Ingress's own namespace only"),
+    H("proxy-ssl-server-name", backend, KNGX_BE_SERVER_NAME),
+    D("proxy-ssl-verify", backend, KNGX_BE_VERIFY,
+      "\"on\" without a proxy-ssl-secret holding ca.crt refuses the "
+      "Ingress"),
+    H("proxy-ssl-verify-depth", backend, KNGX_BE_DEPTH),
     D("rewrite-target", rewrite, KNGX_RW_TARGET,
       "makes the Ingress's own paths regexes, not every path of the host"),
     A("satisfy"),
@@ -468,7 +473,8 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
 
 
 void
-kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann, const kngx_route_t *r)
+kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann, const kngx_route_t *r,
+    const char *certs)
 {
     size_t  i;
 
@@ -478,7 +484,7 @@ kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann, const kngx_route_t *r)
 
     for (i = 0; i < KNGX_ANN_NFAMILIES; i++) {
         if (ann->conf[i] && kngx_ann_families[i]->emit) {
-            kngx_ann_families[i]->emit(b, ann->conf[i], r);
+            kngx_ann_families[i]->emit(b, ann->conf[i], r, certs);
         }
     }
 }

@@ -426,7 +426,8 @@ kngx_ann_exact_regex(const char *path, char *out, size_t size)
 
 
 static void
-kngx_ann_rewrite_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r)
+kngx_ann_rewrite_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
+    const char *certs)
 {
     const kngx_ann_rewrite_t  *c = conf;
     char                       re[2200], qre[4500], qt[2200];

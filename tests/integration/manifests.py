@@ -464,7 +464,13 @@ ALLOWED_DIRECTIVES = {
     "server_name_in_redirect", "access_log", "log_not_found",
     # annotations (generator/annotations/)
     "rewrite", "if", "client_body_buffer_size", "proxy_buffer_size",
-    "proxy_buffers", "proxy_max_temp_file_size",
+    "proxy_buffers", "proxy_max_temp_file_size", "proxy_ssl_protocols",
+    "proxy_ssl_ciphers", "proxy_ssl_trusted_certificate", "proxy_ssl_verify",
+    "proxy_ssl_verify_depth", "grpc_pass", "grpc_set_header",
+    "grpc_ssl_server_name", "grpc_ssl_name", "grpc_ssl_protocols",
+    "grpc_ssl_ciphers", "grpc_ssl_trusted_certificate", "grpc_ssl_verify",
+    "grpc_ssl_verify_depth", "proxy_ssl_session_reuse",
+    "grpc_ssl_session_reuse",
 }
 
 

@@ -573,3 +573,119 @@ def test_migrate_bad_value_exits_non_zero(tmp_path, kubengx):
     rc, out, err = migrate("-f", f)
     assert rc == 1, (out, err)
     assert "proxy-body-size" in out and "NOT SERVED: bad value" in out
+
+
+# --- backends: HTTPS, proxy-ssl-* -----------------------------------------
+
+@pytest.fixture
+def tls_backend(tmp_path):
+    """A test backend speaking TLS with a certificate for
+    backend.example.com (self-signed: its own CA)."""
+    import subprocess
+    d = tmp_path / "backend-tls"
+    d.mkdir()
+    crt, key = self_signed(d, "backend.example.com")
+    env = dict(os.environ,
+               KUBENGX_BACKEND_TLS="%s/backend.example.com.crt:"
+                                   "%s/backend.example.com.key" % (d, d))
+    proc = subprocess.Popen([harness.PYTHON,
+                             os.path.join(harness.HERE, "backend.py"),
+                             "tls=127.0.0.1:0"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    line = harness.read_ready_line(proc, 10, "tls backend")
+    port = int(line.split("=", 1)[1].rsplit(":", 1)[1])
+    yield port, crt
+    harness.stop_process(proc)
+
+
+def ca_secret(name, ca_pem):
+    import base64
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": "default"},
+            "data": {"ca.crt": base64.b64encode(ca_pem).decode()}}
+
+
+def test_https_backend_verified(stack, tls_backend, tmp_path):
+    port, ca = tls_backend
+    wrong, _ = self_signed(tmp_path, "other.example.com")
+    objs = [service("web", [svc_port(None, 443, 8443)]),
+            slice_("web", [endpoint("127.0.0.1")], [(None, port)]),
+            ca_secret("right-ca", ca), ca_secret("wrong-ca", wrong)]
+
+    def ann(secret):
+        a = {P + "backend-protocol": "HTTPS",
+             P + "proxy-ssl-name": "backend.example.com",
+             P + "proxy-ssl-server-name": "on"}
+        if secret:
+            a.update({P + "proxy-ssl-secret": "default/" + secret,
+                      P + "proxy-ssl-verify": "on"})
+        return a
+
+    stack.up(objs + [
+        ingress("plain", [rule("plain.example.com", path("/", "web", 443))],
+                annotations=ann(None)),
+        ingress("right", [rule("right.example.com", path("/", "web", 443))],
+                annotations=ann("right-ca")),
+        ingress("wrong", [rule("wrong.example.com", path("/", "web", 443))],
+                annotations=ann("wrong-ca"))])
+    assert "proxy_pass https://" in stack.conf
+    assert stack.backend_of("/x", "plain.example.com") == "tls"
+    assert stack.backend_of("/x", "right.example.com") == "tls"
+    # the backend's certificate is not signed by that CA: refused
+    assert stack.get("/x", "wrong.example.com").status == 502
+
+
+def test_https_backend_in_module_mode(tmp_path, nginx_factory, kube_api,
+                                      tls_backend):
+    port, ca = tls_backend
+    objs = [service("web", [svc_port("https", 443, port)]),
+            slice_("web", [endpoint("127.0.0.1")], [("https", port)]),
+            ca_secret("right-ca", ca),
+            ingress("right", [rule("right.example.com",
+                                   path("/", "web", 443))],
+                    annotations={P + "backend-protocol": "HTTPS",
+                                 P + "proxy-ssl-name": "backend.example.com",
+                                 P + "proxy-ssl-secret": "default/right-ca",
+                                 P + "proxy-ssl-verify": "on"})]
+    s = ModeStack(tmp_path, nginx_factory, kube_api, "module")
+    s.up(objs)
+    assert "proxy_pass https://" in s.conf and "k8s_service" in s.conf
+    s.wait_backend("right.example.com", "/x", "tls")
+
+
+@pytest.mark.parametrize("ann,why", [
+    ({P + "proxy-ssl-verify": "on"}, "proxy-ssl-secret"),
+    ({P + "proxy-ssl-secret": "other-ns/ca"}, "own namespace"),
+    ({P + "proxy-ssl-secret": "default/missing"}, "not in the input"),
+    ({P + "proxy-ssl-secret": "default/garbled"}, "PEM"),
+    ({P + "backend-protocol": "FCGI"}, "FCGI"),
+    ({P + "proxy-ssl-protocols": "SSLv3"}, "protocols"),
+    ({P + "proxy-ssl-ciphers": "HIGH;evil"}, "cipher"),
+])
+def test_bad_backend_values(tmp_path, kubengx, ann, why):
+    import base64
+    garbled = ca_secret("garbled", b"-----BEGIN CERTIFICATE-----\nxx\n")
+    f = write_manifests(tmp_path, [
+        service("web", [svc_port(None, 80, 8080)]), garbled,
+        ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                annotations=ann)])
+    rc, _, err, conf = render(f, None, endpoints="cluster-ip")
+    assert rc == 0, err
+    assert "t.example.com" not in conf
+    assert any("default/t" in x and why in x for x in err.splitlines()), err
+
+
+def test_grpc_backend_text(tmp_path, kubengx):
+    f = write_manifests(tmp_path, [
+        service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+        ingress("g", [rule("g.example.com", path("/", "web", 80))],
+                annotations={P + "backend-protocol": "GRPC"}),
+        ingress("gs", [rule("gs.example.com", path("/", "web", 80))],
+                annotations={P + "backend-protocol": "GRPCS",
+                             P + "proxy-ssl-server-name": "on"})])
+    for mode in ("cluster-ip", "module"):
+        rc, _, err, conf = render(f, None, endpoints=mode)
+        assert rc == 0, err
+        assert "grpc_pass grpc://" in conf and "grpc_pass grpcs://" in conf
+        assert "grpc_ssl_server_name on;" in conf
+        assert not directive_problems(conf), conf
