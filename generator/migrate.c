@@ -376,7 +376,7 @@ kngx_migrate_table(void)
 }
 
 
-/* ---- --write -------------------------------------------------------------- */
+/* ---- --write ------------------------------------------------------------- */
 
 static int
 kngx_migrate_one_write(kngx_migrate_t *mg, json_t *obj)
@@ -492,7 +492,7 @@ kngx_migrate_write(kngx_migrate_t *mg, kngx_input_t *in, size_t n)
 }
 
 
-/* ---- main ----------------------------------------------------------------- */
+/* ---- main ---------------------------------------------------------------- */
 
 static int
 kngx_migrate_run(kngx_migrate_t *mg, kngx_input_t *in, size_t nin)

@@ -36,10 +36,18 @@
  *
  * Routes: Exact "/p" -> location = "/p"; Prefix "/p" -> location "/p/"
  * plus location = "/p" (left out when an Exact "/p" exists); Prefix "/"
- * -> location /.  There are no regex locations, so nginx's longest
- * prefix match is the Ingress rule (longest match; Exact beats Prefix).
- * When there is no "/" route, location / answers with the server's
- * default target.
+ * -> location /.  nginx's longest prefix match is the Ingress rule
+ * (longest match; Exact beats Prefix).  When there is no "/" route,
+ * location / answers with the server's default target.  Regex routes (an
+ * Ingress with use-regex or rewrite-target, annotations/rewrite.c) come
+ * last as location ~* "^PATH", longest first: nginx tries them after the
+ * prefixes and before using the longest prefix.
+ *
+ * Annotations (annotations/): each family writes its directives into the
+ * locations of its Ingress's routes (kngx_ann_emit()); backend-protocol
+ * chooses proxy_pass http/https or grpc_pass grpc/grpcs; upstream-vhost,
+ * x-forwarded-prefix and connection-proxy-header repeat the proxy headers
+ * in the location (a location's proxy_set_header replaces the server's).
  *
  * An Exact "/p/" comes with an Exact "/p" twin (plan_routes.c): without
  * it proxy_pass's auto_redirect would answer "/p" with a 301 to "/p/".

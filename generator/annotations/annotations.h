@@ -148,7 +148,7 @@ struct kngx_ann_s {
 typedef struct kngx_ann_s  kngx_ann_t;
 
 
-/* ---- registry.c ----------------------------------------------------------- */
+/* ---- registry.c ---------------------------------------------------------- */
 
 /* every key ingress-nginx documents, sorted by name; n in *n */
 const kngx_ann_key_t *kngx_ann_keys(size_t *n);
