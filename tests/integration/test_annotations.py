@@ -689,3 +689,39 @@ def test_grpc_backend_text(tmp_path, kubengx):
         assert "grpc_pass grpc://" in conf and "grpc_pass grpcs://" in conf
         assert "grpc_ssl_server_name on;" in conf
         assert not directive_problems(conf), conf
+
+
+# --- the controller: the same warnings as Events --------------------------
+
+from test_controller import controllers, routed_to  # noqa: E402,F401
+
+
+def test_controller_posts_annotation_events(kube_api, backends, controllers):
+    from manifests import backend_service, ingress_class
+    bk = backends("a")
+    api = kube_api()
+    for o in [ingress_class("kubengx")] + backend_service(bk, "svc-a", "a"):
+        api.create(o)
+    api.create(ingress("guarded", [rule("g.example.com",
+                                        path("/", "svc-a", 80))],
+                       annotations={P + "auth-url": "http://auth/check",
+                                    P + "load-balanse": "ewma"}))
+    api.create(ingress("rw", [rule("r.example.com", path(
+        "/api(/|$)(.*)", "svc-a", 80, "ImplementationSpecific"))],
+        annotations={P + "rewrite-target": "/$2"}))
+    ctl = controllers(api, args=["--no-leader-elect"]).wait_ready()
+    harness.wait_for(routed_to(ctl, "r.example.com", "/api/x", "a"), 10,
+                     "the regex route")
+    assert ctl.get("/api/x", host="r.example.com").json()["path"] == "/x"
+
+    def events():
+        evs = api.get("/api/v1/namespaces/default/events")["items"]
+        return {e["reason"]: e["message"] for e in evs
+                if e["involvedObject"]["name"] == "guarded"}
+    harness.wait_for(lambda: {"FailClosed", "UnknownAnnotation"}
+                     <= set(events()), 10, "the Events")
+    ev = events()
+    assert "auth-url" in ev["FailClosed"], ev
+    assert "did you mean" in ev["UnknownAnnotation"], ev
+    # not served: the catch-all answers
+    assert ctl.get("/", host="g.example.com").backend is None
