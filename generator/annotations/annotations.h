@@ -195,6 +195,10 @@ int kngx_ann_warn(kngx_ann_ctx_t *ctx, const char *code, const char *fmt,
 int kngx_ann_bool(kngx_ann_ctx_t *ctx, const char *v, unsigned *out);
 int kngx_ann_int(kngx_ann_ctx_t *ctx, const char *v, long min, long max,
     long *out);
+/* words of known (NULL-terminated) separated by spaces, at least one,
+ * into out one space apart; KNGX_ANN_BAD (why not set) otherwise */
+int kngx_ann_words(const char *v, const char *const *known, char *out,
+    size_t size);
 /* an nginx size: digits with an optional k, m, g (either case) */
 int kngx_ann_size(kngx_ann_ctx_t *ctx, const char *v, int allow_zero,
     char *out, size_t size);

@@ -51,7 +51,7 @@ kngx_ann_backend_onoff(kngx_ann_ctx_t *ctx, const char *v, int *out)
 }
 
 
-/* words of one alphabet separated by single spaces (protocols) */
+/* TLS protocol names separated by spaces */
 static int
 kngx_ann_protocols(kngx_ann_ctx_t *ctx, const char *v, char *out,
     size_t size)
@@ -60,40 +60,8 @@ kngx_ann_protocols(kngx_ann_ctx_t *ctx, const char *v, char *out,
         "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3", NULL
     };
 
-    const char  *s = v, *e;
-    size_t       n = 0, len, i;
-
-    while (*s) {
-        while (*s == ' ') {
-            s++;
-        }
-
-        for (e = s; *e && *e != ' '; e++) { /* void */ }
-
-        len = (size_t) (e - s);
-        if (len == 0) {
-            break;
-        }
-
-        for (i = 0; known[i]; i++) {
-            if (strlen(known[i]) == len && strncmp(known[i], s, len) == 0) {
-                break;
-            }
-        }
-
-        if (known[i] == NULL || n + len + 2 > size) {
-            ctx->why = "must be protocols of TLSv1 TLSv1.1 TLSv1.2 "
-                       "TLSv1.3, not";
-            return KNGX_ANN_BAD;
-        }
-
-        n += (size_t) snprintf(out + n, size - n, "%s%s", n ? " " : "",
-                               known[i]);
-        s = e;
-    }
-
-    if (n == 0) {
-        ctx->why = "names no protocol:";
+    if (kngx_ann_words(v, known, out, size) != KNGX_ANN_OK) {
+        ctx->why = "must be protocols of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3, not";
         return KNGX_ANN_BAD;
     }
 

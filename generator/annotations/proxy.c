@@ -110,44 +110,11 @@ kngx_ann_next(kngx_ann_ctx_t *ctx, const char *v, char *out, size_t size)
         "non_idempotent", "off", NULL
     };
 
-    const char  *s = v, *e;
-    size_t       n = 0, len, i;
-
-    out[0] = '\0';
-
-    while (*s) {
-        while (*s == ' ') {
-            s++;
-        }
-
-        for (e = s; *e && *e != ' '; e++) { /* void */ }
-
-        len = (size_t) (e - s);
-        if (len == 0) {
-            break;
-        }
-
-        for (i = 0; known[i]; i++) {
-            if (strlen(known[i]) == len && strncmp(known[i], s, len) == 0) {
-                break;
-            }
-        }
-
-        if (known[i] == NULL || n + len + 2 > size) {
-            ctx->why = "must be conditions of nginx's proxy_next_upstream "
-                       "(error timeout invalid_header http_500 http_502 "
-                       "http_503 http_504 http_403 http_404 http_429 "
-                       "non_idempotent off), not";
-            return KNGX_ANN_BAD;
-        }
-
-        n += (size_t) snprintf(out + n, size - n, "%s%s", n ? " " : "",
-                               known[i]);
-        s = e;
-    }
-
-    if (n == 0) {
-        ctx->why = "must name at least one condition, not";
+    if (kngx_ann_words(v, known, out, size) != KNGX_ANN_OK) {
+        ctx->why = "must be conditions of nginx's proxy_next_upstream "
+                   "(error timeout invalid_header http_500 http_502 "
+                   "http_503 http_504 http_403 http_404 http_429 "
+                   "non_idempotent off), not";
         return KNGX_ANN_BAD;
     }
 

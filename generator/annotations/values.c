@@ -5,6 +5,7 @@
  * passed on as text that was not checked character by character.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -97,6 +98,46 @@ bad:
 
     ctx->why = "must be a size (digits with an optional k, m or g), not";
     return KNGX_ANN_BAD;
+}
+
+
+int
+kngx_ann_words(const char *v, const char *const *known, char *out,
+    size_t size)
+{
+    const char  *s = v, *e;
+    size_t       n = 0, len, i;
+
+    out[0] = '\0';
+
+    while (*s) {
+        while (*s == ' ') {
+            s++;
+        }
+
+        for (e = s; *e && *e != ' '; e++) { /* void */ }
+
+        len = (size_t) (e - s);
+        if (len == 0) {
+            break;
+        }
+
+        for (i = 0; known[i]; i++) {
+            if (strlen(known[i]) == len && strncmp(known[i], s, len) == 0) {
+                break;
+            }
+        }
+
+        if (known[i] == NULL || n + len + 2 > size) {
+            return KNGX_ANN_BAD;
+        }
+
+        n += (size_t) snprintf(out + n, size - n, "%s%s", n ? " " : "",
+                               known[i]);
+        s = e;
+    }
+
+    return n ? KNGX_ANN_OK : KNGX_ANN_BAD;
 }
 
 
