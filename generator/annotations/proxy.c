@@ -19,6 +19,10 @@
  *   proxy-next-upstream-timeout proxy_next_upstream_timeout Ns (0-86400)
  *   proxy-http-version        proxy_http_version 1.0|1.1
  *   proxy-max-temp-file-size  proxy_max_temp_file_size SIZE ("0": off)
+ *   proxy-cookie-domain       proxy_cookie_domain FROM TO (DNS names) | off
+ *   proxy-cookie-path         proxy_cookie_path FROM TO (plain paths) | off
+ *   proxy-redirect-from, -to  proxy_redirect FROM TO: "off", "default",
+ *                             or URLs / paths without "$" (both needed)
  *   connection-proxy-header   the Connection header sent upstream
  *                             (a token; render.c writes it with the
  *                             location's proxy headers)
@@ -28,6 +32,7 @@
 #include <string.h>
 
 #include "annotations.h"
+#include "escape.h"
 
 
 #define KNGX_SIZE_LEN  16
@@ -49,6 +54,10 @@ typedef struct {
     const char    *httpver;
     char           next[200];
     const char    *connection;
+    char           cookie_domain[2080];
+    char           cookie_path[2080];
+    const char    *redirect_from;
+    const char    *redirect_to;
     unsigned       tries_set:1;
     unsigned       next_timeout_set:1;
 } kngx_ann_proxy_t;
@@ -122,6 +131,64 @@ kngx_ann_next(kngx_ann_ctx_t *ctx, const char *v, char *out, size_t size)
 }
 
 
+/* "off", or two values of a kind: "A B", written "A" "B" into out */
+static int
+kngx_ann_pair(kngx_ann_ctx_t *ctx, const char *v, int paths, char *out,
+    size_t size)
+{
+    char         a[1030], b[1030];
+    const char  *why;
+    int          n;
+
+    if (strcmp(v, "off") == 0) {
+        snprintf(out, size, "off");
+        return KNGX_ANN_OK;
+    }
+
+    if (strlen(v) > 2048
+        || sscanf(v, "%1029s %1029s%n", a, b, &n) != 2 || v[n] != '\0'
+        || (paths ? kngx_path_check(a, &why) != 0
+                    || kngx_path_check(b, &why) != 0
+                  : kngx_dns_name_check(a, &why) != 0
+                    || kngx_dns_name_check(b, &why) != 0))
+    {
+        ctx->why = paths ? "must be \"off\" or two plain paths, not"
+                         : "must be \"off\" or two DNS names, not";
+        return KNGX_ANN_BAD;
+    }
+
+    snprintf(out, size, "\"%s\" \"%s\"", a, b);
+
+    return KNGX_ANN_OK;
+}
+
+
+/* proxy_redirect's arguments: a URL or path without "$" or quotes */
+static int
+kngx_ann_redirect_arg(kngx_ann_ctx_t *ctx, const char *v, const char **out)
+{
+    const char  *s;
+
+    for (s = v; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
+              || (*s >= '0' && *s <= '9') || strchr("/_~!&,=:@%.+?#-", *s)))
+        {
+            break;
+        }
+    }
+
+    if (*s || s == v || s - v > 2048) {
+        ctx->why = "must be a URL or path without \"$\", quotes or "
+                   "spaces, not";
+        return KNGX_ANN_BAD;
+    }
+
+    *out = v;
+
+    return KNGX_ANN_OK;
+}
+
+
 static int
 kngx_ann_proxy_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 {
@@ -158,6 +225,17 @@ kngx_ann_proxy_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
         return kngx_ann_onoff(ctx, v, &c->reqbuf);
     case KNGX_PX_NEXT:
         return kngx_ann_next(ctx, v, c->next, sizeof(c->next));
+
+    case KNGX_PX_COOKIE_DOMAIN:
+        return kngx_ann_pair(ctx, v, 0, c->cookie_domain,
+                             sizeof(c->cookie_domain));
+    case KNGX_PX_COOKIE_PATH:
+        return kngx_ann_pair(ctx, v, 1, c->cookie_path,
+                             sizeof(c->cookie_path));
+    case KNGX_PX_REDIRECT_FROM:
+        return kngx_ann_redirect_arg(ctx, v, &c->redirect_from);
+    case KNGX_PX_REDIRECT_TO:
+        return kngx_ann_redirect_arg(ctx, v, &c->redirect_to);
 
     case KNGX_PX_HTTPVER:
         if (strcmp(v, "1.0") != 0 && strcmp(v, "1.1") != 0) {
@@ -256,6 +334,28 @@ kngx_ann_proxy_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
     if (c->maxtemp[0]) {
         kngx_buf_printf(b, KNGX_LOC "proxy_max_temp_file_size %s;\n",
                         c->maxtemp);
+    }
+
+    if (c->cookie_domain[0]) {
+        kngx_buf_printf(b, KNGX_LOC "proxy_cookie_domain %s;\n",
+                        c->cookie_domain);
+    }
+
+    if (c->cookie_path[0]) {
+        kngx_buf_printf(b, KNGX_LOC "proxy_cookie_path %s;\n",
+                        c->cookie_path);
+    }
+
+    if (c->redirect_from
+        && (strcmp(c->redirect_from, "off") == 0
+            || strcmp(c->redirect_from, "default") == 0))
+    {
+        kngx_buf_printf(b, KNGX_LOC "proxy_redirect %s;\n",
+                        c->redirect_from);
+
+    } else if (c->redirect_from && c->redirect_to) {
+        kngx_buf_printf(b, KNGX_LOC "proxy_redirect \"%s\" \"%s\";\n",
+                        c->redirect_from, c->redirect_to);
     }
 
 #undef KNGX_LOC

@@ -469,7 +469,8 @@ ALLOWED_DIRECTIVES = {
     "proxy_ssl_verify_depth", "grpc_pass", "grpc_set_header",
     "grpc_ssl_server_name", "grpc_ssl_name", "grpc_ssl_protocols",
     "grpc_ssl_ciphers", "grpc_ssl_trusted_certificate", "grpc_ssl_verify",
-    "grpc_ssl_verify_depth", "proxy_ssl_session_reuse",
+    "grpc_ssl_verify_depth", "proxy_ssl_session_reuse", "proxy_cookie_domain",
+    "proxy_cookie_path",
     "grpc_ssl_session_reuse",
 }
 

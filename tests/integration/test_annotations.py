@@ -237,6 +237,17 @@ def test_proxy_read_timeout(stack, backends):
     assert stack.backend_of("/?delay=2500", "patient.example.com") == "a"
 
 
+def test_proxy_redirect_loads(stack, backends):
+    """proxy-redirect-from/-to as nginx loads them (the test backend sends
+    no Location to rewrite: the text is checked)."""
+    bk = backends("a")
+    stack.up(web(bk) + [ing("c", "c.example.com", {
+        P + "proxy-redirect-from": "http://internal:8080/",
+        P + "proxy-redirect-to": "https://c.example.com/app/"})])
+    assert 'proxy_redirect "http://internal:8080/" ' \
+        '"https://c.example.com/app/";' in stack.conf
+
+
 def test_cors_example(stack, backends):
     """ingress-nginx's CORS example: the preflight is answered by nginx."""
     bk = backends("a")
@@ -350,6 +361,11 @@ GOOD = [
     ("proxy-next-upstream-timeout", "10", "proxy_next_upstream_timeout 10s;"),
     ("proxy-http-version", "1.0", "proxy_http_version 1.0;"),
     ("proxy-max-temp-file-size", "1024m", "proxy_max_temp_file_size 1024m;"),
+    ("proxy-cookie-domain", "localhost example.org",
+     'proxy_cookie_domain "localhost" "example.org";'),
+    ("proxy-cookie-path", "/ /app", 'proxy_cookie_path "/" "/app";'),
+    ("proxy-cookie-path", "off", "proxy_cookie_path off;"),
+    ("proxy-redirect-from", "off", "proxy_redirect off;"),
     ("permanent-redirect", "https://a.example.com/b",
      'return 301 "https://a.example.com/b";'),
     ("app-root", "/app", 'return 302 "$scheme://$kubengx_host/app";'),
@@ -378,6 +394,8 @@ BAD = [
     ("cors-allow-origin", "origin-site.com"),
     ("cors-allow-methods", "GET;POST"), ("cors-max-age", "-5"),
     ("connection-proxy-header", "keep alive"),
+    ("proxy-cookie-domain", "a.com"), ("proxy-cookie-path", "/a /b /c"),
+    ("proxy-cookie-path", "/a $uri"), ("proxy-redirect-to", "/x$1"),
 ]
 
 
