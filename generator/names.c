@@ -23,7 +23,8 @@
  *               p-https, p-grpc, p-grpcs, p-https-ca-CAFILE (escaped)
  *               for backends not spoken to in plain HTTP/1.1, so that
  *               keepalive connections (and TLS sessions) are never
- *               shared between protocols or verification settings.
+ *               shared between protocols or verification settings; then
+ *               p-svc for service-upstream (the ClusterIP).
  *   cert file   NS_SECRET.  File names hold at most 255 bytes: a longer
  *               name is cut to KNGX_NAME_CUT bytes and ends with "__"
  *               and the SHA-256 of "NS/SECRET" in hex; "__" never occurs

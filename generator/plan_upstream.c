@@ -214,10 +214,12 @@ kngx_plan_external(kngx_plan_t *p, kngx_upstream_t *u,
 }
 
 
-/* cluster-ip and static: the ClusterIP, or the ready endpoints */
+/* cluster-ip and static (or service-upstream, cluster_ip set): the
+ * ClusterIP, or the ready endpoints */
 static int
 kngx_plan_servers(kngx_plan_t *p, kngx_upstream_t *u,
-    const kngx_ingress_t *ing, const kngx_backend_t *be, const char *obj)
+    const kngx_ingress_t *ing, const kngx_backend_t *be, const char *obj,
+    int cluster_ip)
 {
     const kngx_service_t       *svc = u->service;
     const kngx_service_port_t  *sp = u->port;
@@ -230,7 +232,7 @@ kngx_plan_servers(kngx_plan_t *p, kngx_upstream_t *u,
 
     u->kind = KNGX_UPSTREAM_SERVERS;
 
-    if (p->opts.endpoints == KNGX_ENDPOINTS_CLUSTER_IP) {
+    if (cluster_ip) {
         if (ip && inet_pton(AF_INET, ip, &a4) == 1) {
             fam = AF_INET;
         } else if (ip && inet_pton(AF_INET6, ip, &a6) == 1) {
@@ -319,7 +321,7 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     char              portspec[80], obj[300];
     const char       *balance, *hash_by, *scheme;
     kngx_ann_backend_t *bc;
-    int               port, rc;
+    int               port, rc, svc_up;
 
     port = sp ? sp->port : ext_port;
 
@@ -337,6 +339,10 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     kngx_ann_pass(kngx_plan_ann(p, ing), &scheme);
     bc = kngx_ann_backend(kngx_plan_ann(p, ing));
 
+    /* service-upstream: the ClusterIP, an upstream of its own */
+    svc_up = bc && bc->service_upstream
+             && svc->type != KNGX_SVC_EXTERNAL_NAME;
+
     if (balance && svc->type == KNGX_SVC_EXTERNAL_NAME) {
         balance = NULL;     /* one server */
         hash_by = NULL;
@@ -347,6 +353,8 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
             && kngx_name_variant_proto(variant, sizeof(variant), scheme,
                                        bc && bc->verify == 1 ? bc->ca_file
                                                              : NULL) != 0)
+        || (svc_up && kngx_name_variant_proto(variant, sizeof(variant),
+                                              "svc", NULL) != 0)
         || kngx_name_upstream(name, sizeof(name), svc->meta.ns,
                               svc->meta.name, sp ? sp->name : NULL, port,
                               variant) != 0)
@@ -390,12 +398,14 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     if (svc->type == KNGX_SVC_EXTERNAL_NAME) {
         rc = kngx_plan_external(p, u, ing, be, obj, port);
 
-    } else if (p->opts.endpoints == KNGX_ENDPOINTS_MODULE) {
+    } else if (p->opts.endpoints == KNGX_ENDPOINTS_MODULE && !svc_up) {
         u->kind = KNGX_UPSTREAM_MODULE;
         rc = 0;
 
     } else {
-        rc = kngx_plan_servers(p, u, ing, be, obj);
+        rc = kngx_plan_servers(p, u, ing, be, obj, svc_up
+                               || p->opts.endpoints
+                                  == KNGX_ENDPOINTS_CLUSTER_IP);
     }
 
     return rc == 0 ? u : NULL;

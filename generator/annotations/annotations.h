@@ -124,7 +124,8 @@ enum {
 
 enum {
     KNGX_BE_PROTOCOL = 1, KNGX_BE_SECRET, KNGX_BE_VERIFY, KNGX_BE_DEPTH,
-    KNGX_BE_NAME, KNGX_BE_SERVER_NAME, KNGX_BE_PROTOCOLS, KNGX_BE_CIPHERS
+    KNGX_BE_NAME, KNGX_BE_SERVER_NAME, KNGX_BE_PROTOCOLS, KNGX_BE_CIPHERS,
+    KNGX_BE_SERVICE_UPSTREAM
 };
 
 enum {
@@ -228,6 +229,8 @@ typedef struct {
     char           ciphers[256];
     const char    *ca_file;         /* the plan's: the NAME of
                                        CERTS/NAME.pem */
+    unsigned       service_upstream:1;  /* the Service's ClusterIP, not
+                                           its endpoints */
 } kngx_ann_backend_t;
 
 /* backend.c: the Ingress's backend conf, or NULL */

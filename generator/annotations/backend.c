@@ -22,6 +22,8 @@
  *   proxy-ssl-server-name   "on"/"off": send SNI
  *   proxy-ssl-protocols     of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3
  *   proxy-ssl-ciphers       an OpenSSL cipher list ([A-Za-z0-9:+!_-])
+ *   service-upstream        "true": proxy to the Service's ClusterIP
+ *                           (plan_upstream.c), not to its endpoints
  *
  * With GRPC and GRPCS the same settings are written as grpc_ssl_*, and
  * the request headers as grpc_set_header.
@@ -116,6 +118,13 @@ kngx_ann_backend_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
 
     case KNGX_BE_SERVER_NAME:
         return kngx_ann_backend_onoff(ctx, v, &c->server_name);
+
+    case KNGX_BE_SERVICE_UPSTREAM:
+        if (kngx_ann_bool(ctx, v, &n) != KNGX_ANN_OK) {
+            return KNGX_ANN_BAD;
+        }
+        c->service_upstream = n;
+        return KNGX_ANN_OK;
 
     case KNGX_BE_DEPTH:
         return kngx_ann_int(ctx, v, 1, 100, &c->depth);

@@ -189,7 +189,9 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("satisfy"),
     U("server-alias", NOT_YET),
     S("server-snippet"),
-    U("service-upstream", NOT_YET),
+    D("service-upstream", backend, KNGX_BE_SERVICE_UPSTREAM,
+      "\"true\": the ClusterIP, as --endpoints cluster-ip does, in every "
+      "mode; no ClusterIP in the input: the endpoints, with a warning"),
     E("session-cookie-change-on-failure", AFFINITY),
     E("session-cookie-conditional-samesite-none", AFFINITY),
     E("session-cookie-domain", AFFINITY),

@@ -92,6 +92,25 @@ def test_rewrite_in_every_mode(tmp_path, nginx_factory, kube_api, backends,
     assert s.get("r.example.com", "/api").json()["path"] == "/v2/"
 
 
+def test_service_upstream_in_module_mode(tmp_path, nginx_factory, kube_api,
+                                        backends):
+    """service-upstream: the ClusterIP (here the backend's address), not
+    the module's endpoint table, for that Ingress only."""
+    bk = backends("a")
+    objs, port = tenant(bk, "a", "default", "svc-a")
+    objs += [ingress("su", [rule("su.example.com", path("/", "svc-a", port))],
+                     annotations={P + "service-upstream": "true"}),
+             ingress("plain", [rule("p.example.com",
+                                    path("/", "svc-a", port))])]
+    s = ModeStack(tmp_path, nginx_factory, kube_api, "module")
+    s.up(objs)
+    assert "upstream default_svc-a_http__p-svc {" in s.conf, s.conf
+    assert "    server 127.0.0.1:%d" % port in s.conf
+    assert "k8s_service default/svc-a" in s.conf     # the other Ingress
+    assert s.get("su.example.com", "/").backend == "a"
+    s.wait_backend("p.example.com", "/", "a")
+
+
 def test_regex_order(stack, backends):
     """The order README's "Regex paths" writes down: Exact first, then
     the regex paths (longest pattern first, first match), then the
@@ -393,7 +412,7 @@ BAD = [
     ("upstream-vhost", "h:99999"), ("enable-cors", "1"),
     ("cors-allow-origin", "origin-site.com"),
     ("cors-allow-methods", "GET;POST"), ("cors-max-age", "-5"),
-    ("connection-proxy-header", "keep alive"),
+    ("connection-proxy-header", "keep alive"), ("service-upstream", "yes"),
     ("proxy-cookie-domain", "a.com"), ("proxy-cookie-path", "/a /b /c"),
     ("proxy-cookie-path", "/a $uri"), ("proxy-redirect-to", "/x$1"),
 ]
