@@ -23,7 +23,8 @@
  *   request it would match (no own Prefix route at or above its path,
  *   and no own route with the same path and type).  So a host with its
  *   own "/" never sees host-less routes, and a host with "/api" still
- *   gets a host-less "/static".
+ *   gets a host-less "/static".  Host-less regex routes (annotations)
+ *   stay in the catch-all: nginx would try them before the host's own.
  * - Backends: plan_upstream.c.  A missing Service or port, a Service
  *   without endpoints (static mode), a bad ExternalName: 503 and a
  *   warning.  resource backends: a warning, not served.

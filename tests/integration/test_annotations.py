@@ -142,6 +142,18 @@ def test_regex_order(stack, backends):
     assert stack.backend_of("/abc", h) == 404
 
 
+def test_hostless_regex_stays_in_the_catch_all(stack, backends):
+    bk = backends("re", "own")
+    objs = web(bk, "re", "svc-re") + web(bk, "own", "svc-own") + [
+        ingress("hostless", [rule(None, path("/.*", "svc-re", 80,
+                                             "ImplementationSpecific"))],
+                annotations={P + "use-regex": "true"}),
+        ing("own", "own.example.com", None, path("/api", "svc-own", 80))]
+    stack.up(objs)
+    assert stack.backend_of("/api/x", "own.example.com") == "own"
+    assert stack.backend_of("/anything", "unknown.example.com") == "re"
+
+
 def test_app_root_example(stack, backends):
     bk = backends("a")
     example(stack, bk, "approot.yaml")
