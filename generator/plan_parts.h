@@ -32,8 +32,6 @@ int kngx_plan_warn(kngx_plan_t *p, const kngx_ingress_t *ing,
     ...) KNGX_PRINTF(6, 7);
 int kngx_plan_error(kngx_plan_t *p, const char *fmt, ...) KNGX_PRINTF(2, 3);
 uint32_t kngx_plan_hash(const char *s);
-const kngx_ann_t *kngx_plan_ann(const kngx_plan_t *p,
-    const kngx_ingress_t *ing);
 
 /* plan_hosts.c */
 kngx_server_t *kngx_plan_server(kngx_plan_t *p, const char *host);

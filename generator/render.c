@@ -697,6 +697,12 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
 
     kngx_emit_upstreams(&b, p);
 
+    /* the annotations' zones (limits.c), by Ingress */
+    for (i = 0; i < p->ningresses; i++) {
+        kngx_ann_emit_http(&b, kngx_plan_ann(p, p->ingresses[i]),
+                           p->ingresses[i]);
+    }
+
     /* the catch-all */
 
     kngx_buf_printf(&b,

@@ -15,7 +15,9 @@
  *                ssl-redirect, force-ssl-redirect
  *   proxy.c      body size, buffers, timeouts, next upstream, HTTP version
  *   cors.c       enable-cors and cors-* (preflight answered by nginx)
- *   backend.c    backend-protocol, proxy-ssl-*
+ *   backend.c    backend-protocol, proxy-ssl-*, service-upstream
+ *   limits.c     limit-rps, limit-rpm, limit-connections (zones per
+ *                Ingress at the http level)
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -95,9 +97,12 @@ struct kngx_ann_family_s {
      * certs: the directory the config names for certificates */
     void          (*emit)(kngx_buf_t *b, const void *conf,
                           const kngx_route_t *r, const char *certs);
+    /* http-level directives of Ingress ing (zones; NULL: none) */
+    void          (*emit_http)(kngx_buf_t *b, const void *conf,
+                               const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  6
+#define KNGX_ANN_NFAMILIES  7
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -126,6 +131,10 @@ enum {
     KNGX_BE_PROTOCOL = 1, KNGX_BE_SECRET, KNGX_BE_VERIFY, KNGX_BE_DEPTH,
     KNGX_BE_NAME, KNGX_BE_SERVER_NAME, KNGX_BE_PROTOCOLS, KNGX_BE_CIPHERS,
     KNGX_BE_SERVICE_UPSTREAM
+};
+
+enum {
+    KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT
 };
 
 enum {
@@ -185,6 +194,15 @@ const char *kngx_ann_suggest(const char *name);
 int kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
     const kngx_ingress_t *ing, int ignore_unsupported, kngx_ann_t **out);
 
+/* every family's http-level directives for Ingress ing (ann may be
+ * NULL) */
+void kngx_ann_emit_http(kngx_buf_t *b, const kngx_ann_t *ann,
+    const kngx_ingress_t *ing);
+
+/* plan.c: the parsed annotations of a served Ingress, NULL if none */
+const kngx_ann_t *kngx_plan_ann(const kngx_plan_t *p,
+    const kngx_ingress_t *ing);
+
 /* every family's directives for route r (ann may be NULL) */
 void kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann,
     const kngx_route_t *r, const char *certs);
@@ -214,6 +232,7 @@ extern const kngx_ann_family_t  kngx_ann_redirect_family;
 extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_backend_family;
+extern const kngx_ann_family_t  kngx_ann_limits_family;
 
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
  * files of proxy-ssl-secret (plan_backend.c) */

@@ -265,5 +265,6 @@ kngx_ann_pass(const kngx_ann_t *ann, const char **scheme)
 
 const kngx_ann_family_t  kngx_ann_backend_family = {
     "backend", 5, sizeof(kngx_ann_backend_t),
-    kngx_ann_backend_parse, kngx_ann_backend_finish, kngx_ann_backend_emit
+    kngx_ann_backend_parse, kngx_ann_backend_finish, kngx_ann_backend_emit,
+    NULL
 };

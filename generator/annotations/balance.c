@@ -82,5 +82,5 @@ kngx_ann_balance(const kngx_ann_t *ann, const char **balance,
 
 const kngx_ann_family_t  kngx_ann_balance_family = {
     "balance", 4, sizeof(kngx_ann_balance_t),
-    kngx_ann_balance_parse, NULL, NULL
+    kngx_ann_balance_parse, NULL, NULL, NULL
 };

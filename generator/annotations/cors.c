@@ -300,5 +300,5 @@ kngx_ann_cors_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
 
 const kngx_ann_family_t  kngx_ann_cors_family = {
     "cors", 0, sizeof(kngx_ann_cors_t),
-    kngx_ann_cors_parse, NULL, kngx_ann_cors_emit
+    kngx_ann_cors_parse, NULL, kngx_ann_cors_emit, NULL
 };

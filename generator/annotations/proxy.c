@@ -375,5 +375,5 @@ kngx_ann_connection(const kngx_ann_t *ann)
 
 const kngx_ann_family_t  kngx_ann_proxy_family = {
     "proxy", 3, sizeof(kngx_ann_proxy_t),
-    kngx_ann_proxy_parse, NULL, kngx_ann_proxy_emit
+    kngx_ann_proxy_parse, NULL, kngx_ann_proxy_emit, NULL
 };

@@ -218,5 +218,5 @@ kngx_ann_ssl_redirect(const kngx_ann_t *ann)
 
 const kngx_ann_family_t  kngx_ann_redirect_family = {
     "redirect", 1, sizeof(kngx_ann_redirect_t),
-    kngx_ann_redirect_parse, NULL, kngx_ann_redirect_emit
+    kngx_ann_redirect_parse, NULL, kngx_ann_redirect_emit, NULL
 };

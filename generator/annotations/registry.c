@@ -42,7 +42,8 @@
 static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
-    &kngx_ann_balance_family, &kngx_ann_backend_family
+    &kngx_ann_balance_family, &kngx_ann_backend_family,
+    &kngx_ann_limits_family
 };
 
 
@@ -133,12 +134,12 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("influxdb-measurement", "no InfluxDB module in kubengx"),
     U("influxdb-port", "no InfluxDB module in kubengx"),
     U("influxdb-server-name", "no InfluxDB module in kubengx"),
-    U("limit-burst-multiplier", NOT_YET),
-    U("limit-connections", NOT_YET),
+    H("limit-burst-multiplier", limits, KNGX_LI_MULT),
+    H("limit-connections", limits, KNGX_LI_CONN),
     U("limit-rate", NOT_YET),
     U("limit-rate-after", NOT_YET),
-    U("limit-rpm", NOT_YET),
-    U("limit-rps", NOT_YET),
+    H("limit-rpm", limits, KNGX_LI_RPM),
+    H("limit-rps", limits, KNGX_LI_RPS),
     U("limit-whitelist", NOT_YET),
     D("load-balance", balance, KNGX_BAL_LB,
       "round_robin, least_conn, ewma; another value: a warning and round "
@@ -474,6 +475,24 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
     *out = ann;
 
     return 0;
+}
+
+
+void
+kngx_ann_emit_http(kngx_buf_t *b, const kngx_ann_t *ann,
+    const kngx_ingress_t *ing)
+{
+    size_t  i;
+
+    if (ann == NULL) {
+        return;
+    }
+
+    for (i = 0; i < KNGX_ANN_NFAMILIES; i++) {
+        if (ann->conf[i] && kngx_ann_families[i]->emit_http) {
+            kngx_ann_families[i]->emit_http(b, ann->conf[i], ing);
+        }
+    }
 }
 
 

@@ -521,5 +521,5 @@ kngx_ann_forwarded_prefix(const kngx_ann_t *ann)
 
 const kngx_ann_family_t  kngx_ann_rewrite_family = {
     "rewrite", 2, sizeof(kngx_ann_rewrite_t),
-    kngx_ann_rewrite_parse, NULL, kngx_ann_rewrite_emit
+    kngx_ann_rewrite_parse, NULL, kngx_ann_rewrite_emit, NULL
 };

@@ -470,7 +470,8 @@ ALLOWED_DIRECTIVES = {
     "grpc_ssl_server_name", "grpc_ssl_name", "grpc_ssl_protocols",
     "grpc_ssl_ciphers", "grpc_ssl_trusted_certificate", "grpc_ssl_verify",
     "grpc_ssl_verify_depth", "proxy_ssl_session_reuse", "proxy_cookie_domain",
-    "proxy_cookie_path",
+    "proxy_cookie_path", "limit_req_zone", "limit_req", "limit_conn_zone",
+    "limit_conn",
     "grpc_ssl_session_reuse",
 }
 

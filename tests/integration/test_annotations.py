@@ -279,6 +279,20 @@ def test_proxy_redirect_loads(stack, backends):
         '"https://c.example.com/app/";' in stack.conf
 
 
+def test_limit_rps(stack, backends):
+    """limit-rps 1 with burst multiplier 1: two requests at once pass,
+    more in the same second get 503; another Ingress is not limited."""
+    bk = backends("a")
+    stack.up(web(bk) + [
+        ing("lim", "lim.example.com", {P + "limit-rps": "1",
+                                       P + "limit-burst-multiplier": "1"}),
+        ing("free", "free.example.com", None)])
+    got = [stack.get("/", "lim.example.com").status for _ in range(6)]
+    assert got[0] == 200 and 503 in got, got
+    assert all(stack.get("/", "free.example.com").status == 200
+               for _ in range(6))
+
+
 def test_cors_example(stack, backends):
     """ingress-nginx's CORS example: the preflight is answered by nginx."""
     bk = backends("a")
@@ -397,6 +411,10 @@ GOOD = [
     ("proxy-cookie-path", "/ /app", 'proxy_cookie_path "/" "/app";'),
     ("proxy-cookie-path", "off", "proxy_cookie_path off;"),
     ("proxy-redirect-from", "off", "proxy_redirect off;"),
+    ("limit-rps", "10", "limit_req zone=kubengx_rps_default_t burst=50 "
+     "nodelay;"),
+    ("limit-rpm", "60", "zone=kubengx_rpm_default_t:5m rate=60r/m;"),
+    ("limit-connections", "4", "limit_conn kubengx_conn_default_t 4;"),
     ("permanent-redirect", "https://a.example.com/b",
      'return 301 "https://a.example.com/b";'),
     ("app-root", "/app", 'return 302 "$scheme://$kubengx_host/app";'),
@@ -425,6 +443,7 @@ BAD = [
     ("cors-allow-origin", "origin-site.com"),
     ("cors-allow-methods", "GET;POST"), ("cors-max-age", "-5"),
     ("connection-proxy-header", "keep alive"), ("service-upstream", "yes"),
+    ("limit-rps", "0"), ("limit-connections", "x"),
     ("proxy-cookie-domain", "a.com"), ("proxy-cookie-path", "/a /b /c"),
     ("proxy-cookie-path", "/a $uri"), ("proxy-redirect-to", "/x$1"),
 ]
