@@ -37,6 +37,8 @@
 #ifndef KNGX_ANNOTATIONS_H
 #define KNGX_ANNOTATIONS_H
 
+#include <stdint.h>
+
 #include "load.h"
 #include "render.h"
 
@@ -215,6 +217,9 @@ int kngx_ann_warn(kngx_ann_ctx_t *ctx, const char *code, const char *fmt,
 int kngx_ann_bool(kngx_ann_ctx_t *ctx, const char *v, unsigned *out);
 int kngx_ann_int(kngx_ann_ctx_t *ctx, const char *v, long min, long max,
     long *out);
+/* the bytes of a size kngx_ann_size() accepted */
+uint64_t kngx_ann_size_bytes(const char *s);
+
 /* words of known (NULL-terminated) separated by spaces, at least one,
  * into out one space apart; KNGX_ANN_BAD (why not set) otherwise */
 int kngx_ann_words(const char *v, const char *const *known, char *out,

@@ -10,9 +10,15 @@
  *   proxy-send-timeout        proxy_send_timeout Ns      (1-86400)
  *   proxy-read-timeout        proxy_read_timeout Ns      (1-86400)
  *   proxy-buffering           proxy_buffering on|off
- *   proxy-buffer-size         proxy_buffer_size SIZE
+ *   proxy-buffer-size         proxy_buffer_size SIZE, and proxy_buffers
+ *                             N SIZE with it (N: proxy-buffers-number,
+ *                             else 4 as in ingress-nginx)
  *   proxy-buffers-number      proxy_buffers N SIZE (SIZE: proxy-buffer-size,
- *                             else 4k as in ingress-nginx)
+ *                             else 4k as in ingress-nginx); N >= 4: nginx
+ *                             refuses a config whose busy buffers (two
+ *                             by default) do not fit in N - 1 buffers
+ *   proxy-max-temp-file-size  0, or at least 8k and proxy-buffer-size
+ *                             (nginx refuses less)
  *   proxy-request-buffering   proxy_request_buffering on|off
  *   proxy-next-upstream       proxy_next_upstream CONDITION...
  *   proxy-next-upstream-tries proxy_next_upstream_tries N (0-100)
@@ -28,6 +34,7 @@
  *                             location's proxy headers)
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -212,7 +219,12 @@ kngx_ann_proxy_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
     case KNGX_PX_READ:
         return kngx_ann_seconds(ctx, v, 1, 86400, &c->read);
     case KNGX_PX_BUFNUM:
-        return kngx_ann_int(ctx, v, 1, 1024, &c->bufnum);
+        if (kngx_ann_int(ctx, v, 4, 1024, &c->bufnum) != KNGX_ANN_OK) {
+            ctx->why = "must be 4 to 1024 (nginx needs room for two busy "
+                       "buffers), not";
+            return KNGX_ANN_BAD;
+        }
+        return KNGX_ANN_OK;
     case KNGX_PX_NEXT_TRIES:
         c->tries_set = 1;
         return kngx_ann_int(ctx, v, 0, 100, &c->tries);
@@ -303,8 +315,9 @@ kngx_ann_proxy_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
         kngx_buf_printf(b, KNGX_LOC "proxy_buffer_size %s;\n", c->bufsize);
     }
 
-    if (c->bufnum) {
-        kngx_buf_printf(b, KNGX_LOC "proxy_buffers %ld %s;\n", c->bufnum,
+    if (c->bufnum || c->bufsize[0]) {
+        kngx_buf_printf(b, KNGX_LOC "proxy_buffers %ld %s;\n",
+                        c->bufnum ? c->bufnum : 4L,
                         c->bufsize[0] ? c->bufsize : "4k");
     }
 
@@ -362,6 +375,31 @@ kngx_ann_proxy_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
 }
 
 
+/* checks across keys: what nginx would refuse at load */
+static int
+kngx_ann_proxy_finish(kngx_ann_ctx_t *ctx, void *conf)
+{
+    kngx_ann_proxy_t  *c = conf;
+    uint64_t           temp, buf;
+
+    if (c->maxtemp[0] == '\0') {
+        return KNGX_ANN_OK;
+    }
+
+    temp = kngx_ann_size_bytes(c->maxtemp);
+    buf = c->bufsize[0] ? kngx_ann_size_bytes(c->bufsize) : 0;
+
+    if (temp != 0 && (temp < 8192 || temp < buf)) {
+        ctx->key = KNGX_ANN_PREFIX "proxy-max-temp-file-size";
+        ctx->why = "proxy-max-temp-file-size must be 0 or at least 8k and "
+                   "proxy-buffer-size";
+        return KNGX_ANN_BAD;
+    }
+
+    return KNGX_ANN_OK;
+}
+
+
 const char *
 kngx_ann_connection(const kngx_ann_t *ann)
 {
@@ -375,5 +413,5 @@ kngx_ann_connection(const kngx_ann_t *ann)
 
 const kngx_ann_family_t  kngx_ann_proxy_family = {
     "proxy", 3, sizeof(kngx_ann_proxy_t),
-    kngx_ann_proxy_parse, NULL, kngx_ann_proxy_emit, NULL
+    kngx_ann_proxy_parse, kngx_ann_proxy_finish, kngx_ann_proxy_emit, NULL
 };

@@ -5,6 +5,7 @@
  * passed on as text that was not checked character by character.
  */
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +99,28 @@ bad:
 
     ctx->why = "must be a size (digits with an optional k, m or g), not";
     return KNGX_ANN_BAD;
+}
+
+
+uint64_t
+kngx_ann_size_bytes(const char *s)
+{
+    uint64_t  n = 0;
+
+    for ( /* void */ ; *s >= '0' && *s <= '9'; s++) {
+        n = n * 10 + (uint64_t) (*s - '0');
+    }
+
+    switch (*s) {
+    case 'k': case 'K':
+        return n << 10;
+    case 'm': case 'M':
+        return n << 20;
+    case 'g': case 'G':
+        return n << 30;
+    default:
+        return n;
+    }
 }
 
 

@@ -397,8 +397,9 @@ GOOD = [
     ("proxy-send-timeout", "120s", "proxy_send_timeout 120s;"),
     ("proxy-read-timeout", "3600", "proxy_read_timeout 3600s;"),
     ("proxy-buffering", "off", "proxy_buffering off;"),
-    ("proxy-buffer-size", "16k", "proxy_buffer_size 16k;"),
+    ("proxy-buffer-size", "16k", "proxy_buffers 4 16k;"),
     ("proxy-buffers-number", "8", "proxy_buffers 8 4k;"),
+    ("proxy-max-temp-file-size", "0", "proxy_max_temp_file_size 0;"),
     ("proxy-request-buffering", "off", "proxy_request_buffering off;"),
     ("proxy-next-upstream", "error timeout http_502",
      "proxy_next_upstream error timeout http_502;"),
@@ -429,7 +430,8 @@ BAD = [
     ("proxy-body-size", "-1"), ("client-body-buffer-size", "0"),
     ("proxy-connect-timeout", "0"), ("proxy-connect-timeout", "5m"),
     ("proxy-read-timeout", "1;"), ("proxy-buffering", "yes"),
-    ("proxy-buffers-number", "0"), ("proxy-next-upstream", "error evil"),
+    ("proxy-buffers-number", "0"), ("proxy-buffers-number", "2"),
+    ("proxy-max-temp-file-size", "1k"), ("proxy-next-upstream", "error evil"),
     ("proxy-next-upstream-tries", "x"), ("proxy-http-version", "2"),
     ("permanent-redirect", "https://x/$request_uri"),
     ("permanent-redirect", "https://x/\"; return 200"),
@@ -449,7 +451,8 @@ BAD = [
 ]
 
 
-def render_one(tmp_path, ann, paths=None):
+def render_one(tmp_path, ann, paths=None, check=False):
+    """check: nginx -t on the output too (render --check)."""
     f = write_manifests(tmp_path, [
         service("web", [svc_port(None, 80, 8080)]),
         ingress("good", [rule("good.example.com", path("/", "web", 80))]),
@@ -457,7 +460,8 @@ def render_one(tmp_path, ann, paths=None):
                            *(paths or [path("/", "web", 80),
                                        path("/app", "web", 80)]))],
                 annotations=ann)])
-    rc, _, err, conf = render(f, None, endpoints="cluster-ip")
+    rc, _, err, conf = render(f, None, *(["--check"] if check else []),
+                              endpoints="cluster-ip")
     assert rc == 0, err
     assert not directive_problems(conf, marker="evil"), conf
     return conf, [x for x in err.splitlines() if "default/t" in x]
@@ -466,9 +470,27 @@ def render_one(tmp_path, ann, paths=None):
 @pytest.mark.parametrize("key,value,line", GOOD,
                          ids=["%s=%s" % (k, v) for k, v, _ in GOOD])
 def test_good_values(tmp_path, kubengx, key, value, line):
-    conf, w = render_one(tmp_path, {P + key: value})
+    """The directive is written, and nginx -t loads it."""
+    conf, w = render_one(tmp_path, {P + key: value}, check=True)
     assert line in conf, conf
     assert not [x for x in w if key in x], w
+
+
+@pytest.mark.parametrize("ann", [
+    {"proxy-buffer-size": "64k", "proxy-buffers-number": "4",
+     "proxy-max-temp-file-size": "128k"},
+    {"proxy-buffer-size": "8k", "proxy-max-temp-file-size": "8k",
+     "proxy-buffering": "on"},
+    {"proxy-buffers-number": "16", "client-body-buffer-size": "1m",
+     "proxy-body-size": "100m", "proxy-request-buffering": "off"},
+], ids=["big", "small", "many"])
+def test_combinations_load(tmp_path, kubengx, ann):
+    """Values that nginx checks against each other still load together
+    (nginx -t), none refused."""
+    conf, w = render_one(tmp_path, {P + k: v for k, v in ann.items()},
+                         check=True)
+    assert "t.example.com" in conf
+    assert not [x for x in w if "not served" in x], w
 
 
 @pytest.mark.parametrize("key,value", BAD,
