@@ -478,21 +478,40 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
 }
 
 
-void
-kngx_ann_emit_http(kngx_buf_t *b, const kngx_ann_t *ann,
-    const kngx_ingress_t *ing)
+/* each family's directives: a location's (r set), or the http level's */
+static void
+kngx_ann_each(kngx_buf_t *b, const kngx_ann_t *ann, const kngx_route_t *r,
+    const char *certs, const kngx_ingress_t *ing)
 {
-    size_t  i;
+    const kngx_ann_family_t  *f;
+    size_t                    i;
 
     if (ann == NULL) {
         return;
     }
 
     for (i = 0; i < KNGX_ANN_NFAMILIES; i++) {
-        if (ann->conf[i] && kngx_ann_families[i]->emit_http) {
-            kngx_ann_families[i]->emit_http(b, ann->conf[i], ing);
+        f = kngx_ann_families[i];
+
+        if (ann->conf[i] == NULL) {
+            continue;
+        }
+
+        if (r && f->emit) {
+            f->emit(b, ann->conf[i], r, certs);
+
+        } else if (r == NULL && f->emit_http) {
+            f->emit_http(b, ann->conf[i], ing);
         }
     }
+}
+
+
+void
+kngx_ann_emit_http(kngx_buf_t *b, const kngx_ann_t *ann,
+    const kngx_ingress_t *ing)
+{
+    kngx_ann_each(b, ann, NULL, NULL, ing);
 }
 
 
@@ -500,15 +519,5 @@ void
 kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann, const kngx_route_t *r,
     const char *certs)
 {
-    size_t  i;
-
-    if (ann == NULL) {
-        return;
-    }
-
-    for (i = 0; i < KNGX_ANN_NFAMILIES; i++) {
-        if (ann->conf[i] && kngx_ann_families[i]->emit) {
-            kngx_ann_families[i]->emit(b, ann->conf[i], r, certs);
-        }
-    }
+    kngx_ann_each(b, ann, r, certs, NULL);
 }
