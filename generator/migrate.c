@@ -253,6 +253,52 @@ nomem:
 }
 
 
+/*
+ * ingress-nginx turned every path of a host into a regex once one
+ * Ingress of the host asked (use-regex, rewrite-target); kubengx only
+ * the paths of that Ingress: say so for the other Ingresses of the host.
+ */
+static void
+kngx_migrate_regex_note(const kngx_model_t *m, const kngx_ingress_t *ing)
+{
+    const kngx_ingress_t  *o;
+    size_t                 i, j, k;
+
+    if (kngx_ann_wants_regex(ing)) {
+        return;
+    }
+
+    for (i = 0; i < ing->nrules; i++) {
+        if (ing->rules[i].host == NULL || ing->rules[i].npaths == 0) {
+            continue;
+        }
+
+        for (j = 0; j < m->ningresses; j++) {
+            o = &m->ingresses[j];
+
+            if (o == ing || !kngx_ann_wants_regex(o)) {
+                continue;
+            }
+
+            for (k = 0; k < o->nrules; k++) {
+                if (o->rules[k].host
+                    && strcmp(o->rules[k].host, ing->rules[i].host) == 0)
+                {
+                    printf("  note: host %s: ingress-nginx made this "
+                           "Ingress's paths regexes too (use-regex or "
+                           "rewrite-target on %s/%s); kubengx keeps them "
+                           "Prefix and Exact\n",
+                           kngx_msg_quote(ing->rules[i].host), o->meta.ns,
+                           o->meta.name);
+                    k = o->nrules;
+                    j = m->ningresses;
+                }
+            }
+        }
+    }
+}
+
+
 typedef struct {
     char             name[320];
     char             result[64];
@@ -261,8 +307,8 @@ typedef struct {
 
 
 static int
-kngx_migrate_ingress(kngx_migrate_t *mg, const kngx_ingress_t *ing,
-    kngx_migrate_row_t *row)
+kngx_migrate_ingress(kngx_migrate_t *mg, const kngx_model_t *m,
+    const kngx_ingress_t *ing, kngx_migrate_row_t *row)
 {
     const kngx_ann_key_t  *k;
     kngx_ann_t            *ann;
@@ -293,6 +339,7 @@ kngx_migrate_ingress(kngx_migrate_t *mg, const kngx_ingress_t *ing,
                                         ")" : "", mg->to);
 
     kngx_migrate_keys(ing, row->n);
+    kngx_migrate_regex_note(m, ing);
 
     bad = kngx_migrate_values(ing, &ann);
     if (bad < 0) {
@@ -536,7 +583,7 @@ kngx_migrate_run(kngx_migrate_t *mg, kngx_input_t *in, size_t nin)
     }
 
     for (i = 0; i < m->ningresses; i++) {
-        if (kngx_migrate_ingress(mg, &m->ingresses[i], &rows[i]) != 0) {
+        if (kngx_migrate_ingress(mg, m, &m->ingresses[i], &rows[i]) != 0) {
             free(rows);
             goto done;
         }

@@ -646,6 +646,18 @@ def test_migrate_stdin_and_write(tmp_path, kubengx):
     assert "foo.bar.com" not in conf       # basic auth: fails closed
 
 
+def test_migrate_notes_regex_hosts(tmp_path, kubengx):
+    f = write_manifests(tmp_path, [
+        ingress("re", [rule("h.example.com", path("/a.*", "web", 80))],
+                cls="nginx", annotations={P + "use-regex": "true"}),
+        ingress("plain", [rule("h.example.com", path("/b", "web", 80))],
+                cls="nginx")], fmt="list")
+    rc, out, err = migrate("-f", f)
+    assert rc == 0, (out, err)
+    block = out.split("Ingress default/plain (")[1].split("\n\n")[0]
+    assert "regexes too" in block and "default/re" in block, block
+
+
 def test_migrate_all_served_exits_zero(tmp_path, kubengx):
     f = write_manifests(tmp_path, [ingress(
         "plain", [rule("a.example.com", path("/", "web", 80))], cls="nginx",
