@@ -357,7 +357,7 @@ def test_unknown_and_unsupported_are_warned(tmp_path, kubengx):
         ing("w", "w.example.com", {
             P + "load-balanse": "ewma",
             P + "server-snippet": "return 200 x;",
-            P + "limit-rps": "5",
+            P + "mirror-target": "http://m/",
             P + "completely-made-up": "1",
             P + "canary": "true", P + "affinity": "cookie"})])
     rc, _, err, conf = render(f, None, "--watch-without-class",
@@ -367,7 +367,7 @@ def test_unknown_and_unsupported_are_warned(tmp_path, kubengx):
     assert any("load-balanse" in x and "did you mean " + P + "load-balance"
                in x for x in w), w
     assert any("server-snippet" in x and "not supported" in x for x in w)
-    assert any("limit-rps" in x and "not supported" in x for x in w)
+    assert any("mirror-target" in x and "not supported" in x for x in w)
     assert any("completely-made-up" in x and "unknown" in x for x in w)
     # canary and affinity belong to another part of kubengx
     assert not any("canary" in x or "affinity" in x for x in w), w
