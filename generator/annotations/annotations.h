@@ -18,6 +18,7 @@
  *   backend.c    backend-protocol, proxy-ssl-*, service-upstream
  *   limits.c     limit-rps, limit-rpm, limit-connections (zones per
  *                Ingress at the http level)
+ *   logging.c    enable-access-log, enable-rewrite-log
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -104,7 +105,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  7
+#define KNGX_ANN_NFAMILIES  8
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -133,6 +134,10 @@ enum {
     KNGX_BE_PROTOCOL = 1, KNGX_BE_SECRET, KNGX_BE_VERIFY, KNGX_BE_DEPTH,
     KNGX_BE_NAME, KNGX_BE_SERVER_NAME, KNGX_BE_PROTOCOLS, KNGX_BE_CIPHERS,
     KNGX_BE_SERVICE_UPSTREAM
+};
+
+enum {
+    KNGX_LG_ACCESS = 1, KNGX_LG_REWRITE
 };
 
 enum {
@@ -238,6 +243,7 @@ extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_backend_family;
 extern const kngx_ann_family_t  kngx_ann_limits_family;
+extern const kngx_ann_family_t  kngx_ann_logging_family;
 
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
  * files of proxy-ssl-secret (plan_backend.c) */

@@ -43,7 +43,7 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
     &kngx_ann_balance_family, &kngx_ann_backend_family,
-    &kngx_ann_limits_family
+    &kngx_ann_limits_family, &kngx_ann_logging_family
 };
 
 
@@ -111,7 +111,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("default-backend", NOT_YET),
     A("denylist-source-range"),
     U("disable-proxy-intercept-errors", NOT_YET),
-    U("enable-access-log", NOT_YET),
+    H("enable-access-log", logging, KNGX_LG_ACCESS),
     D("enable-cors", cors, KNGX_CO_ENABLE,
       "answered by nginx (add_header, preflight 204), not Lua"),
     U("enable-global-auth", "kubengx has no global external auth"),
@@ -120,7 +120,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("enable-opentelemetry", "no tracing module in kubengx"),
     U("enable-opentracing", "no tracing module in kubengx"),
     A("enable-owasp-core-rules"),
-    U("enable-rewrite-log", NOT_YET),
+    H("enable-rewrite-log", logging, KNGX_LG_REWRITE),
     D("force-ssl-redirect", redirect, KNGX_RD_FORCE_SSL,
       "308 like ssl-redirect; only hosts with a tls entry have https"),
     U("from-to-www-redirect", NOT_YET),

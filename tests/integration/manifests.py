@@ -471,7 +471,7 @@ ALLOWED_DIRECTIVES = {
     "grpc_ssl_ciphers", "grpc_ssl_trusted_certificate", "grpc_ssl_verify",
     "grpc_ssl_verify_depth", "proxy_ssl_session_reuse", "proxy_cookie_domain",
     "proxy_cookie_path", "limit_req_zone", "limit_req", "limit_conn_zone",
-    "limit_conn",
+    "limit_conn", "rewrite_log",
     "grpc_ssl_session_reuse",
 }
 

@@ -416,6 +416,8 @@ GOOD = [
      "nodelay;"),
     ("limit-rpm", "60", "zone=kubengx_rpm_default_t:5m rate=60r/m;"),
     ("limit-connections", "4", "limit_conn kubengx_conn_default_t 4;"),
+    ("enable-access-log", "false", "access_log off;"),
+    ("enable-rewrite-log", "true", "rewrite_log on;"),
     ("permanent-redirect", "https://a.example.com/b",
      'return 301 "https://a.example.com/b";'),
     ("app-root", "/app", 'return 302 "$scheme://$kubengx_host/app";'),
@@ -446,6 +448,7 @@ BAD = [
     ("cors-allow-methods", "GET;POST"), ("cors-max-age", "-5"),
     ("connection-proxy-header", "keep alive"), ("service-upstream", "yes"),
     ("limit-rps", "0"), ("limit-connections", "x"),
+    ("enable-access-log", "no"),
     ("proxy-cookie-domain", "a.com"), ("proxy-cookie-path", "/a /b /c"),
     ("proxy-cookie-path", "/a $uri"), ("proxy-redirect-to", "/x$1"),
 ]
