@@ -40,8 +40,10 @@ GEN_LIBS    = $(shell pkg-config --libs libssl) $(KUBE_LIBS)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
-GEN_SRCS    := $(sort $(wildcard generator/*.c generator/settings/*.c))
-GEN_HDRS    := $(wildcard generator/*.h generator/settings/*.h)
+GEN_SRCS    := $(sort $(wildcard generator/*.c generator/settings/*.c \
+                                  generator/annotations/*.c))
+GEN_HDRS    := $(wildcard generator/*.h generator/settings/*.h \
+                                  generator/annotations/*.h)
 CTL_SRCS    := $(sort $(wildcard controller/*.c))
 CTL_HDRS    := $(wildcard controller/*.h)
 MOD_SRCS    := $(sort $(wildcard ngx_module/*.c))

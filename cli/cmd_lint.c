@@ -73,7 +73,20 @@ const kngx_command_t  kngx_cmd_lint = {
 "  warning  tls-not-routed  a tls host the Ingress has no rule for\n"
 "  warning  bad-annotation  an annotation value kubengx render ignores\n"
 "                           (e.g. upstream-hash-by naming a variable\n"
-"                           nginx does not define)\n"
+"                           nginx does not define) or refuses (then the\n"
+"                           Ingress is not served)\n"
+"  warning  unknown-annotation\n"
+"                           an nginx.ingress.kubernetes.io/ key kubengx\n"
+"                           does not know (\"did you mean\" a near miss)\n"
+"  warning  unsupported-annotation\n"
+"                           an ingress-nginx key kubengx does not\n"
+"                           implement (snippets never): ignored\n"
+"  error    fail-closed     an access-control annotation kubengx does\n"
+"                           not implement: the Ingress is not served\n"
+"                           (unless --unsupported-annotations ignore)\n"
+"  warning  unknown-field   a field the object's API type does not have\n"
+"                           (\"did you mean\" a near miss); an error with\n"
+"                           --strict\n"
 "  (stderr)                 a warning when none of the input's Ingresses\n"
 "                           is of a class kubengx serves\n"
 "  warning  (loader)        what the loader warns about, e.g. a bad\n"
@@ -108,6 +121,8 @@ kngx_lint_report(const kngx_options_t *o, const kngx_model_t *m,
     lo.class.controller = o->po.controller;
     lo.class.watch_without_class = o->po.watch_without_class;
     lo.host_ownership = o->po.host_ownership;
+    lo.unsupported_ignore = o->po.unsupported_ignore;
+    lo.strict = o->strict;
 
     if (kngx_lint_run(l, m, &lo) != 0) {
         return -1;

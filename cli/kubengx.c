@@ -19,6 +19,7 @@ static const kngx_command_t  *kngx_commands[] = {
     &kngx_cmd_render,
     &kngx_cmd_lint,
     &kngx_cmd_controller,
+    &kngx_cmd_migrate,
     NULL
 };
 

@@ -20,12 +20,14 @@
 
 
 /*
- * The subcommands (cmd_render.c, cmd_lint.c, cmd_controller.c), listed
+ * The subcommands (cmd_render.c, cmd_lint.c, cmd_controller.c,
+ * cmd_migrate.c), listed
  * in kubengx.c.  Each handler gets the options read (options.h) and
  * returns the process exit code.
  */
 extern const kngx_command_t  kngx_cmd_render;
 extern const kngx_command_t  kngx_cmd_lint;
 extern const kngx_command_t  kngx_cmd_controller;
+extern const kngx_command_t  kngx_cmd_migrate;
 
 #endif /* KUBENGX_H */

@@ -17,11 +17,13 @@
 
 #include "escape.h"
 #include "options.h"
+#include "annotations/annotations.h"
 
 
 #define R  KNGX_CMD_RENDER
 #define L  KNGX_CMD_LINT
 #define C  KNGX_CMD_CONTROLLER
+#define M  KNGX_CMD_MIGRATE
 #define K  (KNGX_CMD_KUBECTL | KNGX_CMD_KUBECTL_LINT)
 #define KL KNGX_CMD_KUBECTL_LINT
 
@@ -104,6 +106,16 @@ kngx_opt_stream_module(const kngx_option_t *opt, const char *arg,
 {
     *(const char **) field = strcmp(arg, "none") == 0 ? "" : arg;
     return NULL;
+}
+
+
+/* refuse | ignore (annotations/annotations.h) */
+static const char *
+kngx_opt_unsupported(const kngx_option_t *opt, const char *arg,
+    void *field, char *buf, size_t size)
+{
+    return kngx_ann_unsupported_parse(arg, (int *) field) == 0
+           ? NULL : "is not one of refuse, ignore";
 }
 
 
@@ -314,6 +326,33 @@ const kngx_option_t  kngx_options[] = {
       KNGX_FIELD(json), kngx_opt_lint_output, 0, 0,
       "text (default) or json" },
 
+    { "strict", no_argument, 0, L | KL, "Output", NULL, NULL,
+      KNGX_FIELD(strict), kngx_opt_true, 0, 0,
+      "unknown fields in the objects are errors, not warnings" },
+
+    /* migrate */
+
+    { "filename", required_argument, 'f', M, "Input", "FILE|-", NULL,
+      KNGX_FIELD(files), kngx_opt_file, 0, 0,
+      "what `kubectl get ingress,service,secret -A -o yaml` printed (a "
+      "kind: List; plain manifests too), or - for stdin; repeatable, at "
+      "least one" },
+
+    { "from-class", required_argument, 0, M, "Input", "NAME", "nginx",
+      KNGX_FIELD(from_class), kngx_opt_string, 0, 0,
+      "the old controller's class (default nginx); Ingresses without a "
+      "class are included" },
+
+    { "write", required_argument, 0, M, "Output", "DIR", NULL,
+      KNGX_FIELD(write_dir), kngx_opt_string, 0, 0,
+      "write each such Ingress as DIR/NAMESPACE_NAME.json with the class "
+      "changed, without the API server's fields" },
+
+    { "annotations", no_argument, 0, M, "Output", NULL, NULL,
+      KNGX_FIELD(ann_table), kngx_opt_true, 0, 0,
+      "print every ingress-nginx annotation and what kubengx does with it "
+      "(the README's table), and nothing else" },
+
     /* kubectl kubengx: the cluster and the controller pods */
 
     { "kubeconfig", required_argument, 0, K, "Cluster", "FILE", NULL,
@@ -376,7 +415,7 @@ const kngx_option_t  kngx_options[] = {
 
     /* the config: which Ingresses */
 
-    { "class", required_argument, 0, R | L | C | KL, "Selection", "NAME",
+    { "class", required_argument, 0, R | L | C | KL | M, "Selection", "NAME",
       "kubengx", KNGX_FIELD(po.class_name), kngx_opt_string, 0, 0,
       "the IngressClass kubengx serves (default kubengx)" },
 
@@ -445,6 +484,15 @@ const kngx_option_t  kngx_options[] = {
       "a kubernetes.io/tls Secret among the objects read, for TLS hosts "
       "without a usable Secret and unknown names; without it such https "
       "is not served" },
+
+    { "unsupported-annotations", required_argument, 0, R | L | C | KL,
+      "Annotations", "MODE", "refuse", KNGX_FIELD(po.unsupported_ignore),
+      kngx_opt_unsupported, 0, 0,
+      "refuse (default): an Ingress with an access-control annotation "
+      "kubengx does not implement is not served (fail closed), so that a "
+      "protected route never becomes public; ignore: serve it without that "
+      "control.  Other unknown or unsupported annotations are warnings "
+      "either way" },
 
     { "resolver", required_argument, 0, R | C, "Routing", "ADDR[,ADDR]",
       NULL, KNGX_FIELD(po.resolver), kngx_opt_resolver, 0, 0,
@@ -658,7 +706,7 @@ const kngx_option_t  kngx_options[] = {
       KNGX_FIELD(verbose), kngx_opt_true, 0, 0,
       "also say on stderr what was skipped and why" },
 
-    { "help", no_argument, 'h', R | L | C | K, NULL, NULL, NULL, 0, NULL, 0, 0,
+    { "help", no_argument, 'h', R | L | C | K | M, NULL, NULL, NULL, 0, NULL, 0, 0,
       "this help" },
 
     { NULL, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL }

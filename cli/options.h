@@ -36,6 +36,7 @@
 #define KNGX_CMD_CONTROLLER  0x04u
 #define KNGX_CMD_KUBECTL     0x08u      /* kubectl kubengx SUBCOMMAND */
 #define KNGX_CMD_KUBECTL_LINT  0x10u    /* kubectl kubengx lint */
+#define KNGX_CMD_MIGRATE     0x20u
 
 #define KNGX_KUBECTL_SELECTOR                                                \
     "app.kubernetes.io/name=kubengx,app.kubernetes.io/component=controller"
@@ -61,6 +62,12 @@ typedef struct {
 
     /* lint */
     int                  json;          /* --output json */
+    int                  strict;        /* unknown fields are errors */
+
+    /* migrate */
+    const char          *from_class;
+    const char          *write_dir;
+    int                  ann_table;     /* --annotations */
 
     /* render, lint, controller: the config and its nginx -t */
     kngx_plan_opts_t     po;

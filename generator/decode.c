@@ -351,6 +351,8 @@ kngx_dec_meta(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
         d->object[0] = '\0';
     }
 
+    kngx_dec_fields(d, md, "metadata", kngx_fields_meta);
+
     d->ns = meta->ns;
     d->name = meta->name;
 

@@ -67,6 +67,27 @@ int kngx_dec_head(kngx_dec_t *d, json_t *obj, kngx_meta_t *meta,
     kngx_name_rule_e rule, int namespaced, const char *api,
     const char *note);
 
+/* decode_fields.c: a warning for each member of obj (at field, NULL at
+ * the top) not in known (NULL-terminated) */
+void kngx_dec_fields(kngx_dec_t *d, json_t *obj, const char *field,
+    const char *const *known);
+
+extern const char *const  kngx_fields_object[];
+extern const char *const  kngx_fields_secret[];
+extern const char *const  kngx_fields_meta[];
+extern const char *const  kngx_fields_ingress_spec[];
+extern const char *const  kngx_fields_rule[];
+extern const char *const  kngx_fields_http[];
+extern const char *const  kngx_fields_path[];
+extern const char *const  kngx_fields_backend[];
+extern const char *const  kngx_fields_svc_backend[];
+extern const char *const  kngx_fields_port_ref[];
+extern const char *const  kngx_fields_resource[];
+extern const char *const  kngx_fields_tls[];
+extern const char *const  kngx_fields_service_spec[];
+extern const char *const  kngx_fields_service_port[];
+extern const char *const  kngx_fields_class_spec[];
+
 /* decode_ingress.c */
 void kngx_dec_ingress(kngx_dec_t *d, json_t *obj);
 

@@ -21,6 +21,8 @@ kngx_dec_backend(kngx_dec_t *d, json_t *obj, const char *field,
     be->field = field;
     be->line = kngx_lines_get(d->lines, obj);
 
+    kngx_dec_fields(d, obj, field, kngx_fields_backend);
+
     svc = kngx_dec_get(d, obj, "service", JSON_OBJECT,
                        kngx_dec_sub(f, field, ".service"), 0);
     res = kngx_dec_get(d, obj, "resource", JSON_OBJECT,
@@ -40,6 +42,8 @@ kngx_dec_backend(kngx_dec_t *d, json_t *obj, const char *field,
     }
 
     if (res) {
+        kngx_dec_fields(d, res, kngx_dec_sub(f, field, ".resource"),
+                        kngx_fields_resource);
         be->kind = KNGX_BACKEND_RESOURCE;
         be->resource_api_group = kngx_dec_str(d, res, "apiGroup",
             kngx_dec_sub(f, field, ".resource.apiGroup"), 0);
@@ -51,6 +55,8 @@ kngx_dec_backend(kngx_dec_t *d, json_t *obj, const char *field,
     }
 
     be->kind = KNGX_BACKEND_SERVICE;
+    kngx_dec_fields(d, svc, kngx_dec_sub(f, field, ".service"),
+                    kngx_fields_svc_backend);
     be->service = kngx_dec_str(d, svc, "name",
                       kngx_dec_sub(f, field, ".service.name"), 1);
     if (be->service == NULL) {
@@ -62,6 +68,9 @@ kngx_dec_backend(kngx_dec_t *d, json_t *obj, const char *field,
     if (port == NULL) {
         return;
     }
+
+    kngx_dec_fields(d, port, kngx_dec_sub(f, field, ".service.port"),
+                    kngx_fields_port_ref);
 
     be->port_name = kngx_dec_str(d, port, "name",
                         kngx_dec_sub(f, field, ".service.port.name"), 0);
@@ -100,6 +109,8 @@ kngx_dec_path(kngx_dec_t *d, json_t *jp, kngx_ingress_path_t *p)
                        kngx_json_type(jp));
         return;
     }
+
+    kngx_dec_fields(d, jp, p->field, kngx_fields_path);
 
     type = kngx_dec_str(d, jp, "pathType",
                         kngx_dec_sub(f, p->field, ".pathType"), 1);
@@ -157,6 +168,8 @@ kngx_dec_rule(kngx_dec_t *d, json_t *r, kngx_ingress_rule_t *rule)
         return 0;
     }
 
+    kngx_dec_fields(d, r, rule->field, kngx_fields_rule);
+
     rule->host = kngx_dec_str(d, r, "host",
                               kngx_dec_sub(f, rule->field, ".host"), 0);
     if (rule->host && rule->host[0] == '\0') {
@@ -168,6 +181,9 @@ kngx_dec_rule(kngx_dec_t *d, json_t *r, kngx_ingress_rule_t *rule)
     if (http == NULL) {
         return 0;
     }
+
+    kngx_dec_fields(d, http, kngx_dec_sub(f, rule->field, ".http"),
+                    kngx_fields_http);
 
     paths = kngx_dec_get(d, http, "paths", JSON_ARRAY,
                          kngx_dec_sub(f, rule->field, ".http.paths"), 1);
@@ -208,6 +224,8 @@ kngx_dec_tls(kngx_dec_t *d, json_t *v, kngx_ingress_tls_t *t)
                        kngx_json_type(v));
         return 0;
     }
+
+    kngx_dec_fields(d, v, t->field, kngx_fields_tls);
 
     t->secret_name = kngx_dec_str(d, v, "secretName",
                          kngx_dec_sub(f, t->field, ".secretName"), 0);
@@ -313,7 +331,10 @@ kngx_dec_ingress(kngx_dec_t *d, json_t *obj)
     ing.legacy_class = kngx_meta_annotation(&ing.meta,
                                             "kubernetes.io/ingress.class");
 
+    kngx_dec_fields(d, obj, NULL, kngx_fields_object);
+
     spec = kngx_dec_get(d, obj, "spec", JSON_OBJECT, "spec", 0);
+    kngx_dec_fields(d, spec, "spec", kngx_fields_ingress_spec);
 
     ing.class_name = kngx_dec_str(d, spec, "ingressClassName",
                                   "spec.ingressClassName", 0);

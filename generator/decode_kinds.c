@@ -91,7 +91,9 @@ kngx_dec_service(kngx_dec_t *d, json_t *obj)
         return;
     }
 
+    kngx_dec_fields(d, obj, NULL, kngx_fields_object);
     spec = kngx_dec_get(d, obj, "spec", JSON_OBJECT, "spec", 0);
+    kngx_dec_fields(d, spec, "spec", kngx_fields_service_spec);
 
     svc.type_name = kngx_dec_str(d, spec, "type", "spec.type", 0);
     if (svc.type_name == NULL || strcmp(svc.type_name, "ClusterIP") == 0) {
@@ -146,6 +148,7 @@ kngx_dec_service(kngx_dec_t *d, json_t *obj)
             continue;
         }
 
+        kngx_dec_fields(d, jp, f, kngx_fields_service_port);
         kngx_dec_port(d, jp, f, &svc.ports[svc.nports++]);
     }
 
@@ -176,7 +179,9 @@ kngx_dec_class(kngx_dec_t *d, json_t *obj)
         return;
     }
 
+    kngx_dec_fields(d, obj, NULL, kngx_fields_object);
     spec = kngx_dec_get(d, obj, "spec", JSON_OBJECT, "spec", 0);
+    kngx_dec_fields(d, spec, "spec", kngx_fields_class_spec);
     cls.controller = kngx_dec_str(d, spec, "controller", "spec.controller",
                                   0);
     if (cls.controller == NULL) {
@@ -258,6 +263,8 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
         return;
     }
 
+    kngx_dec_fields(d, obj, NULL, kngx_fields_secret);
+
     sec.type = kngx_dec_str(d, obj, "type", "type", 0);
     if (sec.type == NULL) {
         sec.type = "";
@@ -270,6 +277,7 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
                                      &sec.cert_len);
     sec.key = kngx_dec_secret_value(d, data, sdata, "tls.key",
                                     &sec.key_len);
+    sec.ca = kngx_dec_secret_value(d, data, sdata, "ca.crt", &sec.ca_len);
 
     if (d->failed || d->nomem) {
         return;

@@ -53,6 +53,10 @@ int kngx_dns_label_ok(const char *s, size_t len);
 int kngx_name_variant(char *out, size_t size, const char *balance,
     const char *hash_by);
 
+/* append "__p-PROTO" and, with ca, "-ca-CA" (escaped) to a variant */
+int kngx_name_variant_proto(char *out, size_t size, const char *proto,
+    const char *ca);
+
 /* NS_SVC_PORT + variant; port_name NULL or "": the port number */
 int kngx_name_upstream(char *out, size_t size, const char *ns,
     const char *svc, const char *port_name, int port, const char *variant);

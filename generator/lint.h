@@ -40,6 +40,10 @@ typedef struct {
 typedef struct {
     kngx_class_opts_t      class;
     kngx_host_ownership_e  host_ownership;
+    int                    unsupported_ignore;  /* --unsupported-
+                                                   annotations ignore */
+    int                    strict;              /* --strict: unknown
+                                                   fields are errors */
 } kngx_lint_opts_t;
 
 

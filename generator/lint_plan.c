@@ -4,7 +4,8 @@
  * would build with the same options (plan*.c), so that lint and render
  * judge them with one piece of code: host ownership (--host-ownership),
  * tls entries for hosts their Ingress does not route, ExternalNames that
- * are addresses, annotations render ignores; and whether any Ingress of
+ * are addresses, annotations render ignores, refuses or does not know
+ * (annotations/); and whether any Ingress of
  * the input is served at all.
  */
 
@@ -50,6 +51,9 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
         { "tls-not-routed", KNGX_DIAG_WARNING },
         { "bad-external", KNGX_DIAG_ERROR },
         { "bad-annotation", KNGX_DIAG_WARNING },
+        { "unknown-annotation", KNGX_DIAG_WARNING },
+        { "unsupported-annotation", KNGX_DIAG_WARNING },
+        { "fail-closed", KNGX_DIAG_ERROR },
     };
     const kngx_diag_t     *d;
     const kngx_ingress_t  *ing;
@@ -64,6 +68,7 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
     po.controller = o->class.controller;
     po.watch_without_class = o->class.watch_without_class;
     po.host_ownership = o->host_ownership;
+    po.unsupported_ignore = o->unsupported_ignore ? 1 : 0;
 
     p = kngx_plan_build(m, &po);
     if (p == NULL) {

@@ -20,6 +20,7 @@
 
 #include "escape.h"
 #include "lint.h"
+#include "annotations/annotations.h"
 
 
 /* ---- classes ------------------------------------------------------------- */
@@ -106,6 +107,8 @@ kngx_rule_paths(kngx_lint_t *l, const kngx_model_t *m,
     const char                 *why;
     char                        host[256];
     size_t                      i, k;
+    unsigned                    groups;
+    int                         regex = kngx_ann_wants_regex(ing);
 
     for (i = 0; i < ing->nrules; i++) {
         r = &ing->rules[i];
@@ -121,13 +124,21 @@ kngx_rule_paths(kngx_lint_t *l, const kngx_model_t *m,
         for (k = 0; k < r->npaths; k++) {
             p = &r->paths[k];
 
-            if (kngx_path_check(p->path, &why) != 0) {
+            if (regex && p->type != KNGX_PATH_EXACT) {
+                /* use-regex, rewrite-target (annotations/rewrite.c) */
+                if (kngx_ann_regex_check(p->path, &groups, &why) != 0) {
+                    KNGX_ADD((l, KNGX_DIAG_ERROR, &ing->meta, "bad-path",
+                              p->field, "regex path %s %s: kubengx render "
+                              "refuses it", kngx_msg_quote(p->path), why));
+                }
+
+            } else if (kngx_path_check(p->path, &why) != 0) {
                 KNGX_ADD((l, KNGX_DIAG_ERROR, &ing->meta, "bad-path",
                           p->field, "path %s %s: kubengx render refuses "
                           "it", kngx_msg_quote(p->path), why));
             }
 
-            if (p->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+            if (p->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC && !regex) {
                 KNGX_ADD((l, KNGX_DIAG_WARNING, &ing->meta,
                           "implementation-specific", p->field,
                           "path %s is ImplementationSpecific: its meaning "
@@ -231,8 +242,10 @@ kngx_rule_tls(kngx_lint_t *l, const kngx_model_t *m,
 /* ---- loader warnings ----------------------------------------------------- */
 
 static int
-kngx_rule_loader(kngx_lint_t *l, const kngx_model_t *m)
+kngx_rule_loader(kngx_lint_t *l, const kngx_model_t *m,
+    const kngx_lint_opts_t *o)
 {
+    kngx_severity_e     sev;
     const kngx_diag_t  *d;
     kngx_finding_t     *f;
     size_t              i;
@@ -244,7 +257,11 @@ kngx_rule_loader(kngx_lint_t *l, const kngx_model_t *m)
             continue;
         }
 
-        KNGX_ADD((l, KNGX_DIAG_WARNING, NULL, d->code, d->field, "%s%s%s",
+        /* --strict: an unknown field is an error */
+        sev = o->strict && d->code && strcmp(d->code, "unknown-field") == 0
+              ? KNGX_DIAG_ERROR : KNGX_DIAG_WARNING;
+
+        KNGX_ADD((l, sev, NULL, d->code, d->field, "%s%s%s",
                   d->object ? d->object : "", d->object ? ": " : "",
                   d->message));
 
@@ -265,7 +282,7 @@ kngx_lint_run(kngx_lint_t *l, const kngx_model_t *m,
     const kngx_ingress_t  *ing;
     size_t                 i;
 
-    if (kngx_rule_loader(l, m) != 0) {
+    if (kngx_rule_loader(l, m, o) != 0) {
         return -1;
     }
 

@@ -36,6 +36,20 @@ void kngx_diags_free(kngx_diags_t *ds);
 void kngx_diags_sort(kngx_diags_t *ds);
 
 
+/* ---- nearest.c ----------------------------------------------------------- */
+
+/* Levenshtein distance; (size_t) -1 for names of 64 bytes or more */
+size_t kngx_edit_distance(const char *a, const char *b);
+
+/*
+ * The name nearest to name (at most 2 edits) among n names, each the
+ * first member (a const char *) of an element of stride bytes; NULL if
+ * none is that near.
+ */
+const char *kngx_nearest(const char *name, const char *const *names,
+    size_t stride, size_t n);
+
+
 /* ---- YAML/JSON -> json_t (yaml2json.c) ----------------------------------- */
 
 /* side table: json_t node -> 1-based source line */

@@ -241,6 +241,8 @@ typedef struct {
     size_t               cert_len;
     const char          *key;           /* decoded tls.key, NULL if none */
     size_t               key_len;
+    const char          *ca;            /* decoded ca.crt, NULL if none */
+    size_t               ca_len;
 } kngx_secret_t;
 
 
@@ -486,19 +488,28 @@ typedef enum {
 } kngx_action_e;
 
 
+/* an Ingress's parsed annotations (annotations/annotations.h) */
+struct kngx_ann_s;
+
 typedef struct {
     kngx_action_e           action;
     const kngx_upstream_t  *upstream;     /* PROXY */
     const kngx_ingress_t   *ingress;      /* NULL: --default-backend or
                                              the built-in 404 */
     const kngx_backend_t   *backend;      /* NULL with ingress NULL */
+    const struct kngx_ann_s *ann;         /* the Ingress's annotations,
+                                             NULL with ingress NULL */
 } kngx_target_t;
 
 
 typedef struct {
     const char            *path;      /* normalised: no trailing slash
                                          except "/"; validated */
-    kngx_path_type_e       type;      /* EXACT or PREFIX only */
+    kngx_path_type_e       type;      /* EXACT, PREFIX, or
+                                         IMPLEMENTATION_SPECIFIC: a regex
+                                         (use-regex, rewrite-target;
+                                         annotations/rewrite.c), path as
+                                         written */
     kngx_target_t          target;
     const kngx_ingress_path_t *src;   /* NULL for synthesised routes */
     const kngx_ingress_t  *canary;    /* the canary Ingress of the same
@@ -568,8 +579,12 @@ typedef struct {
 
 
 typedef struct {
-    const char            *name;      /* file base (names.c): [a-z0-9_.-] */
+    const char            *name;      /* file base (names.c): [a-z0-9_.-];
+                                         "ca+" and that for a CA */
     const kngx_secret_t   *secret;
+    unsigned               ca:1;      /* the file holds ca.crt
+                                         (proxy-ssl-secret), not the
+                                         key and chain */
 } kngx_cert_t;
 
 
@@ -605,6 +620,12 @@ typedef struct {
     const char            *resolver;             /* "ADDR[,ADDR]" for
                                                     ExternalName; NULL:
                                                     /etc/resolv.conf */
+    int                    unsupported_ignore;   /* serve Ingresses with
+                                                    access-control
+                                                    annotations kubengx
+                                                    does not implement
+                                                    (--unsupported-
+                                                    annotations=ignore) */
 } kngx_plan_opts_t;
 
 
@@ -650,6 +671,8 @@ typedef struct {
     const kngx_ingress_t  *balance_warned;  /* its annotations warned */
     const kngx_ingress_t  *affinity_ing;    /* affinity_args are its */
     const char            *affinity_args;
+    void                  *anns;     /* kngx_ann_t * by model Ingress
+                                        index (annotations/) */
     size_t                 servers_cap;
     size_t                 certs_cap;
     void                  *secret_info;   /* per model Secret (plan_tls.c) */

@@ -19,7 +19,12 @@
  *   dispatch    kubengx_dispatch__VARIANT: two parts before the empty
  *               one, where Service upstreams have three.
  *   variant     lb-ewma, lb-least-conn, lb-hash-KEY with KEY escaped
- *               (the whole key: two keys never share a name).
+ *               (the whole key: two keys never share a name); then
+ *               p-https, p-grpc, p-grpcs, p-https-ca-CAFILE (escaped)
+ *               for backends not spoken to in plain HTTP/1.1, so that
+ *               keepalive connections (and TLS sessions) are never
+ *               shared between protocols or verification settings; then
+ *               p-svc for service-upstream (the ClusterIP).
  *   cert file   NS_SECRET.  File names hold at most 255 bytes: a longer
  *               name is cut to KNGX_NAME_CUT bytes and ends with "__"
  *               and the SHA-256 of "NS/SECRET" in hex; "__" never occurs
@@ -137,6 +142,27 @@ kngx_name_variant(char *out, size_t size, const char *balance,
     }
 
     return kngx_name_part(out, size, &n, balance, 0);
+}
+
+
+int
+kngx_name_variant_proto(char *out, size_t size, const char *proto,
+    const char *ca)
+{
+    size_t  n = strlen(out);
+
+    if (kngx_name_put(out, size, &n, "__p-", 4) != 0
+        || kngx_name_part(out, size, &n, proto, 0) != 0)
+    {
+        return -1;
+    }
+
+    if (ca == NULL) {
+        return 0;
+    }
+
+    return (kngx_name_put(out, size, &n, "-ca-", 4) == 0
+            && kngx_name_part(out, size, &n, ca, 0) == 0) ? 0 : -1;
 }
 
 

@@ -8,7 +8,8 @@
  *                           (written before kubengx.conf by the caller,
  *                           kngx_output_write_file())
  *   DIR/certs/NAME.pem      key + certificate chain of a TLS Secret,
- *                           mode 0600 (DIR/certs is 0700)
+ *                           mode 0600 (DIR/certs is 0700); for "ca+NAME"
+ *                           the ca.crt of a proxy-ssl-secret
  *
  * Every file is written to a temporary name in its directory, flushed
  * (fsync) and renamed over the old one, so readers see the old or the new
@@ -206,6 +207,22 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
 
     for (i = 0; i < p->ncerts; i++) {
         sec = p->certs[i].secret;
+
+        if (p->certs[i].ca) {
+            /* a CA to verify backends with (proxy-ssl-secret) */
+            parts[0] = sec->ca;
+            lens[0] = sec->ca_len;
+            snprintf(path, sizeof(path), "%s/%s.pem", certs,
+                     p->certs[i].name);
+
+            if (kngx_write_atomic(path, parts, lens, 1, 0600, err, err_size)
+                != 0)
+            {
+                return -1;
+            }
+
+            continue;
+        }
 
         parts[0] = sec->key;
         lens[0] = sec->key_len;

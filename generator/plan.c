@@ -23,7 +23,8 @@
  *   request it would match (no own Prefix route at or above its path,
  *   and no own route with the same path and type).  So a host with its
  *   own "/" never sees host-less routes, and a host with "/api" still
- *   gets a host-less "/static".
+ *   gets a host-less "/static".  Host-less regex routes (annotations)
+ *   stay in the catch-all: nginx would try them before the host's own.
  * - Backends: plan_upstream.c.  A missing Service or port, a Service
  *   without endpoints (static mode), a bad ExternalName: 503 and a
  *   warning.  resource backends: a warning, not served.
@@ -33,6 +34,11 @@
  *   the route with the same host, path and type (plan_canary.c), never a
  *   route of its own; their spec.tls and default backends are not
  *   served.
+ * - Annotations: parsed per served Ingress when it is selected
+ *   (annotations/); one with a bad value, or with access control kubengx
+ *   does not implement, is not served.  Routes point at their Ingress's
+ *   parsed annotations (target.ann), which render.c asks for their
+ *   directives.
  */
 
 #include <stdarg.h>
@@ -92,6 +98,19 @@ kngx_plan_hash(const char *s)
     }
 
     return h;
+}
+
+
+const kngx_ann_t *
+kngx_plan_ann(const kngx_plan_t *p, const kngx_ingress_t *ing)
+{
+    kngx_ann_t *const  *anns = p->anns;
+
+    if (ing == NULL || anns == NULL) {
+        return NULL;
+    }
+
+    return anns[ing - p->model->ingresses];
 }
 
 
@@ -277,8 +296,10 @@ kngx_plan_select(kngx_plan_t *p)
 {
     const kngx_model_t  *m = p->model;
     kngx_class_opts_t    co;
+    kngx_ann_t         **anns = NULL;
     const char          *why;
     size_t               i;
+    int                  rc;
 
     co.class_name = p->opts.class_name;
     co.controller = p->opts.controller;
@@ -287,9 +308,12 @@ kngx_plan_select(kngx_plan_t *p)
     if (m->ningresses) {
         p->ingresses = kube_arena_calloc(p->arena, m->ningresses,
                                          sizeof(kngx_ingress_t *));
-        if (p->ingresses == NULL) {
+        anns = kube_arena_calloc(p->arena, m->ningresses,
+                                 sizeof(kngx_ann_t *));
+        if (p->ingresses == NULL || anns == NULL) {
             return -1;
         }
+        p->anns = anns;
     }
 
     for (i = 0; i < m->ningresses; i++) {
@@ -301,7 +325,26 @@ kngx_plan_select(kngx_plan_t *p)
         }
 
         if (kngx_ingress_is_ours(m, &co, &m->ingresses[i], &why)) {
-            p->ingresses[p->ningresses++] = &m->ingresses[i];
+            if (kngx_ann_parse(p->arena, &p->diags, &m->ingresses[i],
+                               p->opts.unsupported_ignore, &anns[i])
+                != 0)
+            {
+                return -1;
+            }
+
+            /* the annotations said why (their warnings) */
+            if (anns[i]->refused || anns[i]->fail_closed) {
+                continue;
+            }
+
+            rc = kngx_plan_backend_ssl(p, &m->ingresses[i], anns[i]);
+            if (rc < 0) {
+                return -1;
+            }
+
+            if (rc == 0) {
+                p->ingresses[p->ningresses++] = &m->ingresses[i];
+            }
 
         } else if (kngx_diag_add(&p->diags, p->arena, KNGX_DIAG_INFO,
                                  &m->ingresses[i].meta.src, 0, NULL, NULL,
@@ -319,6 +362,32 @@ kngx_plan_select(kngx_plan_t *p)
     }
 
     return 0;
+}
+
+
+/*
+ * http -> https per host, as the annotations of the Ingress that owns
+ * the host's tls entry (else the host) ask (annotations/redirect.c):
+ * ssl-redirect "false" serves http too; force-ssl-redirect "true"
+ * redirects even without a certificate.
+ */
+static void
+kngx_plan_ssl_redirect(kngx_plan_t *p, kngx_server_t *srv)
+{
+    const kngx_ingress_t  *ing;
+
+    ing = srv->tls_owner ? srv->tls_owner : srv->owner;
+
+    switch (kngx_ann_ssl_redirect(kngx_plan_ann(p, ing))) {
+    case 0:
+        srv->redirect = 0;
+        break;
+    case 2:
+        srv->redirect = 1;
+        break;
+    default:
+        break;
+    }
 }
 
 
@@ -345,6 +414,10 @@ kngx_plan_finish_server(kngx_plan_t *p, kngx_server_t *srv,
     }
 
     kngx_plan_mark_external(srv);
+
+    if (srv != &p->catch_all) {
+        kngx_plan_ssl_redirect(p, srv);
+    }
 
     return 0;
 }

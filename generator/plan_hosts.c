@@ -392,7 +392,11 @@ kngx_plan_merge_hostless(kngx_plan_t *p, kngx_server_t *srv)
     for (i = 0; i < p->catch_all.nroutes; i++) {
         r = &p->catch_all.routes[i];
 
-        if (kngx_plan_shadowed(srv, nown, r->path, r->type)) {
+        /* a regex route would take requests from the host's own
+         * prefixes (nginx tries regexes first): catch-all only */
+        if (r->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC
+            || kngx_plan_shadowed(srv, nown, r->path, r->type))
+        {
             continue;
         }
 

@@ -11,6 +11,7 @@
  *   plan_tls.c       TLS Secrets -> certificates and https servers
  *   plan_canary.c    canary Ingresses -> the canary of a route; cookie
  *                    affinity annotations
+ *   plan_backend.c   proxy-ssl-secret -> a CA file
  */
 
 #ifndef KNGX_PLAN_PARTS_H
@@ -18,6 +19,7 @@
 
 #include "load.h"
 #include "escape.h"
+#include "annotations/annotations.h"
 
 
 #define KNGX_ANN_SHARED_WITH  "kubengx.io/host-shared-with"
@@ -58,6 +60,10 @@ int kngx_plan_twins(kngx_plan_t *p, kngx_server_t *srv);
 int kngx_plan_target(kngx_plan_t *p, const kngx_ingress_t *ing,
     const char *ns, const kngx_backend_t *be, kngx_target_t *t);
 int kngx_plan_resolver(kngx_plan_t *p);
+
+/* plan_backend.c */
+int kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const kngx_ann_t *ann);
 
 /* plan_tls.c */
 int kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing);

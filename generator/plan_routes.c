@@ -3,7 +3,10 @@
  * kubengx generator: paths and rules -> routes, default backends, and the
  * exact twins that keep nginx from redirecting.
  *
- * - Paths: ImplementationSpecific is Prefix; Prefix paths lose trailing
+ * - Paths: ImplementationSpecific is Prefix, or, for an Ingress whose
+ *   annotations ask (use-regex, rewrite-target), Prefix and
+ *   ImplementationSpecific paths are regexes (route type
+ *   IMPLEMENTATION_SPECIFIC, kept as written); Prefix paths lose trailing
  *   slashes ("/foo/" is "/foo"; "/" stays); Exact paths are kept as
  *   written.  The same host + path + type twice: the first (oldest) wins,
  *   the other gets a warning.  A refused path (escape.c) gets a warning
@@ -147,18 +150,37 @@ kngx_plan_path(kngx_plan_t *p, const kngx_ingress_t *ing,
 {
     kngx_route_t         r, *old;
     kngx_path_type_e     type;
+    const kngx_ann_t    *ann = kngx_plan_ann(p, ing);
     const char          *why;
     char                *path;
     size_t               len;
+    unsigned             groups;
     int                  rc;
 
-    if (kngx_path_check(ip->path, &why) != 0) {
+    type = ip->type == KNGX_PATH_EXACT ? KNGX_PATH_EXACT : KNGX_PATH_PREFIX;
+
+    if (type == KNGX_PATH_PREFIX && kngx_ann_regex(ann)) {
+        /* a regex (annotations/rewrite.c): checked as one, kept as is */
+        type = KNGX_PATH_IMPLEMENTATION_SPECIFIC;
+
+        if (kngx_ann_regex_check(ip->path, &groups, &why) != 0) {
+            return kngx_plan_warn(p, ing, ip->field, ip->line, "bad-path",
+                                  "regex path %s %s; not served",
+                                  kngx_msg_quote(ip->path), why);
+        }
+
+        if (!kngx_ann_regex_groups_ok(ann, groups)) {
+            return kngx_plan_warn(p, ing, ip->field, ip->line, "bad-path",
+                       "regex path %s has %u capture groups, fewer than "
+                       "the rewrite-target names; not served",
+                       kngx_msg_quote(ip->path), groups);
+        }
+
+    } else if (kngx_path_check(ip->path, &why) != 0) {
         return kngx_plan_warn(p, ing, ip->field, ip->line, "bad-path",
                               "path %s %s; not served",
                               kngx_msg_quote(ip->path), why);
     }
-
-    type = ip->type == KNGX_PATH_EXACT ? KNGX_PATH_EXACT : KNGX_PATH_PREFIX;
 
     path = kube_arena_strdup(p->arena, ip->path);
     if (path == NULL) {

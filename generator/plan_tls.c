@@ -82,6 +82,7 @@ kngx_plan_cert(kngx_plan_t *p, const kngx_secret_t *sec)
     }
 
     c = &p->certs[p->ncerts];
+    memset(c, 0, sizeof(kngx_cert_t));
     c->secret = sec;
     c->name = kube_arena_strdup(p->arena, name);
     if (c->name == NULL) {

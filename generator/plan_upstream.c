@@ -10,10 +10,8 @@
  * nginx resolves per request through "resolver" (render.c): the name is
  * checked here (a DNS name, not an address in any spelling, not
  * localhost), and the nameservers come from --resolver or
- * /etc/resolv.conf.  Balancing annotations (ingress-nginx's load-balance
- * and upstream-hash-by) are checked here too: a hash key may name only
- * variables nginx defines (variables.c), or nginx would refuse the whole
- * config.
+ * /etc/resolv.conf.  The balancing method comes from the Ingress's
+ * annotations (annotations/balance.c).
  */
 
 #include <ctype.h>
@@ -24,8 +22,6 @@
 #include "plan_parts.h"
 
 
-#define KNGX_ANN_LOAD_BALANCE  "nginx.ingress.kubernetes.io/load-balance"
-#define KNGX_ANN_HASH_BY       "nginx.ingress.kubernetes.io/upstream-hash-by"
 #define KNGX_RESOLV_CONF       "/etc/resolv.conf"
 
 
@@ -131,71 +127,6 @@ kngx_upstream_add(kngx_plan_t *p, kngx_upstream_t *u)
 
 
 /*
- * The balancing method ing's annotations ask for (ingress-nginx's
- * load-balance and upstream-hash-by, the latter taking precedence, as
- * there).  *balance NULL: round robin.  Unknown or unsafe values (a hash
- * key naming a variable nginx does not define): a warning, round robin.
- * Returns -1 when out of memory.
- */
-static int
-kngx_plan_balance(kngx_plan_t *p, const kngx_ingress_t *ing,
-    const char **balance, const char **hash_by)
-{
-    const char  *lb, *hb, *why;
-    int          warned;
-
-    *balance = NULL;
-    *hash_by = NULL;
-
-    if (ing == NULL) {
-        return 0;
-    }
-
-    /* each of ing's backends asks: warn once */
-    warned = (p->balance_warned == ing);
-    p->balance_warned = ing;
-
-    hb = kngx_meta_annotation(&ing->meta, KNGX_ANN_HASH_BY);
-
-    if (hb) {
-        if (kngx_hash_key_check(hb, &why) == 0) {
-            *balance = "hash";
-            *hash_by = hb;
-            return 0;
-        }
-
-        if (!warned
-            && kngx_plan_warn(p, ing, "metadata.annotations", 0,
-                   "bad-annotation", "%s %s %s; ignored, round robin used",
-                   KNGX_ANN_HASH_BY, kngx_msg_quote(hb), why))
-        {
-            return -1;
-        }
-    }
-
-    lb = kngx_meta_annotation(&ing->meta, KNGX_ANN_LOAD_BALANCE);
-
-    if (lb == NULL || strcmp(lb, "round_robin") == 0) {
-        return 0;
-    }
-
-    if (strcmp(lb, "ewma") == 0 || strcmp(lb, "least_conn") == 0) {
-        *balance = strcmp(lb, "ewma") == 0 ? "ewma" : "least_conn";
-        return 0;
-    }
-
-    if (warned) {
-        return 0;
-    }
-
-    return kngx_plan_warn(p, ing, "metadata.annotations", 0, "bad-annotation",
-               "%s %s is not one of round_robin, ewma, least_conn; "
-               "round robin used", KNGX_ANN_LOAD_BALANCE,
-               kngx_msg_quote(lb)) ? -1 : 0;
-}
-
-
-/*
  * The nameservers for ExternalName upstreams, once: --resolver (checked
  * when the plan starts) or /etc/resolv.conf.  p->resolver stays NULL when
  * neither gives one.  -1 only when out of memory.
@@ -283,10 +214,12 @@ kngx_plan_external(kngx_plan_t *p, kngx_upstream_t *u,
 }
 
 
-/* cluster-ip and static: the ClusterIP, or the ready endpoints */
+/* cluster-ip and static (or service-upstream, cluster_ip set): the
+ * ClusterIP, or the ready endpoints */
 static int
 kngx_plan_servers(kngx_plan_t *p, kngx_upstream_t *u,
-    const kngx_ingress_t *ing, const kngx_backend_t *be, const char *obj)
+    const kngx_ingress_t *ing, const kngx_backend_t *be, const char *obj,
+    int cluster_ip)
 {
     const kngx_service_t       *svc = u->service;
     const kngx_service_port_t  *sp = u->port;
@@ -299,7 +232,7 @@ kngx_plan_servers(kngx_plan_t *p, kngx_upstream_t *u,
 
     u->kind = KNGX_UPSTREAM_SERVERS;
 
-    if (p->opts.endpoints == KNGX_ENDPOINTS_CLUSTER_IP) {
+    if (cluster_ip) {
         if (ip && inet_pton(AF_INET, ip, &a4) == 1) {
             fam = AF_INET;
         } else if (ip && inet_pton(AF_INET6, ip, &a6) == 1) {
@@ -386,8 +319,9 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     kngx_upstream_t  *u;
     char              name[KNGX_NAME_SIZE], variant[KNGX_NAME_SIZE];
     char              portspec[80], obj[300];
-    const char       *balance, *hash_by;
-    int               port, rc;
+    const char       *balance, *hash_by, *scheme;
+    kngx_ann_backend_t *bc;
+    int               port, rc, svc_up;
 
     port = sp ? sp->port : ext_port;
 
@@ -399,9 +333,15 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     snprintf(obj, sizeof(obj), "%s/%s", svc->meta.ns, svc->meta.name);
 
-    if (kngx_plan_balance(p, ing, &balance, &hash_by) != 0) {
-        return NULL;
-    }
+    kngx_ann_balance(kngx_plan_ann(p, ing), &balance, &hash_by);
+
+    /* backend-protocol, proxy-ssl-verify: an upstream of their own */
+    kngx_ann_pass(kngx_plan_ann(p, ing), &scheme);
+    bc = kngx_ann_backend(kngx_plan_ann(p, ing));
+
+    /* service-upstream: the ClusterIP, an upstream of its own */
+    svc_up = bc && bc->service_upstream
+             && svc->type != KNGX_SVC_EXTERNAL_NAME;
 
     if (balance && svc->type == KNGX_SVC_EXTERNAL_NAME) {
         balance = NULL;     /* one server */
@@ -409,6 +349,12 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     }
 
     if (kngx_name_variant(variant, sizeof(variant), balance, hash_by) != 0
+        || (strcmp(scheme, "http") != 0
+            && kngx_name_variant_proto(variant, sizeof(variant), scheme,
+                                       bc && bc->verify == 1 ? bc->ca_file
+                                                             : NULL) != 0)
+        || (svc_up && kngx_name_variant_proto(variant, sizeof(variant),
+                                              "svc", NULL) != 0)
         || kngx_name_upstream(name, sizeof(name), svc->meta.ns,
                               svc->meta.name, sp ? sp->name : NULL, port,
                               variant) != 0)
@@ -452,12 +398,14 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
     if (svc->type == KNGX_SVC_EXTERNAL_NAME) {
         rc = kngx_plan_external(p, u, ing, be, obj, port);
 
-    } else if (p->opts.endpoints == KNGX_ENDPOINTS_MODULE) {
+    } else if (p->opts.endpoints == KNGX_ENDPOINTS_MODULE && !svc_up) {
         u->kind = KNGX_UPSTREAM_MODULE;
         rc = 0;
 
     } else {
-        rc = kngx_plan_servers(p, u, ing, be, obj);
+        rc = kngx_plan_servers(p, u, ing, be, obj, svc_up
+                               || p->opts.endpoints
+                                  == KNGX_ENDPOINTS_CLUSTER_IP);
     }
 
     return rc == 0 ? u : NULL;
@@ -479,6 +427,7 @@ kngx_plan_target(kngx_plan_t *p, const kngx_ingress_t *ing, const char *ns,
 
     memset(t, 0, sizeof(kngx_target_t));
     t->ingress = ing;
+    t->ann = kngx_plan_ann(p, ing);
     t->backend = be;
     t->action = KNGX_ACTION_UNAVAILABLE;
 

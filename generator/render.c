@@ -45,10 +45,18 @@
  *
  * Routes: Exact "/p" -> location = "/p"; Prefix "/p" -> location "/p/"
  * plus location = "/p" (left out when an Exact "/p" exists); Prefix "/"
- * -> location /.  There are no regex locations, so nginx's longest
- * prefix match is the Ingress rule (longest match; Exact beats Prefix).
- * When there is no "/" route, location / answers with the server's
- * default target.
+ * -> location /.  nginx's longest prefix match is the Ingress rule
+ * (longest match; Exact beats Prefix).  When there is no "/" route,
+ * location / answers with the server's default target.  Regex routes (an
+ * Ingress with use-regex or rewrite-target, annotations/rewrite.c) come
+ * last as location ~* "^PATH", longest first: nginx tries them after the
+ * prefixes and before using the longest prefix.
+ *
+ * Annotations (annotations/): each family writes its directives into the
+ * locations of its Ingress's routes (kngx_ann_emit()); backend-protocol
+ * chooses proxy_pass http/https or grpc_pass grpc/grpcs; upstream-vhost,
+ * x-forwarded-prefix and connection-proxy-header repeat the proxy headers
+ * in the location (a location's proxy_set_header replaces the server's).
  *
  * An Exact "/p/" comes with an Exact "/p" twin (plan_routes.c): without
  * it proxy_pass's auto_redirect would answer "/p" with a 301 to "/p/".
@@ -84,6 +92,7 @@
 #include "render.h"
 #include "escape.h"
 #include "settings/settings.h"
+#include "annotations/annotations.h"
 
 
 void
@@ -178,32 +187,49 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
     const char *indent)
 {
     const kngx_upstream_t  *u;
+    const char             *pass, *scheme;
+
+    /* proxy_pass http or https, grpc_pass grpc or grpcs (backend-protocol,
+     * annotations/backend.c); the same upstream in every mode */
+    pass = kngx_ann_pass(t->ann, &scheme);
 
     switch (t->action) {
 
     case KNGX_ACTION_PROXY:
         u = t->upstream;
 
+        if (scheme[0] == 'g') {
+            kngx_buf_printf(r->b,
+                "%sgrpc_set_header X-Real-IP $remote_addr;\n"
+                "%sgrpc_set_header X-Forwarded-For %s;\n"
+                "%sgrpc_set_header X-Forwarded-Proto $scheme;\n",
+                indent, indent,
+                r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
+                                          : "$remote_addr", indent);
+        }
+
         if (u->kind == KNGX_UPSTREAM_EXTERNAL) {
             /* a variable: nginx resolves the name per request */
             kngx_buf_printf(r->b,
                             "%sset $kubengx_external \"%s\";\n"
-                            "%sproxy_pass http://$kubengx_external;\n",
-                            indent, u->servers[0].addr, indent);
+                            "%s%s %s://$kubengx_external;\n",
+                            indent, u->servers[0].addr, indent, pass,
+                            scheme);
             break;
         }
 
         if (r->p->dispatch && u->kind == KNGX_UPSTREAM_MODULE) {
             kngx_buf_printf(r->b,
                             "%sk8s_backend %s/%s port=%s;\n"
-                            "%sproxy_pass http://" KNGX_DISPATCH_NAME "%s;\n",
+                            "%s%s %s://" KNGX_DISPATCH_NAME "%s;\n",
                             indent, u->service->meta.ns,
                             u->service->meta.name, u->module_port, indent,
-                            u->variant);
+                            pass, scheme, u->variant);
             break;
         }
 
-        kngx_buf_printf(r->b, "%sproxy_pass http://%s;\n", indent, u->name);
+        kngx_buf_printf(r->b, "%s%s %s://%s;\n", indent, pass, scheme,
+                        u->name);
         break;
 
     case KNGX_ACTION_UNAVAILABLE:
@@ -217,14 +243,28 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
 }
 
 
+static void kngx_render_proxy_headers(kngx_render_t *r, const char *in,
+    const kngx_ann_t *ann);
+
+
 static void
 kngx_render_location(kngx_render_t *r, const char *modifier,
     const char *path, const kngx_route_t *route)
 {
-    char                   q[2200];
+    char                   q[2200], re[1100];
     const kngx_ingress_t  *ing = route->target.ingress;
+    const kngx_ann_t      *ann = route->target.ann;
 
-    if (kngx_ngx_quote(path, q, sizeof(q)) < 0) {
+    if (route->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+        /* a regex path (annotations/rewrite.c): "$" is no variable in a
+         * location's regex */
+        snprintf(re, sizeof(re), "^%s", path);
+
+        if (kngx_ann_quote(re, q, sizeof(q)) < 0) {
+            return;     /* not reached: regex paths are checked */
+        }
+
+    } else if (kngx_ngx_quote(path, q, sizeof(q)) < 0) {
         return;         /* not reached: paths are validated */
     }
 
@@ -245,6 +285,14 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
 
     kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
                               route, "        ");
+    kngx_ann_emit(r->b, ann, route, r->certs_dir);
+
+    if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
+        || kngx_ann_connection(ann))
+    {
+        /* proxy_set_header in a location replaces the server's: all */
+        kngx_render_proxy_headers(r, "        ", ann);
+    }
 
     if (!kngx_render_canary(r->b, r->p, route, "        ")) {
         kngx_render_target(r, &route->target, "        ");
@@ -268,6 +316,62 @@ kngx_render_default_metrics(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
+static int
+kngx_regex_route_cmp(const void *a, const void *b)
+{
+    const kngx_route_t  *x = *(const kngx_route_t *const *) a;
+    const kngx_route_t  *y = *(const kngx_route_t *const *) b;
+    size_t               lx = strlen(x->path), ly = strlen(y->path);
+
+    if (lx != ly) {
+        return lx > ly ? -1 : 1;
+    }
+
+    return strcmp(x->path, y->path);
+}
+
+
+/*
+ * Regex routes (annotations/rewrite.c) in nginx's order of evaluation:
+ * longest pattern first, then by bytes.  nginx tries them after the
+ * prefix match and before using it; an Exact ("=") match wins first.
+ */
+static void
+kngx_render_regex_routes(kngx_render_t *r, const kngx_server_t *srv)
+{
+    const kngx_route_t  **re;
+    size_t                i, n = 0;
+
+    for (i = 0; i < srv->nroutes; i++) {
+        n += srv->routes[i].type == KNGX_PATH_IMPLEMENTATION_SPECIFIC;
+    }
+
+    if (n == 0) {
+        return;
+    }
+
+    re = malloc(n * sizeof(kngx_route_t *));
+    if (re == NULL) {
+        r->b->nomem = 1;
+        return;
+    }
+
+    for (i = 0, n = 0; i < srv->nroutes; i++) {
+        if (srv->routes[i].type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+            re[n++] = &srv->routes[i];
+        }
+    }
+
+    qsort(re, n, sizeof(kngx_route_t *), kngx_regex_route_cmp);
+
+    for (i = 0; i < n; i++) {
+        kngx_render_location(r, "~* ", re[i]->path, re[i]);
+    }
+
+    free(re);
+}
+
+
 static void
 kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
 {
@@ -282,6 +386,10 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         if (rt->type == KNGX_PATH_EXACT) {
             kngx_render_location(r, "= ", rt->path, rt);
             continue;
+        }
+
+        if (rt->type == KNGX_PATH_IMPLEMENTATION_SPECIFIC) {
+            continue;           /* kngx_render_regex_routes() */
         }
 
         if (strcmp(rt->path, "/") == 0) {
@@ -309,6 +417,8 @@ kngx_render_routes(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_target(r, &srv->default_target, "        ");
         kngx_buf_printf(r->b, "    }\n");
     }
+
+    kngx_render_regex_routes(r, srv);
 }
 
 
@@ -327,21 +437,43 @@ kngx_forwarded_for_parse(const char *s)
  */
 
 static void
-kngx_render_proxy_headers(kngx_render_t *r)
+kngx_render_proxy_headers(kngx_render_t *r, const char *in,
+    const kngx_ann_t *ann)
 {
+    const char  *vhost = kngx_ann_vhost(ann);
+    const char  *prefix = kngx_ann_forwarded_prefix(ann);
+    const char  *conn = kngx_ann_connection(ann);
+
+    /* in the server; again in a location whose annotations change one
+     * (upstream-vhost, x-forwarded-prefix, connection-proxy-header:
+     * checked alphabets without quotes or "$") */
+
+    if (ann == NULL) {
+        kngx_buf_printf(r->b, "%sproxy_http_version 1.1;\n", in);
+    }
+
     kngx_buf_printf(r->b,
-        "    proxy_http_version 1.1;\n"
-        "    proxy_set_header Host $kubengx_host;\n"
-        "    proxy_set_header Upgrade $http_upgrade;\n"
-        "    proxy_set_header Connection $kubengx_connection_upgrade;\n"
-        "    proxy_set_header X-Real-IP $remote_addr;\n"
-        "    proxy_set_header X-Forwarded-For %s;\n"
-        "    proxy_set_header X-Forwarded-Proto $scheme;\n"
-        "    proxy_set_header X-Forwarded-Host $kubengx_host;\n"
-        "    proxy_set_header X-Forwarded-Port %s;\n",
+        "%sproxy_set_header Host %s%s%s;\n"
+        "%sproxy_set_header Upgrade $http_upgrade;\n"
+        "%sproxy_set_header Connection %s%s%s;\n"
+        "%sproxy_set_header X-Real-IP $remote_addr;\n"
+        "%sproxy_set_header X-Forwarded-For %s;\n"
+        "%sproxy_set_header X-Forwarded-Proto $scheme;\n"
+        "%sproxy_set_header X-Forwarded-Host $kubengx_host;\n"
+        "%sproxy_set_header X-Forwarded-Port %s;\n",
+        in, vhost ? "\"" : "", vhost ? vhost : "$kubengx_host",
+        vhost ? "\"" : "", in, in, conn ? "\"" : "",
+        conn ? conn : "$kubengx_connection_upgrade", conn ? "\"" : "",
+        in, in,
         r->o->forwarded_for_append || r->s->compute_full_forwarded_for == 1
         ? "$proxy_add_x_forwarded_for" : "$remote_addr",
+        in, in, in,
         r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+
+    if (prefix) {
+        kngx_buf_printf(r->b, "%sproxy_set_header X-Forwarded-Prefix "
+                        "\"%s\";\n", in, prefix);
+    }
 }
 
 
@@ -415,7 +547,26 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 
     r->host = srv->host;
 
-    if (srv->tls && srv->redirect && r->s->ssl_redirect != 0) {
+    if (srv->redirect && !srv->tls) {
+        /* force-ssl-redirect without a certificate: TLS ends before us */
+        kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+        kngx_render_server_name(r, srv);
+        kngx_buf_printf(r->b, "    return 308 https://$host$request_uri;\n"
+                        "}\n\n");
+        return;
+    }
+
+    if (srv->tls && (!srv->redirect || r->s->ssl_redirect == 0)) {
+        /* ssl-redirect "false" (annotation or ConfigMap): the routes over
+         * http and https */
+        kngx_buf_printf(r->b, "server {\n    listen %s;\n"
+                        "    listen %s ssl%s;\n", r->http_listen,
+                        r->https_listen, h2);
+        kngx_render_server_name(r, srv);
+        kngx_render_cert(r, srv->cert_name);
+        kngx_render_hop(r);
+
+    } else if (srv->tls) {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
         kngx_render_server_name(r, srv);
 
@@ -434,21 +585,13 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_cert(r, srv->cert_name);
         kngx_render_hop(r);
 
-    } else if (srv->tls && srv->redirect) {
-        kngx_buf_printf(r->b, "server {\n    listen %s;\n"
-                        "    listen %s ssl%s;\n", r->http_listen,
-                        r->https_listen, h2);
-        kngx_render_server_name(r, srv);
-        kngx_render_cert(r, srv->cert_name);
-        kngx_render_hop(r);
-
     } else {
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
         kngx_render_server_name(r, srv);
     }
 
     kngx_settings_server(r->b, r->s);
-    kngx_render_proxy_headers(r);
+    kngx_render_proxy_headers(r, "    ", NULL);
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
     kngx_settings_locations(r->b, r->s);
@@ -610,6 +753,12 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     kngx_emit_upstreams(&b, p, r.s);
     kngx_render_canary_splits(&b, p);
 
+    /* the annotations' zones (limits.c), by Ingress */
+    for (i = 0; i < p->ningresses; i++) {
+        kngx_ann_emit_http(&b, kngx_plan_ann(p, p->ingresses[i]),
+                           p->ingresses[i]);
+    }
+
     /* the catch-all */
 
     kngx_buf_printf(&b,
@@ -627,7 +776,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     kngx_buf_printf(&b, "    server_name _;\n");
     r.host = NULL;
     kngx_settings_server(&b, r.s);
-    kngx_render_proxy_headers(&r);
+    kngx_render_proxy_headers(&r, "    ", NULL);
     kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
     kngx_settings_locations(&b, r.s);

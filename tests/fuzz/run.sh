@@ -71,12 +71,14 @@ cflags="-std=gnu99 -g -O1 -fno-omit-frame-pointer $san
 obj=$out/obj
 mkdir -p "$obj" "$out/bin"
 
-lib_srcs=$(ls "$root"/kube/*.c "$root"/generator/*.c)
+lib_srcs=$(ls "$root"/kube/*.c "$root"/generator/*.c \
+               "$root"/generator/settings/*.c "$root"/generator/annotations/*.c)
 
 # the library, instrumented for the fuzzer; rebuilt when any source or
 # header is newer than it
 lib=$out/libkngx-fuzz.a
 newest=$(ls -t $lib_srcs "$root"/kube/*.h "$root"/generator/*.h \
+         "$root"/generator/annotations/*.h \
          2>/dev/null | head -1)
 if [ ! -e "$lib" ] || [ "$newest" -nt "$lib" ]; then
     echo "fuzz: building the library ($CC, sanitizers, coverage)"

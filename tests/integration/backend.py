@@ -13,14 +13,17 @@ request it saw, with an `X-Backend: NAME` header:
      "headers": {...}, "body": ..., "addr": "HOST:PORT", "peer": "IP:PORT"}
 
 Query parameters steer it: `delay=MS` answers after MS milliseconds,
-`status=N` answers with status N.  A request with `Upgrade: websocket`
+`status=N` answers with status N.  With KUBENGX_BACKEND_TLS=CERT:KEY in
+the environment every socket speaks TLS with that certificate.  A request with `Upgrade: websocket`
 gets a 101 and its frames echoed raw (enough to prove an upgrade passed
 through the proxy).
 """
 
 import json
+import os
 import signal
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -114,6 +117,12 @@ def parse_spec(spec):
 
 def main(argv):
     servers = [Server(*parse_spec(s)) for s in argv[1:]]
+    tls = os.environ.get("KUBENGX_BACKEND_TLS")
+    if tls:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(*tls.split(":", 1))
+        for s in servers:
+            s.socket = ctx.wrap_socket(s.socket, server_side=True)
     words = []
     for s in servers:
         host, port = s.server_address[:2]

@@ -512,6 +512,17 @@ ALLOWED_DIRECTIVES = {
     "proxy_buffer_size", "proxy_buffers", "gzip", "gzip_comp_level",
     "gzip_min_length", "gzip_proxied", "gzip_vary", "gzip_types", "deny",
     "if", "proxy_intercept_errors", "k8s_metrics_route",
+    # annotations (generator/annotations/)
+    "rewrite", "if", "client_body_buffer_size", "proxy_buffer_size",
+    "proxy_buffers", "proxy_max_temp_file_size", "proxy_ssl_protocols",
+    "proxy_ssl_ciphers", "proxy_ssl_trusted_certificate", "proxy_ssl_verify",
+    "proxy_ssl_verify_depth", "grpc_pass", "grpc_set_header",
+    "grpc_ssl_server_name", "grpc_ssl_name", "grpc_ssl_protocols",
+    "grpc_ssl_ciphers", "grpc_ssl_trusted_certificate", "grpc_ssl_verify",
+    "grpc_ssl_verify_depth", "proxy_ssl_session_reuse", "proxy_cookie_domain",
+    "proxy_cookie_path", "limit_req_zone", "limit_req", "limit_conn_zone",
+    "limit_conn", "rewrite_log",
+    "grpc_ssl_session_reuse",
 }
 
 

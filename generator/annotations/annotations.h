@@ -1,0 +1,313 @@
+
+/*
+ * kubengx generator: ingress-nginx's annotations (nginx.ingress.kubernetes.io/
+ * KEY), one file per family, the way each nginx module owns its
+ * directives:
+ *
+ *   registry.c   every key ingress-nginx documents and what kubengx does
+ *                with it (the README's table is checked against it), the
+ *                parse of one Ingress's annotations, unknown keys and
+ *                "did you mean"
+ *   balance.c    load-balance, upstream-hash-by (the upstream's method)
+ *   rewrite.c    use-regex, rewrite-target, app-root, x-forwarded-prefix,
+ *                upstream-vhost (regex paths, their check)
+ *   redirect.c   permanent-redirect(-code), temporal-redirect(-code),
+ *                ssl-redirect, force-ssl-redirect
+ *   proxy.c      body size, buffers, timeouts, next upstream, HTTP version
+ *   cors.c       enable-cors and cors-* (preflight answered by nginx)
+ *   backend.c    backend-protocol, proxy-ssl-*, service-upstream
+ *   limits.c     limit-rps, limit-rpm, limit-connections (zones per
+ *                Ingress at the http level)
+ *   logging.c    enable-access-log, enable-rewrite-log
+ *
+ * A family parses its own keys into a typed conf (created when the first
+ * of its keys is seen), checks values, and writes its own directives
+ * into a location.  Nothing is copied as text: every value is parsed
+ * into numbers, enums or strings of a checked alphabet, and written
+ * quoted.  A value that cannot be made safe refuses the Ingress (its
+ * routes are not served) with a warning, unless the family documents a
+ * lenient default (balance.c).
+ *
+ * An Ingress carrying an access-control annotation kubengx does not
+ * implement (auth-*, *-source-range, satisfy, ModSecurity) is not served
+ * at all (fail closed), so that a protected route never becomes public
+ * during a migration, unless the caller ignores unsupported annotations
+ * (--unsupported-annotations=ignore).
+ */
+
+#ifndef KNGX_ANNOTATIONS_H
+#define KNGX_ANNOTATIONS_H
+
+#include <stdint.h>
+
+#include "load.h"
+#include "render.h"
+
+
+#define KNGX_ANN_PREFIX      "nginx.ingress.kubernetes.io/"
+#define KNGX_ANN_PREFIX_LEN  (sizeof(KNGX_ANN_PREFIX) - 1)
+
+
+typedef enum {
+    KNGX_ANN_HONOURED = 0,     /* as ingress-nginx does */
+    KNGX_ANN_DIFFERENT,        /* honoured, with the difference in note */
+    KNGX_ANN_ELSEWHERE,        /* read by another part of kubengx (canary,
+                                  affinity, ssl-passthrough) */
+    KNGX_ANN_UNSUPPORTED,      /* a warning; the Ingress is served */
+    KNGX_ANN_ACCESS,           /* access control not implemented: the
+                                  Ingress is not served (fail closed) */
+    KNGX_ANN_SNIPPET           /* raw nginx text: never supported */
+} kngx_ann_status_e;
+
+
+typedef struct kngx_ann_family_s  kngx_ann_family_t;
+
+typedef struct {
+    const char               *name;      /* the key without the prefix */
+    kngx_ann_status_e         status;
+    const kngx_ann_family_t  *family;    /* HONOURED, DIFFERENT */
+    int                       id;        /* the family's key number */
+    const char               *note;      /* the difference, or why not */
+} kngx_ann_key_t;
+
+
+/* what a family's parser gets */
+typedef struct {
+    kube_arena_t             *arena;     /* the conf's (the plan's) */
+    kngx_diags_t             *diags;     /* warnings go here */
+    const kngx_ingress_t     *ing;
+    const char               *key;       /* the whole key, for messages */
+    const char               *why;       /* a parser's reason for
+                                            KNGX_ANN_BAD */
+} kngx_ann_ctx_t;
+
+#define KNGX_ANN_OK     0
+#define KNGX_ANN_BAD    1              /* ctx->why says why */
+#define KNGX_ANN_NOMEM  (-1)
+
+
+struct kngx_ann_family_s {
+    const char     *name;
+    unsigned        index;               /* in kngx_ann_t.conf[] */
+    size_t          size;                /* of its conf, zeroed */
+
+    /* one key of the family; KNGX_ANN_OK, _BAD or _NOMEM */
+    int           (*parse)(kngx_ann_ctx_t *ctx, void *conf, int id,
+                           const char *value);
+    /* after all keys: checks across keys (NULL: none) */
+    int           (*finish)(kngx_ann_ctx_t *ctx, void *conf);
+    /* the family's directives in a location of route r (NULL: none);
+     * certs: the directory the config names for certificates */
+    void          (*emit)(kngx_buf_t *b, const void *conf,
+                          const kngx_route_t *r, const char *certs);
+    /* http-level directives of Ingress ing (zones; NULL: none) */
+    void          (*emit_http)(kngx_buf_t *b, const void *conf,
+                               const kngx_ingress_t *ing);
+};
+
+#define KNGX_ANN_NFAMILIES  8
+
+/* the key numbers of each family (registry.c names them) */
+enum {
+    KNGX_BAL_LB = 1, KNGX_BAL_HASH
+};
+
+enum {
+    KNGX_RW_USE_REGEX = 1, KNGX_RW_TARGET, KNGX_RW_APP_ROOT, KNGX_RW_PREFIX,
+    KNGX_RW_VHOST
+};
+
+enum {
+    KNGX_RD_PERM = 1, KNGX_RD_PERM_CODE, KNGX_RD_TEMP, KNGX_RD_TEMP_CODE,
+    KNGX_RD_SSL, KNGX_RD_FORCE_SSL
+};
+
+enum {
+    KNGX_PX_BODY = 1, KNGX_PX_CBB, KNGX_PX_CONNECT, KNGX_PX_SEND,
+    KNGX_PX_READ, KNGX_PX_BUFFERING, KNGX_PX_BUFSIZE, KNGX_PX_BUFNUM,
+    KNGX_PX_REQBUF, KNGX_PX_NEXT, KNGX_PX_NEXT_TRIES, KNGX_PX_NEXT_TIMEOUT,
+    KNGX_PX_HTTPVER, KNGX_PX_MAXTEMP, KNGX_PX_CONNHDR, KNGX_PX_COOKIE_DOMAIN,
+    KNGX_PX_COOKIE_PATH, KNGX_PX_REDIRECT_FROM, KNGX_PX_REDIRECT_TO
+};
+
+enum {
+    KNGX_BE_PROTOCOL = 1, KNGX_BE_SECRET, KNGX_BE_VERIFY, KNGX_BE_DEPTH,
+    KNGX_BE_NAME, KNGX_BE_SERVER_NAME, KNGX_BE_PROTOCOLS, KNGX_BE_CIPHERS,
+    KNGX_BE_SERVICE_UPSTREAM
+};
+
+enum {
+    KNGX_LG_ACCESS = 1, KNGX_LG_REWRITE
+};
+
+enum {
+    KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT
+};
+
+enum {
+    KNGX_PROTO_HTTP = 0, KNGX_PROTO_HTTPS, KNGX_PROTO_GRPC, KNGX_PROTO_GRPCS
+};
+
+enum {
+    KNGX_CO_ENABLE = 1, KNGX_CO_ORIGIN, KNGX_CO_METHODS, KNGX_CO_HEADERS,
+    KNGX_CO_EXPOSE, KNGX_CO_CREDS, KNGX_CO_MAXAGE
+};
+
+
+/* one Ingress's parsed annotations */
+struct kngx_ann_s {
+    void                     *conf[KNGX_ANN_NFAMILIES];   /* NULL: none
+                                                             of its keys */
+    unsigned                  refused:1;     /* a bad value */
+    unsigned                  fail_closed:1; /* access control kubengx
+                                                does not implement */
+};
+
+typedef struct kngx_ann_s  kngx_ann_t;
+
+
+/* ---- registry.c ---------------------------------------------------------- */
+
+/* every key ingress-nginx documents, sorted by name; n in *n */
+const kngx_ann_key_t *kngx_ann_keys(size_t *n);
+
+/* the entry of a key without the prefix, or NULL */
+const kngx_ann_key_t *kngx_ann_key(const char *name);
+
+/* --unsupported-annotations: "refuse" (0) or "ignore" (1); -1 else */
+int kngx_ann_unsupported_parse(const char *s, int *ignore);
+
+#define KNGX_ANN_UNSUPPORTED_HELP                                           \
+"      --unsupported-annotations refuse|ignore\n"                           \
+"                           refuse (default): an Ingress with an access-\n"  \
+"                           control annotation kubengx does not implement\n" \
+"                           (auth-*, *-source-range, satisfy,\n"            \
+"                           ModSecurity) is not served (fail closed);\n"    \
+"                           ignore: served without it (a warning)\n"
+
+/* "honoured", "different", "elsewhere", "not supported", ... */
+const char *kngx_ann_status_name(kngx_ann_status_e s);
+
+/* the known key nearest to an unknown one (edit distance <= 2), or NULL */
+const char *kngx_ann_suggest(const char *name);
+
+/*
+ * Parse ing's nginx.ingress.kubernetes.io/ annotations into *out (in
+ * arena), warnings into diags: unknown keys (with "did you mean"),
+ * unsupported and snippet keys, bad values.  ignore_unsupported: access
+ * control kubengx does not implement is warned about, not refused.
+ * Returns -1 when out of memory.
+ */
+int kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
+    const kngx_ingress_t *ing, int ignore_unsupported, kngx_ann_t **out);
+
+/* every family's http-level directives for Ingress ing (ann may be
+ * NULL) */
+void kngx_ann_emit_http(kngx_buf_t *b, const kngx_ann_t *ann,
+    const kngx_ingress_t *ing);
+
+/* plan.c: the parsed annotations of a served Ingress, NULL if none */
+const kngx_ann_t *kngx_plan_ann(const kngx_plan_t *p,
+    const kngx_ingress_t *ing);
+
+/* every family's directives for route r (ann may be NULL) */
+void kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann,
+    const kngx_route_t *r, const char *certs);
+
+/* a warning about ing's annotation key */
+int kngx_ann_warn(kngx_ann_ctx_t *ctx, const char *code, const char *fmt,
+    ...) KNGX_PRINTF(3, 4);
+
+/* shared value parsers: 0 ok, KNGX_ANN_BAD with ctx->why */
+int kngx_ann_bool(kngx_ann_ctx_t *ctx, const char *v, unsigned *out);
+int kngx_ann_int(kngx_ann_ctx_t *ctx, const char *v, long min, long max,
+    long *out);
+/* the bytes of a size kngx_ann_size() accepted */
+uint64_t kngx_ann_size_bytes(const char *s);
+
+/* words of known (NULL-terminated) separated by spaces, at least one,
+ * into out one space apart; KNGX_ANN_BAD (why not set) otherwise */
+int kngx_ann_words(const char *v, const char *const *known, char *out,
+    size_t size);
+/* an nginx size: digits with an optional k, m, g (either case) */
+int kngx_ann_size(kngx_ann_ctx_t *ctx, const char *v, int allow_zero,
+    char *out, size_t size);
+
+
+/* ---- what the plan and the renderer read --------------------------------- */
+
+extern const kngx_ann_family_t  kngx_ann_balance_family;
+extern const kngx_ann_family_t  kngx_ann_rewrite_family;
+extern const kngx_ann_family_t  kngx_ann_redirect_family;
+extern const kngx_ann_family_t  kngx_ann_proxy_family;
+extern const kngx_ann_family_t  kngx_ann_cors_family;
+extern const kngx_ann_family_t  kngx_ann_backend_family;
+extern const kngx_ann_family_t  kngx_ann_limits_family;
+extern const kngx_ann_family_t  kngx_ann_logging_family;
+
+/* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
+ * files of proxy-ssl-secret (plan_backend.c) */
+typedef struct {
+    int            proto;           /* KNGX_PROTO_* */
+    const char    *secret;          /* proxy-ssl-secret: the name (own
+                                       namespace) */
+    int            verify;          /* 0 unset, 1 on, 2 off */
+    int            server_name;
+    long           depth;
+    const char    *name;
+    char           protocols[64];
+    char           ciphers[256];
+    const char    *ca_file;         /* the plan's: the NAME of
+                                       CERTS/NAME.pem */
+    unsigned       service_upstream:1;  /* the Service's ClusterIP, not
+                                           its endpoints */
+} kngx_ann_backend_t;
+
+/* backend.c: the Ingress's backend conf, or NULL */
+kngx_ann_backend_t *kngx_ann_backend(const kngx_ann_t *ann);
+
+/* backend.c: "proxy_pass" or "grpc_pass", the scheme in *scheme */
+const char *kngx_ann_pass(const kngx_ann_t *ann, const char **scheme);
+
+/* balance.c: *balance NULL: round robin; "least_conn", "ewma", "hash" */
+void kngx_ann_balance(const kngx_ann_t *ann, const char **balance,
+    const char **hash_by);
+
+/* rewrite.c: whether ing's Prefix paths are regular expressions */
+int kngx_ann_regex(const kngx_ann_t *ann);
+
+/*
+ * rewrite.c: a regex path kubengx accepts (a small PCRE subset, see
+ * rewrite.c); *groups: its capture groups.  0 ok, -1 with *why.
+ */
+int kngx_ann_regex_check(const char *re, unsigned *groups,
+    const char **why);
+
+/* rewrite.c: whether ing's annotations make its paths regexes, without
+ * parsing them (lint's path rule) */
+int kngx_ann_wants_regex(const kngx_ingress_t *ing);
+
+/* rewrite.c: whether a regex path with groups capture groups has every
+ * group rewrite-target names */
+int kngx_ann_regex_groups_ok(const kngx_ann_t *ann, unsigned groups);
+
+/* rewrite.c: the Host header upstream-vhost asks for, or NULL */
+const char *kngx_ann_vhost(const kngx_ann_t *ann);
+
+/* rewrite.c: the X-Forwarded-Prefix value, or NULL */
+const char *kngx_ann_forwarded_prefix(const kngx_ann_t *ann);
+
+/* proxy.c: the Connection header connection-proxy-header asks for */
+const char *kngx_ann_connection(const kngx_ann_t *ann);
+
+/* redirect.c: whether the route answers with a redirect (no proxying) */
+int kngx_ann_redirects(const kngx_ann_t *ann);
+
+/* redirect.c: -1 no opinion, 0 no http->https redirect, 1 redirect */
+int kngx_ann_ssl_redirect(const kngx_ann_t *ann);
+
+/* an nginx double-quoted string for a value of a checked alphabet that
+ * may hold "$" (rewrite replacements); -1 if it does not fit */
+int kngx_ann_quote(const char *s, char *out, size_t size);
+
+#endif /* KNGX_ANNOTATIONS_H */

@@ -1,0 +1,159 @@
+
+/*
+ * kubengx generator: the Secret of an Ingress's proxy-ssl-secret
+ * annotation (annotations/backend.c): its ca.crt, loaded with OpenSSL
+ * the way nginx's proxy_ssl_trusted_certificate loads it, becomes the
+ * file certs/ca+NAME.pem that verifies the backends.  A Secret not in
+ * the input, a ca.crt nginx would not load (which would fail the whole
+ * config), or proxy-ssl-verify "on" without a ca.crt refuse the Ingress
+ * with a warning.  The client certificate (tls.crt, tls.key) is not
+ * used yet.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "plan_parts.h"
+
+
+/* at least one certificate, and nothing OpenSSL cannot read */
+static int
+kngx_ca_check(const char *pem, size_t len, const char **why)
+{
+    STACK_OF(X509_INFO)  *infos;
+    BIO                  *bio;
+    int                   i, n = 0;
+
+    ERR_clear_error();
+
+    bio = BIO_new_mem_buf(pem, (int) len);
+    if (bio == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+
+    infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+    BIO_free(bio);
+
+    if (infos == NULL) {
+        ERR_clear_error();
+        *why = "is not PEM that OpenSSL reads";
+        return -1;
+    }
+
+    for (i = 0; i < sk_X509_INFO_num(infos); i++) {
+        n += sk_X509_INFO_value(infos, i)->x509 != NULL;
+    }
+
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    ERR_clear_error();
+
+    if (n == 0) {
+        *why = "holds no certificate";
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* the CA file entry of sec in p->certs (created once) */
+static const char *
+kngx_plan_ca_file(kngx_plan_t *p, const kngx_secret_t *sec)
+{
+    kngx_cert_t  *c;
+    char          name[KNGX_NAME_CERT_MAX + 1], full[KNGX_NAME_CERT_MAX + 8];
+    size_t        i, cap;
+
+    for (i = 0; i < p->ncerts; i++) {
+        if (p->certs[i].ca && p->certs[i].secret == sec) {
+            return p->certs[i].name;
+        }
+    }
+
+    if (kngx_name_cert(name, sizeof(name), sec->meta.ns, sec->meta.name)
+        != 0)
+    {
+        return NULL;
+    }
+
+    /* "+" is in no certificate name: distinct from every one of them */
+    snprintf(full, sizeof(full), "ca+%s", name);
+
+    if (p->ncerts == p->certs_cap) {
+        cap = p->certs_cap ? p->certs_cap * 2 : 8;
+        c = realloc(p->certs, cap * sizeof(kngx_cert_t));
+        if (c == NULL) {
+            return NULL;
+        }
+        p->certs = c;
+        p->certs_cap = cap;
+    }
+
+    c = &p->certs[p->ncerts];
+    memset(c, 0, sizeof(kngx_cert_t));
+    c->secret = sec;
+    c->ca = 1;
+    c->name = kube_arena_strdup(p->arena, full);
+    if (c->name == NULL) {
+        return NULL;
+    }
+
+    p->ncerts++;
+
+    return c->name;
+}
+
+
+/*
+ * ing's proxy-ssl-secret.  Returns 0 usable (or none), 1 the Ingress is
+ * refused (warned), -1 out of memory.
+ */
+int
+kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const kngx_ann_t *ann)
+{
+    kngx_ann_backend_t   *c = kngx_ann_backend(ann);
+    const kngx_secret_t  *sec;
+    const char           *why, *name;
+
+    if (c == NULL || c->secret == NULL) {
+        return 0;
+    }
+
+    sec = kngx_model_secret(p->model, ing->meta.ns, c->secret);
+
+    if (sec == NULL) {
+        why = "is not in the input";
+
+    } else if (sec->ca == NULL) {
+        why = c->verify == 1 ? "has no ca.crt, which proxy-ssl-verify "
+                               "\"on\" needs" : NULL;
+
+    } else if (kngx_ca_check(sec->ca, sec->ca_len, &why) != 0) {
+        /* why set */
+
+    } else {
+        name = kngx_plan_ca_file(p, sec);
+        if (name == NULL) {
+            return -1;
+        }
+
+        c->ca_file = name;
+        why = NULL;
+    }
+
+    if (why == NULL) {
+        return 0;
+    }
+
+    return kngx_plan_warn(p, ing, "metadata.annotations["
+                          KNGX_ANN_PREFIX "proxy-ssl-secret]", 0,
+                          "bad-annotation", "Secret %s/%s %s; the Ingress "
+                          "is not served", ing->meta.ns,
+                          kngx_msg_quote(c->secret), why) ? -1 : 1;
+}
