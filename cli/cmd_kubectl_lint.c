@@ -1,13 +1,11 @@
 
 /*
- * kubectl kubengx lint: `kubengx lint` (cmd_lint.c, the same rules and
- * output) on the live objects: the Ingresses, Services, IngressClasses
- * and kubernetes.io/tls Secrets the API lists (all namespaces), written
- * as one JSON List to a file "cluster"
- * in a private temporary directory, which lint reads like any input.
- *
- * kubectl kubengx migrate: not there yet (kubengx migrate is being
- * written); says so.
+ * kubectl kubengx lint and migrate: `kubengx lint` (cmd_lint.c) and
+ * `kubengx migrate` (cmd_migrate.c), the same rules and output, on the
+ * live objects: the Ingresses, Services, IngressClasses and
+ * kubernetes.io/tls Secrets the API lists (all namespaces), written as one
+ * JSON List to a file "cluster" in a private temporary directory, which
+ * the command reads like any input.
  */
 
 #include <stdio.h>
@@ -71,7 +69,7 @@ kngx_kc_objects(kngx_ctl_api_t *api)
 
 
 static int
-kngx_kc_lint(kngx_options_t *o)
+kngx_kc_on_cluster(kngx_options_t *o, const kngx_command_t *cmd)
 {
     kngx_ctl_api_t  *api;
     json_t          *list;
@@ -113,7 +111,7 @@ kngx_kc_lint(kngx_options_t *o)
 
     o->files.items = &input;
     o->files.n = 1;
-    rc = kngx_cmd_lint.run(o);
+    rc = cmd->run(o);
     o->files.items = NULL;
     o->files.n = 0;
 
@@ -127,6 +125,13 @@ done:
     json_decref(list);
 
     return rc;
+}
+
+
+static int
+kngx_kc_lint(kngx_options_t *o)
+{
+    return kngx_kc_on_cluster(o, &kngx_cmd_lint);
 }
 
 
@@ -150,25 +155,23 @@ const kngx_command_t  kngx_kubectl_lint = {
 static int
 kngx_kc_migrate(kngx_options_t *o)
 {
-    fprintf(stderr, "kubectl kubengx migrate: not available yet: it will "
-            "run `kubengx migrate` (ingress-nginx annotations and "
-            "ConfigMap -> kubengx) on the live objects once that command "
-            "exists\n");
-
-    return KNGX_EXIT_USAGE;
+    return kngx_kc_on_cluster(o, &kngx_cmd_migrate);
 }
 
 
 const kngx_command_t  kngx_kubectl_migrate = {
-    "migrate", KNGX_CMD_KUBECTL, "(coming) kubengx migrate on the live "
+    "migrate", KNGX_CMD_KUBECTL_MIGRATE, "kubengx migrate on the live "
     "objects",
 
-"Usage: kubectl kubengx migrate\n"
+"Usage: kubectl kubengx migrate [OPTIONS]\n"
 "\n"
-"Not available yet: `kubengx migrate` is being written; this subcommand\n"
-"will run it on the live objects.\n",
+"`kubengx migrate` on the cluster's Ingresses, Services, IngressClasses\n"
+"and kubernetes.io/tls Secrets (all namespaces), listed through the API:\n"
+"for each Ingress of --from-class (default nginx) what kubengx does with\n"
+"it and its annotations, then a summary.  See `kubengx migrate --help`.\n",
 
-    NULL,
+"Exit status: 0 every Ingress would be served, 1 one would not (fails\n"
+"closed, a bad value) or the API could not be read, 2 bad usage.\n",
 
     kngx_kc_migrate
 };

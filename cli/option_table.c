@@ -24,7 +24,8 @@
 #define L  KNGX_CMD_LINT
 #define C  KNGX_CMD_CONTROLLER
 #define M  KNGX_CMD_MIGRATE
-#define K  (KNGX_CMD_KUBECTL | KNGX_CMD_KUBECTL_LINT)
+#define K  (KNGX_CMD_KUBECTL | KNGX_CMD_KUBECTL_LINT | KNGX_CMD_KUBECTL_MIGRATE)
+#define KM KNGX_CMD_KUBECTL_MIGRATE
 #define KL KNGX_CMD_KUBECTL_LINT
 
 #define KNGX_STR(x)   KNGX_STR_(x)
@@ -338,12 +339,12 @@ const kngx_option_t  kngx_options[] = {
       "kind: List; plain manifests too), or - for stdin; repeatable, at "
       "least one" },
 
-    { "from-class", required_argument, 0, M, "Input", "NAME", "nginx",
+    { "from-class", required_argument, 0, M | KM, "Input", "NAME", "nginx",
       KNGX_FIELD(from_class), kngx_opt_string, 0, 0,
       "the old controller's class (default nginx); Ingresses without a "
       "class are included" },
 
-    { "write", required_argument, 0, M, "Output", "DIR", NULL,
+    { "write", required_argument, 0, M | KM, "Output", "DIR", NULL,
       KNGX_FIELD(write_dir), kngx_opt_string, 0, 0,
       "write each such Ingress as DIR/NAMESPACE_NAME.json with the class "
       "changed, without the API server's fields" },
@@ -415,7 +416,8 @@ const kngx_option_t  kngx_options[] = {
 
     /* the config: which Ingresses */
 
-    { "class", required_argument, 0, R | L | C | KL | M, "Selection", "NAME",
+    { "class", required_argument, 0, R | L | C | KL | M | KM, "Selection",
+      "NAME",
       "kubengx", KNGX_FIELD(po.class_name), kngx_opt_string, 0, 0,
       "the IngressClass kubengx serves (default kubengx)" },
 

@@ -37,6 +37,7 @@
 #define KNGX_CMD_KUBECTL     0x08u      /* kubectl kubengx SUBCOMMAND */
 #define KNGX_CMD_KUBECTL_LINT  0x10u    /* kubectl kubengx lint */
 #define KNGX_CMD_MIGRATE     0x20u
+#define KNGX_CMD_KUBECTL_MIGRATE  0x40u /* kubectl kubengx migrate */
 
 #define KNGX_KUBECTL_SELECTOR                                                \
     "app.kubernetes.io/name=kubengx,app.kubernetes.io/component=controller"

@@ -176,10 +176,23 @@ def test_lint_the_live_objects(cluster):
                for f in found)
 
 
-def test_migrate_is_not_there_yet_and_bad_usage(cluster):
-    _, _, _, _, run = cluster
+def test_migrate_the_live_objects_and_bad_usage(cluster):
+    api, _, _, _, run = cluster
+    p = run("migrate")
+    assert p.returncode == 0, p.stderr          # no Ingress of class nginx
+    legacy = ingress("legacy", [rule("old.example.com", path("/", "web", 80))],
+                     cls="nginx", annotations={
+                         "nginx.ingress.kubernetes.io/auth-type": "basic",
+                         "nginx.ingress.kubernetes.io/proxy-body-size": "8m"})
+    api.create(legacy)
     p = run("migrate", check=False)
-    assert p.returncode == 2 and "not available yet" in p.stderr
+    assert p.returncode == 1, (p.stdout, p.stderr)
+    assert "Ingress default/legacy (cluster" in p.stdout, p.stdout
+    assert "ingressClassName kubengx" in p.stdout
+    assert "auth-type" in p.stdout and "fails closed" in p.stdout
+    assert "proxy-body-size" in p.stdout
+    p = run("migrate", "--from-class", "other", check=False)
+    assert p.returncode == 0, p.stdout
     p = run("frobnicate", check=False)
     assert p.returncode != 0 and "unknown command" in p.stderr
     p = run("backends", "--bogus", check=False)
