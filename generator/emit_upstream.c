@@ -201,7 +201,9 @@ kngx_emit_upstreams(kngx_buf_t *b, const kngx_plan_t *p,
             {
                 kngx_buf_printf(b, "    least_conn;\n");
 
-            } else if (kngx_emit_method(u, s)) {
+            } else if (kngx_emit_method(u, s)
+                       && strcmp(kngx_emit_method(u, s), "round_robin") != 0)
+            {
                 kngx_buf_printf(b, "    # %s needs --endpoints module: "
                                 "round robin\n", kngx_emit_method(u, s));
             }

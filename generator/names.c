@@ -141,6 +141,10 @@ kngx_name_variant(char *out, size_t size, const char *balance,
         return kngx_name_put(out, size, &n, "least-conn", 10);
     }
 
+    if (strcmp(balance, "round_robin") == 0) {
+        return kngx_name_put(out, size, &n, "round-robin", 11);
+    }
+
     return kngx_name_part(out, size, &n, balance, 0);
 }
 

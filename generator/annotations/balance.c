@@ -41,6 +41,8 @@ kngx_ann_balance_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
     }
 
     if (strcmp(v, "round_robin") == 0) {
+        /* said explicitly: it overrides the ConfigMap's load-balance */
+        c->balance = "round_robin";
         return KNGX_ANN_OK;
     }
 

@@ -377,6 +377,24 @@ def test_load_balance(stack, backends, tmp_path):
         *CM_FLAG, "--endpoints", "module")
     assert "balance=least_conn;" in stack.conf
     assert "balance=ewma;" in stack.conf
+    # an Ingress that says round_robin overrides the ConfigMap's method,
+    # in module mode and in static mode (stock round robin: no directive)
+    rr = ingress("rr", [rule("c.example.com", path("/", "svc-a", 80))],
+                 annotations={
+                     "nginx.ingress.kubernetes.io/load-balance":
+                         "round_robin"})
+    stack.render(objs + [rr], *CM_FLAG, "--endpoints", "module")
+    assert stack.rc == 0, stack.err
+    assert "balance=round_robin;" in stack.conf
+    assert "balance=ewma;" in stack.conf
+    objs = site(tmp_path, bk, False) + [
+        settings({"load-balance": "least_conn"})]
+    stack.up(objs + [rr], *CM_FLAG, "--endpoints", "static", tls=False)
+    assert stack.rc == 0, stack.err
+    blocks = re.findall(r"upstream (\S+) \{(.*?)\}", stack.conf, re.S)
+    methods = {name: "least_conn;" in body for name, body in blocks}
+    assert sorted(methods.values()) == [False, True], blocks
+    assert stack.backend_of("/", "c.example.com") == "a"
 
 
 def test_default_ssl_certificate(stack, backends, tmp_path):
