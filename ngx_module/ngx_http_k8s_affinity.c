@@ -526,8 +526,8 @@ ngx_http_k8s_affinity_id(ngx_http_k8s_peer_data_t *kpd, ngx_uint_t i)
 
     peer = kpd->peers->slot[i].peer;
 
-    return kube_affinity_id((char *) peer->name.data, peer->name.len,
-                            kpd->side);
+    /* computed once, when the peer was made (ngx_http_k8s_table_peer.c) */
+    return (peer->affinity_id & ~(uint64_t) 1) | kpd->side;
 }
 
 

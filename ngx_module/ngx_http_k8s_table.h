@@ -106,6 +106,9 @@ typedef struct {
     } u;
     socklen_t                    socklen;
     ngx_str_t                    name;       /* "10.0.0.1:8080" */
+    uint64_t                     affinity_id;    /* kube_affinity_id() of
+                                                    name, side 0: the
+                                                    cookie's identity */
 
     /* balancing state: under the entry's rwlock */
     ngx_int_t                    current_weight;

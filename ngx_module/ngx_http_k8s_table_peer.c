@@ -13,6 +13,7 @@
 
 #include "ngx_http_k8s_module.h"
 #include "ngx_http_k8s_table.h"
+#include "kube_affinity.h"
 
 
 #if (NGX_HAVE_INET6)
@@ -298,6 +299,8 @@ ngx_http_k8s_peer_create(ngx_http_k8s_table_t *table,
     peer->name.data = peer->name_data;
     peer->name.len = ngx_sock_ntop(&peer->u.sockaddr, peer->socklen,
                                    peer->name_data, NGX_HTTP_K8S_ADDR_LEN, 1);
+    peer->affinity_id = kube_affinity_id((char *) peer->name.data,
+                                         peer->name.len, 0);
 
     peer->effective_weight = 1;
 
