@@ -15,6 +15,7 @@
  *                ssl-redirect, force-ssl-redirect
  *   proxy.c      body size, buffers, timeouts, next upstream, HTTP version
  *   cors.c       enable-cors and cors-* (preflight answered by nginx)
+ *   access.c     whitelist-, allowlist-, denylist-source-range
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -95,7 +96,7 @@ struct kngx_ann_family_s {
                           const kngx_route_t *r);
 };
 
-#define KNGX_ANN_NFAMILIES  5
+#define KNGX_ANN_NFAMILIES  6
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -123,6 +124,28 @@ enum {
     KNGX_CO_ENABLE = 1, KNGX_CO_ORIGIN, KNGX_CO_METHODS, KNGX_CO_HEADERS,
     KNGX_CO_EXPOSE, KNGX_CO_CREDS, KNGX_CO_MAXAGE
 };
+
+enum {
+    KNGX_AC_ALLOW = 1, KNGX_AC_DENY
+};
+
+
+/* access.c: a list of address ranges, each canonical "ADDR/LEN" */
+#define KNGX_ANN_CIDR_LEN  48
+
+typedef struct {
+    char                      s[KNGX_ANN_CIDR_LEN];
+} kngx_ann_cidr_t;
+
+typedef struct {
+    kngx_ann_cidr_t          *a;
+    size_t                    n;
+    size_t                    cap;
+} kngx_ann_cidrs_t;
+
+/* access.c: "CIDR, CIDR" appended to list: 0, KNGX_ANN_BAD, _NOMEM */
+int kngx_ann_cidrs(kngx_ann_ctx_t *ctx, const char *v,
+    kngx_ann_cidrs_t *list);
 
 
 /* one Ingress's parsed annotations */
@@ -196,6 +219,7 @@ extern const kngx_ann_family_t  kngx_ann_rewrite_family;
 extern const kngx_ann_family_t  kngx_ann_redirect_family;
 extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
+extern const kngx_ann_family_t  kngx_ann_access_family;
 
 /* balance.c: *balance NULL: round robin; "least_conn", "ewma", "hash" */
 void kngx_ann_balance(const kngx_ann_t *ann, const char **balance,

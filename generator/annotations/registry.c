@@ -42,7 +42,7 @@
 static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
-    &kngx_ann_balance_family
+    &kngx_ann_balance_family, &kngx_ann_access_family
 };
 
 
@@ -50,7 +50,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     E("affinity", AFFINITY),
     E("affinity-canary-behavior", AFFINITY),
     E("affinity-mode", AFFINITY),
-    A("allowlist-source-range"),
+    H("allowlist-source-range", access, KNGX_AC_ALLOW),
     D("app-root", rewrite, KNGX_RW_APP_ROOT,
       "302 to the path for \"/\" only, as ingress-nginx; the path must be "
       "a plain absolute path"),
@@ -105,7 +105,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("custom-headers", NOT_YET),
     U("custom-http-errors", NOT_YET),
     U("default-backend", NOT_YET),
-    A("denylist-source-range"),
+    H("denylist-source-range", access, KNGX_AC_DENY),
     U("disable-proxy-intercept-errors", NOT_YET),
     U("enable-access-log", NOT_YET),
     D("enable-cors", cors, KNGX_CO_ENABLE,
@@ -207,7 +207,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("use-regex", rewrite, KNGX_RW_USE_REGEX,
       "only the paths of the Ingress that asks become regexes (ingress-"
       "nginx: every path of the host); a PCRE subset"),
-    A("whitelist-source-range"),
+    H("whitelist-source-range", access, KNGX_AC_ALLOW),
     H("x-forwarded-prefix", rewrite, KNGX_RW_PREFIX),
 };
 
