@@ -31,15 +31,18 @@
 
 #include "controller.h"
 #include "load.h"
+#include "plan_parts.h"
+#include "annotations/annotations.h"
 
 
 static void
 kngx_ctl_hash(const char *conf, size_t len, const kngx_plan_t *p,
     unsigned char out[32])
 {
-    kngx_sha256_t         c;
-    const kngx_secret_t  *s;
-    size_t                i;
+    kngx_sha256_t           c;
+    const kngx_secret_t    *s;
+    const kngx_ann_file_t  *f;
+    size_t                  i;
 
     /*
      * The header line carries the digest of the whole input, which
@@ -69,6 +72,16 @@ kngx_ctl_hash(const char *conf, size_t len, const kngx_plan_t *p,
         kngx_sha256_update(&c, "\0", 1);
         if (s->cert) {
             kngx_sha256_update(&c, s->cert, s->cert_len);
+        }
+    }
+
+    /* the users of basic authentication (annotations/auth_basic.c) */
+    for (i = 0; i < p->ningresses; i++) {
+        f = kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]));
+        if (f) {
+            kngx_sha256_update(&c, "\0file\0", 6);
+            kngx_sha256_update(&c, f->name, strlen(f->name) + 1);
+            kngx_sha256_update(&c, f->data, f->len);
         }
     }
 

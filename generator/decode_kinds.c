@@ -249,6 +249,72 @@ kngx_dec_secret_value(kngx_dec_t *d, json_t *data, json_t *sdata,
 }
 
 
+/* one key of data or stringData into sec->data (tls.* are sec's own) */
+static void
+kngx_dec_secret_key(kngx_dec_t *d, json_t *data, json_t *sdata,
+    kngx_secret_t *sec, const char *k)
+{
+    const char  *val;
+    size_t       len = 0;
+
+    if (strcmp(k, "tls.crt") == 0 || strcmp(k, "tls.key") == 0) {
+        return;
+    }
+
+    val = kngx_dec_secret_value(d, data, sdata, k, &len);
+    if (val == NULL) {
+        return;
+    }
+
+    sec->data[sec->ndata].key = kube_arena_strdup(d->m->arena, k);
+    sec->data[sec->ndata].value = strlen(val) == len ? val : NULL;
+
+    if (sec->data[sec->ndata].key == NULL) {
+        d->nomem = 1;
+        return;
+    }
+
+    sec->ndata++;
+}
+
+
+/* the keys of data and stringData other than tls.crt and tls.key */
+static void
+kngx_dec_secret_data(kngx_dec_t *d, json_t *data, json_t *sdata,
+    kngx_secret_t *sec)
+{
+    json_t      *v;
+    const char  *k;
+    size_t       n;
+
+    n = (data ? json_object_size(data) : 0)
+        + (sdata ? json_object_size(sdata) : 0);
+    if (n == 0) {
+        return;
+    }
+
+    sec->data = kube_arena_calloc(d->m->arena, n, sizeof(kngx_kv_t));
+    if (sec->data == NULL) {
+        d->nomem = 1;
+        return;
+    }
+
+    if (sdata) {
+        json_object_foreach(sdata, k, v) {
+            kngx_dec_secret_key(d, data, sdata, sec, k);
+        }
+    }
+
+    if (data) {
+        json_object_foreach(data, k, v) {
+            if (sdata == NULL || json_object_get(sdata, k) == NULL) {
+                kngx_dec_secret_key(d, data, sdata, sec, k);
+            }
+        }
+    }
+}
+
+
 void
 kngx_dec_secret(kngx_dec_t *d, json_t *obj)
 {
@@ -277,6 +343,8 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
                                      &sec.cert_len);
     sec.key = kngx_dec_secret_value(d, data, sdata, "tls.key",
                                     &sec.key_len);
+
+    kngx_dec_secret_data(d, data, sdata, &sec);
 
     if (d->failed || d->nomem) {
         return;

@@ -229,6 +229,12 @@ typedef struct {
     size_t               cert_len;
     const char          *key;           /* decoded tls.key, NULL if none */
     size_t               key_len;
+    kngx_kv_t           *data;          /* the other keys of data and
+                                           stringData (stringData wins),
+                                           decoded; value NULL when it
+                                           holds a NUL byte (annotations/
+                                           auth_basic.c reads them) */
+    size_t               ndata;
 } kngx_secret_t;
 
 

@@ -9,6 +9,8 @@
  *                           kngx_output_write_file())
  *   DIR/certs/NAME.pem      key + certificate chain of a TLS Secret,
  *                           mode 0600 (DIR/certs is 0700)
+ *   DIR/certs/NAME.auth     the users of a basic authentication Secret
+ *   DIR/certs/NAME.authmap  (annotations/auth_basic.c), mode 0600
  *
  * Every file is written to a temporary name in its directory, flushed
  * (fsync) and renamed over the old one, so readers see the old or the new
@@ -29,6 +31,8 @@
 #include <unistd.h>
 
 #include "render.h"
+#include "plan_parts.h"
+#include "annotations/annotations.h"
 
 
 static int
@@ -138,10 +142,20 @@ failed:
 }
 
 
+/* the annotation file of the i-th served Ingress, or NULL */
+static const kngx_ann_file_t *
+kngx_output_ann_file(const kngx_plan_t *p, size_t i)
+{
+    return kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]));
+}
+
+
+/* whether file is a certificate or an annotation file p uses */
 static int
 kngx_cert_used(const kngx_plan_t *p, const char *file)
 {
-    size_t  i, n;
+    const kngx_ann_file_t  *f;
+    size_t                  i, n;
 
     for (i = 0; i < p->ncerts; i++) {
         n = strlen(p->certs[i].name);
@@ -152,7 +166,26 @@ kngx_cert_used(const kngx_plan_t *p, const char *file)
         }
     }
 
+    for (i = 0; i < p->ningresses; i++) {
+        f = kngx_output_ann_file(p, i);
+        if (f && strcmp(f->name, file) == 0) {
+            return 1;
+        }
+    }
+
     return 0;
+}
+
+
+/* a name of the files kubengx writes under certs/ */
+static int
+kngx_cert_file(const char *name)
+{
+    size_t  len = strlen(name);
+
+    return (len > 4 && strcmp(name + len - 4, ".pem") == 0)
+           || (len > 5 && strcmp(name + len - 5, ".auth") == 0)
+           || (len > 8 && strcmp(name + len - 8, ".authmap") == 0);
 }
 
 
@@ -162,7 +195,6 @@ kngx_remove_stale_certs(const char *certs, const kngx_plan_t *p)
     DIR            *dir;
     struct dirent  *de;
     char            path[8400];
-    size_t          len;
 
     dir = opendir(certs);
     if (dir == NULL) {
@@ -170,11 +202,7 @@ kngx_remove_stale_certs(const char *certs, const kngx_plan_t *p)
     }
 
     while ((de = readdir(dir)) != NULL) {
-        len = strlen(de->d_name);
-
-        if (len < 5 || strcmp(de->d_name + len - 4, ".pem") != 0
-            || kngx_cert_used(p, de->d_name))
-        {
+        if (!kngx_cert_file(de->d_name) || kngx_cert_used(p, de->d_name)) {
             continue;
         }
 
@@ -195,7 +223,15 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
     size_t                lens[3], i;
     char                  path[4200];
 
-    if (p->ncerts == 0) {
+    const kngx_ann_file_t  *f;
+
+    for (i = 0; i < p->ningresses; i++) {
+        if (kngx_output_ann_file(p, i)) {
+            break;
+        }
+    }
+
+    if (p->ncerts == 0 && i == p->ningresses) {
         return 0;
     }
 
@@ -218,6 +254,22 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
         snprintf(path, sizeof(path), "%s/%s.pem", certs, p->certs[i].name);
 
         if (kngx_write_atomic(path, parts, lens, 3, 0600, err, err_size)
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    for (i = 0; i < p->ningresses; i++) {
+        f = kngx_output_ann_file(p, i);
+        if (f == NULL) {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s", certs, f->name);
+
+        if (kngx_write_atomic(path, &f->data, &f->len, 1, 0600, err,
+                              err_size)
             != 0)
         {
             return -1;

@@ -318,7 +318,7 @@ kngx_plan_select(kngx_plan_t *p)
         }
 
         if (kngx_ingress_is_ours(m, &co, &m->ingresses[i], &why)) {
-            if (kngx_ann_parse(p->arena, &p->diags, &m->ingresses[i],
+            if (kngx_ann_parse(p->arena, &p->diags, m, &m->ingresses[i],
                                p->opts.unsupported_ignore, &anns[i])
                 != 0)
             {

@@ -247,6 +247,7 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
     }
 
     kngx_ann_emit(r->b, ann, route);
+    kngx_ann_auth_emit(r->b, ann, r->certs_dir);
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
         || kngx_ann_connection(ann))

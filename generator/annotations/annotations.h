@@ -16,6 +16,7 @@
  *   proxy.c      body size, buffers, timeouts, next upstream, HTTP version
  *   cors.c       enable-cors and cors-* (preflight answered by nginx)
  *   access.c     whitelist-, allowlist-, denylist-source-range
+ *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -70,6 +71,7 @@ typedef struct {
 typedef struct {
     kube_arena_t             *arena;     /* the conf's (the plan's) */
     kngx_diags_t             *diags;     /* warnings go here */
+    const kngx_model_t       *model;     /* Secrets (auth_basic.c) */
     const kngx_ingress_t     *ing;
     const char               *key;       /* the whole key, for messages */
     const char               *why;       /* a parser's reason for
@@ -96,7 +98,7 @@ struct kngx_ann_family_s {
                           const kngx_route_t *r);
 };
 
-#define KNGX_ANN_NFAMILIES  6
+#define KNGX_ANN_NFAMILIES  7
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -127,6 +129,10 @@ enum {
 
 enum {
     KNGX_AC_ALLOW = 1, KNGX_AC_DENY
+};
+
+enum {
+    KNGX_AU_TYPE = 1, KNGX_AU_SECRET, KNGX_AU_SECRET_TYPE, KNGX_AU_REALM
 };
 
 
@@ -193,7 +199,8 @@ const char *kngx_ann_suggest(const char *name);
  * Returns -1 when out of memory.
  */
 int kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
-    const kngx_ingress_t *ing, int ignore_unsupported, kngx_ann_t **out);
+    const kngx_model_t *m, const kngx_ingress_t *ing,
+    int ignore_unsupported, kngx_ann_t **out);
 
 /* every family's directives for route r (ann may be NULL) */
 void kngx_ann_emit(kngx_buf_t *b, const kngx_ann_t *ann,
@@ -220,6 +227,24 @@ extern const kngx_ann_family_t  kngx_ann_redirect_family;
 extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_access_family;
+extern const kngx_ann_family_t  kngx_ann_auth_family;
+
+
+/* a file an Ingress's annotations need beside the certificates */
+typedef struct {
+    const char               *name;      /* file name (names.c's base and
+                                            a suffix of the family's) */
+    const char               *data;
+    size_t                    len;
+} kngx_ann_file_t;
+
+/* auth_basic.c: the htpasswd file of ann, or NULL */
+const kngx_ann_file_t *kngx_ann_file(const kngx_ann_t *ann);
+
+/* auth_basic.c: auth_basic and auth_basic_user_file DIR/FILE, when ann
+ * asks (dir: the certificate directory, quoted-safe) */
+void kngx_ann_auth_emit(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *dir);
 
 /* balance.c: *balance NULL: round robin; "least_conn", "ewma", "hash" */
 void kngx_ann_balance(const kngx_ann_t *ann, const char **balance,

@@ -42,7 +42,8 @@
 static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
-    &kngx_ann_balance_family, &kngx_ann_access_family
+    &kngx_ann_balance_family, &kngx_ann_access_family,
+    &kngx_ann_auth_family
 };
 
 
@@ -63,11 +64,11 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("auth-keepalive-timeout"),
     A("auth-method"),
     A("auth-proxy-set-headers"),
-    A("auth-realm"),
+    H("auth-realm", auth, KNGX_AU_REALM),
     A("auth-request-redirect"),
     A("auth-response-headers"),
-    A("auth-secret"),
-    A("auth-secret-type"),
+    H("auth-secret", auth, KNGX_AU_SECRET),
+    H("auth-secret-type", auth, KNGX_AU_SECRET_TYPE),
     A("auth-signin"),
     A("auth-signin-redirect-param"),
     S("auth-snippet"),
@@ -77,7 +78,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("auth-tls-secret"),
     A("auth-tls-verify-client"),
     A("auth-tls-verify-depth"),
-    A("auth-type"),
+    H("auth-type", auth, KNGX_AU_TYPE),
     A("auth-url"),
     U("backend-protocol", NOT_YET),
     E("canary", CANARY),
@@ -403,7 +404,8 @@ kngx_ann_one(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const kngx_kv_t *kv,
 
 int
 kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
-    const kngx_ingress_t *ing, int ignore_unsupported, kngx_ann_t **out)
+    const kngx_model_t *m, const kngx_ingress_t *ing,
+    int ignore_unsupported, kngx_ann_t **out)
 {
     kngx_ann_ctx_t  ctx;
     kngx_ann_t     *ann;
@@ -420,6 +422,7 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
     memset(&ctx, 0, sizeof(ctx));
     ctx.arena = arena;
     ctx.diags = diags;
+    ctx.model = m;
     ctx.ing = ing;
 
     for (i = 0; i < ing->meta.nannotations; i++) {

@@ -4,8 +4,11 @@ refusing the Ingress, and the statuses a real nginx gives in every
 --endpoints mode; and the fail-closed rule for each access-control
 annotation kubengx does not implement."""
 
+import base64
+import hashlib
 import re
 import subprocess
+import warnings
 
 import pytest
 
@@ -118,3 +121,146 @@ def test_source_ranges_through_nginx(tmp_path, nginx_factory, kube_api,
 
     s.up(stack_objects(bk, {P + "denylist-source-range": "10.0.0.0/8,::1"}))
     s.wait_backend(HOST, "/x", "web")
+
+
+# ---- basic authentication -------------------------------------------------
+
+def secret(name, data, ns="default", type="Opaque"):
+    return {"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": ns}, "type": type,
+            "data": {k: base64.b64encode(v.encode()).decode()
+                     for k, v in data.items()}}
+
+
+def openssl_hash(flag, pw):
+    return subprocess.run(["openssl", "passwd", flag, pw], check=True,
+                          capture_output=True, text=True).stdout.strip()
+
+
+def hashes(pw):
+    """Every format the issue asks for, each a user: name -> hash."""
+    sha = base64.b64encode(hashlib.sha1(pw.encode()).digest()).decode()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+        bcrypt = crypt.crypt(pw, crypt.mksalt(crypt.METHOD_BLOWFISH,
+                                              rounds=16))
+    return {"apr1": openssl_hash("-apr1", pw),
+            "md5": openssl_hash("-1", pw),
+            "sha256": openssl_hash("-5", pw),
+            "sha512": openssl_hash("-6", pw),
+            "bcrypt": bcrypt.replace("$2b$", "$2y$", 1),
+            "sha1": "{SHA}" + sha,
+            "plain": "{PLAIN}" + pw}
+
+
+ROOT = "user root;"
+BASIC = {P + "auth-type": "basic", P + "auth-secret": "basic-auth",
+         P + "auth-realm": "Authentication Required - foo"}
+
+
+def htpasswd(users):
+    return "".join("%s:%s\n" % kv for kv in users.items())
+
+
+def test_basic_auth_text_and_file(tmp_path):
+    users = hashes("s3cret")
+    # the ingress-nginx docs' shape: Opaque Secret, key "auth"
+    sec = secret("basic-auth", {"auth": "# a comment\r\n" + htpasswd(users)
+                                + "\ndes:abJnggxhB/yWI\nnohash:\n"})
+    conf, err = render(tmp_path, BASIC, [sec])
+    loc = location(conf)
+    cert_dir = tmp_path / "out" / "certs"
+    assert ('auth_basic "Authentication Required - foo";\n'
+            '        auth_basic_user_file "%s/default_basic-auth.auth";'
+            % cert_dir) in loc, loc
+    f = cert_dir / "default_basic-auth.auth"
+    assert f.read_text() == htpasswd(users)
+    assert oct(f.stat().st_mode & 0o777) == "0o600"
+    w = m.warnings(err)
+    assert any('"des"' in x and "left out" in x for x in w), err
+    assert any('"nohash"' in x and "left out" in x for x in w), err
+
+
+def test_basic_auth_map_and_stale_file(tmp_path):
+    users = hashes("pw")
+    sec = secret("basic-auth", {"alice": users["sha512"],
+                                "bob": users["bcrypt"]})
+    ann = dict(BASIC, **{P + "auth-secret-type": "auth-map",
+                         P + "auth-secret": "default/basic-auth"})
+    conf, err = render(tmp_path, ann, [sec])
+    f = tmp_path / "out" / "certs" / "default_basic-auth.authmap"
+    assert sorted(f.read_text().splitlines()) == [
+        "alice:" + users["sha512"], "bob:" + users["bcrypt"]]
+    assert "default_basic-auth.authmap\"" in location(conf)
+    # without the annotation the file goes, the certificate dir stays
+    conf, err = render(tmp_path, None, [sec])
+    assert not f.exists()
+
+
+@pytest.mark.parametrize("ann,extra,key", [
+    ({P + "auth-type": "digest", P + "auth-secret": "basic-auth"}, True,
+     "auth-type"),
+    ({P + "auth-secret": "basic-auth"}, True, "auth-type"),
+    ({P + "auth-type": "basic"}, True, "auth-secret"),
+    ({P + "auth-type": "basic", P + "auth-secret": "missing"}, True,
+     "auth-secret"),
+    ({P + "auth-type": "basic", P + "auth-secret": "other/basic-auth"},
+     True, "auth-secret"),
+    ({P + "auth-type": "basic", P + "auth-secret": "basic-auth",
+      P + "auth-realm": "off"}, True, "auth-realm"),
+    ({P + "auth-type": "basic", P + "auth-secret": "basic-auth",
+      P + "auth-realm": "r$host"}, True, "auth-realm"),
+    ({P + "auth-type": "basic", P + "auth-secret": "basic-auth",
+      P + "auth-realm": 'a"; allow all; "'}, True, "auth-realm"),
+    ({P + "auth-type": "basic", P + "auth-secret": "basic-auth",
+      P + "auth-secret-type": "auth-json"}, True, "auth-secret-type"),
+    ({P + "auth-type": "basic", P + "auth-secret": "empty"}, True,
+     "auth-secret"),
+])
+def test_bad_basic_auth_refuses_the_ingress(tmp_path, ann, extra, key):
+    secs = [secret("basic-auth", {"auth": "u:{PLAIN}p\n"}),
+            secret("basic-auth", {"auth": "u:{PLAIN}p\n"}, ns="other"),
+            secret("empty", {"auth": "des:abJnggxhB/yWI\n"})]
+    conf, err = refused(tmp_path, ann, key if key != "auth-secret" else
+                        "nginx.ingress.kubernetes.io/", secs)
+    assert "auth_basic" not in conf
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_basic_auth_through_nginx(tmp_path, nginx_factory, kube_api,
+                                  backends, mode):
+    bk = backends("web")
+    users = hashes("s3cret")
+    sec = secret("basic-auth", {"auth": htpasswd(users)})
+    s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+    # nginx's workers read the users (mode 0600) as the user that wrote
+    # them, as in the image (uid 101 for kubengx and nginx alike)
+    s.up(stack_objects(bk, BASIC) + [sec], main=ROOT)
+
+    def get(user=None, pw="s3cret"):
+        h = {}
+        if user:
+            h["Authorization"] = "Basic " + base64.b64encode(
+                ("%s:%s" % (user, pw)).encode()).decode()
+        return harness.http_request(s.http_port, "/x", host=HOST, headers=h)
+
+    harness.wait_for(lambda: get("sha512").backend == "web", 15,
+                     "the backend with the password")
+    r = get()
+    assert r.status == 401, r
+    assert r.headers["www-authenticate"] == \
+        'Basic realm="Authentication Required - foo"'
+    assert get("sha512", "wrong").status == 401
+    assert get("nobody").status == 401
+    for user in users:
+        r = get(user)
+        assert r.status == 200 and r.backend == "web", (user, r)
+
+    # auth-map
+    ann = dict(BASIC, **{P + "auth-secret-type": "auth-map"})
+    s.up(stack_objects(bk, ann) + [secret("basic-auth", {
+        "carol": users["apr1"]})], main=ROOT)
+    harness.wait_for(lambda: get("carol").backend == "web", 15, "auth-map")
+    assert get("carol", "nope").status == 401
+    assert get("apr1").status == 401
