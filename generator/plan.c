@@ -328,6 +328,13 @@ kngx_plan_select(kngx_plan_t *p)
             /* the annotations said why (their warnings) */
             if (!anns[i]->refused && !anns[i]->fail_closed) {
                 p->ingresses[p->ningresses++] = &m->ingresses[i];
+
+                /* an auth-url host resolved per request */
+                if (kngx_ann_ext_resolver(anns[i])
+                    && kngx_plan_resolver(p) != 0)
+                {
+                    return -1;
+                }
             }
 
         } else if (kngx_diag_add(&p->diags, p->arena, KNGX_DIAG_INFO,

@@ -250,10 +250,12 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
     kngx_ann_auth_emit(r->b, ann, r->certs_dir);
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
-        || kngx_ann_connection(ann))
+        || kngx_ann_connection(ann)
+        || kngx_ann_ext_upstream_headers(NULL, ann, NULL))
     {
         /* proxy_set_header in a location replaces the server's: all */
         kngx_render_proxy_headers(r, "        ", ann);
+        kngx_ann_ext_upstream_headers(r->b, ann, "        ");
     }
 
     kngx_render_target(r, &route->target, "        ");
@@ -527,6 +529,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     kngx_render_proxy_headers(r, "    ", NULL);
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
+    kngx_ann_ext_server(r->b, srv, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
 }
 
@@ -654,6 +657,8 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
             "}\n\n");
     }
 
+    kngx_ann_http(&b, p);
+
     if (kngx_names_hash(p, &names_max, &bucket) != 0) {
         b.nomem = 1;
 
@@ -691,6 +696,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     kngx_render_proxy_headers(&r, "    ", NULL);
     kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
+    kngx_ann_ext_server(&b, &p->catch_all, p->resolver);
     kngx_buf_printf(&b, "}\n\n");
 
     if (https && p->default_cert == NULL) {

@@ -17,6 +17,7 @@
  *   cors.c       enable-cors and cors-* (preflight answered by nginx)
  *   access.c     whitelist-, allowlist-, denylist-source-range
  *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
+ *   auth_external.c  auth-url, auth-signin, ... (auth_request)
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -98,7 +99,7 @@ struct kngx_ann_family_s {
                           const kngx_route_t *r);
 };
 
-#define KNGX_ANN_NFAMILIES  7
+#define KNGX_ANN_NFAMILIES  8
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -133,6 +134,11 @@ enum {
 
 enum {
     KNGX_AU_TYPE = 1, KNGX_AU_SECRET, KNGX_AU_SECRET_TYPE, KNGX_AU_REALM
+};
+
+enum {
+    KNGX_EX_URL = 1, KNGX_EX_SIGNIN, KNGX_EX_METHOD, KNGX_EX_PARAM,
+    KNGX_EX_HEADERS, KNGX_EX_REDIRECT
 };
 
 
@@ -228,6 +234,7 @@ extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_access_family;
 extern const kngx_ann_family_t  kngx_ann_auth_family;
+extern const kngx_ann_family_t  kngx_ann_external_family;
 
 
 /* a file an Ingress's annotations need beside the certificates */
@@ -286,5 +293,25 @@ int kngx_ann_ssl_redirect(const kngx_ann_t *ann);
 /* an nginx double-quoted string for a value of a checked alphabet that
  * may hold "$" (rewrite replacements); -1 if it does not fit */
 int kngx_ann_quote(const char *s, char *out, size_t size);
+
+/* auth_external.c: whether ann's auth-url host is resolved per request */
+int kngx_ann_ext_resolver(const kngx_ann_t *ann);
+
+/* auth_external.c: whether a served Ingress uses external auth (render.c
+ * writes the $kubengx_escaped_request_uri map) */
+int kngx_ann_ext_escapes(const kngx_plan_t *p);
+
+/* auth_external.c: proxy_set_header of auth-response-headers (b NULL:
+ * only whether there are any) */
+int kngx_ann_ext_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in);
+
+/* auth_external.c: the auth and sign-in locations of srv's Ingresses */
+void kngx_ann_ext_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const char *resolver);
+
+/* http.c: what the annotations of the served Ingresses need at http
+ * level (maps, zones) */
+void kngx_ann_http(kngx_buf_t *b, const kngx_plan_t *p);
 
 #endif /* KNGX_ANNOTATIONS_H */

@@ -33,6 +33,8 @@
 #define CANARY    "canary releases: another part of kubengx"
 #define AFFINITY  "session affinity: another part of kubengx"
 #define NOT_YET   "not implemented yet"
+#define EXT_NOTE  "auth_request; $escaped_request_uri keeps a request URI " \
+                  "with & # + % ; only up to the first of them"
 
 
 
@@ -43,7 +45,7 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
     &kngx_ann_balance_family, &kngx_ann_access_family,
-    &kngx_ann_auth_family
+    &kngx_ann_auth_family, &kngx_ann_external_family
 };
 
 
@@ -62,15 +64,20 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("auth-keepalive-requests"),
     A("auth-keepalive-share-vars"),
     A("auth-keepalive-timeout"),
-    A("auth-method"),
+    D("auth-method", external, KNGX_EX_METHOD,
+      EXT_NOTE),
     A("auth-proxy-set-headers"),
     H("auth-realm", auth, KNGX_AU_REALM),
-    A("auth-request-redirect"),
-    A("auth-response-headers"),
+    D("auth-request-redirect", external, KNGX_EX_REDIRECT,
+      EXT_NOTE),
+    D("auth-response-headers", external, KNGX_EX_HEADERS,
+      EXT_NOTE),
     H("auth-secret", auth, KNGX_AU_SECRET),
     H("auth-secret-type", auth, KNGX_AU_SECRET_TYPE),
-    A("auth-signin"),
-    A("auth-signin-redirect-param"),
+    D("auth-signin", external, KNGX_EX_SIGNIN,
+      EXT_NOTE),
+    D("auth-signin-redirect-param", external, KNGX_EX_PARAM,
+      EXT_NOTE),
     S("auth-snippet"),
     A("auth-tls-error-page"),
     A("auth-tls-match-cn"),
@@ -79,7 +86,8 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("auth-tls-verify-client"),
     A("auth-tls-verify-depth"),
     H("auth-type", auth, KNGX_AU_TYPE),
-    A("auth-url"),
+    D("auth-url", external, KNGX_EX_URL,
+      EXT_NOTE),
     U("backend-protocol", NOT_YET),
     E("canary", CANARY),
     E("canary-by-cookie", CANARY),

@@ -6,8 +6,10 @@ annotation kubengx does not implement."""
 
 import base64
 import hashlib
+import http.server
 import re
 import subprocess
+import threading
 import warnings
 
 import pytest
@@ -264,3 +266,182 @@ def test_basic_auth_through_nginx(tmp_path, nginx_factory, kube_api,
     harness.wait_for(lambda: get("carol").backend == "web", 15, "auth-map")
     assert get("carol", "nope").status == 401
     assert get("apr1").status == 401
+
+
+# ---- external authentication ----------------------------------------------
+
+class AuthServer:
+    """A stand-in for oauth2-proxy's /oauth2/auth: 200 with user headers for
+    the cookie "_oauth2_proxy=good", 403 for "=banned", else 401.  Keeps
+    the requests it saw."""
+
+    def __init__(self):
+        seen = self.seen = []
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def answer(self):
+                seen.append((self.command, self.path, dict(self.headers)))
+                cookie = self.headers.get("Cookie", "")
+                if "_oauth2_proxy=good" in cookie:
+                    self.send_response(202)
+                    self.send_header("X-Auth-Request-User", "alice")
+                    self.send_header("X-Auth-Request-Email",
+                                     "alice@example.com")
+                    self.send_header("X-Not-Passed", "secret")
+                elif "_oauth2_proxy=banned" in cookie:
+                    self.send_response(403)
+                else:
+                    self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_GET = do_POST = do_HEAD = answer
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+
+@pytest.fixture
+def auth_server():
+    a = AuthServer()
+    yield a
+    a.stop()
+
+
+def ext_ann(port, **more):
+    # ingress-nginx's documented oauth2-proxy shape (its "External OAUTH
+    # Authentication" example), the auth URL on the test's own server
+    ann = {P + "auth-url": "http://127.0.0.1:%d/oauth2/auth" % port,
+           P + "auth-signin":
+           "https://$host/oauth2/start?rd=$escaped_request_uri",
+           P + "auth-response-headers":
+           "X-Auth-Request-User, X-Auth-Request-Email"}
+    ann.update({P + k.replace("_", "-"): v for k, v in more.items()})
+    return ann
+
+
+def test_external_auth_text(tmp_path):
+    conf, err = render(tmp_path, {
+        P + "auth-url": "https://auth.auth-ns.svc.cluster.local:8443/check?x=1",
+        P + "auth-method": "POST",
+        P + "auth-signin": "https://login.example.com/start",
+        P + "auth-signin-redirect-param": "return_to",
+        P + "auth-request-redirect": "https://$host/back",
+        P + "auth-response-headers": "X-User"}, )
+    assert not m.warnings(err), err
+    loc = location(conf)
+    assert 'auth_request "/_kubengx|auth|default_ing";' in loc, loc
+    assert "auth_request_set $kubengx_auth_0 $upstream_http_x_user;" in loc
+    assert 'proxy_set_header "X-User" $kubengx_auth_0;' in loc
+    # the server's headers again: a location's replace them
+    assert "proxy_set_header X-Forwarded-For" in loc
+    assert "error_page 401 = @kubengx_signin_default_ing;" in loc
+    auth = re.search(r'location = "/_kubengx\|auth\|default_ing" \{\n'
+                     r'(.*?)\n    \}', conf, re.S).group(1)
+    assert "internal;" in auth
+    assert re.search(r"resolver \S+", auth), auth
+    assert 'set $kubengx_auth_url "https://auth.auth-ns.svc.cluster.local:' \
+        '8443/check?x=1";' in auth
+    assert 'proxy_set_header Host "auth.auth-ns.svc.cluster.local:8443";' \
+        in auth
+    assert "proxy_method POST;" in auth
+    assert 'proxy_set_header X-Auth-Request-Redirect "https://${host}/back";' \
+        in auth
+    assert ('return 302 "https://login.example.com/start?return_to='
+            '${scheme}://${http_host}${kubengx_escaped_request_uri}";') \
+        in conf
+    assert "map $request_uri $kubengx_escaped_request_uri" in conf
+
+
+@pytest.mark.parametrize("key,value", [
+    ("auth-url", "ftp://auth.example.com/"),
+    ("auth-url", "http://"),
+    ("auth-url", "http://auth.example.com/x\"; deny all; \""),
+    ("auth-url", "http://auth.example.com/$remote_user"),
+    ("auth-url", "http://auth.example.com/${host}"),
+    ("auth-url", "http://auth.example.com/a b"),
+    ("auth-url", "http://auth.example.com/a;b"),
+    ("auth-url", "http://auth_example.com/"),
+    ("auth-url", "http://auth.example.com:99999/"),
+    ("auth-url", "http://[::1/"),
+    ("auth-url", "http://a.example.com/\n"),
+    ("auth-signin", "javascript:alert(1)"),
+    ("auth-signin", "https://login.example.com/{x}"),
+    ("auth-method", "get"),
+    ("auth-method", "GET;"),
+    ("auth-signin-redirect-param", "r d"),
+    ("auth-response-headers", "X-User;evil"),
+    ("auth-response-headers", "X-User: x"),
+    ("auth-request-redirect", "$request_body"),
+])
+def test_bad_external_auth_refuses_the_ingress(tmp_path, key, value):
+    ann = {P + "auth-url": "http://auth.example.com/check", P + key: value}
+    conf, err = refused(tmp_path, ann, key)
+    assert "auth_request" not in conf and "evil" not in conf
+
+
+def test_external_auth_keys_without_auth_url_refuse(tmp_path):
+    refused(tmp_path, {P + "auth-signin": "https://login.example.com/"},
+            P)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
+                                     backends, auth_server, mode):
+    bk = backends("web")
+    s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+    s.up(stack_objects(bk, ext_ann(auth_server.port)))
+
+    def get(cookie=None, path="/x?a=1"):
+        h = {"Cookie": "_oauth2_proxy=" + cookie} if cookie else {}
+        return harness.http_request(s.http_port, path, host=HOST,
+                                    headers=h)
+
+    harness.wait_for(lambda: get("good").backend == "web", 15,
+                     "the backend with a good session")
+    r = get("good", "/x/y")
+    seen = r.json()["headers"]
+    seen = {k.lower(): v for k, v in seen.items()}
+    assert seen["x-auth-request-user"] == "alice"
+    assert seen["x-auth-request-email"] == "alice@example.com"
+    assert "x-not-passed" not in seen
+    assert seen["x-forwarded-host"] == HOST
+    method, path, hdrs = auth_server.seen[-1]
+    hdrs = {k.lower(): v for k, v in hdrs.items()}
+    assert (method, path) == ("GET", "/oauth2/auth")
+    assert hdrs["x-original-url"] == "http://%s/x/y" % HOST
+    assert hdrs["x-original-method"] == "GET"
+    assert hdrs["cookie"] == "_oauth2_proxy=good"
+
+    # refused: 401 goes to the sign-in URL with the original request
+    r = get()
+    assert r.status == 302 and r.backend is None, r
+    assert r.headers["location"] == \
+        "https://%s/oauth2/start?rd=/x?a=1" % HOST, r.headers
+    r = get(path="/z/w")
+    assert r.headers["location"] == "https://%s/oauth2/start?rd=/z/w" % HOST
+    # a URI a query value cannot hold raw keeps its path (no escaping
+    # function in nginx)
+    r = get(path="/z/w?a=1&b=2")
+    assert r.headers["location"] == "https://%s/oauth2/start?rd=/z/w" % HOST
+    # forbidden stays forbidden
+    r = get("banned")
+    assert r.status == 403 and r.backend is None, r
+    # the internal location is not reachable from outside
+    assert get("good", "/_kubengx%7Cauth%7Cdefault_ing").status == 404
+
+    # without auth-signin, 401 is the answer; POST as the auth method
+    s.up(stack_objects(bk, {
+        P + "auth-url": "http://127.0.0.1:%d/oauth2/auth" % auth_server.port,
+        P + "auth-method": "POST"}))
+    harness.wait_for(lambda: get().status == 401, 15, "401 without signin")
+    assert get("good").backend == "web"
+    assert auth_server.seen[-1][0] == "POST"

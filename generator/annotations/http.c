@@ -1,0 +1,30 @@
+
+/*
+ * kubengx generator: what the annotations of the served Ingresses need
+ * at the http level of the rendered file (render.c writes it after its
+ * own maps):
+ *
+ *   map $request_uri $kubengx_escaped_request_uri   external auth
+ *                                                   (auth_external.c)
+ *
+ * nginx has no function that escapes a value for a query string; the
+ * map gives the request URI as it is when it holds none of "&", "#",
+ * "+", "%" and ";" (which a query value cannot hold raw), else its path
+ * up to the first of them or "?", else "/".
+ */
+
+#include "annotations.h"
+
+
+void
+kngx_ann_http(kngx_buf_t *b, const kngx_plan_t *p)
+{
+    if (kngx_ann_ext_escapes(p)) {
+        kngx_buf_printf(b,
+            "map $request_uri $kubengx_escaped_request_uri {\n"
+            "    \"~^[^&#+%%;]*$\"                          $request_uri;\n"
+            "    \"~^(?<kubengx_eru>/[^?&#+%%;]*)\"         $kubengx_eru;\n"
+            "    default                                  \"/\";\n"
+            "}\n\n");
+    }
+}
