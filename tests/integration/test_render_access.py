@@ -445,3 +445,52 @@ def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
     harness.wait_for(lambda: get().status == 401, 15, "401 without signin")
     assert get("good").backend == "web"
     assert auth_server.seen[-1][0] == "POST"
+
+
+# ---- fail closed ------------------------------------------------------------
+
+# every access-control annotation ingress-nginx documents that kubengx does
+# not implement, with a value of the documented shape
+NOT_IMPLEMENTED = {
+    "auth-always-set-cookie": "true",
+    "auth-cache-duration": "200 202 401 5m",
+    "auth-cache-key": "$remote_user$http_authorization",
+    "auth-keepalive": "10",
+    "auth-keepalive-requests": "100",
+    "auth-keepalive-share-vars": "true",
+    "auth-keepalive-timeout": "60",
+    "auth-proxy-set-headers": "default/auth-headers",
+    "auth-tls-error-page": "https://example.com/error-cert.html",
+    "auth-tls-match-cn": "CN=client",
+    "auth-tls-pass-certificate-to-upstream": "true",
+    "auth-tls-secret": "default/ca-secret",
+    "auth-tls-verify-client": "on",
+    "auth-tls-verify-depth": "1",
+    "enable-modsecurity": "true",
+    "enable-owasp-core-rules": "true",
+    "satisfy": "any",
+}
+
+
+@pytest.mark.parametrize("key", sorted(NOT_IMPLEMENTED))
+def test_not_implemented_access_control_fails_closed(tmp_path, key):
+    ann = {P + key: NOT_IMPLEMENTED[key]}
+    conf, err = refused(tmp_path, ann, key)
+    assert any("fail closed" in w for w in m.warnings(err)), err
+    # --unsupported-annotations=ignore serves it, with a warning
+    f = m.write_manifests(tmp_path / "in2", objs(ann))
+    rc, _, err, conf = m.render(f, tmp_path / "out2",
+                                "--unsupported-annotations", "ignore")
+    assert rc == 0 and served(conf), err
+    assert any(key in w and "WITHOUT" in w for w in m.warnings(err)), err
+
+
+@pytest.mark.parametrize("key", sorted(NOT_IMPLEMENTED))
+def test_not_implemented_access_control_fails_closed_with_others(tmp_path,
+                                                                 key):
+    """Beside annotations kubengx implements, the Ingress still is not
+    served."""
+    ann = dict(BASIC, **{P + "whitelist-source-range": "10.0.0.0/8",
+                         P + key: NOT_IMPLEMENTED[key]})
+    refused(tmp_path, ann, key,
+            [secret("basic-auth", {"auth": "u:{PLAIN}p\n"})])
