@@ -18,6 +18,8 @@
  *   access.c     whitelist-, allowlist-, denylist-source-range
  *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
  *   auth_external.c  auth-url, auth-signin, ... (auth_request)
+ *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
+ *   http.c       what they need at http level (maps, zones)
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -99,7 +101,7 @@ struct kngx_ann_family_s {
                           const kngx_route_t *r);
 };
 
-#define KNGX_ANN_NFAMILIES  8
+#define KNGX_ANN_NFAMILIES  9
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -139,6 +141,11 @@ enum {
 enum {
     KNGX_EX_URL = 1, KNGX_EX_SIGNIN, KNGX_EX_METHOD, KNGX_EX_PARAM,
     KNGX_EX_HEADERS, KNGX_EX_REDIRECT
+};
+
+enum {
+    KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT, KNGX_LI_WHITE,
+    KNGX_LI_RATE, KNGX_LI_AFTER
 };
 
 
@@ -235,6 +242,7 @@ extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_access_family;
 extern const kngx_ann_family_t  kngx_ann_auth_family;
 extern const kngx_ann_family_t  kngx_ann_external_family;
+extern const kngx_ann_family_t  kngx_ann_limits_family;
 
 
 /* a file an Ingress's annotations need beside the certificates */
@@ -309,6 +317,9 @@ int kngx_ann_ext_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
 /* auth_external.c: the auth and sign-in locations of srv's Ingresses */
 void kngx_ann_ext_server(kngx_buf_t *b, const kngx_server_t *srv,
     const char *resolver);
+
+/* limits.c: the zones of the served Ingresses' rate limits */
+void kngx_ann_limits_http(kngx_buf_t *b, const kngx_plan_t *p);
 
 /* http.c: what the annotations of the served Ingresses need at http
  * level (maps, zones) */

@@ -6,6 +6,8 @@
  *
  *   map $request_uri $kubengx_escaped_request_uri   external auth
  *                                                   (auth_external.c)
+ *   geo, map, limit_req_zone, limit_conn_zone       rate limits
+ *                                                   (limits.c)
  *
  * nginx has no function that escapes a value for a query string; the
  * map gives the request URI as it is when it holds none of "&", "#",
@@ -27,4 +29,6 @@ kngx_ann_http(kngx_buf_t *b, const kngx_plan_t *p)
             "    default                                  \"/\";\n"
             "}\n\n");
     }
+
+    kngx_ann_limits_http(b, p);
 }

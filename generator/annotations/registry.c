@@ -33,6 +33,7 @@
 #define CANARY    "canary releases: another part of kubengx"
 #define AFFINITY  "session affinity: another part of kubengx"
 #define NOT_YET   "not implemented yet"
+#define LIMIT_NOTE "503; each replica counts on its own, as ingress-nginx"
 #define EXT_NOTE  "auth_request; $escaped_request_uri keeps a request URI " \
                   "with & # + % ; only up to the first of them"
 
@@ -45,7 +46,8 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
     &kngx_ann_balance_family, &kngx_ann_access_family,
-    &kngx_ann_auth_family, &kngx_ann_external_family
+    &kngx_ann_auth_family, &kngx_ann_external_family,
+    &kngx_ann_limits_family
 };
 
 
@@ -139,13 +141,13 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("influxdb-measurement", "no InfluxDB module in kubengx"),
     U("influxdb-port", "no InfluxDB module in kubengx"),
     U("influxdb-server-name", "no InfluxDB module in kubengx"),
-    U("limit-burst-multiplier", NOT_YET),
-    U("limit-connections", NOT_YET),
-    U("limit-rate", NOT_YET),
-    U("limit-rate-after", NOT_YET),
-    U("limit-rpm", NOT_YET),
-    U("limit-rps", NOT_YET),
-    U("limit-whitelist", NOT_YET),
+    H("limit-burst-multiplier", limits, KNGX_LI_MULT),
+    D("limit-connections", limits, KNGX_LI_CONN, LIMIT_NOTE),
+    H("limit-rate", limits, KNGX_LI_RATE),
+    H("limit-rate-after", limits, KNGX_LI_AFTER),
+    D("limit-rpm", limits, KNGX_LI_RPM, LIMIT_NOTE),
+    D("limit-rps", limits, KNGX_LI_RPS, LIMIT_NOTE),
+    H("limit-whitelist", limits, KNGX_LI_WHITE),
     D("load-balance", balance, KNGX_BAL_LB,
       "round_robin, least_conn, ewma; another value: a warning and round "
       "robin"),

@@ -494,3 +494,76 @@ def test_not_implemented_access_control_fails_closed_with_others(tmp_path,
                          P + key: NOT_IMPLEMENTED[key]})
     refused(tmp_path, ann, key,
             [secret("basic-auth", {"auth": "u:{PLAIN}p\n"})])
+
+
+# ---- rate limits ------------------------------------------------------------
+
+def test_rate_limit_text(tmp_path):
+    conf, err = render(tmp_path, {
+        P + "limit-rps": "5", P + "limit-rpm": "100",
+        P + "limit-connections": "3", P + "limit-burst-multiplier": "2",
+        P + "limit-rate": "100", P + "limit-rate-after": "1024"})
+    assert not m.warnings(err), err
+    assert ("limit_req_zone $binary_remote_addr zone=kubengx_default_ing_rps:"
+            "5m rate=5r/s;") in conf
+    assert ("limit_req_zone $binary_remote_addr zone=kubengx_default_ing_rpm:"
+            "5m rate=100r/m;") in conf
+    assert ("limit_conn_zone $binary_remote_addr "
+            "zone=kubengx_default_ing_conn:5m;") in conf
+    loc = location(conf)
+    for line in ["limit_req zone=kubengx_default_ing_rps burst=10 nodelay;",
+                 "limit_req zone=kubengx_default_ing_rpm burst=200 nodelay;",
+                 "limit_req_status 503;",
+                 "limit_conn kubengx_default_ing_conn 3;",
+                 "limit_conn_status 503;",
+                 "limit_rate 100k;", "limit_rate_after 1024k;"]:
+        assert line in loc, (line, loc)
+
+
+def test_rate_limit_whitelist_and_names(tmp_path):
+    """Zones of two Ingresses (one per Ingress, injective names), the
+    whitelist as a geo: an empty key is not limited."""
+    other = m.ingress("ing.2", [m.rule("b.example.com",
+                                       m.path("/", "web", 80))],
+                      annotations={P + "limit-rps": "7"})
+    conf, err = render(tmp_path, {P + "limit-rps": "5",
+                                  P + "limit-whitelist":
+                                  "10.0.0.0/8, 192.168.0.1"}, [other])
+    assert "zone=kubengx_default_ing.2e2_rps:5m rate=7r/s;" in conf
+    assert re.search(r"geo \$kubengx_limit_white_(\d+) \{\n"
+                     r"    default 0;\n    10\.0\.0\.0/8 1;\n"
+                     r"    192\.168\.0\.1/32 1;\n\}", conf), conf
+    assert re.search(r"limit_req_zone \$kubengx_limit_key_\d+ "
+                     r"zone=kubengx_default_ing_rps:5m rate=5r/s;", conf)
+
+
+@pytest.mark.parametrize("key,value", [
+    ("limit-rps", "0"), ("limit-rps", "-1"), ("limit-rps", "1.5"),
+    ("limit-rps", "5r/s"), ("limit-rpm", "x"), ("limit-connections", "0"),
+    ("limit-burst-multiplier", "0"), ("limit-whitelist", "10.0.0.0/40"),
+    ("limit-whitelist", "all"), ("limit-rate", "10k"),
+    ("limit-rate-after", "1m"), ("limit-rps", "5; limit_req off"),
+])
+def test_bad_rate_limit_refuses_the_ingress(tmp_path, key, value):
+    conf, err = refused(tmp_path, {P + key: value}, key)
+    assert "limit_req" not in conf
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_rate_limit_through_nginx(tmp_path, nginx_factory, kube_api,
+                                  backends, mode):
+    bk = backends("web")
+    s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+    ann = {P + "limit-rps": "1", P + "limit-burst-multiplier": "2"}
+    s.up(stack_objects(bk, ann))
+    s.wait_backend("open.example.com", "/x", "web")
+    got = [s.get(HOST, "/x").status for _ in range(12)]
+    assert got.count(503) >= 5, got
+    assert 200 in got, got
+
+    # the whitelisted client is never limited
+    s.up(stack_objects(bk, dict(ann, **{P + "limit-whitelist":
+                                        "127.0.0.0/8"})))
+    s.wait_backend("open.example.com", "/x", "web")
+    got = [s.get(HOST, "/x").status for _ in range(12)]
+    assert got == [200] * 12, got
