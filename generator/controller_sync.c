@@ -43,6 +43,7 @@ kngx_ctl_hash(const char *conf, size_t len, const kngx_plan_t *p,
     const kngx_secret_t    *s;
     const kngx_ann_file_t  *f;
     size_t                  i;
+    unsigned                n;
 
     /*
      * The header line carries the digest of the whole input, which
@@ -75,10 +76,15 @@ kngx_ctl_hash(const char *conf, size_t len, const kngx_plan_t *p,
         }
     }
 
-    /* the users of basic authentication (annotations/auth_basic.c) */
+    /* the users of basic authentication and the CAs of client
+     * certificates (annotations/) */
     for (i = 0; i < p->ningresses; i++) {
-        f = kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]));
-        if (f) {
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            f = kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]), n);
+            if (f == NULL) {
+                continue;
+            }
+
             kngx_sha256_update(&c, "\0file\0", 6);
             kngx_sha256_update(&c, f->name, strlen(f->name) + 1);
             kngx_sha256_update(&c, f->data, f->len);

@@ -535,6 +535,9 @@ typedef struct {
     unsigned               external:1;    /* a route proxies to an
                                              ExternalName: needs the
                                              resolver */
+    const void            *client_verify; /* client certificates asked
+                                             for (annotations/
+                                             auth_tls.c), or NULL */
 
     const char            *owner_ns;      /* namespace of the oldest
                                              Ingress routing the host */

@@ -11,6 +11,8 @@
  *                           mode 0600 (DIR/certs is 0700)
  *   DIR/certs/NAME.auth     the users of a basic authentication Secret
  *   DIR/certs/NAME.authmap  (annotations/auth_basic.c), mode 0600
+ *   DIR/certs/NAME.tlsca    the CA of client certificates (annotations/
+ *                           auth_tls.c), mode 0600
  *
  * Every file is written to a temporary name in its directory, flushed
  * (fsync) and renamed over the old one, so readers see the old or the new
@@ -142,11 +144,11 @@ failed:
 }
 
 
-/* the annotation file of the i-th served Ingress, or NULL */
+/* the n-th annotation file of the i-th served Ingress, or NULL */
 static const kngx_ann_file_t *
-kngx_output_ann_file(const kngx_plan_t *p, size_t i)
+kngx_output_ann_file(const kngx_plan_t *p, size_t i, unsigned n)
 {
-    return kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]));
+    return kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]), n);
 }
 
 
@@ -155,21 +157,24 @@ static int
 kngx_cert_used(const kngx_plan_t *p, const char *file)
 {
     const kngx_ann_file_t  *f;
-    size_t                  i, n;
+    size_t                  i, len;
+    unsigned                n;
 
     for (i = 0; i < p->ncerts; i++) {
-        n = strlen(p->certs[i].name);
-        if (strncmp(file, p->certs[i].name, n) == 0
-            && strcmp(file + n, ".pem") == 0)
+        len = strlen(p->certs[i].name);
+        if (strncmp(file, p->certs[i].name, len) == 0
+            && strcmp(file + len, ".pem") == 0)
         {
             return 1;
         }
     }
 
     for (i = 0; i < p->ningresses; i++) {
-        f = kngx_output_ann_file(p, i);
-        if (f && strcmp(f->name, file) == 0) {
-            return 1;
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            f = kngx_output_ann_file(p, i, n);
+            if (f && strcmp(f->name, file) == 0) {
+                return 1;
+            }
         }
     }
 
@@ -185,7 +190,8 @@ kngx_cert_file(const char *name)
 
     return (len > 4 && strcmp(name + len - 4, ".pem") == 0)
            || (len > 5 && strcmp(name + len - 5, ".auth") == 0)
-           || (len > 8 && strcmp(name + len - 8, ".authmap") == 0);
+           || (len > 8 && strcmp(name + len - 8, ".authmap") == 0)
+           || (len > 6 && strcmp(name + len - 6, ".tlsca") == 0);
 }
 
 
@@ -218,15 +224,15 @@ int
 kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
     size_t err_size)
 {
-    const kngx_secret_t  *sec;
-    const char           *parts[3];
-    size_t                lens[3], i;
-    char                  path[4200];
-
+    const kngx_secret_t    *sec;
     const kngx_ann_file_t  *f;
+    const char             *parts[3];
+    size_t                  lens[3], i;
+    unsigned                n;
+    char                    path[4200];
 
     for (i = 0; i < p->ningresses; i++) {
-        if (kngx_output_ann_file(p, i)) {
+        if (kngx_output_ann_file(p, i, 0) || kngx_output_ann_file(p, i, 1)) {
             break;
         }
     }
@@ -261,18 +267,20 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
     }
 
     for (i = 0; i < p->ningresses; i++) {
-        f = kngx_output_ann_file(p, i);
-        if (f == NULL) {
-            continue;
-        }
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            f = kngx_output_ann_file(p, i, n);
+            if (f == NULL) {
+                continue;
+            }
 
-        snprintf(path, sizeof(path), "%s/%s", certs, f->name);
+            snprintf(path, sizeof(path), "%s/%s", certs, f->name);
 
-        if (kngx_write_atomic(path, &f->data, &f->len, 1, 0600, err,
-                              err_size)
-            != 0)
-        {
-            return -1;
+            if (kngx_write_atomic(path, &f->data, &f->len, 1, 0600, err,
+                                  err_size)
+                != 0)
+            {
+                return -1;
+            }
         }
     }
 

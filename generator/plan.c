@@ -502,6 +502,17 @@ kngx_plan_run(kngx_plan_t *p)
         return -1;
     }
 
+    /* client certificates: per host (annotations/auth_tls.c) */
+    for (i = 0; i < p->nservers; i++) {
+        if (kngx_ann_tls_plan(p, &p->servers[i]) != 0) {
+            return -1;
+        }
+    }
+
+    if (kngx_ann_tls_plan(p, &p->catch_all) != 0) {
+        return -1;
+    }
+
     kngx_plan_sort(p);
     kngx_plan_dispatch(p);
 

@@ -251,11 +251,11 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
         || kngx_ann_connection(ann)
-        || kngx_ann_ext_upstream_headers(NULL, ann, NULL))
+        || kngx_ann_upstream_headers(NULL, ann, NULL))
     {
         /* proxy_set_header in a location replaces the server's: all */
         kngx_render_proxy_headers(r, "        ", ann);
-        kngx_ann_ext_upstream_headers(r->b, ann, "        ");
+        kngx_ann_upstream_headers(r->b, ann, "        ");
     }
 
     kngx_render_target(r, &route->target, "        ");
@@ -472,12 +472,17 @@ kngx_render_resolver(kngx_render_t *r, const kngx_server_t *srv)
 
 
 static void
-kngx_render_cert(kngx_render_t *r, const char *name)
+kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
+    const char *name)
 {
     kngx_buf_printf(r->b,
         "    ssl_certificate \"%s/%s.pem\";\n"
         "    ssl_certificate_key \"%s/%s.pem\";\n",
         r->certs_dir, name, r->certs_dir, name);
+
+    if (srv) {
+        kngx_ann_tls_server(r->b, srv, r->certs_dir);
+    }
 }
 
 
@@ -499,7 +504,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
                         "    listen %s ssl;\n", r->http_listen,
                         r->https_listen);
         kngx_render_server_name(r, srv);
-        kngx_render_cert(r, srv->cert_name);
+        kngx_render_cert(r, srv, srv->cert_name);
         kngx_render_hop(r);
 
     } else if (srv->tls && srv->redirect) {
@@ -518,7 +523,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_buf_printf(r->b, "server {\n    listen %s ssl;\n",
                         r->https_listen);
         kngx_render_server_name(r, srv);
-        kngx_render_cert(r, srv->cert_name);
+        kngx_render_cert(r, srv, srv->cert_name);
         kngx_render_hop(r);
 
     } else {
@@ -688,7 +693,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     if (p->default_cert) {
         kngx_buf_printf(&b, "    listen %s ssl default_server;\n",
                         r.https_listen);
-        kngx_render_cert(&r, p->default_cert->name);
+        kngx_render_cert(&r, NULL, p->default_cert->name);
         kngx_render_hop(&r);
     }
 

@@ -18,6 +18,7 @@
  *   access.c     whitelist-, allowlist-, denylist-source-range
  *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
  *   auth_external.c  auth-url, auth-signin, ... (auth_request)
+ *   auth_tls.c   auth-tls-* (client certificates)
  *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
  *   http.c       what they need at http level (maps, zones)
  *
@@ -101,7 +102,7 @@ struct kngx_ann_family_s {
                           const kngx_route_t *r);
 };
 
-#define KNGX_ANN_NFAMILIES  9
+#define KNGX_ANN_NFAMILIES  10
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -146,6 +147,11 @@ enum {
 enum {
     KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT, KNGX_LI_WHITE,
     KNGX_LI_RATE, KNGX_LI_AFTER
+};
+
+enum {
+    KNGX_TL_SECRET = 1, KNGX_TL_VERIFY, KNGX_TL_DEPTH, KNGX_TL_ERROR_PAGE,
+    KNGX_TL_PASS, KNGX_TL_MATCH_CN
 };
 
 
@@ -243,6 +249,7 @@ extern const kngx_ann_family_t  kngx_ann_access_family;
 extern const kngx_ann_family_t  kngx_ann_auth_family;
 extern const kngx_ann_family_t  kngx_ann_external_family;
 extern const kngx_ann_family_t  kngx_ann_limits_family;
+extern const kngx_ann_family_t  kngx_ann_tls_family;
 
 
 /* a file an Ingress's annotations need beside the certificates */
@@ -253,8 +260,35 @@ typedef struct {
     size_t                    len;
 } kngx_ann_file_t;
 
+/* http.c: file n (0: basic auth users, 1: client certificate CA) of ann,
+ * or NULL when ann has none */
+#define KNGX_ANN_NFILES  2
+
+const kngx_ann_file_t *kngx_ann_file(const kngx_ann_t *ann, unsigned n);
+
 /* auth_basic.c: the htpasswd file of ann, or NULL */
-const kngx_ann_file_t *kngx_ann_file(const kngx_ann_t *ann);
+const kngx_ann_file_t *kngx_ann_auth_file(const kngx_ann_t *ann);
+
+/* auth_tls.c: the CA file of ann, or NULL */
+const kngx_ann_file_t *kngx_ann_tls_file(const kngx_ann_t *ann);
+
+/* auth_tls.c: srv->client_verify from the oldest Ingress asking; routes
+ * that disagree refused (503, a warning).  -1 when out of memory */
+int kngx_ann_tls_plan(kngx_plan_t *p, kngx_server_t *srv);
+
+/* auth_tls.c: ssl_client_certificate, ssl_verify_client, ssl_verify_depth
+ * of srv (dir: the certificate directory) */
+void kngx_ann_tls_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const char *dir);
+
+/* auth_tls.c: the ssl-client-* headers (b NULL: whether any) */
+int kngx_ann_tls_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in);
+
+/* http.c: every family's proxy_set_header lines for a location (b NULL:
+ * whether any) */
+int kngx_ann_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in);
 
 /* auth_basic.c: auth_basic and auth_basic_user_file DIR/FILE, when ann
  * asks (dir: the certificate directory, quoted-safe) */

@@ -320,7 +320,7 @@ kngx_ann_auth_emit(kngx_buf_t *b, const kngx_ann_t *ann, const char *dir)
 
 
 const kngx_ann_file_t *
-kngx_ann_file(const kngx_ann_t *ann)
+kngx_ann_auth_file(const kngx_ann_t *ann)
 {
     const kngx_ann_auth_t  *c;
 

@@ -32,3 +32,30 @@ kngx_ann_http(kngx_buf_t *b, const kngx_plan_t *p)
 
     kngx_ann_limits_http(b, p);
 }
+
+
+const kngx_ann_file_t *
+kngx_ann_file(const kngx_ann_t *ann, unsigned n)
+{
+    switch (n) {
+    case 0:
+        return kngx_ann_auth_file(ann);
+    case 1:
+        return kngx_ann_tls_file(ann);
+    default:
+        return NULL;
+    }
+}
+
+
+int
+kngx_ann_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in)
+{
+    int  n;
+
+    n = kngx_ann_ext_upstream_headers(b, ann, in);
+    n += kngx_ann_tls_upstream_headers(b, ann, in);
+
+    return n;
+}

@@ -33,6 +33,8 @@
 #define CANARY    "canary releases: another part of kubengx"
 #define AFFINITY  "session affinity: another part of kubengx"
 #define NOT_YET   "not implemented yet"
+#define TLS_NOTE  "verified per host from the oldest Ingress asking; " \
+                  "\"on\" checked per location (400 or the error page)"
 #define LIMIT_NOTE "503; each replica counts on its own, as ingress-nginx"
 #define EXT_NOTE  "auth_request; $escaped_request_uri keeps a request URI " \
                   "with & # + % ; only up to the first of them"
@@ -47,7 +49,7 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
     &kngx_ann_balance_family, &kngx_ann_access_family,
     &kngx_ann_auth_family, &kngx_ann_external_family,
-    &kngx_ann_limits_family
+    &kngx_ann_limits_family, &kngx_ann_tls_family
 };
 
 
@@ -81,12 +83,18 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("auth-signin-redirect-param", external, KNGX_EX_PARAM,
       EXT_NOTE),
     S("auth-snippet"),
-    A("auth-tls-error-page"),
-    A("auth-tls-match-cn"),
-    A("auth-tls-pass-certificate-to-upstream"),
-    A("auth-tls-secret"),
-    A("auth-tls-verify-client"),
-    A("auth-tls-verify-depth"),
+    D("auth-tls-error-page", tls, KNGX_TL_ERROR_PAGE,
+      TLS_NOTE),
+    D("auth-tls-match-cn", tls, KNGX_TL_MATCH_CN,
+      TLS_NOTE),
+    D("auth-tls-pass-certificate-to-upstream", tls, KNGX_TL_PASS,
+      TLS_NOTE),
+    D("auth-tls-secret", tls, KNGX_TL_SECRET,
+      TLS_NOTE),
+    D("auth-tls-verify-client", tls, KNGX_TL_VERIFY,
+      TLS_NOTE),
+    D("auth-tls-verify-depth", tls, KNGX_TL_DEPTH,
+      TLS_NOTE),
     H("auth-type", auth, KNGX_AU_TYPE),
     D("auth-url", external, KNGX_EX_URL,
       EXT_NOTE),

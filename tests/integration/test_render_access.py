@@ -10,6 +10,7 @@ import http.server
 import re
 import subprocess
 import threading
+import urllib.parse
 import warnings
 
 import pytest
@@ -567,3 +568,158 @@ def test_rate_limit_through_nginx(tmp_path, nginx_factory, kube_api,
     s.wait_backend("open.example.com", "/x", "web")
     got = [s.get(HOST, "/x").status for _ in range(12)]
     assert got == [200] * 12, got
+
+
+# ---- client certificates ----------------------------------------------------
+
+def openssl(*args):
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def make_ca(d, name):
+    """A CA (key, cert) made by the openssl CLI; returns the paths."""
+    key, crt = str(d / (name + ".key")), str(d / (name + ".crt"))
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+            "-subj", "/CN=%s" % name, "-keyout", key, "-out", crt)
+    return key, crt
+
+
+def make_client(d, ca, cn):
+    key, csr, crt = (str(d / (cn + x)) for x in (".key", ".csr", ".crt"))
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj",
+            "/O=kubengx/CN=%s" % cn, "-keyout", key, "-out", csr)
+    openssl("x509", "-req", "-in", csr, "-CA", ca[1], "-CAkey", ca[0],
+            "-CAcreateserial", "-days", "2", "-out", crt)
+    return crt, key
+
+
+def ca_secret(ca, name="ca-secret"):
+    with open(ca[1]) as f:
+        return secret(name, {"ca.crt": f.read()})
+
+
+def tls_objs(tmp_path, bk, ann, extra_ann=None):
+    crt, key = m.self_signed(tmp_path, HOST)
+    o = stack_objects(bk, ann)
+    ing = [x for x in o if x["kind"] == "Ingress"][0]
+    ing["spec"]["tls"] = [{"hosts": [HOST], "secretName": "host-tls"}]
+    return o + [m.secret_tls("host-tls", crt, key)]
+
+
+TLS = {P + "auth-tls-secret": "default/ca-secret",
+       P + "auth-tls-verify-client": "on",
+       P + "auth-tls-verify-depth": "1",
+       P + "auth-tls-pass-certificate-to-upstream": "true"}
+
+
+def test_client_cert_text(tmp_path):
+    ca = make_ca(tmp_path, "ca")
+    crt, key = m.self_signed(tmp_path, HOST)
+    ing = dict(TLS, **{P + "auth-tls-match-cn": "CN=(alice|bob)$",
+                       P + "auth-tls-error-page":
+                       "https://example.com/error-cert.html"})
+    o = objs(ing, [ca_secret(ca), m.secret_tls("host-tls", crt, key)])
+    o[-3]["spec"]["tls"] = [{"hosts": [HOST], "secretName": "host-tls"}]
+    f = m.write_manifests(tmp_path / "in", o)
+    rc, _, err, conf = m.render(f, tmp_path / "out")
+    assert rc == 0 and not m.warnings(err), err
+    cdir = tmp_path / "out" / "certs"
+    assert ('ssl_client_certificate "%s/default_ca-secret.tlsca";\n'
+            '    ssl_verify_client optional;\n'
+            '    ssl_verify_depth 1;' % cdir) in conf, conf
+    ca_file = cdir / "default_ca-secret.tlsca"
+    assert ca_file.read_text() == open(ca[1]).read()
+    assert oct(ca_file.stat().st_mode & 0o777) == "0o600"
+    loc = location(conf)
+    assert ("if ($ssl_client_verify != SUCCESS) {\n"
+            '            return 302 "https://example.com/error-cert.html";'
+            in loc), loc
+    assert ('if ($ssl_client_s_dn !~ "CN=(alice|bob)$") {\n'
+            "            return 403;") in loc
+    assert "proxy_set_header ssl-client-cert $ssl_client_escaped_cert;" \
+        in loc
+    assert "proxy_set_header ssl-client-verify $ssl_client_verify;" in loc
+
+
+@pytest.mark.parametrize("key,value", [
+    ("auth-tls-secret", "other/ca-secret"),
+    ("auth-tls-secret", "missing"),
+    ("auth-tls-secret", "no-ca"),
+    ("auth-tls-verify-client", "yes"),
+    ("auth-tls-verify-depth", "0"),
+    ("auth-tls-verify-depth", "x"),
+    ("auth-tls-error-page", "https://x/\"; return 200 pwned; \""),
+    ("auth-tls-error-page", "https://x/$host"),
+    ("auth-tls-pass-certificate-to-upstream", "yes"),
+    # the published advisory's shape (CVE-2025-1097)
+    ("auth-tls-match-cn", "CN=abc #(\n){}\n }}\nreturn 200 pwned;\n#"),
+    ("auth-tls-match-cn", "CN=(abc"),
+    ("auth-tls-match-cn", 'CN=abc"; return 200 pwned; "'),
+])
+def test_bad_client_cert_refuses_the_ingress(tmp_path, key, value):
+    ca = make_ca(tmp_path, "ca")
+    ann = dict(TLS, **{P + key: value})
+    conf, err = refused(tmp_path, ann, P, [
+        ca_secret(ca), secret("no-ca", {"tls.crt": "x"}),
+        ca_secret(ca, "ca-secret") | {"metadata": {"name": "ca-secret",
+                                                    "namespace": "other"}}])
+    assert "pwned" not in conf and "ssl_verify_client" not in conf
+
+
+def test_client_cert_without_tls_or_disagreeing_is_refused(tmp_path):
+    ca = make_ca(tmp_path, "ca")
+    # no tls entry: the route is refused, not served without certificates
+    conf, err = render(tmp_path, TLS, [ca_secret(ca)])
+    assert "return 503;" in location(conf), conf
+    assert any("no tls entry" in w for w in m.warnings(err)), err
+
+    # a younger Ingress of the host with another CA: refused (503)
+    crt, key = m.self_signed(tmp_path, HOST)
+    o = objs(TLS, [ca_secret(ca), ca_secret(ca, "ca-2"),
+                   m.secret_tls("host-tls", crt, key)])
+    o[-4]["spec"]["tls"] = [{"hosts": [HOST], "secretName": "host-tls"}]
+    o.append(m.ingress("young", [m.rule(HOST, m.path("/y", "web", 80))],
+                       annotations=dict(TLS, **{P + "auth-tls-secret":
+                                                "ca-2"}),
+                       created="2021-01-01T00:00:00Z"))
+    f = m.write_manifests(tmp_path / "in3", o)
+    rc, _, err, conf = m.render(f, tmp_path / "out3")
+    assert rc == 0, err
+    assert "default_ca-secret.tlsca" in conf
+    assert "return 503;" in location(conf, "/y/"), conf
+    assert "return 503;" not in location(conf, "/"), conf
+    assert any("older Ingress" in w and "/y" in w
+               for w in m.warnings(err)), err
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_client_cert_through_nginx(tmp_path, nginx_factory, kube_api,
+                                   backends, mode):
+    bk = backends("web")
+    ca, other = make_ca(tmp_path, "ca"), make_ca(tmp_path, "other-ca")
+    alice = make_client(tmp_path, ca, "alice")
+    mallory = make_client(tmp_path, other, "mallory")
+    bob = make_client(tmp_path, ca, "bob")
+    ann = dict(TLS, **{P + "auth-tls-match-cn": "CN=alice"})
+    s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+    s.up(tls_objs(tmp_path, bk, ann) + [ca_secret(ca)])
+
+    def get(cert=None):
+        args = ["-k", "--resolve", "%s:%d:127.0.0.1" % (HOST, s.https_port)]
+        if cert:
+            args += ["--cert", cert[0], "--key", cert[1]]
+        return harness.curl("https://%s:%d/x" % (HOST, s.https_port), *args)
+
+    harness.wait_for(lambda: get(alice).backend == "web", 15,
+                     "the backend with alice's certificate")
+    seen = {k.lower(): v for k, v in get(alice).json()["headers"].items()}
+    assert seen["ssl-client-verify"] == "SUCCESS"
+    assert "CN=alice" in seen["ssl-client-subject-dn"]
+    pem = urllib.parse.unquote(seen["ssl-client-cert"])
+    assert pem.strip() == open(alice[0]).read().strip()
+    r = get()
+    assert r.status == 400 and r.backend is None, r          # none
+    r = get(mallory)
+    assert r.status == 400 and r.backend is None, r          # other CA
+    r = get(bob)
+    assert r.status == 403 and r.backend is None, r          # CN
