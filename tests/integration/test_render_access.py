@@ -18,6 +18,7 @@ import pytest
 import harness
 import manifests as m
 from modes import MODES, ModeStack, tenant
+from test_controller import controllers  # noqa: F401 (a fixture)
 
 P = "nginx.ingress.kubernetes.io/"
 HOST = "a.example.com"
@@ -717,3 +718,50 @@ def test_client_cert_through_nginx(tmp_path, nginx_factory, kube_api,
     assert r.status == 400 and r.backend is None, r          # other CA
     r = get(bob)
     assert r.status == 403 and r.backend is None, r          # CN
+
+
+# ---- the controller -------------------------------------------------------
+
+def test_controller_reads_opaque_auth_secret_and_its_changes(
+        tmp_path, kube_api, backends, controllers):
+    """The controller watches Secrets of every type: an Opaque basic-auth
+    Secret is served, and a new password replaces the old one."""
+    bk = backends("a")
+    api = kube_api()
+    for o in [m.ingress_class("kubengx")] + m.backend_service(bk, "svc-a",
+                                                              "a"):
+        api.create(o)
+    api.create(secret("basic-auth", {"auth": "foo:{PLAIN}one\n"}))
+    api.create(m.ingress("web", [m.rule(HOST, m.path("/", "svc-a", 80))],
+                         annotations=BASIC))
+    # nginx's workers read the users as the user that wrote them (the
+    # image runs both as uid 101; here both as root)
+    d = tmp_path / "ctl"
+    d.mkdir()
+    conf = d / "main.conf"
+    conf.write_text(
+        "user root;\ndaemon off;\nmaster_process on;\nworker_processes 1;\n"
+        "pid %(d)s/nginx.pid;\nerror_log stderr notice;\n"
+        "events { worker_connections 64; }\n"
+        "http {\n    access_log off;\n"
+        "    client_body_temp_path %(d)s/tmp/client_body;\n"
+        "    proxy_temp_path %(d)s/tmp/proxy;\n"
+        "    fastcgi_temp_path %(d)s/tmp/fastcgi;\n"
+        "    uwsgi_temp_path %(d)s/tmp/uwsgi;\n"
+        "    scgi_temp_path %(d)s/tmp/scgi;\n"
+        "    include %(d)s/kubengx.conf;\n}\n" % {"d": d})
+    ctl = controllers(api, args=["--nginx-conf", str(conf)]).wait_ready()
+
+    def get(pw):
+        h = {"Authorization": "Basic " + base64.b64encode(
+            ("foo:" + pw).encode()).decode()}
+        return harness.http_request(ctl.http_port, "/x", host=HOST,
+                                    headers=h, timeout=5)
+
+    harness.wait_for(lambda: get("one").backend == "a", 15, "password one")
+    assert get("two").status == 401
+    sec = api.get("/api/v1/namespaces/default/secrets/basic-auth")
+    sec["data"] = secret("x", {"auth": "foo:{PLAIN}two\n"})["data"]
+    api.replace(sec)
+    harness.wait_for(lambda: get("two").backend == "a", 15, "password two")
+    assert get("one").status == 401
