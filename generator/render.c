@@ -246,8 +246,8 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
                         route->hostless ? " (rule without host)" : "");
     }
 
+    kngx_ann_emit_access(r->b, ann, r->certs_dir);
     kngx_ann_emit(r->b, ann, route);
-    kngx_ann_auth_emit(r->b, ann, r->certs_dir);
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
         || kngx_ann_connection(ann)

@@ -290,6 +290,15 @@ int kngx_ann_tls_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
 int kngx_ann_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
     const char *in);
 
+/* http.c: what a location of ann checks before every family's
+ * directives (a rewrite's "break" ends the rewrite phase): the client
+ * certificate checks, basic auth (dir: the certificate directory) */
+void kngx_ann_emit_access(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *dir);
+
+/* auth_tls.c: the $ssl_client_verify and subject checks */
+void kngx_ann_tls_checks(kngx_buf_t *b, const kngx_ann_t *ann);
+
 /* auth_basic.c: auth_basic and auth_basic_user_file DIR/FILE, when ann
  * asks (dir: the certificate directory, quoted-safe) */
 void kngx_ann_auth_emit(kngx_buf_t *b, const kngx_ann_t *ann,

@@ -29,7 +29,9 @@
  * certificate) or in a rule without host.  Requests over plain http to
  * a host served over both get 400 from "on" routes.  Every route with
  * these annotations gets ssl-client-verify, ssl-client-subject-dn and
- * ssl-client-issuer-dn headers upstream, as ingress-nginx.
+ * ssl-client-issuer-dn headers upstream, as ingress-nginx.  The checks
+ * come first in the location (http.c), before any other family's
+ * rewrite directives: a rewrite-target's "break" would skip them.
  */
 
 #include <string.h>
@@ -332,12 +334,12 @@ kngx_ann_tls_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
 }
 
 
-static void
-kngx_ann_tls_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r)
+void
+kngx_ann_tls_checks(kngx_buf_t *b, const kngx_ann_t *ann)
 {
-    const kngx_ann_tls_t  *c = conf;
+    const kngx_ann_tls_t  *c = kngx_ann_tls(ann);
 
-    if (c->file.name == NULL || c->verify == 3) {
+    if (c == NULL) {
         return;
     }
 
@@ -359,5 +361,5 @@ kngx_ann_tls_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r)
 
 const kngx_ann_family_t  kngx_ann_tls_family = {
     "tls", 9, sizeof(kngx_ann_tls_t),
-    kngx_ann_tls_parse, kngx_ann_tls_finish, kngx_ann_tls_emit
+    kngx_ann_tls_parse, kngx_ann_tls_finish, NULL
 };

@@ -34,6 +34,14 @@ kngx_ann_http(kngx_buf_t *b, const kngx_plan_t *p)
 }
 
 
+void
+kngx_ann_emit_access(kngx_buf_t *b, const kngx_ann_t *ann, const char *dir)
+{
+    kngx_ann_tls_checks(b, ann);
+    kngx_ann_auth_emit(b, ann, dir);
+}
+
+
 const kngx_ann_file_t *
 kngx_ann_file(const kngx_ann_t *ann, unsigned n)
 {

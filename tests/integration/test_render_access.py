@@ -765,3 +765,22 @@ def test_controller_reads_opaque_auth_secret_and_its_changes(
     api.replace(sec)
     harness.wait_for(lambda: get("two").backend == "a", 15, "password two")
     assert get("one").status == 401
+
+
+def test_client_cert_checks_come_before_a_rewrite_break(tmp_path):
+    """rewrite-target ends the location's rewrite directives with "break":
+    the certificate checks must come before it, or they would be
+    skipped."""
+    ca = make_ca(tmp_path, "ca")
+    crt, key = m.self_signed(tmp_path, HOST)
+    ann = dict(TLS, **{P + "auth-tls-match-cn": "CN=alice",
+                       P + "rewrite-target": "/"})
+    o = objs(ann, [ca_secret(ca), m.secret_tls("host-tls", crt, key)])
+    o[-3]["spec"]["tls"] = [{"hosts": [HOST], "secretName": "host-tls"}]
+    f = m.write_manifests(tmp_path / "in", o)
+    rc, _, err, conf = m.render(f, tmp_path / "out")
+    assert rc == 0, err
+    host = conf[conf.index('server_name "%s"' % HOST):]
+    assert "break;" in host, host
+    for check in ("$ssl_client_verify != SUCCESS", "$ssl_client_s_dn !~"):
+        assert host.index(check) < host.index("break;"), host
