@@ -266,6 +266,11 @@ typedef struct {
 
 const kngx_ann_file_t *kngx_ann_file(const kngx_ann_t *ann, unsigned n);
 
+/* auth_basic.c: "NAME" or "NS/NAME" of a Secret in ctx->ing's namespace
+ * -> *name; 0 or KNGX_ANN_BAD */
+int kngx_ann_secret_name(kngx_ann_ctx_t *ctx, const char *v,
+    const char **name);
+
 /* auth_basic.c: the htpasswd file of ann, or NULL */
 const kngx_ann_file_t *kngx_ann_auth_file(const kngx_ann_t *ann);
 

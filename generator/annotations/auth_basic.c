@@ -53,11 +53,38 @@ static const char *const  kngx_auth_hashes[] = {
 };
 
 
+int
+kngx_ann_secret_name(kngx_ann_ctx_t *ctx, const char *v, const char **name)
+{
+    const char  *slash, *why;
+
+    slash = strchr(v, '/');
+    if (slash) {
+        if ((size_t) (slash - v) != strlen(ctx->ing->meta.ns)
+            || strncmp(v, ctx->ing->meta.ns, slash - v) != 0)
+        {
+            ctx->why = "must name a Secret in the Ingress's own namespace, "
+                       "not";
+            return KNGX_ANN_BAD;
+        }
+        v = slash + 1;
+    }
+
+    if (kngx_name_check(KNGX_NAME_SUBDOMAIN, v, &why) != 0) {
+        ctx->why = "must be a Secret name, not";
+        return KNGX_ANN_BAD;
+    }
+
+    *name = v;
+    return KNGX_ANN_OK;
+}
+
+
 static int
 kngx_ann_auth_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 {
     kngx_ann_auth_t  *c = conf;
-    const char       *s, *slash, *why;
+    const char       *s;
 
     switch (id) {
 
@@ -72,25 +99,7 @@ kngx_ann_auth_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
         return KNGX_ANN_OK;
 
     case KNGX_AU_SECRET:
-        slash = strchr(v, '/');
-        if (slash) {
-            if ((size_t) (slash - v) != strlen(ctx->ing->meta.ns)
-                || strncmp(v, ctx->ing->meta.ns, slash - v) != 0)
-            {
-                ctx->why = "must name a Secret in the Ingress's own "
-                           "namespace, not";
-                return KNGX_ANN_BAD;
-            }
-            v = slash + 1;
-        }
-
-        if (kngx_name_check(KNGX_NAME_SUBDOMAIN, v, &why) != 0) {
-            ctx->why = "must be a Secret name, not";
-            return KNGX_ANN_BAD;
-        }
-
-        c->secret = v;
-        return KNGX_ANN_OK;
+        return kngx_ann_secret_name(ctx, v, &c->secret);
 
     case KNGX_AU_SECRET_TYPE:
         if (strcmp(v, "auth-file") == 0 || strcmp(v, "auth-map") == 0) {

@@ -61,7 +61,7 @@ static int
 kngx_ann_tls_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 {
     kngx_ann_tls_t  *c = conf;
-    const char      *slash, *why, *s;
+    const char      *why, *s;
     unsigned         on, groups;
     int              i;
     char             q[1100];
@@ -69,25 +69,7 @@ kngx_ann_tls_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
     switch (id) {
 
     case KNGX_TL_SECRET:
-        slash = strchr(v, '/');
-        if (slash) {
-            if ((size_t) (slash - v) != strlen(ctx->ing->meta.ns)
-                || strncmp(v, ctx->ing->meta.ns, slash - v) != 0)
-            {
-                ctx->why = "must name a Secret in the Ingress's own "
-                           "namespace, not";
-                return KNGX_ANN_BAD;
-            }
-            v = slash + 1;
-        }
-
-        if (kngx_name_check(KNGX_NAME_SUBDOMAIN, v, &why) != 0) {
-            ctx->why = "must be a Secret name, not";
-            return KNGX_ANN_BAD;
-        }
-
-        c->secret = v;
-        return KNGX_ANN_OK;
+        return kngx_ann_secret_name(ctx, v, &c->secret);
 
     case KNGX_TL_VERIFY:
         for (i = 0; kngx_tls_verify[i]; i++) {
