@@ -19,6 +19,9 @@
  *                               backend, "A, B" of [A-Za-z0-9-]
  *   auth-request-redirect       the X-Auth-Request-Redirect header sent to
  *                               the auth URL (default $request_uri)
+ *   auth-always-set-cookie      "true": the auth answer's Set-Cookie goes
+ *                               to the client with every status (else
+ *                               only with 2xx and 3xx, as ingress-nginx)
  *
  * The URLs may use the variables ingress-nginx's documentation uses:
  * $host, $http_host, $scheme, $request_uri, $escaped_request_uri (the
@@ -67,6 +70,7 @@ typedef struct {
     char              headers[KNGX_EXT_HEADERS][64];
     size_t            nheaders;
     unsigned          name;         /* the host needs the resolver */
+    unsigned          always_cookie;
     char              id[KNGX_NAME_CERT_MAX + 1];   /* NS_NAME */
 } kngx_ann_ext_t;
 
@@ -333,6 +337,9 @@ kngx_ann_ext_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
     case KNGX_EX_HEADERS:
         return kngx_ann_ext_headers(ctx, c, v);
 
+    case KNGX_EX_COOKIE:
+        return kngx_ann_bool(ctx, v, &c->always_cookie);
+
     default:    /* KNGX_EX_REDIRECT */
         c->redirect = kngx_ann_ext_text(ctx, v, strlen(v));
         if (c->redirect == NULL || *v == '\0') {
@@ -442,8 +449,11 @@ kngx_ann_ext_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r)
         return;
     }
 
-    kngx_buf_printf(b, "        auth_request \"/_kubengx|auth|%s\";\n",
-                    c->id);
+    kngx_buf_printf(b, "        auth_request \"/_kubengx|auth|%s\";\n"
+                    "        auth_request_set $kubengx_auth_cookie "
+                    "$upstream_http_set_cookie;\n"
+                    "        add_header Set-Cookie $kubengx_auth_cookie%s;\n",
+                    c->id, c->always_cookie ? " always" : "");
 
     for (i = 0; i < c->nheaders; i++) {
         kngx_ann_ext_upvar(c->headers[i], var, sizeof(var));
@@ -533,6 +543,8 @@ kngx_ann_ext_locations(kngx_buf_t *b, const kngx_ann_ext_t *c,
 
     if (c->signin) {
         kngx_buf_printf(b, "    location @kubengx_signin_%s {\n"
+                        "        add_header Set-Cookie $kubengx_auth_cookie;"
+                        "\n"
                         "        return 302 \"%s\";\n"
                         "    }\n", c->id, c->signin);
     }

@@ -61,7 +61,8 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("app-root", rewrite, KNGX_RW_APP_ROOT,
       "302 to the path for \"/\" only, as ingress-nginx; the path must be "
       "a plain absolute path"),
-    A("auth-always-set-cookie"),
+    D("auth-always-set-cookie", external, KNGX_EX_COOKIE,
+      EXT_NOTE),
     A("auth-cache-duration"),
     A("auth-cache-key"),
     A("auth-keepalive"),

@@ -293,10 +293,12 @@ class AuthServer:
                     self.send_header("X-Auth-Request-Email",
                                      "alice@example.com")
                     self.send_header("X-Not-Passed", "secret")
+                    self.send_header("Set-Cookie", "_oauth2_proxy=fresh")
                 elif "_oauth2_proxy=banned" in cookie:
                     self.send_response(403)
                 else:
                     self.send_response(401)
+                    self.send_header("Set-Cookie", "csrf=1")
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -342,6 +344,7 @@ def test_external_auth_text(tmp_path):
     loc = location(conf)
     assert 'auth_request "/_kubengx|auth|default_ing";' in loc, loc
     assert "auth_request_set $kubengx_auth_0 $upstream_http_x_user;" in loc
+    assert "add_header Set-Cookie $kubengx_auth_cookie;" in loc
     assert 'proxy_set_header "X-User" $kubengx_auth_0;' in loc
     # the server's headers again: a location's replace them
     assert "proxy_set_header X-Forwarded-For" in loc
@@ -383,6 +386,7 @@ def test_external_auth_text(tmp_path):
     ("auth-response-headers", "X-User;evil"),
     ("auth-response-headers", "X-User: x"),
     ("auth-request-redirect", "$request_body"),
+    ("auth-always-set-cookie", "yes"),
 ])
 def test_bad_external_auth_refuses_the_ingress(tmp_path, key, value):
     ann = {P + "auth-url": "http://auth.example.com/check", P + key: value}
@@ -415,6 +419,9 @@ def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
     assert seen["x-auth-request-user"] == "alice"
     assert seen["x-auth-request-email"] == "alice@example.com"
     assert "x-not-passed" not in seen
+    # the auth answer's cookie goes to the client (oauth2-proxy refreshes
+    # its session so)
+    assert r.headers.get("set-cookie") == "_oauth2_proxy=fresh", r.headers
     assert seen["x-forwarded-host"] == HOST
     method, path, hdrs = auth_server.seen[-1]
     hdrs = {k.lower(): v for k, v in hdrs.items()}
@@ -428,6 +435,7 @@ def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
     assert r.status == 302 and r.backend is None, r
     assert r.headers["location"] == \
         "https://%s/oauth2/start?rd=/x?a=1" % HOST, r.headers
+    assert r.headers.get("set-cookie") == "csrf=1", r.headers
     r = get(path="/z/w")
     assert r.headers["location"] == "https://%s/oauth2/start?rd=/z/w" % HOST
     # a URI a query value cannot hold raw keeps its path (no escaping
@@ -440,11 +448,13 @@ def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
     # the internal location is not reachable from outside
     assert get("good", "/_kubengx%7Cauth%7Cdefault_ing").status == 404
 
-    # without auth-signin, 401 is the answer; POST as the auth method
+    # without auth-signin, 401 is the answer; POST as the auth method;
+    # auth-always-set-cookie: the cookie with a 401 too
     s.up(stack_objects(bk, {
         P + "auth-url": "http://127.0.0.1:%d/oauth2/auth" % auth_server.port,
-        P + "auth-method": "POST"}))
+        P + "auth-method": "POST", P + "auth-always-set-cookie": "true"}))
     harness.wait_for(lambda: get().status == 401, 15, "401 without signin")
+    assert get().headers.get("set-cookie") == "csrf=1"
     assert get("good").backend == "web"
     assert auth_server.seen[-1][0] == "POST"
 
@@ -454,7 +464,6 @@ def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
 # every access-control annotation ingress-nginx documents that kubengx does
 # not implement, with a value of the documented shape
 NOT_IMPLEMENTED = {
-    "auth-always-set-cookie": "true",
     "auth-cache-duration": "200 202 401 5m",
     "auth-cache-key": "$remote_user$http_authorization",
     "auth-keepalive": "10",
