@@ -793,3 +793,41 @@ def test_client_cert_checks_come_before_a_rewrite_break(tmp_path):
     assert "break;" in host, host
     for check in ("$ssl_client_verify != SUCCESS", "$ssl_client_s_dn !~"):
         assert host.index(check) < host.index("break;"), host
+
+
+@pytest.mark.parametrize("mode", ["static", "module"])
+def test_external_auth_in_cluster_service_name(tmp_path, nginx_factory,
+                                               kube_api, backends,
+                                               auth_server, mode):
+    """auth-url naming a Service by its cluster DNS name, resolved per
+    request through --resolver (a stand-in DNS server); a name DNS does
+    not know fails closed (500), never open."""
+    from dns_server import DNSServer
+    dns = DNSServer({"oauth2-proxy.auth.svc.cluster.local": "127.0.0.1"})
+    try:
+        bk = backends("web")
+        s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+        url = "http://oauth2-proxy.auth.svc.cluster.local:%d/oauth2/auth" \
+            % auth_server.port
+        s.up(stack_objects(bk, {P + "auth-url": url}), "--resolver",
+             "127.0.0.1:%d" % dns.port)
+
+        def get(cookie=None):
+            h = {"Cookie": "_oauth2_proxy=" + cookie} if cookie else {}
+            return harness.http_request(s.http_port, "/x", host=HOST,
+                                        headers=h)
+
+        harness.wait_for(lambda: get("good").backend == "web", 15,
+                         "allowed through the Service name")
+        assert get().status == 401
+        assert ("oauth2-proxy.auth.svc.cluster.local", 1) in dns.queries
+        assert auth_server.seen[-1][2]["Host"] == \
+            "oauth2-proxy.auth.svc.cluster.local:%d" % auth_server.port
+
+        s.up(stack_objects(bk, {P + "auth-url": url.replace(
+            "oauth2-proxy.", "nobody.")}), "--resolver",
+            "127.0.0.1:%d" % dns.port)
+        harness.wait_for(lambda: get("good").status == 500, 15,
+                         "500 when the name does not resolve")
+    finally:
+        dns.stop()
