@@ -249,32 +249,72 @@ kngx_dec_secret_value(kngx_dec_t *d, json_t *data, json_t *sdata,
 }
 
 
-/* one key of data or stringData into sec->data (tls.* are sec's own) */
+/*
+ * One key of data or stringData into sec->data (tls.* are sec's own).
+ * Quietly: a value that is no string, no base64 or holds a NUL byte is
+ * kept as NULL, for the annotation that names it to refuse (a Secret's
+ * other keys never made it an error before they were read).
+ */
 static void
 kngx_dec_secret_key(kngx_dec_t *d, json_t *data, json_t *sdata,
     kngx_secret_t *sec, const char *k)
 {
-    const char  *val;
-    size_t       len = 0;
+    json_t          *v;
+    unsigned char   *raw;
+    char            *val = NULL;
+    size_t           n;
+    kube_err_t       err;
+    kngx_kv_t       *kv;
 
     if (strcmp(k, "tls.crt") == 0 || strcmp(k, "tls.key") == 0) {
         return;
     }
 
-    val = kngx_dec_secret_value(d, data, sdata, k, &len);
-    if (val == NULL) {
-        return;
-    }
-
-    sec->data[sec->ndata].key = kube_arena_strdup(d->m->arena, k);
-    sec->data[sec->ndata].value = strlen(val) == len ? val : NULL;
-
-    if (sec->data[sec->ndata].key == NULL) {
+    kv = &sec->data[sec->ndata];
+    kv->key = kube_arena_strdup(d->m->arena, k);
+    if (kv->key == NULL) {
         d->nomem = 1;
         return;
     }
 
     sec->ndata++;
+
+    v = sdata ? json_object_get(sdata, k) : NULL;
+
+    if (json_is_string(v)) {
+        n = json_string_length(v);
+        if (strlen(json_string_value(v)) == n) {
+            kv->value = kube_arena_strdup(d->m->arena, json_string_value(v));
+            if (kv->value == NULL) {
+                d->nomem = 1;
+            }
+        }
+        return;
+    }
+
+    v = data ? json_object_get(data, k) : NULL;
+    if (!json_is_string(v)) {
+        return;
+    }
+
+    raw = kube_base64_decode(json_string_value(v), json_string_length(v),
+                             &n, &err);
+    if (raw == NULL) {
+        return;
+    }
+
+    if (memchr(raw, '\0', n) == NULL) {
+        val = kube_arena_alloc(d->m->arena, n + 1);
+        if (val == NULL) {
+            d->nomem = 1;
+        } else {
+            memcpy(val, raw, n);
+            val[n] = '\0';
+        }
+    }
+
+    free(raw);
+    kv->value = val;
 }
 
 

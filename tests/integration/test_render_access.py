@@ -831,3 +831,23 @@ def test_external_auth_in_cluster_service_name(tmp_path, nginx_factory,
                          "500 when the name does not resolve")
     finally:
         dns.stop()
+
+
+def test_other_secret_keys_are_read_quietly(tmp_path):
+    """Secrets' other keys are read for auth-secret and auth-tls-secret
+    only: one that is no base64 is no error for a TLS Secret, and refuses
+    the Ingress that names it for its users."""
+    crt, key = m.self_signed(tmp_path, HOST)
+    tls = m.secret_tls("host-tls", crt, key)
+    tls["data"]["junk"] = "!!! not base64 !!!"
+    bad = secret("basic-auth", {})
+    bad["data"] = {"auth": "!!! not base64 !!!"}
+    o = objs(BASIC, [tls, bad])
+    o[-3]["spec"]["tls"] = [{"hosts": [HOST], "secretName": "host-tls"}]
+    f = m.write_manifests(tmp_path / "in", o)
+    rc, _, err, conf = m.render(f, tmp_path / "out")
+    assert rc == 0, err
+    assert "base64" not in err, err
+    assert not served(conf)
+    assert any("auth-secret" in w and "no user" in w
+               for w in m.warnings(err)), err
