@@ -571,10 +571,11 @@ kngx_render_main(int argc, char **argv)
         snprintf(certs_abs + len, sizeof(certs_abs) - len, "/certs");
         ro.certs_dir = certs_abs;
 
-    } else if (p->ncerts) {
+    } else if (p->ncerts || kngx_render_ann_files(p)) {
         fprintf(stderr, "kubengx: warning: -o - writes no certificate "
-                "files; the config names them under \"certs/\" (use -o DIR "
-                "or --certs-path)\n");
+                "files (nor basic-auth users or client CAs); the config "
+                "names them under \"certs/\" (use -o DIR or "
+                "--certs-path)\n");
     }
 
     conf = kngx_render(p, &ro, &len, &rerr);

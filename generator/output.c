@@ -152,6 +152,24 @@ kngx_output_ann_file(const kngx_plan_t *p, size_t i, unsigned n)
 }
 
 
+int
+kngx_render_ann_files(const kngx_plan_t *p)
+{
+    size_t    i;
+    unsigned  n;
+
+    for (i = 0; i < p->ningresses; i++) {
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            if (kngx_output_ann_file(p, i, n)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 /* whether file is a certificate or an annotation file p uses */
 static int
 kngx_cert_used(const kngx_plan_t *p, const char *file)
@@ -231,13 +249,7 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
     unsigned                n;
     char                    path[4200];
 
-    for (i = 0; i < p->ningresses; i++) {
-        if (kngx_output_ann_file(p, i, 0) || kngx_output_ann_file(p, i, 1)) {
-            break;
-        }
-    }
-
-    if (p->ncerts == 0 && i == p->ningresses) {
+    if (p->ncerts == 0 && !kngx_render_ann_files(p)) {
         return 0;
     }
 

@@ -31,7 +31,8 @@
  * lenient default (balance.c).
  *
  * An Ingress carrying an access-control annotation kubengx does not
- * implement (auth-*, *-source-range, satisfy, ModSecurity) is not served
+ * implement (auth-cache-*, auth-keepalive*, auth-proxy-set-headers,
+ * satisfy, ModSecurity) is not served
  * at all (fail closed), so that a protected route never becomes public
  * during a migration, unless the caller ignores unsupported annotations
  * (--unsupported-annotations=ignore).
@@ -200,8 +201,9 @@ int kngx_ann_unsupported_parse(const char *s, int *ignore);
 "      --unsupported-annotations refuse|ignore\n"                           \
 "                           refuse (default): an Ingress with an access-\n"  \
 "                           control annotation kubengx does not implement\n" \
-"                           (auth-*, *-source-range, satisfy,\n"            \
-"                           ModSecurity) is not served (fail closed);\n"    \
+"                           (auth-cache-*, auth-keepalive*, auth-proxy-\n" \
+"                           set-headers, satisfy, ModSecurity) is not\n"   \
+"                           served (fail closed);\n"                       \
 "                           ignore: served without it (a warning)\n"
 
 /* "honoured", "different", "elsewhere", "not supported", ... */

@@ -453,9 +453,11 @@ def test_external_auth_through_nginx(tmp_path, nginx_factory, kube_api,
     s.up(stack_objects(bk, {
         P + "auth-url": "http://127.0.0.1:%d/oauth2/auth" % auth_server.port,
         P + "auth-method": "POST", P + "auth-always-set-cookie": "true"}))
-    harness.wait_for(lambda: get().status == 401, 15, "401 without signin")
-    assert get().headers.get("set-cookie") == "csrf=1"
-    assert get("good").backend == "web"
+    # (module mode: the table fills after nginx starts)
+    harness.wait_for(lambda: get("good").backend == "web", 15,
+                     "the backend again")
+    r = get()
+    assert r.status == 401 and r.headers.get("set-cookie") == "csrf=1", r
     assert auth_server.seen[-1][0] == "POST"
 
 
@@ -851,3 +853,11 @@ def test_other_secret_keys_are_read_quietly(tmp_path):
     assert not served(conf)
     assert any("auth-secret" in w and "no user" in w
                for w in m.warnings(err)), err
+
+
+def test_stdout_render_warns_that_user_files_are_not_written(tmp_path):
+    f = m.write_manifests(tmp_path / "in", objs(BASIC, [
+        secret("basic-auth", {"auth": "u:{PLAIN}p\n"})]))
+    rc, out, err, conf = m.render(f, None)
+    assert rc == 0 and "auth_basic_user_file" in conf, err
+    assert "basic-auth users" in err, err
