@@ -25,8 +25,9 @@ const kngx_command_t  kngx_cmd_controller = {
 
 "Usage: kubengx controller [OPTIONS]\n"
 "\n"
-"Watch Ingresses, Services, IngressClasses and kubernetes.io/tls Secrets\n"
-"(and EndpointSlices with --endpoints static), render them into nginx\n"
+"Watch Ingresses, Services, IngressClasses and Secrets (TLS, and the\n"
+"basic authentication users of auth-secret), and EndpointSlices with\n"
+"--endpoints static, render them into nginx\n"
 "config like `kubengx render`, and run nginx as a child.  Only when the\n"
 "text or a certificate changed is the config tested with nginx -t,\n"
 "written atomically and nginx reloaded.  When nginx -t rejects it, more\n"

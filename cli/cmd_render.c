@@ -145,10 +145,11 @@ kngx_render_certs_dir(const kngx_options_t *o, const kngx_plan_t *p,
     }
 
     if (strcmp(o->output, "-") == 0) {
-        if (p->ncerts) {
+        if (p->ncerts || kngx_render_ann_files(p)) {
             fprintf(stderr, "kubengx: warning: -o - writes no certificate "
-                    "files; the config names them under \"certs/\" (use -o "
-                    "DIR or --certs-path)\n");
+                    "files (nor basic-auth users or client CAs); the config "
+                    "names them under \"certs/\" (use -o DIR or "
+                    "--certs-path)\n");
         }
 
         return NULL;

@@ -22,15 +22,18 @@
 #include "controller_log.h"
 #include "controller_sync_int.h"
 #include "digest.h"
+#include "annotations/annotations.h"
 
 
 static void
 kngx_ctl_job_hash(const char *conf, size_t len, const kngx_plan_t *p,
     unsigned char out[32])
 {
-    kngx_sha256_t         c;
-    const kngx_secret_t  *s;
-    size_t                i;
+    kngx_sha256_t           c;
+    const kngx_secret_t    *s;
+    const kngx_ann_file_t  *f;
+    size_t                  i;
+    unsigned                n;
 
     /*
      * The header line carries the digest of the whole input, which
@@ -60,6 +63,25 @@ kngx_ctl_job_hash(const char *conf, size_t len, const kngx_plan_t *p,
         kngx_sha256_update(&c, "\0", 1);
         if (s->cert) {
             kngx_sha256_update(&c, s->cert, s->cert_len);
+        }
+        kngx_sha256_update(&c, "\0", 1);
+        if (p->certs[i].ca && s->ca) {  /* proxy-ssl-secret's ca.crt */
+            kngx_sha256_update(&c, s->ca, s->ca_len);
+        }
+    }
+
+    /* the users of basic authentication and the CAs of client
+     * certificates (annotations/) */
+    for (i = 0; i < p->ningresses; i++) {
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            f = kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]), n);
+            if (f == NULL) {
+                continue;
+            }
+
+            kngx_sha256_update(&c, "\0file\0", 6);
+            kngx_sha256_update(&c, f->name, strlen(f->name) + 1);
+            kngx_sha256_update(&c, f->data, f->len);
         }
     }
 

@@ -65,7 +65,9 @@ static const struct {
     { "Service", "v1", "/api/v1", "services", NULL },
     { "IngressClass", "networking.k8s.io/v1", "/apis/networking.k8s.io/v1",
       "ingressclasses", NULL },
-    { "Secret", "v1", "/api/v1", "secrets", "type=kubernetes.io/tls" },
+    /* every type: basic authentication reads Opaque ones
+     * (annotations/auth_basic.c) */
+    { "Secret", "v1", "/api/v1", "secrets", NULL },
     { "EndpointSlice", "discovery.k8s.io/v1", "/apis/discovery.k8s.io/v1",
       "endpointslices", NULL },
     { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },

@@ -249,6 +249,112 @@ kngx_dec_secret_value(kngx_dec_t *d, json_t *data, json_t *sdata,
 }
 
 
+/*
+ * One key of data or stringData into sec->data (tls.* are sec's own).
+ * Quietly: a value that is no string, no base64 or holds a NUL byte is
+ * kept as NULL, for the annotation that names it to refuse (a Secret's
+ * other keys never made it an error before they were read).
+ */
+static void
+kngx_dec_secret_key(kngx_dec_t *d, json_t *data, json_t *sdata,
+    kngx_secret_t *sec, const char *k)
+{
+    json_t          *v;
+    unsigned char   *raw;
+    char            *val = NULL;
+    size_t           n;
+    kube_err_t       err;
+    kngx_kv_t       *kv;
+
+    if (strcmp(k, "tls.crt") == 0 || strcmp(k, "tls.key") == 0) {
+        return;
+    }
+
+    kv = &sec->data[sec->ndata];
+    kv->key = kube_arena_strdup(d->m->arena, k);
+    if (kv->key == NULL) {
+        d->nomem = 1;
+        return;
+    }
+
+    sec->ndata++;
+
+    v = sdata ? json_object_get(sdata, k) : NULL;
+
+    if (json_is_string(v)) {
+        n = json_string_length(v);
+        if (strlen(json_string_value(v)) == n) {
+            kv->value = kube_arena_strdup(d->m->arena, json_string_value(v));
+            if (kv->value == NULL) {
+                d->nomem = 1;
+            }
+        }
+        return;
+    }
+
+    v = data ? json_object_get(data, k) : NULL;
+    if (!json_is_string(v)) {
+        return;
+    }
+
+    raw = kube_base64_decode(json_string_value(v), json_string_length(v),
+                             &n, &err);
+    if (raw == NULL) {
+        return;
+    }
+
+    if (memchr(raw, '\0', n) == NULL) {
+        val = kube_arena_alloc(d->m->arena, n + 1);
+        if (val == NULL) {
+            d->nomem = 1;
+        } else {
+            memcpy(val, raw, n);
+            val[n] = '\0';
+        }
+    }
+
+    free(raw);
+    kv->value = val;
+}
+
+
+/* the keys of data and stringData other than tls.crt and tls.key */
+static void
+kngx_dec_secret_data(kngx_dec_t *d, json_t *data, json_t *sdata,
+    kngx_secret_t *sec)
+{
+    json_t      *v;
+    const char  *k;
+    size_t       n;
+
+    n = (data ? json_object_size(data) : 0)
+        + (sdata ? json_object_size(sdata) : 0);
+    if (n == 0) {
+        return;
+    }
+
+    sec->data = kube_arena_calloc(d->m->arena, n, sizeof(kngx_kv_t));
+    if (sec->data == NULL) {
+        d->nomem = 1;
+        return;
+    }
+
+    if (sdata) {
+        json_object_foreach(sdata, k, v) {
+            kngx_dec_secret_key(d, data, sdata, sec, k);
+        }
+    }
+
+    if (data) {
+        json_object_foreach(data, k, v) {
+            if (sdata == NULL || json_object_get(sdata, k) == NULL) {
+                kngx_dec_secret_key(d, data, sdata, sec, k);
+            }
+        }
+    }
+}
+
+
 void
 kngx_dec_secret(kngx_dec_t *d, json_t *obj)
 {
@@ -278,6 +384,8 @@ kngx_dec_secret(kngx_dec_t *d, json_t *obj)
     sec.key = kngx_dec_secret_value(d, data, sdata, "tls.key",
                                     &sec.key_len);
     sec.ca = kngx_dec_secret_value(d, data, sdata, "ca.crt", &sec.ca_len);
+
+    kngx_dec_secret_data(d, data, sdata, &sec);
 
     if (d->failed || d->nomem) {
         return;

@@ -162,7 +162,8 @@ kngx_migrate_keys(const kngx_ingress_t *ing, size_t *n)
 
 /* the problems kubengx render would report about values and paths */
 static int
-kngx_migrate_values(const kngx_ingress_t *ing, kngx_ann_t **ann)
+kngx_migrate_values(const kngx_model_t *m, const kngx_ingress_t *ing,
+    kngx_ann_t **ann)
 {
     kube_arena_t  *arena;
     kngx_diags_t   diags;
@@ -174,7 +175,8 @@ kngx_migrate_values(const kngx_ingress_t *ing, kngx_ann_t **ann)
     memset(&diags, 0, sizeof(diags));
 
     arena = kube_arena_create(NULL, 0);
-    if (arena == NULL || kngx_ann_parse(arena, &diags, ing, 1, ann) != 0) {
+    if (arena == NULL || kngx_ann_parse(arena, &diags, m, ing, 1, ann) != 0)
+    {
         goto nomem;
     }
 
@@ -307,7 +309,7 @@ kngx_migrate_ingress(kngx_migrate_t *mg, const kngx_model_t *m,
     kngx_migrate_keys(ing, row->n);
     kngx_migrate_regex_note(m, ing);
 
-    bad = kngx_migrate_values(ing, &ann);
+    bad = kngx_migrate_values(m, ing, &ann);
     if (bad < 0) {
         return -1;
     }

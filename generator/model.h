@@ -243,6 +243,12 @@ typedef struct {
     size_t               key_len;
     const char          *ca;            /* decoded ca.crt, NULL if none */
     size_t               ca_len;
+    kngx_kv_t           *data;          /* the other keys of data and
+                                           stringData (stringData wins),
+                                           decoded; value NULL when it
+                                           holds a NUL byte (annotations/
+                                           auth_basic.c reads them) */
+    size_t               ndata;
 } kngx_secret_t;
 
 
@@ -558,6 +564,9 @@ typedef struct {
     unsigned               external:1;    /* a route proxies to an
                                              ExternalName: needs the
                                              resolver */
+    const void            *client_verify; /* client certificates asked
+                                             for (annotations/
+                                             auth_tls.c), or NULL */
 
     const char            *owner_ns;      /* namespace of the oldest
                                              Ingress routing the host */

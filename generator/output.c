@@ -10,6 +10,10 @@
  *   DIR/certs/NAME.pem      key + certificate chain of a TLS Secret,
  *                           mode 0600 (DIR/certs is 0700); for "ca+NAME"
  *                           the ca.crt of a proxy-ssl-secret
+ *   DIR/certs/NAME.auth     the users of a basic authentication Secret
+ *   DIR/certs/NAME.authmap  (annotations/auth_basic.c), mode 0600
+ *   DIR/certs/NAME.tlsca    the CA of client certificates (annotations/
+ *                           auth_tls.c), mode 0600
  *
  * Every file is written to a temporary name in its directory, flushed
  * (fsync) and renamed over the old one, so readers see the old or the new
@@ -30,6 +34,8 @@
 #include <unistd.h>
 
 #include "render.h"
+#include "plan_parts.h"
+#include "annotations/annotations.h"
 
 
 static int
@@ -139,21 +145,72 @@ failed:
 }
 
 
+/* the n-th annotation file of the i-th served Ingress, or NULL */
+static const kngx_ann_file_t *
+kngx_output_ann_file(const kngx_plan_t *p, size_t i, unsigned n)
+{
+    return kngx_ann_file(kngx_plan_ann(p, p->ingresses[i]), n);
+}
+
+
+int
+kngx_render_ann_files(const kngx_plan_t *p)
+{
+    size_t    i;
+    unsigned  n;
+
+    for (i = 0; i < p->ningresses; i++) {
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            if (kngx_output_ann_file(p, i, n)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/* whether file is a certificate or an annotation file p uses */
 static int
 kngx_cert_used(const kngx_plan_t *p, const char *file)
 {
-    size_t  i, n;
+    const kngx_ann_file_t  *f;
+    size_t                  i, len;
+    unsigned                n;
 
     for (i = 0; i < p->ncerts; i++) {
-        n = strlen(p->certs[i].name);
-        if (strncmp(file, p->certs[i].name, n) == 0
-            && strcmp(file + n, ".pem") == 0)
+        len = strlen(p->certs[i].name);
+        if (strncmp(file, p->certs[i].name, len) == 0
+            && strcmp(file + len, ".pem") == 0)
         {
             return 1;
         }
     }
 
+    for (i = 0; i < p->ningresses; i++) {
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            f = kngx_output_ann_file(p, i, n);
+            if (f && strcmp(f->name, file) == 0) {
+                return 1;
+            }
+        }
+    }
+
     return 0;
+}
+
+
+/* a name of the files kubengx writes under certs/ */
+static int
+kngx_cert_file(const char *name)
+{
+    size_t  len = strlen(name);
+
+    return (len > 4 && strcmp(name + len - 4, ".pem") == 0)
+           || (len > 5 && strcmp(name + len - 5, ".auth") == 0)
+           || (len > 8 && strcmp(name + len - 8, ".authmap") == 0)
+           || (len > 6 && strcmp(name + len - 6, ".tlsca") == 0);
 }
 
 
@@ -163,7 +220,6 @@ kngx_remove_stale_certs(const char *certs, const kngx_plan_t *p)
     DIR            *dir;
     struct dirent  *de;
     char            path[8400];
-    size_t          len;
 
     dir = opendir(certs);
     if (dir == NULL) {
@@ -171,11 +227,7 @@ kngx_remove_stale_certs(const char *certs, const kngx_plan_t *p)
     }
 
     while ((de = readdir(dir)) != NULL) {
-        len = strlen(de->d_name);
-
-        if (len < 5 || strcmp(de->d_name + len - 4, ".pem") != 0
-            || kngx_cert_used(p, de->d_name))
-        {
+        if (!kngx_cert_file(de->d_name) || kngx_cert_used(p, de->d_name)) {
             continue;
         }
 
@@ -191,12 +243,14 @@ int
 kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
     size_t err_size)
 {
-    const kngx_secret_t  *sec;
-    const char           *parts[3];
-    size_t                lens[3], i;
-    char                  path[4200];
+    const kngx_secret_t    *sec;
+    const kngx_ann_file_t  *f;
+    const char             *parts[3];
+    size_t                  lens[3], i;
+    unsigned                n;
+    char                    path[4200];
 
-    if (p->ncerts == 0) {
+    if (p->ncerts == 0 && !kngx_render_ann_files(p)) {
         return 0;
     }
 
@@ -238,6 +292,24 @@ kngx_output_write_certs(const char *certs, const kngx_plan_t *p, char *err,
             != 0)
         {
             return -1;
+        }
+    }
+
+    for (i = 0; i < p->ningresses; i++) {
+        for (n = 0; n < KNGX_ANN_NFILES; n++) {
+            f = kngx_output_ann_file(p, i, n);
+            if (f == NULL) {
+                continue;
+            }
+
+            snprintf(path, sizeof(path), "%s/%s", certs, f->name);
+
+            if (kngx_write_atomic(path, &f->data, &f->len, 1, 0600, err,
+                                  err_size)
+                != 0)
+            {
+                return -1;
+            }
         }
     }
 

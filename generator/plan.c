@@ -325,7 +325,7 @@ kngx_plan_select(kngx_plan_t *p)
         }
 
         if (kngx_ingress_is_ours(m, &co, &m->ingresses[i], &why)) {
-            if (kngx_ann_parse(p->arena, &p->diags, &m->ingresses[i],
+            if (kngx_ann_parse(p->arena, &p->diags, m, &m->ingresses[i],
                                p->opts.unsupported_ignore, &anns[i])
                 != 0)
             {
@@ -344,6 +344,13 @@ kngx_plan_select(kngx_plan_t *p)
 
             if (rc == 0) {
                 p->ingresses[p->ningresses++] = &m->ingresses[i];
+
+                /* an auth-url host resolved per request */
+                if (kngx_ann_ext_resolver(anns[i])
+                    && kngx_plan_resolver(p) != 0)
+                {
+                    return -1;
+                }
             }
 
         } else if (kngx_diag_add(&p->diags, p->arena, KNGX_DIAG_INFO,
@@ -522,6 +529,17 @@ kngx_plan_run(kngx_plan_t *p)
     }
 
     if (kngx_plan_finish_server(p, &p->catch_all, &flag_default) != 0) {
+        return -1;
+    }
+
+    /* client certificates: per host (annotations/auth_tls.c) */
+    for (i = 0; i < p->nservers; i++) {
+        if (kngx_ann_tls_plan(p, &p->servers[i]) != 0) {
+            return -1;
+        }
+    }
+
+    if (kngx_ann_tls_plan(p, &p->catch_all) != 0) {
         return -1;
     }
 

@@ -285,13 +285,16 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
 
     kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
                               route, "        ");
+    kngx_ann_emit_access(r->b, ann, r->certs_dir);
     kngx_ann_emit(r->b, ann, route, r->certs_dir);
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
-        || kngx_ann_connection(ann))
+        || kngx_ann_connection(ann)
+        || kngx_ann_upstream_headers(NULL, ann, NULL))
     {
         /* proxy_set_header in a location replaces the server's: all */
         kngx_render_proxy_headers(r, "        ", ann);
+        kngx_ann_upstream_headers(r->b, ann, "        ");
     }
 
     if (!kngx_render_canary(r->b, r->p, route, "        ")) {
@@ -526,13 +529,18 @@ kngx_render_resolver(kngx_render_t *r, const kngx_server_t *srv)
 
 
 static void
-kngx_render_cert(kngx_render_t *r, const char *name)
+kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
+    const char *name)
 {
     kngx_buf_printf(r->b,
         "    ssl_certificate \"%s/%s.pem\";\n"
         "    ssl_certificate_key \"%s/%s.pem\";\n",
         r->certs_dir, name, r->certs_dir, name);
     kngx_settings_tls(r->b, r->s);
+
+    if (srv) {
+        kngx_ann_tls_server(r->b, srv, r->certs_dir);
+    }
 }
 
 
@@ -563,7 +571,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
                         "    listen %s ssl%s;\n", r->http_listen,
                         r->https_listen, h2);
         kngx_render_server_name(r, srv);
-        kngx_render_cert(r, srv->cert_name);
+        kngx_render_cert(r, srv, srv->cert_name);
         kngx_render_hop(r);
 
     } else if (srv->tls) {
@@ -582,7 +590,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_buf_printf(r->b, "server {\n    listen %s ssl%s;\n",
                         r->https_listen, h2);
         kngx_render_server_name(r, srv);
-        kngx_render_cert(r, srv->cert_name);
+        kngx_render_cert(r, srv, srv->cert_name);
         kngx_render_hop(r);
 
     } else {
@@ -595,6 +603,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
     kngx_settings_locations(r->b, r->s);
+    kngx_ann_ext_server(r->b, srv, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
 }
 
@@ -732,6 +741,8 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
             "}\n\n");
     }
 
+    kngx_ann_http(&b, p);
+
     if (kngx_names_hash(p, &names_max, &bucket) != 0) {
         b.nomem = 1;
 
@@ -769,7 +780,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     if (p->default_cert) {
         kngx_buf_printf(&b, "    listen %s ssl%s default_server;\n",
                         r.https_listen, kngx_settings_tls_listen(r.s));
-        kngx_render_cert(&r, p->default_cert->name);
+        kngx_render_cert(&r, NULL, p->default_cert->name);
         kngx_render_hop(&r);
     }
 
@@ -780,6 +791,7 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     kngx_render_resolver(&r, &p->catch_all);
     kngx_render_routes(&r, &p->catch_all);
     kngx_settings_locations(&b, r.s);
+    kngx_ann_ext_server(&b, &p->catch_all, p->resolver);
     kngx_buf_printf(&b, "}\n\n");
 
     if (https && p->default_cert == NULL) {

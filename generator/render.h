@@ -91,6 +91,11 @@ int kngx_output_write(const char *dir, const char *conf, size_t len,
     const kngx_plan_t *p, char *err, size_t err_size);
 
 
+/* output.c: whether p's annotations need files beside the certificates
+ * (basic-auth users, client certificate CAs: annotations/) */
+int kngx_render_ann_files(const kngx_plan_t *p);
+
+
 /* write DIR/NAME atomically, mode 0644 (DIR made when missing) */
 int kngx_output_write_file(const char *dir, const char *name,
     const char *text, size_t len, char *err, size_t err_size);

@@ -16,9 +16,13 @@
  *   proxy.c      body size, buffers, timeouts, next upstream, HTTP version
  *   cors.c       enable-cors and cors-* (preflight answered by nginx)
  *   backend.c    backend-protocol, proxy-ssl-*, service-upstream
- *   limits.c     limit-rps, limit-rpm, limit-connections (zones per
- *                Ingress at the http level)
  *   logging.c    enable-access-log, enable-rewrite-log
+ *   access.c     whitelist-, allowlist-, denylist-source-range
+ *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
+ *   auth_external.c  auth-url, auth-signin, ... (auth_request)
+ *   auth_tls.c   auth-tls-* (client certificates)
+ *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
+ *   http.c       what they need at http level (maps, zones)
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -29,7 +33,8 @@
  * lenient default (balance.c).
  *
  * An Ingress carrying an access-control annotation kubengx does not
- * implement (auth-*, *-source-range, satisfy, ModSecurity) is not served
+ * implement (auth-cache-*, auth-keepalive*, auth-proxy-set-headers,
+ * satisfy, ModSecurity) is not served
  * at all (fail closed), so that a protected route never becomes public
  * during a migration, unless the caller ignores unsupported annotations
  * (--unsupported-annotations=ignore).
@@ -75,6 +80,7 @@ typedef struct {
 typedef struct {
     kube_arena_t             *arena;     /* the conf's (the plan's) */
     kngx_diags_t             *diags;     /* warnings go here */
+    const kngx_model_t       *model;     /* Secrets (auth_basic.c) */
     const kngx_ingress_t     *ing;
     const char               *key;       /* the whole key, for messages */
     const char               *why;       /* a parser's reason for
@@ -105,7 +111,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  8
+#define KNGX_ANN_NFAMILIES  12
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -140,9 +146,6 @@ enum {
     KNGX_LG_ACCESS = 1, KNGX_LG_REWRITE
 };
 
-enum {
-    KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT
-};
 
 enum {
     KNGX_PROTO_HTTP = 0, KNGX_PROTO_HTTPS, KNGX_PROTO_GRPC, KNGX_PROTO_GRPCS
@@ -152,6 +155,47 @@ enum {
     KNGX_CO_ENABLE = 1, KNGX_CO_ORIGIN, KNGX_CO_METHODS, KNGX_CO_HEADERS,
     KNGX_CO_EXPOSE, KNGX_CO_CREDS, KNGX_CO_MAXAGE
 };
+
+enum {
+    KNGX_AC_ALLOW = 1, KNGX_AC_DENY
+};
+
+enum {
+    KNGX_AU_TYPE = 1, KNGX_AU_SECRET, KNGX_AU_SECRET_TYPE, KNGX_AU_REALM
+};
+
+enum {
+    KNGX_EX_URL = 1, KNGX_EX_SIGNIN, KNGX_EX_METHOD, KNGX_EX_PARAM,
+    KNGX_EX_HEADERS, KNGX_EX_REDIRECT, KNGX_EX_COOKIE
+};
+
+enum {
+    KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT, KNGX_LI_WHITE,
+    KNGX_LI_RATE, KNGX_LI_AFTER
+};
+
+enum {
+    KNGX_TL_SECRET = 1, KNGX_TL_VERIFY, KNGX_TL_DEPTH, KNGX_TL_ERROR_PAGE,
+    KNGX_TL_PASS, KNGX_TL_MATCH_CN
+};
+
+
+/* access.c: a list of address ranges, each canonical "ADDR/LEN" */
+#define KNGX_ANN_CIDR_LEN  48
+
+typedef struct {
+    char                      s[KNGX_ANN_CIDR_LEN];
+} kngx_ann_cidr_t;
+
+typedef struct {
+    kngx_ann_cidr_t          *a;
+    size_t                    n;
+    size_t                    cap;
+} kngx_ann_cidrs_t;
+
+/* access.c: "CIDR, CIDR" appended to list: 0, KNGX_ANN_BAD, _NOMEM */
+int kngx_ann_cidrs(kngx_ann_ctx_t *ctx, const char *v,
+    kngx_ann_cidrs_t *list);
 
 
 /* one Ingress's parsed annotations */
@@ -181,8 +225,9 @@ int kngx_ann_unsupported_parse(const char *s, int *ignore);
 "      --unsupported-annotations refuse|ignore\n"                           \
 "                           refuse (default): an Ingress with an access-\n"  \
 "                           control annotation kubengx does not implement\n" \
-"                           (auth-*, *-source-range, satisfy,\n"            \
-"                           ModSecurity) is not served (fail closed);\n"    \
+"                           (auth-cache-*, auth-keepalive*, auth-proxy-\n" \
+"                           set-headers, satisfy, ModSecurity) is not\n"   \
+"                           served (fail closed);\n"                       \
 "                           ignore: served without it (a warning)\n"
 
 /* "honoured", "different", "elsewhere", "not supported", ... */
@@ -199,7 +244,8 @@ const char *kngx_ann_suggest(const char *name);
  * Returns -1 when out of memory.
  */
 int kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
-    const kngx_ingress_t *ing, int ignore_unsupported, kngx_ann_t **out);
+    const kngx_model_t *m, const kngx_ingress_t *ing,
+    int ignore_unsupported, kngx_ann_t **out);
 
 /* every family's http-level directives for Ingress ing (ann may be
  * NULL) */
@@ -242,7 +288,6 @@ extern const kngx_ann_family_t  kngx_ann_redirect_family;
 extern const kngx_ann_family_t  kngx_ann_proxy_family;
 extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_backend_family;
-extern const kngx_ann_family_t  kngx_ann_limits_family;
 extern const kngx_ann_family_t  kngx_ann_logging_family;
 
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
@@ -268,6 +313,70 @@ kngx_ann_backend_t *kngx_ann_backend(const kngx_ann_t *ann);
 
 /* backend.c: "proxy_pass" or "grpc_pass", the scheme in *scheme */
 const char *kngx_ann_pass(const kngx_ann_t *ann, const char **scheme);
+
+extern const kngx_ann_family_t  kngx_ann_access_family;
+extern const kngx_ann_family_t  kngx_ann_auth_family;
+extern const kngx_ann_family_t  kngx_ann_external_family;
+extern const kngx_ann_family_t  kngx_ann_limits_family;
+extern const kngx_ann_family_t  kngx_ann_tls_family;
+
+
+/* a file an Ingress's annotations need beside the certificates */
+typedef struct {
+    const char               *name;      /* file name (names.c's base and
+                                            a suffix of the family's) */
+    const char               *data;
+    size_t                    len;
+} kngx_ann_file_t;
+
+/* http.c: file n (0: basic auth users, 1: client certificate CA) of ann,
+ * or NULL when ann has none */
+#define KNGX_ANN_NFILES  2
+
+const kngx_ann_file_t *kngx_ann_file(const kngx_ann_t *ann, unsigned n);
+
+/* auth_basic.c: "NAME" or "NS/NAME" of a Secret in ctx->ing's namespace
+ * -> *name; 0 or KNGX_ANN_BAD */
+int kngx_ann_secret_name(kngx_ann_ctx_t *ctx, const char *v,
+    const char **name);
+
+/* auth_basic.c: the htpasswd file of ann, or NULL */
+const kngx_ann_file_t *kngx_ann_auth_file(const kngx_ann_t *ann);
+
+/* auth_tls.c: the CA file of ann, or NULL */
+const kngx_ann_file_t *kngx_ann_tls_file(const kngx_ann_t *ann);
+
+/* auth_tls.c: srv->client_verify from the oldest Ingress asking; routes
+ * that disagree refused (503, a warning).  -1 when out of memory */
+int kngx_ann_tls_plan(kngx_plan_t *p, kngx_server_t *srv);
+
+/* auth_tls.c: ssl_client_certificate, ssl_verify_client, ssl_verify_depth
+ * of srv (dir: the certificate directory) */
+void kngx_ann_tls_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const char *dir);
+
+/* auth_tls.c: the ssl-client-* headers (b NULL: whether any) */
+int kngx_ann_tls_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in);
+
+/* http.c: every family's proxy_set_header lines for a location (b NULL:
+ * whether any) */
+int kngx_ann_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in);
+
+/* http.c: what a location of ann checks before every family's
+ * directives (a rewrite's "break" ends the rewrite phase): the client
+ * certificate checks, basic auth (dir: the certificate directory) */
+void kngx_ann_emit_access(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *dir);
+
+/* auth_tls.c: the $ssl_client_verify and subject checks */
+void kngx_ann_tls_checks(kngx_buf_t *b, const kngx_ann_t *ann);
+
+/* auth_basic.c: auth_basic and auth_basic_user_file DIR/FILE, when ann
+ * asks (dir: the certificate directory, quoted-safe) */
+void kngx_ann_auth_emit(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *dir);
 
 /* balance.c: *balance NULL: round robin; "least_conn", "ewma", "hash" */
 void kngx_ann_balance(const kngx_ann_t *ann, const char **balance,
@@ -309,5 +418,28 @@ int kngx_ann_ssl_redirect(const kngx_ann_t *ann);
 /* an nginx double-quoted string for a value of a checked alphabet that
  * may hold "$" (rewrite replacements); -1 if it does not fit */
 int kngx_ann_quote(const char *s, char *out, size_t size);
+
+/* auth_external.c: whether ann's auth-url host is resolved per request */
+int kngx_ann_ext_resolver(const kngx_ann_t *ann);
+
+/* auth_external.c: whether a served Ingress uses external auth (render.c
+ * writes the $kubengx_escaped_request_uri map) */
+int kngx_ann_ext_escapes(const kngx_plan_t *p);
+
+/* auth_external.c: proxy_set_header of auth-response-headers (b NULL:
+ * only whether there are any) */
+int kngx_ann_ext_upstream_headers(kngx_buf_t *b, const kngx_ann_t *ann,
+    const char *in);
+
+/* auth_external.c: the auth and sign-in locations of srv's Ingresses */
+void kngx_ann_ext_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const char *resolver);
+
+/* limits.c: the zones of the served Ingresses' rate limits */
+void kngx_ann_limits_http(kngx_buf_t *b, const kngx_plan_t *p);
+
+/* http.c: what the annotations of the served Ingresses need at http
+ * level (maps, zones) */
+void kngx_ann_http(kngx_buf_t *b, const kngx_plan_t *p);
 
 #endif /* KNGX_ANNOTATIONS_H */

@@ -33,6 +33,11 @@
 #define CANARY    "canary releases: another part of kubengx"
 #define AFFINITY  "session affinity: another part of kubengx"
 #define NOT_YET   "not implemented yet"
+#define TLS_NOTE  "verified per host from the oldest Ingress asking; " \
+                  "\"on\" checked per location (400 or the error page)"
+#define LIMIT_NOTE "503; each replica counts on its own, as ingress-nginx"
+#define EXT_NOTE  "auth_request; $escaped_request_uri keeps a request URI " \
+                  "with & # + % ; only up to the first of them"
 
 
 
@@ -43,7 +48,9 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_cors_family, &kngx_ann_redirect_family,
     &kngx_ann_rewrite_family, &kngx_ann_proxy_family,
     &kngx_ann_balance_family, &kngx_ann_backend_family,
-    &kngx_ann_limits_family, &kngx_ann_logging_family
+    &kngx_ann_limits_family, &kngx_ann_logging_family,
+    &kngx_ann_access_family, &kngx_ann_auth_family,
+    &kngx_ann_external_family, &kngx_ann_tls_family
 };
 
 
@@ -51,35 +58,48 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     E("affinity", AFFINITY),
     E("affinity-canary-behavior", AFFINITY),
     E("affinity-mode", AFFINITY),
-    A("allowlist-source-range"),
+    H("allowlist-source-range", access, KNGX_AC_ALLOW),
     D("app-root", rewrite, KNGX_RW_APP_ROOT,
       "302 for \"/\" in the Ingress's own \"/\" route (ingress-nginx: the "
       "host's); a plain absolute path"),
-    A("auth-always-set-cookie"),
+    D("auth-always-set-cookie", external, KNGX_EX_COOKIE,
+      EXT_NOTE),
     A("auth-cache-duration"),
     A("auth-cache-key"),
     A("auth-keepalive"),
     A("auth-keepalive-requests"),
     A("auth-keepalive-share-vars"),
     A("auth-keepalive-timeout"),
-    A("auth-method"),
+    D("auth-method", external, KNGX_EX_METHOD,
+      EXT_NOTE),
     A("auth-proxy-set-headers"),
-    A("auth-realm"),
-    A("auth-request-redirect"),
-    A("auth-response-headers"),
-    A("auth-secret"),
-    A("auth-secret-type"),
-    A("auth-signin"),
-    A("auth-signin-redirect-param"),
+    H("auth-realm", auth, KNGX_AU_REALM),
+    D("auth-request-redirect", external, KNGX_EX_REDIRECT,
+      EXT_NOTE),
+    D("auth-response-headers", external, KNGX_EX_HEADERS,
+      EXT_NOTE),
+    H("auth-secret", auth, KNGX_AU_SECRET),
+    H("auth-secret-type", auth, KNGX_AU_SECRET_TYPE),
+    D("auth-signin", external, KNGX_EX_SIGNIN,
+      EXT_NOTE),
+    D("auth-signin-redirect-param", external, KNGX_EX_PARAM,
+      EXT_NOTE),
     S("auth-snippet"),
-    A("auth-tls-error-page"),
-    A("auth-tls-match-cn"),
-    A("auth-tls-pass-certificate-to-upstream"),
-    A("auth-tls-secret"),
-    A("auth-tls-verify-client"),
-    A("auth-tls-verify-depth"),
-    A("auth-type"),
-    A("auth-url"),
+    D("auth-tls-error-page", tls, KNGX_TL_ERROR_PAGE,
+      TLS_NOTE),
+    D("auth-tls-match-cn", tls, KNGX_TL_MATCH_CN,
+      TLS_NOTE),
+    D("auth-tls-pass-certificate-to-upstream", tls, KNGX_TL_PASS,
+      TLS_NOTE),
+    D("auth-tls-secret", tls, KNGX_TL_SECRET,
+      TLS_NOTE),
+    D("auth-tls-verify-client", tls, KNGX_TL_VERIFY,
+      TLS_NOTE),
+    D("auth-tls-verify-depth", tls, KNGX_TL_DEPTH,
+      TLS_NOTE),
+    H("auth-type", auth, KNGX_AU_TYPE),
+    D("auth-url", external, KNGX_EX_URL,
+      EXT_NOTE),
     D("backend-protocol", backend, KNGX_BE_PROTOCOL,
       "HTTP, AUTO_HTTP (as HTTP), HTTPS, GRPC, GRPCS; FCGI and AJP "
       "refuse the Ingress"),
@@ -109,7 +129,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("custom-headers", NOT_YET),
     U("custom-http-errors", NOT_YET),
     U("default-backend", NOT_YET),
-    A("denylist-source-range"),
+    H("denylist-source-range", access, KNGX_AC_DENY),
     U("disable-proxy-intercept-errors", NOT_YET),
     H("enable-access-log", logging, KNGX_LG_ACCESS),
     D("enable-cors", cors, KNGX_CO_ENABLE,
@@ -135,12 +155,12 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("influxdb-port", "no InfluxDB module in kubengx"),
     U("influxdb-server-name", "no InfluxDB module in kubengx"),
     H("limit-burst-multiplier", limits, KNGX_LI_MULT),
-    H("limit-connections", limits, KNGX_LI_CONN),
-    U("limit-rate", NOT_YET),
-    U("limit-rate-after", NOT_YET),
-    H("limit-rpm", limits, KNGX_LI_RPM),
-    H("limit-rps", limits, KNGX_LI_RPS),
-    U("limit-whitelist", NOT_YET),
+    D("limit-connections", limits, KNGX_LI_CONN, LIMIT_NOTE),
+    H("limit-rate", limits, KNGX_LI_RATE),
+    H("limit-rate-after", limits, KNGX_LI_AFTER),
+    D("limit-rpm", limits, KNGX_LI_RPM, LIMIT_NOTE),
+    D("limit-rps", limits, KNGX_LI_RPS, LIMIT_NOTE),
+    H("limit-whitelist", limits, KNGX_LI_WHITE),
     D("load-balance", balance, KNGX_BAL_LB,
       "round_robin, least_conn, ewma; another value: a warning and round "
       "robin"),
@@ -219,7 +239,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("use-regex", rewrite, KNGX_RW_USE_REGEX,
       "only the paths of the Ingress that asks become regexes (ingress-"
       "nginx: every path of the host); a PCRE subset"),
-    A("whitelist-source-range"),
+    H("whitelist-source-range", access, KNGX_AC_ALLOW),
     H("x-forwarded-prefix", rewrite, KNGX_RW_PREFIX),
 };
 
@@ -415,7 +435,8 @@ kngx_ann_one(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const kngx_kv_t *kv,
 
 int
 kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
-    const kngx_ingress_t *ing, int ignore_unsupported, kngx_ann_t **out)
+    const kngx_model_t *m, const kngx_ingress_t *ing,
+    int ignore_unsupported, kngx_ann_t **out)
 {
     kngx_ann_ctx_t  ctx;
     kngx_ann_t     *ann;
@@ -432,6 +453,7 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
     memset(&ctx, 0, sizeof(ctx));
     ctx.arena = arena;
     ctx.diags = diags;
+    ctx.model = m;
     ctx.ing = ing;
 
     for (i = 0; i < ing->meta.nannotations; i++) {

@@ -522,7 +522,7 @@ ALLOWED_DIRECTIVES = {
     "grpc_ssl_verify_depth", "proxy_ssl_session_reuse", "proxy_cookie_domain",
     "proxy_cookie_path", "limit_req_zone", "limit_req", "limit_conn_zone",
     "limit_conn", "rewrite_log",
-    "grpc_ssl_session_reuse",
+    "grpc_ssl_session_reuse", "limit_req_status", "limit_conn_status",
 }
 
 

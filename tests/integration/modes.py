@@ -73,7 +73,7 @@ class ModeStack:
         self.slices = [o for o in objs if o["kind"] == "Service"] + slices
         return self.rc
 
-    def up(self, objs, *flags, rc=0):
+    def up(self, objs, *flags, rc=0, main=""):
         got = self.render(objs, *flags)
         assert got == rc, "render exit %d (%s)\n%s" % (got, self.mode,
                                                        self.err)
@@ -93,7 +93,7 @@ class ModeStack:
             ports.append(self.https_port)
         self.nginx = self.factory(http=http, ports=ports,
                                   name="nginx-%s%d" % (self.mode, self.n),
-                                  module=self.mode == "module")
+                                  module=self.mode == "module", main=main)
         return self
 
     def warnings(self):

@@ -337,17 +337,32 @@ def test_cors_defaults(stack, backends):
 
 # --- never silent ---------------------------------------------------------
 
-def test_access_control_fails_closed(stack, backends):
-    """ingress-nginx's basic-auth example: kubengx has no auth, so the
-    route is not served rather than served unprotected."""
+def test_basic_auth_example_and_fail_closed(stack, backends):
+    """ingress-nginx's basic-auth example: without its Secret the route is
+    not served (closed); with it, 401 without the password and 200 with
+    it.  An access-control key kubengx does not implement (satisfy) keeps
+    the Ingress out unless --unsupported-annotations=ignore."""
+    import base64
     bk = backends("a")
     example(stack, bk, "auth.yaml")
     assert stack.get("/", "foo.bar.com").backend is None
     w = [x for x in stack.warnings() if "default/ingress-with-auth" in x]
-    assert any(P + "auth-type" in x and "fail closed" in x for x in w), w
-    example(stack, bk, "auth.yaml",
-            flags=("--unsupported-annotations=ignore",))
-    assert stack.backend_of("/", "foo.bar.com") == "a"
+    assert any("auth-secret" in x and "not served" in x for x in w), w
+    example(stack, bk, "auth.yaml", "auth-secret.yaml")
+    r = stack.get("/", "foo.bar.com")
+    assert r.status == 401 and r.backend is None, r
+    bad = "Basic " + base64.b64encode(b"foo:wrong").decode()
+    r = stack.get("/", "foo.bar.com", headers={"Authorization": bad})
+    assert r.backend is None, r
+    # 200 with the password: test_render_access.py (nginx's workers must
+    # read the users file, written 0600 by the user that renders)
+    stack.up(web(bk) + [ing("s", "s.example.com", {P + "satisfy": "any"})])
+    assert stack.get("/", "s.example.com").backend is None
+    w = [x for x in stack.warnings() if "default/s" in x]
+    assert any(P + "satisfy" in x and "fail closed" in x for x in w), w
+    stack.up(web(bk) + [ing("s", "s.example.com", {P + "satisfy": "any"})],
+             "--unsupported-annotations=ignore")
+    assert stack.backend_of("/", "s.example.com") == "a"
     assert any("WITHOUT" in x for x in stack.warnings()), stack.err
 
 
@@ -381,12 +396,14 @@ def test_unknown_and_unsupported_are_warned(tmp_path, kubengx):
 
 
 def test_lint_fails_closed_is_an_error(tmp_path, kubengx):
-    rc, out, err = lint([data("service.yaml"), data("auth.yaml")],
-                        "--class", "nginx")
+    f = write_manifests(tmp_path, [
+        ingress("ingress-with-satisfy", [rule("foo.bar.com", path(
+            "/", "http-svc", 80))], cls="nginx",
+            annotations={P + "satisfy": "any"})], name="satisfy")
+    rc, out, err = lint([data("service.yaml"), f], "--class", "nginx")
     assert rc == 1, (out, err)
-    assert "ingress-with-auth" in out and "auth-type" in out, out
-    rc, out, err = lint([data("service.yaml"), data("auth.yaml")],
-                        "--class", "nginx",
+    assert "ingress-with-satisfy" in out and "satisfy" in out, out
+    rc, out, err = lint([data("service.yaml"), f], "--class", "nginx",
                         "--unsupported-annotations", "ignore")
     assert rc == 0, (out, err)
 
@@ -416,10 +433,10 @@ GOOD = [
     ("proxy-cookie-path", "/ /app", 'proxy_cookie_path "/" "/app";'),
     ("proxy-cookie-path", "off", "proxy_cookie_path off;"),
     ("proxy-redirect-from", "off", "proxy_redirect off;"),
-    ("limit-rps", "10", "limit_req zone=kubengx_rps_default_t burst=50 "
+    ("limit-rps", "10", "limit_req zone=kubengx_default_t_rps burst=50 "
      "nodelay;"),
-    ("limit-rpm", "60", "zone=kubengx_rpm_default_t:5m rate=60r/m;"),
-    ("limit-connections", "4", "limit_conn kubengx_conn_default_t 4;"),
+    ("limit-rpm", "60", "zone=kubengx_default_t_rpm:5m rate=60r/m;"),
+    ("limit-connections", "4", "limit_conn kubengx_default_t_conn 4;"),
     ("enable-access-log", "false", "access_log off;"),
     ("enable-rewrite-log", "true", "rewrite_log on;"),
     ("permanent-redirect", "https://a.example.com/b",
@@ -609,32 +626,39 @@ def migrate(*args, stdin=None):
     return p.returncode, p.stdout, p.stderr
 
 
+SATISFY = ingress("ingress-with-satisfy", [rule("s.bar.com", path(
+    "/", "http-svc", 80))], cls="nginx", annotations={P + "satisfy": "any"})
+
+
 def test_migrate_reports_each_ingress_and_fails_closed(tmp_path, kubengx):
     other = ingress("traefik-one", [rule("t.example.com",
                                          path("/", "http-svc", 80))],
                     cls="traefik")
-    f = kubectl_list(tmp_path, [other])
+    f = kubectl_list(tmp_path, [other, SATISFY])
     rc, out, err = migrate("-f", f)
     assert rc == 1, (out, err)
     # the Ingress and the annotation, the List item, not line 1
-    block = out.split("Ingress default/ingress-with-auth (")[1]
+    block = out.split("Ingress default/ingress-with-satisfy (")[1]
     block = block.split("\n\n")[0]
     assert "List item" in block.splitlines()[0], block
-    assert P + "auth-type" in block and "fails closed" in block, block
+    assert P + "satisfy" in block and "fails closed" in block, block
     assert "not served" in block
     assert "class: nginx -> ingressClassName kubengx" in block
+    auth = out.split("Ingress default/ingress-with-auth (")[1]
+    auth = auth.split("\n\n")[0]
+    assert P + "auth-type" in auth and "=> served" in auth, auth
     rw = out.split("Ingress default/rewrite (")[1].split("\n\n")[0]
     assert P + "use-regex" in rw and "different" in rw, rw
     assert "=> served" in rw
     assert "Ingress default/traefik-one" in out and "left alone" in out
     summary = out.split("Summary")[1]
-    assert "default/ingress-with-auth" in summary
+    assert "default/ingress-with-satisfy" in summary
     assert "NOT SERVED: fails closed" in summary
-    assert "5 served, 1 fail closed" in summary, summary
+    assert "6 served, 1 fail closed" in summary, summary
 
 
 def test_migrate_stdin_and_write(tmp_path, kubengx):
-    f = kubectl_list(tmp_path)
+    f = kubectl_list(tmp_path, [SATISFY])
     with open(f) as fh:
         text = fh.read()
     out_dir = tmp_path / "moved"
@@ -813,7 +837,7 @@ def test_controller_posts_annotation_events(kube_api, backends, controllers):
         api.create(o)
     api.create(ingress("guarded", [rule("g.example.com",
                                         path("/", "svc-a", 80))],
-                       annotations={P + "auth-url": "http://auth/check",
+                       annotations={P + "satisfy": "any",
                                     P + "load-balanse": "ewma"}))
     api.create(ingress("rw", [rule("r.example.com", path(
         "/api(/|$)(.*)", "svc-a", 80, "ImplementationSpecific"))],
@@ -830,7 +854,7 @@ def test_controller_posts_annotation_events(kube_api, backends, controllers):
     harness.wait_for(lambda: {"FailClosed", "UnknownAnnotation"}
                      <= set(events()), 10, "the Events")
     ev = events()
-    assert "auth-url" in ev["FailClosed"], ev
+    assert "satisfy" in ev["FailClosed"], ev
     assert "did you mean" in ev["UnknownAnnotation"], ev
     # not served: the catch-all answers
     assert ctl.get("/", host="g.example.com").backend is None

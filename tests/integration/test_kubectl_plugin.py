@@ -182,14 +182,14 @@ def test_migrate_the_live_objects_and_bad_usage(cluster):
     assert p.returncode == 0, p.stderr          # no Ingress of class nginx
     legacy = ingress("legacy", [rule("old.example.com", path("/", "web", 80))],
                      cls="nginx", annotations={
-                         "nginx.ingress.kubernetes.io/auth-type": "basic",
+                         "nginx.ingress.kubernetes.io/satisfy": "any",
                          "nginx.ingress.kubernetes.io/proxy-body-size": "8m"})
     api.create(legacy)
     p = run("migrate", check=False)
     assert p.returncode == 1, (p.stdout, p.stderr)
     assert "Ingress default/legacy (cluster" in p.stdout, p.stdout
     assert "ingressClassName kubengx" in p.stdout
-    assert "auth-type" in p.stdout and "fails closed" in p.stdout
+    assert "satisfy" in p.stdout and "fails closed" in p.stdout
     assert "proxy-body-size" in p.stdout
     p = run("migrate", "--from-class", "other", check=False)
     assert p.returncode == 0, p.stdout

@@ -518,7 +518,8 @@ def test_kubectl_apply_is_refused_through_the_webhook(webhook, pki, tmp_path):
     p = apply(bad)
     assert p.returncode != 0
     assert ('admission webhook "validate.ingress.kubengx.io" denied the '
-            'request: metadata.annotations: ' in p.stderr), p.stderr
+            'request: metadata.annotations[nginx.ingress.kubernetes.io/'
+            'load-balance]: ' in p.stderr), p.stderr
     assert "fastest" in p.stderr
     with pytest.raises(Exception):
         api.get("/apis/networking.k8s.io/v1/namespaces/default/ingresses/"

@@ -117,7 +117,7 @@ parse(kube_arena_t *a, kngx_diags_t *d, kngx_kv_t *kv, size_t n,
     ing.meta.annotations = kv;
     ing.meta.nannotations = n;
 
-    assert_int_equal(kngx_ann_parse(a, d, &ing, ignore, &ann), 0);
+    assert_int_equal(kngx_ann_parse(a, d, NULL, &ing, ignore, &ann), 0);
     assert_non_null(ann);
 
     return ann;
@@ -133,7 +133,7 @@ test_parse(void **state)
         { KNGX_ANN_PREFIX "use-regex", "true" },
     };
     kngx_kv_t      bad[] = { { KNGX_ANN_PREFIX "proxy-body-size", "8m;" } };
-    kngx_kv_t      auth[] = { { KNGX_ANN_PREFIX "auth-url", "http://x/" } };
+    kngx_kv_t      auth[] = { { KNGX_ANN_PREFIX "satisfy", "any" } };
     kngx_diags_t   d;
     kube_arena_t  *a;
     kngx_ann_t    *ann;

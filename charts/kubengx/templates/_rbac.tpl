@@ -3,9 +3,9 @@ What the controller (and the nginx module in the same pod, with the same
 token) may do, and no more: read Ingresses, IngressClasses, Services,
 EndpointSlices and Secrets; write only the status of Ingresses; create and
 patch Events.  Cluster-wide, or with controller.scope.enabled a Role in the
-watched namespace (the controller lists Secrets with the field selector
-type=kubernetes.io/tls, but RBAC cannot limit by type: scoping is what
-keeps other namespaces' Secrets out of reach) plus a ClusterRole for the
+watched namespace (the controller lists Secrets of every type, TLS and
+basic-auth ones; scoping is what keeps other namespaces' Secrets out of
+reach) plus a ClusterRole for the
 cluster-scoped IngressClasses alone.
 */}}
 {{- define "kubengx.rules.namespaced" -}}
