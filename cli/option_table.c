@@ -708,7 +708,8 @@ const kngx_option_t  kngx_options[] = {
       KNGX_FIELD(verbose), kngx_opt_true, 0, 0,
       "also say on stderr what was skipped and why" },
 
-    { "help", no_argument, 'h', R | L | C | K | M, NULL, NULL, NULL, 0, NULL, 0, 0,
+    { "help", no_argument, 'h', R | L | C | K | M, NULL, NULL, NULL, 0, NULL,
+      0, 0,
       "this help" },
 
     { NULL, 0, 0, 0, NULL, NULL, NULL, 0, NULL, 0, 0, NULL }

@@ -671,13 +671,54 @@ kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
 }
 
 
+/* the default server (hosts without a rule of their own), and with TLS
+ * and no default certificate one that refuses the handshake */
+static void
+kngx_render_catch_all(kngx_render_t *r, int https)
+{
+    kngx_buf_printf(r->b,
+        "# default server: requests for hosts without a rule of their own\n"
+        "server {\n"
+        "    listen %s default_server;\n", r->http_listen);
+
+    if (r->p->default_cert) {
+        kngx_buf_printf(r->b, "    listen %s ssl%s default_server;\n",
+                        r->https_listen, kngx_settings_tls_listen(r->s));
+        kngx_render_cert(r, NULL, r->p->default_cert->name);
+        kngx_render_hop(r);
+    }
+
+    kngx_buf_printf(r->b, "    server_name _;\n");
+    r->host = NULL;
+    kngx_settings_server(r->b, r->s);
+    kngx_render_proxy_headers(r, "    ", NULL);
+    kngx_render_resolver(r, &r->p->catch_all);
+    kngx_render_routes(r, &r->p->catch_all);
+    kngx_settings_locations(r->b, r->s);
+    kngx_ann_ext_server(r->b, &r->p->catch_all, r->p->resolver);
+    kngx_buf_printf(r->b, "}\n\n");
+
+    if (https && r->p->default_cert == NULL) {
+        kngx_buf_printf(r->b,
+            "# https for names without a certificate: refuse the handshake\n"
+            "server {\n"
+            "    listen %s ssl%s default_server;\n"
+            "    server_name _;\n"
+            "    ssl_reject_handshake on;\n",
+            r->https_listen, kngx_settings_tls_listen(r->s));
+        kngx_settings_tls(r->b, r->s);
+        kngx_buf_printf(r->b, "}\n\n");
+    }
+}
+
+
 char *
 kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
     const char **err)
 {
     kngx_render_t   r;
     kngx_buf_t      b;
-    size_t          i, bucket, names_max;
+    size_t          i;
     int             https = 0;
 
     memset(&b, 0, sizeof(b));
@@ -723,88 +764,9 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         : p->opts.endpoints == KNGX_ENDPOINTS_CLUSTER_IP ? "cluster-ip"
         : "static");
 
-    kngx_buf_printf(&b,
-        "map $http_upgrade $kubengx_connection_upgrade {\n"
-        "    default upgrade;\n"
-        "    \"\"      \"\";\n"
-        "}\n\n"
-        "map $http_host $kubengx_host {\n"
-        "    \"\"      $host;\n"
-        "    default $http_host;\n"
-        "}\n\n");
+    kngx_render_http(&b, p, o, r.s);
 
-    if (o->https_hop) {
-        kngx_buf_printf(&b,
-            "map $proxy_protocol_server_port $kubengx_server_port {\n"
-            "    \"\"      $server_port;\n"
-            "    default $proxy_protocol_server_port;\n"
-            "}\n\n");
-    }
-
-    kngx_ann_http(&b, p);
-
-    if (kngx_names_hash(p, &names_max, &bucket) != 0) {
-        b.nomem = 1;
-
-    } else if (names_max) {
-        kngx_buf_printf(&b,
-            "# more host names than nginx's default server name hash (at\n"
-            "# most 512 buckets) holds without a warning\n"
-            "server_names_hash_max_size %zu;\n"
-            "server_names_hash_bucket_size %zu;\n\n", names_max, bucket);
-
-    } else if (bucket) {
-        kngx_buf_printf(&b,
-            "# a host name longer than nginx's default server name hash\n"
-            "# bucket (64 bytes) holds\n"
-            "server_names_hash_bucket_size %zu;\n\n", bucket);
-    }
-
-    kngx_settings_http(&b, r.s);
-    kngx_emit_upstreams(&b, p, r.s);
-    kngx_render_canary_splits(&b, p);
-
-    /* the annotations' zones (limits.c), by Ingress */
-    for (i = 0; i < p->ningresses; i++) {
-        kngx_ann_emit_http(&b, kngx_plan_ann(p, p->ingresses[i]),
-                           p->ingresses[i]);
-    }
-
-    /* the catch-all */
-
-    kngx_buf_printf(&b,
-        "# default server: requests for hosts without a rule of their own\n"
-        "server {\n"
-        "    listen %s default_server;\n", r.http_listen);
-
-    if (p->default_cert) {
-        kngx_buf_printf(&b, "    listen %s ssl%s default_server;\n",
-                        r.https_listen, kngx_settings_tls_listen(r.s));
-        kngx_render_cert(&r, NULL, p->default_cert->name);
-        kngx_render_hop(&r);
-    }
-
-    kngx_buf_printf(&b, "    server_name _;\n");
-    r.host = NULL;
-    kngx_settings_server(&b, r.s);
-    kngx_render_proxy_headers(&r, "    ", NULL);
-    kngx_render_resolver(&r, &p->catch_all);
-    kngx_render_routes(&r, &p->catch_all);
-    kngx_settings_locations(&b, r.s);
-    kngx_ann_ext_server(&b, &p->catch_all, p->resolver);
-    kngx_buf_printf(&b, "}\n\n");
-
-    if (https && p->default_cert == NULL) {
-        kngx_buf_printf(&b,
-            "# https for names without a certificate: refuse the handshake\n"
-            "server {\n"
-            "    listen %s ssl%s default_server;\n"
-            "    server_name _;\n"
-            "    ssl_reject_handshake on;\n",
-            r.https_listen, kngx_settings_tls_listen(r.s));
-        kngx_settings_tls(&b, r.s);
-        kngx_buf_printf(&b, "}\n\n");
-    }
+    kngx_render_catch_all(&r, https);
 
     for (i = 0; i < p->nservers; i++) {
         kngx_render_host(&r, &p->servers[i]);

@@ -70,6 +70,10 @@ char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
  */
 int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
 
+/* render_http.c: the http-level text before the servers */
+void kngx_render_http(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_render_opts_t *o, const struct kngx_settings_s *s);
+
 /* render_canary.c: a route's canary (1: it wrote the proxy_pass) and
  * k8s_affinity; the split_clients of the canary weights (static modes) */
 int kngx_render_canary(kngx_buf_t *b, const kngx_plan_t *p,

@@ -23,7 +23,8 @@
 #include "stream.h"
 
 
-#define KNGX_PASSTHROUGH_ANNOTATION  "nginx.ingress.kubernetes.io/ssl-passthrough"
+#define KNGX_PASSTHROUGH_ANNOTATION                                          \
+    "nginx.ingress.kubernetes.io/ssl-passthrough"
 
 
 /* strconv.ParseBool's true */
