@@ -13,7 +13,7 @@ set -eu
 pkgs="build-essential pkg-config nginx nginx-dev libnginx-mod-stream
 libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev
 python3 python3-pytest
-python3-kubernetes python3-yaml curl openssl wrk valgrind"
+python3-kubernetes python3-yaml python3-grpcio curl openssl wrk valgrind"
 
 # kubectl: the c image ships Google's 1.32 build; Debian's older client is
 # the fallback where it is absent.
