@@ -90,19 +90,22 @@ kngx_ngx_safe(const char *s)
 }
 
 
-int
-kngx_ngx_quote(const char *s, char *out, size_t size)
+/* s as a double-quoted string, \ and " escaped; printable ASCII only */
+static int
+kngx_quote_printable(const char *s, char *out, size_t size)
 {
     size_t  n = 0;
 
-    if (!kngx_ngx_safe(s) || size < 3) {
+    if (size < 3) {
         return -1;
     }
 
     out[n++] = '"';
 
     for ( /* void */ ; *s; s++) {
-        if (n + 4 > size) {
+        if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e
+            || n + 4 > size)
+        {
             return -1;
         }
 
@@ -117,6 +120,20 @@ kngx_ngx_quote(const char *s, char *out, size_t size)
     out[n] = '\0';
 
     return (int) n;
+}
+
+
+int
+kngx_ngx_quote(const char *s, char *out, size_t size)
+{
+    return kngx_ngx_safe(s) ? kngx_quote_printable(s, out, size) : -1;
+}
+
+
+int
+kngx_ngx_quote_vars(const char *s, char *out, size_t size)
+{
+    return kngx_quote_printable(s, out, size);
 }
 
 

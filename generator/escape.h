@@ -33,6 +33,13 @@ int kngx_ngx_safe(const char *s);
  */
 int kngx_ngx_quote(const char *s, char *out, size_t size);
 
+/*
+ * The same for a value that may hold "$", "{", "}", ";" (a rewrite's
+ * replacement, a regex): printable ASCII, \ and " escaped; the caller
+ * has checked its alphabet.  -1 if it does not fit or is not printable.
+ */
+int kngx_ngx_quote_vars(const char *s, char *out, size_t size);
+
 /* DNS-1123 label check of s[0..len) */
 int kngx_dns_label_ok(const char *s, size_t len);
 

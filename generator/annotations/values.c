@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "annotations.h"
+#include "escape.h"
 
 
 int
@@ -167,32 +168,5 @@ kngx_ann_words(const char *v, const char *const *known, char *out,
 int
 kngx_ann_quote(const char *s, char *out, size_t size)
 {
-    size_t  n = 0;
-
-    if (size < 3) {
-        return -1;
-    }
-
-    out[n++] = '"';
-
-    for ( /* void */ ; *s; s++) {
-        if ((unsigned char) *s < 0x20 || (unsigned char) *s > 0x7e) {
-            return -1;
-        }
-
-        if (n + 4 >= size) {
-            return -1;
-        }
-
-        if (*s == '"' || *s == '\\') {
-            out[n++] = '\\';
-        }
-
-        out[n++] = *s;
-    }
-
-    out[n++] = '"';
-    out[n] = '\0';
-
-    return (int) n;
+    return kngx_ngx_quote_vars(s, out, size);
 }
