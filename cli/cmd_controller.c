@@ -107,8 +107,9 @@ kngx_controller_check(kngx_options_t *o, char *conf_dir)
     c->nginx.conf_dir = conf_dir;
 
     if (kngx_options_module(o) != 0) {
-        fprintf(stderr, "kubengx controller: --endpoints module needs the "
-                "kubengx nginx module; give --module PATH\n");
+        fprintf(stderr, "kubengx controller: --endpoints module and "
+                "--metrics-routes need the kubengx nginx module; give "
+                "--module PATH\n");
         return -1;
     }
 

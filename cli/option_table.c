@@ -452,6 +452,13 @@ const kngx_option_t  kngx_options[] = {
       "written into the config (the controller reloads nginx on every "
       "endpoint change; for tests)" },
 
+    { "metrics-routes", no_argument, 0, R | C, "Routing", NULL, NULL,
+      KNGX_FIELD(po.metrics_routes), kngx_opt_true, 0, 0,
+      "with --endpoints static or cluster-ip too, count each Ingress "
+      "route's requests (k8s_metrics_route; ingress-nginx's per-request "
+      "metrics): the kubengx nginx module must be loaded (the controller "
+      "loads it, --module or found as for --endpoints module)" },
+
     { "upstreams", required_argument, 0, R | C, "Routing", "FORM", "auto",
       KNGX_FIELD(po.upstreams), kngx_opt_upstreams, 0, 0,
       "how --endpoints module writes upstreams: per-service: one upstream "

@@ -362,7 +362,9 @@ kngx_options_module(kngx_options_t *o)
 {
     static char  buf[PATH_MAX + 64];
 
-    if (o->po.endpoints != KNGX_ENDPOINTS_MODULE || o->co.module) {
+    if ((o->po.endpoints != KNGX_ENDPOINTS_MODULE && !o->po.metrics_routes)
+        || o->co.module)
+    {
         return 0;
     }
 

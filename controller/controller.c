@@ -94,8 +94,9 @@ kngx_ctl_derive(kngx_ctl_conf_t *c, kngx_ctl_api_t *api, char *idbuf,
     c->watch.slices = po->endpoints == KNGX_ENDPOINTS_STATIC;
 
     c->nginx.nginx = co->nginx;
-    c->nginx.module = po->endpoints == KNGX_ENDPOINTS_MODULE ? co->module
-                                                             : NULL;
+    /* loaded for endpoints, or for the per-request metrics alone */
+    c->nginx.module = po->endpoints == KNGX_ENDPOINTS_MODULE
+                      || po->metrics_routes ? co->module : NULL;
     c->nginx.allow_loopback = co->allow_loopback;
     c->nginx.status_address = ro->listen_address;
     c->nginx.kubeconfig = c->api.kubeconfig;

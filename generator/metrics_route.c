@@ -31,7 +31,9 @@ kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
     const char            *path;
     char                   q[2200], arg[2100];
 
-    if (p->opts.endpoints != KNGX_ENDPOINTS_MODULE || ing == NULL) {
+    if ((p->opts.endpoints != KNGX_ENDPOINTS_MODULE && !p->opts.metrics_routes)
+        || ing == NULL)
+    {
         return;
     }
 

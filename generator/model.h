@@ -619,6 +619,10 @@ typedef struct {
     unsigned               watch_without_class:1;
     kngx_endpoints_mode_e  endpoints;
     kngx_upstreams_mode_e  upstreams;            /* module only */
+    int                    metrics_routes;       /* k8s_metrics_route also
+                                                    without the module's
+                                                    endpoints (the module
+                                                    is loaded for metrics) */
     const char            *default_backend;      /* "NS/SVC:PORT" or NULL */
     const char            *default_certificate;  /* "NS/SECRET" or NULL */
     const char *const     *exclude;     /* "ns/name" of Ingresses to leave

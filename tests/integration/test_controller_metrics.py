@@ -130,3 +130,41 @@ def test_one_port_serves_every_metric(kube_api, backends, controllers,
     assert re.search(r"listen 127\.0\.0\.1:\d+;\n\s+access_log off;", conf)
     assert "k8s_metrics_controller class=kubengx namespace=kubengx " \
         "pod=kubengx-7d9f-x1;" in conf
+
+
+def test_static_mode_with_metrics_routes(kube_api, backends, controllers,
+                                         monkeypatch):  # noqa: F811
+    """--endpoints static --metrics-routes: the controller loads the
+    module for the per-request metrics alone (EndpointSlices rendered as
+    upstream servers) and counts each route's requests as in module
+    mode; without the flag no route is counted."""
+    monkeypatch.setenv("POD_NAMESPACE", "kubengx")
+    monkeypatch.setenv("POD_NAME", "kubengx-0")
+    bk = backends("a")
+    api = kube_api()
+    for o in [m.ingress_class("kubengx")] + \
+            m.backend_service(bk, "web", "a") + \
+            [m.ingress("shop", [m.rule(SHOP, m.path("/", "web", 80))])]:
+        api.create(o)
+    ctl = controllers(api, endpoints="static",
+                      args=["--metrics-routes"]).wait_ready()
+    harness.wait_for(lambda: raw(ctl.http_port, request("GET", "/"))[0]
+                     == 200, 15, "the route")
+    with open(os.path.join(ctl.dir, "kubengx.conf")) as f:
+        conf = f.read()
+    assert "k8s_metrics_route" in conf and "k8s_service" not in conf
+    before = prom_text.value(scrape(ctl), REQUESTS, namespace="default",
+                             ingress="shop", host=SHOP, path="/",
+                             service="web", method="GET", status="200",
+                             controller_class="kubengx",
+                             controller_namespace="kubengx",
+                             controller_pod="kubengx-0")
+    for i in range(5):
+        assert raw(ctl.http_port, request("GET", "/s/%d" % i))[0] == 200
+    after = prom_text.value(scrape(ctl), REQUESTS, namespace="default",
+                            ingress="shop", host=SHOP, path="/",
+                            service="web", method="GET", status="200",
+                            controller_class="kubengx",
+                            controller_namespace="kubengx",
+                            controller_pod="kubengx-0")
+    assert after - before == 5, (before, after)
