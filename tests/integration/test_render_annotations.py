@@ -34,7 +34,9 @@ def k8s_service_lines(conf):
 
 
 @pytest.mark.parametrize("value,params", [
-    ("round_robin", ""),
+    # said explicitly it is kept: it overrides the settings ConfigMap's
+    # load-balance (no annotation: the global method, test below)
+    ("round_robin", " balance=round_robin"),
     ("least_conn", " balance=least_conn"),
     ("ewma", " balance=ewma"),
 ])
