@@ -287,3 +287,29 @@ def test_served_weight_change_without_reload(tmp_path, kube_api, backends,
             ANN + "canary-weight": weight}}})
         harness.wait_for(lambda: seen(20) == want, 5, "weight %s" % weight)
     assert n.worker_pids() == workers, "nginx was reloaded"
+
+
+@pytest.mark.parametrize("endpoints", ["module", "static"])
+def test_canary_from_another_namespace_cannot_take_a_host(tmp_path,
+                                                          endpoints):
+    """A tenant cannot divert another tenant's traffic with a canary: under
+    --host-ownership namespace (the default) a canary Ingress for a host
+    another namespace owns is refused like any rule for it, and nothing of
+    its Service reaches the config."""
+    objs = [m.ingress_class("kubengx"),
+            m.service("web", [m.svc_port(None, 80, 8080)], ns="team-a"),
+            m.service("evil", [m.svc_port(None, 80, 8080)], ns="team-b"),
+            m.ingress("shop", [m.rule("shop.example.com",
+                                      m.path("/", "web", 80))],
+                      ns="team-a"),
+            m.ingress("steal", [m.rule("shop.example.com",
+                                       m.path("/", "evil", 80))],
+                      ns="team-b", created="2021-01-01T00:00:00Z",
+                      annotations={ANN + "canary": "true",
+                                   ANN + "canary-weight": "100"})]
+    f = m.write_manifests(tmp_path, objs)
+    rc, _, err, conf = m.render(f, None, endpoints=endpoints)
+    assert rc == 0, err
+    assert "team-b/steal" in err and "belongs to namespace team-a" in err
+    assert "evil" not in conf and "k8s_canary" not in conf
+    assert "split_clients" not in conf
