@@ -205,7 +205,7 @@ run() { bh run --isolation chroot "$ctr" -- "$@"; }
 
 out=$(run nginx -V 2>&1) || fail "nginx -V: $out"
 printf '%s\n' "$out" | head -1 | sed 's/^/     /'
-printf '%s' "$out" | grep -q -- '--with-compat' \
+grep -q -- '--with-compat' <<<"$out" \
     && ok "nginx -V (built --with-compat)" || fail "nginx -V has no --with-compat"
 
 out=$(run kubengx --version 2>&1) || true
@@ -213,7 +213,7 @@ out=$(run kubengx --version 2>&1) || true
     && ok "kubengx --version: $out" || fail "kubengx --version: $out"
 
 out=$(run kubectl-kubengx --help 2>&1) || true
-printf '%s' "$out" | grep -q '^Usage: kubectl kubengx' \
+grep -q '^Usage: kubectl kubengx' <<<"$out" \
     && ok "kubectl-kubengx: the plugin" || fail "kubectl-kubengx: $out"
 
 out=$(run id -u)
@@ -223,7 +223,7 @@ mod=/usr/lib/nginx/modules/ngx_http_k8s_module.so
 smod=/usr/lib/nginx/modules/ngx_stream_k8s_module.so
 out=$(run sh -c "ldd /usr/bin/kubengx $mod $smod /usr/sbin/nginx \
                  /usr/lib/nginx/modules/ngx_stream_module.so" 2>&1) || true
-if printf '%s' "$out" | grep -q 'not found'; then
+if grep -q 'not found' <<<"$out"; then
     fail "missing shared libraries: $(printf '%s' "$out" | grep 'not found')"
 else
     ok "shared libraries of kubengx, both modules, nginx and its stream module found"
@@ -282,14 +282,14 @@ nginx_t() {     # $1: endpoints mode, $2: load the module
             --listen-address 127.0.0.1 --http-port ${p[0]} --https-port ${p[1]} &&
         nginx -t -p /var/lib/kubengx/t/ -c /tmp/nginx.conf -e stderr 2>&1 | cat" 2>&1
 }
-if out=$(nginx_t module 1) && printf '%s' "$out" | grep -q 'test is successful'; then
+if out=$(nginx_t module 1) && grep -q 'test is successful' <<<"$out"; then
     ok "kubengx render examples/seed --endpoints module; nginx -t with the module"
     n=$(run grep -c 'k8s_service ' /var/lib/kubengx/t/kubengx.conf || true)
     [ "${n:-0}" -gt 0 ] && ok "the rendered config has $n k8s_service upstream(s)" \
         || fail "no k8s_service in the rendered config"
 else
     fail "nginx -t (module): $(printf '%s' "$out" | tail -5)"
-    if out=$(nginx_t static 1) && printf '%s' "$out" | grep -q 'test is successful'; then
+    if out=$(nginx_t static 1) && grep -q 'test is successful' <<<"$out"; then
         ok "(fallback) nginx -t on --endpoints static with the module loaded"
     else
         fail "nginx -t (static): $(printf '%s' "$out" | tail -5)"
@@ -355,7 +355,8 @@ else
         c=$(code -H 'Host: unknown.invalid' "http://127.0.0.1:$http/")
         [ "$c" = 404 ] && ok "nginx default server answers 404 for an unknown host" \
             || fail "unknown host answered $c"
-        curl -s --max-time 2 "http://127.0.0.1:$metrics/metrics" | grep -q '^kubengx_' \
+        m=$(curl -s --max-time 2 "http://127.0.0.1:$metrics/metrics") || true
+        grep -q '^kubengx_' <<<"$m" \
             && ok "/metrics has kubengx_ series" || fail "/metrics"
     else
         fail "controller never became ready; log:"
