@@ -36,7 +36,7 @@ endif
 KUBE_CFLAGS = -std=gnu99 $(WARN) $(CFLAGS) $(SAN_FLAGS) -Ikube \
               $(shell pkg-config --cflags jansson yaml-0.1 libcurl libcrypto)
 KUBE_LIBS   = $(shell pkg-config --libs jansson yaml-0.1 libcurl libcrypto)
-GEN_LIBS    = $(shell pkg-config --libs libssl) $(KUBE_LIBS)
+GEN_LIBS    = $(shell pkg-config --libs libssl libpcre2-8) $(KUBE_LIBS)
 
 KUBE_SRCS   := $(sort $(wildcard kube/*.c))
 KUBE_HDRS   := $(wildcard kube/*.h)
@@ -190,7 +190,8 @@ unit: $(UNIT_BINS)
 integration: all
 	@KUBENGX_BUILD=$(ABS_BUILD) $(PYTHON) -m pytest -q -p no:cacheprovider \
 	    --junitxml=$(BUILD)/integration-results.xml \
-	    tests/integration $(PYTEST_ARGS)
+	    $(if $(findstring tests/,$(PYTEST_ARGS)),,tests/integration) \
+	    $(PYTEST_ARGS)
 
 # Runs both suites even when the first fails, then one summary line.
 # The suite builds the container image too (tests/integration/test_image.py),

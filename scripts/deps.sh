@@ -11,7 +11,8 @@ set -eu
 # libnginx-mod-stream: Debian's nginx has stream as a dynamic module
 # (ngx_stream_module.so), which ngx_stream_k8s_module.so needs
 pkgs="build-essential pkg-config nginx nginx-dev libnginx-mod-stream
-libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libcmocka-dev
+libcurl4-openssl-dev libjansson-dev libyaml-dev libssl-dev libpcre2-dev
+libcmocka-dev
 python3 python3-pytest
 python3-kubernetes python3-yaml python3-grpcio curl openssl wrk valgrind"
 

@@ -386,8 +386,8 @@ void kngx_ann_balance(const kngx_ann_t *ann, const char **balance,
 int kngx_ann_regex(const kngx_ann_t *ann);
 
 /*
- * rewrite.c: a regex path kubengx accepts (a small PCRE subset, see
- * rewrite.c); *groups: its capture groups.  0 ok, -1 with *why.
+ * rewrite.c: a regex path kubengx accepts ("/" then a regex nginx
+ * compiles, regex_check.c); *groups: its capture groups.  0 ok, -1 with *why.
  */
 int kngx_ann_regex_check(const char *re, unsigned *groups,
     const char **why);

@@ -14,9 +14,10 @@
  *   auth-tls-pass-certificate-to-upstream
  *                            "true": the certificate (URL-escaped PEM) in
  *                            the ssl-client-cert header
- *   auth-tls-match-cn        a regular expression (rewrite.c's checked
- *                            PCRE subset) the subject DN must match, else
- *                            403; written escaped, never as text
+ *   auth-tls-match-cn        a regular expression (checked with PCRE2 as
+ *                            nginx compiles it, regex_check.c) the subject DN
+ *                            must match, else 403; written escaped, never
+ *                            as text
  *
  * nginx verifies client certificates per server (TLS handshake): a host
  * whose routes ask for them gets ssl_client_certificate, ssl_verify_depth
@@ -37,6 +38,7 @@
 #include <string.h>
 
 #include "annotations.h"
+#include "regex_check.h"
 #include "escape.h"
 #include "plan_parts.h"
 
@@ -109,15 +111,12 @@ kngx_ann_tls_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
         return c->error_page ? KNGX_ANN_OK : KNGX_ANN_NOMEM;
 
     default:    /* KNGX_TL_MATCH_CN */
-        /* rewrite.c checks paths: "/" and the regex */
-        q[0] = '/';
-        if (strlen(v) + 2 > sizeof(q)
-            || (memcpy(q + 1, v, strlen(v) + 1),
-                kngx_ann_regex_check(q, &groups, &why) != 0)
+        /* "$ssl_client_s_dn !~ REGEX": case-sensitive */
+        if (kngx_regex_check(v, 0, &groups, &why) != 0
             || kngx_ann_quote(v, c->cn, sizeof(c->cn)) < 0)
         {
-            ctx->why = "must be a regular expression of kubengx's PCRE "
-                       "subset (README, \"Regex paths\"), not";
+            ctx->why = "must be a regular expression nginx compiles, "
+                       "without spaces or named groups, not";
             return KNGX_ANN_BAD;
         }
         return KNGX_ANN_OK;

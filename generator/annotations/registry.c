@@ -238,7 +238,7 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     H("upstream-vhost", rewrite, KNGX_RW_VHOST),
     D("use-regex", rewrite, KNGX_RW_USE_REGEX,
       "only the paths of the Ingress that asks become regexes (ingress-"
-      "nginx: every path of the host); a PCRE subset"),
+      "nginx: every path of the host); no named groups"),
     H("whitelist-source-range", access, KNGX_AC_ALLOW),
     H("x-forwarded-prefix", rewrite, KNGX_RW_PREFIX),
 };

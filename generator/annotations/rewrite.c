@@ -13,14 +13,11 @@
  * first that matches; then the longest prefix.  So a regex path takes
  * requests from prefix paths it matches.
  *
- * A regex path must be in this PCRE subset, checked here so that a path
- * nginx would refuse never reaches the config: literals
- * [A-Za-z0-9/_~!&,=:@%-], ".", "^", "$", "[...]" classes (ranges in
- * order, no nested "["), groups "(...)" and "(?:...)" (16 deep at most),
- * "|", the quantifiers "*", "+", "?" after something repeatable, each
- * optionally lazy ("*?"), and "\" before one of .^$|()[]*+?/-dDwWsS.
- * A path outside it, or a rewrite-target naming more capture groups than
- * the path has, loses its route with a warning.
+ * A regex path is checked with PCRE2 as nginx compiles it (regex_check.c:
+ * printable ASCII without spaces, no named groups), so that a path nginx
+ * would refuse never reaches the config; it is written double-quoted.
+ * A path nginx would refuse, or a rewrite-target naming more capture
+ * groups than the path has, loses its route with a warning.
  *
  * rewrite-target: "/" then literals of a path and $1..$9;
  * "rewrite (?i)^PATH TARGET break;" in the location.  app-root: a plain
@@ -35,6 +32,7 @@
 
 #include "annotations.h"
 #include "escape.h"
+#include "regex_check.h"
 
 
 typedef struct {
@@ -47,243 +45,25 @@ typedef struct {
 } kngx_ann_rewrite_t;
 
 
-typedef struct {
-    const char    *p;
-    unsigned       groups;
-    unsigned       depth;
-    const char    *why;
-} kngx_re_t;
-
-
-static int kngx_re_alt(kngx_re_t *re);
-
-
-static int
-kngx_re_literal(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-           || (c >= '0' && c <= '9') || (c && strchr("/_~!&,=:@%-", c));
-}
-
-
-static int
-kngx_re_escape(char c)
-{
-    return c && strchr(".^$|()[]*+?/-dDwWsS", c) != NULL;
-}
-
-
-static int
-kngx_re_bad(kngx_re_t *re, const char *why)
-{
-    re->why = why;
-    return -1;
-}
-
-
-/* at "[" */
-static int
-kngx_re_class(kngx_re_t *re)
-{
-    const char  *p = re->p + 1;
-    char         prev = 0;
-
-    if (*p == '^') {
-        p++;
-    }
-
-    if (*p == ']') {
-        return kngx_re_bad(re, "has an empty character class");
-    }
-
-    while (*p && *p != ']') {
-        if (*p == '\\') {
-            if (!kngx_re_escape(p[1])) {
-                return kngx_re_bad(re, "has an escape kubengx does not "
-                                   "accept in a character class");
-            }
-            prev = 0;
-            p += 2;
-            continue;
-        }
-
-        if (*p == '-' && prev && p[1] && p[1] != ']' && p[1] != '\\') {
-            if (p[1] < prev) {
-                return kngx_re_bad(re, "has a range out of order");
-            }
-            p += 2;
-            prev = 0;
-            continue;
-        }
-
-        if (!kngx_re_literal(*p) && !strchr(".+*?()|$^", *p)) {
-            return kngx_re_bad(re, "has a character kubengx does not "
-                               "accept in a character class");
-        }
-
-        prev = *p++;
-    }
-
-    if (*p != ']') {
-        return kngx_re_bad(re, "has an unclosed \"[\"");
-    }
-
-    re->p = p + 1;
-
-    return 0;
-}
-
-
-/* at "(" */
-static int
-kngx_re_group(kngx_re_t *re)
-{
-    re->p++;
-
-    if (*re->p == '?') {
-        if (re->p[1] != ':') {
-            return kngx_re_bad(re, "has a \"(?\" group other than "
-                               "\"(?:\"");
-        }
-        re->p += 2;
-
-    } else {
-        re->groups++;
-    }
-
-    if (++re->depth > 16) {
-        return kngx_re_bad(re, "nests groups deeper than 16");
-    }
-
-    if (kngx_re_alt(re) != 0) {
-        return -1;
-    }
-
-    if (*re->p != ')') {
-        return kngx_re_bad(re, "has an unclosed \"(\"");
-    }
-
-    re->p++;
-    re->depth--;
-
-    return 0;
-}
-
-
-static int
-kngx_re_seq(kngx_re_t *re)
-{
-    int   repeatable;
-    char  c;
-
-    for ( ;; ) {
-        c = *re->p;
-
-        if (c == '\0' || c == '|' || c == ')') {
-            return 0;
-        }
-
-        repeatable = 1;
-
-        if (c == '(') {
-            if (kngx_re_group(re) != 0) {
-                return -1;
-            }
-
-        } else if (c == '[') {
-            if (kngx_re_class(re) != 0) {
-                return -1;
-            }
-
-        } else if (c == '\\') {
-            if (!kngx_re_escape(re->p[1])) {
-                return kngx_re_bad(re, "has an escape kubengx does not "
-                                   "accept");
-            }
-            re->p += 2;
-
-        } else if (c == '^' || c == '$') {
-            repeatable = 0;
-            re->p++;
-
-        } else if (c == '.' || kngx_re_literal(c)) {
-            re->p++;
-
-        } else if (c == '*' || c == '+' || c == '?') {
-            return kngx_re_bad(re, "has a quantifier that follows nothing "
-                               "repeatable");
-
-        } else {
-            return kngx_re_bad(re, "has a character kubengx does not "
-                               "accept in regex paths");
-        }
-
-        c = *re->p;
-
-        if (c == '*' || c == '+' || c == '?') {
-            if (!repeatable) {
-                return kngx_re_bad(re, "has a quantifier after an "
-                                   "anchor");
-            }
-
-            re->p++;
-
-            if (*re->p == '?') {
-                re->p++;        /* lazy */
-            }
-        }
-    }
-}
-
-
-static int
-kngx_re_alt(kngx_re_t *re)
-{
-    for ( ;; ) {
-        if (kngx_re_seq(re) != 0) {
-            return -1;
-        }
-
-        if (*re->p != '|') {
-            return 0;
-        }
-
-        re->p++;
-    }
-}
-
-
 int
 kngx_ann_regex_check(const char *s, unsigned *groups, const char **why)
 {
-    kngx_re_t  re;
-
     if (s[0] != '/') {
         *why = "must start with \"/\"";
         return -1;
     }
 
-    if (strlen(s) > 1024) {
-        *why = "is longer than 1024 bytes";
-        return -1;
-    }
+    /* "location ~* ^PATH" and "rewrite (?i)^PATH": caseless */
+    return kngx_regex_check(s, 1, groups, why);
+}
 
-    memset(&re, 0, sizeof(re));
-    re.p = s;
 
-    if (kngx_re_alt(&re) != 0) {
-        *why = re.why;
-        return -1;
-    }
-
-    if (*re.p == ')') {
-        *why = "has an unmatched \")\"";
-        return -1;
-    }
-
-    *groups = re.groups;
-
-    return 0;
+/* a rewrite target's bytes besides "$": a path's, and "?" for a query */
+static int
+kngx_ann_target_byte(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+           || (c >= '0' && c <= '9') || (c && strchr("/_~!&,=:@%-.?+", c));
 }
 
 
@@ -314,7 +94,7 @@ kngx_ann_target_check(kngx_ann_ctx_t *ctx, const char *v, unsigned *refs)
             continue;
         }
 
-        if (!kngx_re_literal(*s) && !strchr(".?+", *s)) {
+        if (!kngx_ann_target_byte(*s)) {
             ctx->why = "has a character kubengx does not accept in a "
                        "rewrite target:";
             return KNGX_ANN_BAD;

@@ -9,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 
 #include "settings_values.h"
 #include "escape.h"
+#include "regex_check.h"
 
 
 /* Go's strconv.ParseBool, as ingress-nginx reads its flags */
@@ -261,10 +261,10 @@ bad:
 
 
 /*
- * Exact strings or "~REGEX" (ingress-nginx's block-user-agents and
- * block-referers), written in double quotes: printable ASCII without
- * double quotes; a regex must compile (POSIX extended, close to what
- * nginx's PCRE reads: an unbalanced bracket fails here, not at nginx -t).
+ * Exact strings or "~REGEX" / "~*REGEX" (ingress-nginx's block-user-agents
+ * and block-referers), written in double quotes: printable ASCII without
+ * double quotes; a regex must compile as nginx compiles it (regex_check.c:
+ * PCRE2, no spaces, no named groups), not fail at nginx -t.
  */
 const char *
 kngx_set_patterns(const kngx_set_key_t *k, const char *v, void *field,
@@ -272,7 +272,7 @@ kngx_set_patterns(const kngx_set_key_t *k, const char *v, void *field,
 {
     kngx_set_list_t  *list = field;
     const char       *why, *p;
-    regex_t           re;
+    unsigned          groups;
     size_t            i;
 
     why = kngx_set_split(v, list, s);
@@ -290,12 +290,12 @@ kngx_set_patterns(const kngx_set_key_t *k, const char *v, void *field,
         if (list->items[i][0] == '~') {
             p = list->items[i] + 1 + (list->items[i][1] == '*');
 
-            if (*p == '\0' || regcomp(&re, p, REG_EXTENDED | REG_NOSUB) != 0)
+            if (*p == '\0'
+                || kngx_regex_check(p, list->items[i][1] == '*', &groups,
+                                    &why) != 0)
             {
                 goto bad;
             }
-
-            regfree(&re);
         }
     }
 

@@ -61,7 +61,7 @@ command -v "$CC" >/dev/null || die "$CC not found (make fuzz installs it)"
 
 # --- build -----------------------------------------------------------------
 
-pkgs="jansson yaml-0.1 libcurl libssl libcrypto"
+pkgs="jansson yaml-0.1 libcurl libssl libcrypto libpcre2-8"
 pc_cflags=$(pkg-config --cflags $pkgs) || die "pkg-config failed"
 pc_libs=$(pkg-config --libs $pkgs)
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
