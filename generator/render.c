@@ -84,7 +84,6 @@
  * DNS names.
  */
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,61 +92,6 @@
 #include "escape.h"
 #include "settings/settings.h"
 #include "annotations/annotations.h"
-
-
-void
-kngx_buf_printf(kngx_buf_t *b, const char *fmt, ...)
-{
-    va_list   ap;
-    int       n;
-    size_t    cap;
-    char     *p;
-
-    if (b->nomem) {
-        return;
-    }
-
-    for ( ;; ) {
-        va_start(ap, fmt);
-        n = vsnprintf(b->data ? b->data + b->len : NULL,
-                      b->data ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-
-        if (n < 0) {
-            b->nomem = 1;
-            return;
-        }
-
-        if (b->data && b->len + (size_t) n < b->cap) {
-            b->len += (size_t) n;
-            return;
-        }
-
-        cap = b->cap ? b->cap : 64 * 1024;
-        while (cap <= b->len + (size_t) n) {
-            cap *= 2;
-        }
-
-        p = realloc(b->data, cap);
-        if (p == NULL) {
-            b->nomem = 1;
-            return;
-        }
-
-        b->data = p;
-        b->cap = cap;
-    }
-}
-
-
-void
-kngx_buf_free(kngx_buf_t *b)
-{
-    free(b->data);
-    b->data = NULL;
-    b->len = 0;
-    b->cap = 0;
-}
 
 
 typedef struct {
@@ -182,6 +126,9 @@ kngx_comment_safe(const char *s)
 }
 
 
+static const char *kngx_render_xff(kngx_render_t *r);
+
+
 static void
 kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
     const char *indent)
@@ -202,10 +149,10 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
             kngx_buf_printf(r->b,
                 "%sgrpc_set_header X-Real-IP $remote_addr;\n"
                 "%sgrpc_set_header X-Forwarded-For %s;\n"
-                "%sgrpc_set_header X-Forwarded-Proto $scheme;\n",
-                indent, indent,
-                r->o->forwarded_for_append ? "$proxy_add_x_forwarded_for"
-                                          : "$remote_addr", indent);
+                "%sgrpc_set_header X-Forwarded-Proto %s;\n",
+                indent, indent, kngx_render_xff(r), indent,
+                kngx_render_forwarded(r->s) ? "$kubengx_forwarded_proto"
+                                            : "$scheme");
         }
 
         if (u->kind == KNGX_UPSTREAM_EXTERNAL) {
@@ -439,6 +386,14 @@ kngx_forwarded_for_parse(const char *s)
  * (ingress-nginx's default is the same, compute-full-forwarded-for off).
  */
 
+static const char *
+kngx_render_xff(kngx_render_t *r)
+{
+    return r->o->forwarded_for_append || r->s->compute_full_forwarded_for == 1
+           ? "$proxy_add_x_forwarded_for" : "$remote_addr";
+}
+
+
 static void
 kngx_render_proxy_headers(kngx_render_t *r, const char *in,
     const kngx_ann_t *ann)
@@ -460,18 +415,28 @@ kngx_render_proxy_headers(kngx_render_t *r, const char *in,
         "%sproxy_set_header Upgrade $http_upgrade;\n"
         "%sproxy_set_header Connection %s%s%s;\n"
         "%sproxy_set_header X-Real-IP $remote_addr;\n"
-        "%sproxy_set_header X-Forwarded-For %s;\n"
-        "%sproxy_set_header X-Forwarded-Proto $scheme;\n"
-        "%sproxy_set_header X-Forwarded-Host $kubengx_host;\n"
-        "%sproxy_set_header X-Forwarded-Port %s;\n",
+        "%sproxy_set_header X-Forwarded-For %s;\n",
         in, vhost ? "\"" : "", vhost ? vhost : "$kubengx_host",
         vhost ? "\"" : "", in, in, conn ? "\"" : "",
         conn ? conn : "$kubengx_connection_upgrade", conn ? "\"" : "",
-        in, in,
-        r->o->forwarded_for_append || r->s->compute_full_forwarded_for == 1
-        ? "$proxy_add_x_forwarded_for" : "$remote_addr",
-        in, in, in,
-        r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+        in, in, kngx_render_xff(r));
+
+    if (kngx_render_forwarded(r->s)) {
+        /* use-forwarded-headers, from a trusted peer (render_forwarded.c) */
+        kngx_buf_printf(r->b,
+            "%sproxy_set_header X-Forwarded-Proto $kubengx_forwarded_proto;\n"
+            "%sproxy_set_header X-Forwarded-Host $kubengx_forwarded_host;\n"
+            "%sproxy_set_header X-Forwarded-Port $kubengx_forwarded_port;\n",
+            in, in, in);
+
+    } else {
+        kngx_buf_printf(r->b,
+            "%sproxy_set_header X-Forwarded-Proto $scheme;\n"
+            "%sproxy_set_header X-Forwarded-Host $kubengx_host;\n"
+            "%sproxy_set_header X-Forwarded-Port %s;\n",
+            in, in, in,
+            r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+    }
 
     if (prefix) {
         kngx_buf_printf(r->b, "%sproxy_set_header X-Forwarded-Prefix "
@@ -545,6 +510,44 @@ kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
 
 
 /*
+ * A host that redirects http to https, when use-forwarded-headers is
+ * believed: the routes on every listener, and a 308 only for a request
+ * that came over http (nginx's $scheme, or the X-Forwarded-Proto of a
+ * trusted proxy in front).
+ */
+static void
+kngx_render_redirect_forwarded(kngx_render_t *r, const kngx_server_t *srv)
+{
+    kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+
+    if (srv->tls) {
+        kngx_buf_printf(r->b, "    listen %s ssl%s;\n", r->https_listen,
+                        kngx_settings_tls_listen(r->s));
+    }
+
+    kngx_render_server_name(r, srv);
+
+    if (srv->tls) {
+        kngx_render_cert(r, srv, srv->cert_name);
+        kngx_render_hop(r);
+    }
+
+    kngx_buf_printf(r->b, "    if ($kubengx_forwarded_proto = http) {\n");
+
+    if (!srv->tls || r->o->https_port == 443) {
+        kngx_buf_printf(r->b,
+                        "        return 308 https://$host$request_uri;\n");
+    } else {
+        kngx_buf_printf(r->b,
+            "        return 308 https://$host:%d$request_uri;\n",
+            r->o->https_port);
+    }
+
+    kngx_buf_printf(r->b, "    }\n");
+}
+
+
+/*
  * ssl-redirect false: a TLS host's routes on http too, in one server
  * with both listeners
  */
@@ -555,16 +558,22 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 
     r->host = srv->host;
 
-    if (srv->redirect && !srv->tls) {
+    if (srv->redirect && kngx_render_forwarded(r->s)
+        && (!srv->tls || r->s->ssl_redirect != 0))
+    {
+        /* use-forwarded-headers: the trusted X-Forwarded-Proto decides
+         * (render_forwarded.c); one server with the routes */
+        kngx_render_redirect_forwarded(r, srv);
+
+    } else if (srv->redirect && !srv->tls) {
         /* force-ssl-redirect without a certificate: TLS ends before us */
         kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
         kngx_render_server_name(r, srv);
         kngx_buf_printf(r->b, "    return 308 https://$host$request_uri;\n"
                         "}\n\n");
         return;
-    }
 
-    if (srv->tls && (!srv->redirect || r->s->ssl_redirect == 0)) {
+    } else if (srv->tls && (!srv->redirect || r->s->ssl_redirect == 0)) {
         /* ssl-redirect "false" (annotation or ConfigMap): the routes over
          * http and https */
         kngx_buf_printf(r->b, "server {\n    listen %s;\n"

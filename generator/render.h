@@ -74,6 +74,13 @@ int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
 void kngx_render_http(kngx_buf_t *b, const kngx_plan_t *p,
     const kngx_render_opts_t *o, const struct kngx_settings_s *s);
 
+/* render_forwarded.c: whether use-forwarded-headers is believed (from
+ * proxy-real-ip-cidr); its geo and maps at http level
+ * ($kubengx_forwarded_proto, _host, _port) */
+int kngx_render_forwarded(const struct kngx_settings_s *s);
+void kngx_render_forwarded_http(kngx_buf_t *b, const kngx_render_opts_t *o,
+    const struct kngx_settings_s *s);
+
 /* render_canary.c: a route's canary (1: it wrote the proxy_pass) and
  * k8s_affinity; the split_clients of the canary weights (static modes) */
 int kngx_render_canary(kngx_buf_t *b, const kngx_plan_t *p,

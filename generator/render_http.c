@@ -1,7 +1,8 @@
 
 /*
  * kubengx generator: the http-level text of the rendered file, before its
- * servers (render.c): the maps every server uses, what the annotations
+ * servers (render.c): the maps every server uses (and those of
+ * use-forwarded-headers, render_forwarded.c), what the annotations
  * need at http level (annotations/http.c), the server name hash sized
  * for the hosts (render_hash.c), the settings ConfigMap's http directives
  * (settings/), the upstream blocks (emit_upstream.c), the canaries'
@@ -39,6 +40,7 @@ kngx_render_http(kngx_buf_t *b, const kngx_plan_t *p,
             "}\n\n");
     }
 
+    kngx_render_forwarded_http(b, o, s);
     kngx_ann_http(b, p);
 
     if (kngx_names_hash(p, &names_max, &bucket) != 0) {

@@ -236,6 +236,54 @@ def test_forwarded_headers_trusted_only_from_the_cidr(stack, backends,
     assert r.json()["headers"]["x-real-ip"] == "198.51.100.9"
 
 
+def fwd(stack, server, **h):
+    hdr = {"X-Forwarded-" + k.capitalize(): v for k, v in h.items()}
+    return stack.get("/", host=server, headers=hdr)
+
+
+def test_forwarded_headers_proto_host_port_and_redirects(stack, backends,
+                                                         tmp_path):
+    """use-forwarded-headers from a peer in proxy-real-ip-cidr: the
+    X-Forwarded-Proto/-Host/-Port it sends reach the backend, and a request
+    that reached the proxy over https is served, not redirected again (TLS
+    host, and force-ssl-redirect without a certificate behind a balancer
+    that ends TLS); from any other peer: what nginx saw, and the 308."""
+    bk = backends("a")
+    lb = ingress("lb", [rule("lb.example.com", path("/", "svc-a", 80))],
+                 annotations={"nginx.ingress.kubernetes.io/"
+                              "force-ssl-redirect": "true"})
+    up(stack, tmp_path, bk, {"use-forwarded-headers": "true",
+                             "proxy-real-ip-cidr": "127.0.0.1/32"},
+       extra=[lb])
+    r = fwd(stack, HOST, proto="https", host="public.example", port="443")
+    assert r.status == 200, r
+    h = r.json()["headers"]
+    assert (h["x-forwarded-proto"], h["x-forwarded-host"],
+            h["x-forwarded-port"]) == ("https", "public.example", "443"), h
+    # a value that is no scheme, host or port: what nginx saw
+    h = fwd(stack, HOST, proto="gopher", host="a b", port="x").json()[
+        "headers"]
+    assert (h["x-forwarded-proto"], h["x-forwarded-host"],
+            h["x-forwarded-port"]) == ("http", HOST,
+                                       str(stack.http_port)), h
+    for host in (TLS_HOST, "lb.example.com"):
+        assert fwd(stack, host, proto="https").backend == "a", host
+        assert fwd(stack, host, proto="http").status == 308, host
+        assert stack.get("/", host=host).status == 308, host
+    assert https(stack).backend == "a"
+    # the same requests from a peer outside the CIDR
+    stack.up(site(tmp_path, bk) + [lb, settings({
+        "use-forwarded-headers": "true",
+        "proxy-real-ip-cidr": "10.0.0.0/8"})], *CM_FLAG, tls=True)
+    h = fwd(stack, HOST, proto="https", host="public.example",
+            port="443").json()["headers"]
+    assert (h["x-forwarded-proto"], h["x-forwarded-host"]) == (
+        "http", HOST), h
+    for host in (TLS_HOST, "lb.example.com"):
+        r = fwd(stack, host, proto="https")
+        assert r.status == 308, (host, r)
+
+
 def proxied(port, header, host=HOST):
     """A request on a raw connection, after a PROXY header."""
     return harness.raw_response(port, header + (
