@@ -195,9 +195,10 @@ def test_auth_proxy_set_headers_through_nginx(tmp_path, nginx_factory,
 
 @pytest.mark.parametrize("mode", MODES)
 def test_custom_headers_and_hsts_through_nginx(tmp_path, nginx_factory,
-                                               kube_api, backends, mode):
-    """Two TLS hosts, one with CORS and one with custom-headers: both
-    answer with the settings' Strict-Transport-Security (nginx drops the
+                                               kube_api, backends,
+                                               auth_server, mode):
+    """TLS hosts with CORS, custom-headers and external auth: all answer
+    with the settings' Strict-Transport-Security (nginx drops the
     server's add_header in a location with its own); none on http."""
     bk = backends("web")
     s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
@@ -205,7 +206,11 @@ def test_custom_headers_and_hsts_through_nginx(tmp_path, nginx_factory,
     objs += [m.ingress_class("kubengx"), configmap("resp", DOC_HEADERS)]
     for host, name, ann in (
             ("cors.example.com", "cors", {P + "enable-cors": "true"}),
-            ("hdrs.example.com", "hdrs", {P + "custom-headers": "resp"})):
+            ("hdrs.example.com", "hdrs", {P + "custom-headers": "resp"}),
+            ("auth.example.com", "auth", {
+                P + "auth-url": "http://127.0.0.1:%d/oauth2/auth"
+                % auth_server.port,
+                P + "auth-signin": "https://$host/oauth2/start"})):
         c, k = m.self_signed(tmp_path, host)
         objs += [m.secret_tls(name + "-tls", c, k),
                  ing(name, host, port, dict(ann, **{
@@ -231,6 +236,17 @@ def test_custom_headers_and_hsts_through_nginx(tmp_path, nginx_factory,
                      "--resolve", "cors.example.com:%d:127.0.0.1"
                      % s.https_port)
     assert r.status == 204, r
+    assert r.headers.get("strict-transport-security") == hsts, r.headers
+
+    # external auth: the backend's answer (Set-Cookie from the auth
+    # service) and the 302 to the sign-in URL
+    r = s.https("auth.example.com", "/x")
+    assert r.status == 302, r
+    assert r.headers.get("strict-transport-security") == hsts, r.headers
+    r = harness.curl("https://auth.example.com:%d/x" % s.https_port, "-k",
+                     "-H", "Cookie: _oauth2_proxy=good", "--resolve",
+                     "auth.example.com:%d:127.0.0.1" % s.https_port)
+    assert r.backend == "web" and r.headers.get("set-cookie"), r
     assert r.headers.get("strict-transport-security") == hsts, r.headers
 
     # on http: the headers, no HSTS
