@@ -13,6 +13,7 @@ import harness
 import manifests as m
 from test_controller import controllers  # noqa: F401 (a fixture)
 from test_render_access import AuthServer
+from test_webhook import admit, pki, wait_webhook, webhook_args  # noqa: F401
 
 P = "nginx.ingress.kubernetes.io/"
 HOST = "app.example.com"
@@ -115,3 +116,31 @@ def test_configmap_refs_watched(kube_api, backends, controllers,  # noqa: F811
     api.create(configmap("auth-headers", {"X-Tenant": "initech"}))
     harness.wait_for(lambda: get().backend == "a" and tenant() == "initech",
                      15, "served again, with the new header")
+
+
+def test_webhook_reads_the_configmap_a_new_ingress_names(
+        kube_api, backends, controllers, pki):  # noqa: F811
+    """The admission webhook plans the store with the reviewed Ingress
+    added: a ConfigMap no stored Ingress names yet is in the store, so the
+    Ingress naming it is admitted; another namespace's is rejected."""
+    bk = backends("a")
+    api = kube_api()
+    api.create({"apiVersion": "v1", "kind": "Namespace",
+                "metadata": {"name": "other"}})
+    for o in [m.ingress_class("kubengx")] + \
+            m.backend_service(bk, "svc-a", "a") + [
+            configmap("resp", {"X-Custom": "one"}),
+            dict(configmap("resp", {"X-Custom": "theirs"}),
+                 metadata=m.meta("resp", "other"))]:
+        api.create(o)
+    port = harness.free_port()
+    ctl = controllers(api, args=webhook_args(port, pki))
+    wait_webhook(ctl, port)
+
+    def ing(ref):
+        return m.ingress("new", [m.rule(HOST, m.path("/", "svc-a", 80))],
+                         annotations={P + "custom-headers": ref})
+    assert admit(port, pki, ing("resp"))["allowed"] is True
+    resp = admit(port, pki, ing("other/resp"))
+    assert resp["allowed"] is False, resp
+    assert "custom-headers" in resp["status"]["message"], resp
