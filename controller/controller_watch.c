@@ -50,6 +50,17 @@ struct kngx_ctl_watch_s {
     kngx_ctl_api_t            *api;
     kngx_ctl_watch_handler_t   handler;
     kngx_ctl_kind_t            kinds[KNGX_CTL_NKINDS];
+    json_t                    *cm_named;    /* "ns/name" of the ConfigMaps
+                                               the Ingresses name */
+};
+
+
+/* the annotations whose value names a ConfigMap ("NAME" or "NS/NAME" of
+ * the Ingress's namespace: generator/annotations/headers.c) */
+static const char *const  kngx_ctl_cm_annotations[] = {
+    "nginx.ingress.kubernetes.io/auth-proxy-set-headers",
+    "nginx.ingress.kubernetes.io/custom-headers",
+    NULL
 };
 
 
@@ -70,6 +81,7 @@ static const struct {
     { "Secret", "v1", "/api/v1", "secrets", NULL },
     { "EndpointSlice", "discovery.k8s.io/v1", "/apis/discovery.k8s.io/v1",
       "endpointslices", NULL },
+    { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
     { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
     { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
     { "ConfigMap", "v1", "/api/v1", "configmaps", NULL },
@@ -109,6 +121,78 @@ json_t *
 kngx_ctl_store_objects(kngx_ctl_watch_t *w, int kind)
 {
     return w->kinds[kind].objects;
+}
+
+
+void
+kngx_ctl_ingress_configmaps(json_t *ing, json_t *set)
+{
+    json_t      *md = json_object_get(ing, "metadata");
+    json_t      *ann = json_object_get(md, "annotations");
+    const char  *ns = json_string_value(json_object_get(md, "namespace"));
+    const char  *v, *slash;
+    char         key[600];
+    size_t       i;
+
+    for (i = 0; ns && kngx_ctl_cm_annotations[i]; i++) {
+        v = json_string_value(json_object_get(ann,
+                                              kngx_ctl_cm_annotations[i]));
+        if (v == NULL) {
+            continue;
+        }
+
+        slash = strchr(v, '/');
+
+        if (slash) {
+            if ((size_t) (slash - v) != strlen(ns)
+                || strncmp(v, ns, slash - v) != 0)
+            {
+                continue;       /* refused: another namespace's */
+            }
+            v = slash + 1;
+        }
+
+        snprintf(key, sizeof(key), "%s/%s", ns, v);
+        json_object_set_new(set, key, json_true());
+    }
+}
+
+
+/* the ConfigMaps the stored Ingresses name, again */
+static void
+kngx_ctl_cm_named_update(kngx_ctl_watch_t *w)
+{
+    const char  *key;
+    json_t      *ing, *set;
+
+    set = json_object();
+    if (set == NULL) {
+        return;         /* the old set stays */
+    }
+
+    json_object_foreach(w->kinds[KNGX_KIND_INGRESS].objects, key, ing) {
+        kngx_ctl_ingress_configmaps(ing, set);
+    }
+
+    json_decref(w->cm_named);
+    w->cm_named = set;
+}
+
+
+int
+kngx_ctl_configmap_named(kngx_ctl_watch_t *w, const char *key)
+{
+    return json_object_get(w->cm_named, key) != NULL;
+}
+
+
+/* whether a change of k's object key matters: every kind's does, a
+ * ConfigMap's of KNGX_KIND_CMREF only when an Ingress names it */
+static int
+kngx_ctl_counts(kngx_ctl_kind_t *k, const char *key)
+{
+    return k != &k->w->kinds[KNGX_KIND_CMREF]
+           || kngx_ctl_configmap_named(k->w, key);
 }
 
 
@@ -192,14 +276,17 @@ kngx_ctl_list_end(void *ctx, const char *rv)
 
     json_object_foreach(k->pending, key, v) {
         old = json_object_get(k->objects, key);
-        if (old == NULL || !json_equal(old, v)) {
+        if ((old == NULL || !json_equal(old, v)) && kngx_ctl_counts(k, key))
+        {
             kngx_ctl_changed(k, key);
             changed = 1;
         }
     }
 
     json_object_foreach(k->objects, key, v) {
-        if (json_object_get(k->pending, key) == NULL) {
+        if (json_object_get(k->pending, key) == NULL
+            && kngx_ctl_counts(k, key))
+        {
             kngx_ctl_changed(k, key);
             changed = 1;
         }
@@ -208,6 +295,10 @@ kngx_ctl_list_end(void *ctx, const char *rv)
     json_decref(k->objects);
     k->objects = k->pending;
     k->pending = NULL;
+
+    if (k == &k->w->kinds[KNGX_KIND_INGRESS]) {
+        kngx_ctl_cm_named_update(k->w);
+    }
 
     kngx_ctl_log("listed %zu %s (resourceVersion %s)",
                  json_object_size(k->objects), k->resource, rv ? rv : "");
@@ -270,6 +361,13 @@ kngx_ctl_watch_event(void *ctx, kube_event_type_e type, json_t *object,
         if (json_object_set_new(k->objects, key, c) != 0) {
             return -1;
         }
+    }
+
+    if (k == &k->w->kinds[KNGX_KIND_INGRESS]) {
+        kngx_ctl_cm_named_update(k->w);
+
+    } else if (!kngx_ctl_counts(k, key)) {
+        return 0;       /* a ConfigMap no Ingress names: kept, quiet */
     }
 
     kngx_ctl_changed(k, key);
@@ -562,7 +660,7 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     }
 
     k->label = k->kind;
-    cm = i - KNGX_KIND_CONFIGMAP;
+    cm = i >= KNGX_KIND_CMREF ? -1 : i - KNGX_KIND_CONFIGMAP;
 
     /* endpoints are the module's business unless rendered statically */
     k->enabled = (i == KNGX_KIND_SLICE) ? conf->slices
@@ -579,7 +677,10 @@ kngx_ctl_kind_init(kngx_ctl_watch_t *w, int i,
     lc.field_selector = cm >= 0 ? conf->configmap_selector[cm]
                         : kngx_ctl_kind_defs[i].field_selector;
 
-    if (cm >= 0 && conf->nconfigmaps > 1) {
+    if (i == KNGX_KIND_CMREF) {
+        k->label = "ConfigMap (annotations)";
+
+    } else if (cm >= 0 && conf->nconfigmaps > 1) {
         snprintf(k->label_buf, sizeof(k->label_buf), "ConfigMap %s/%s",
                  conf->configmap_ns[cm], conf->configmap_selector[cm]
                                          + sizeof("metadata.name=") - 1);
@@ -681,5 +782,6 @@ kngx_ctl_watch_destroy(kngx_ctl_watch_t *w)
         json_decref(k->pending);
     }
 
+    json_decref(w->cm_named);
     free(w);
 }

@@ -18,7 +18,7 @@
 
 /* the ConfigMaps named by flags: the TCP and UDP services, settings */
 #define KNGX_CTL_NCONFIGMAPS  3
-#define KNGX_CTL_NKINDS       (5 + KNGX_CTL_NCONFIGMAPS)
+#define KNGX_CTL_NKINDS       (6 + KNGX_CTL_NCONFIGMAPS)
 
 enum {
     KNGX_KIND_INGRESS = 0,
@@ -26,8 +26,13 @@ enum {
     KNGX_KIND_CLASS,
     KNGX_KIND_SECRET,
     KNGX_KIND_SLICE,
-    KNGX_KIND_CONFIGMAP         /* the first of KNGX_CTL_NCONFIGMAPS, one
+    KNGX_KIND_CONFIGMAP,        /* the first of KNGX_CTL_NCONFIGMAPS, one
                                    per ConfigMap named (nconfigmaps) */
+    /* every ConfigMap of the watched namespaces, for the annotations
+     * that name one (custom-headers, auth-proxy-set-headers): a change
+     * counts only when an Ingress names it, and the model holds only
+     * those (kngx_ctl_configmap_named) */
+    KNGX_KIND_CMREF = KNGX_KIND_CONFIGMAP + KNGX_CTL_NCONFIGMAPS
 };
 
 
@@ -82,6 +87,12 @@ json_t *kngx_ctl_store_objects(kngx_ctl_watch_t *w, int kind);
 /* a kind for /metrics: 0 and its name and counters if it is watched */
 int kngx_ctl_watch_kind(kngx_ctl_watch_t *w, int kind, const char **name,
     kube_lw_stats_t *st);
+
+/* whether a stored Ingress's annotations name ConfigMap key ("ns/name") */
+int kngx_ctl_configmap_named(kngx_ctl_watch_t *w, const char *key);
+
+/* the ConfigMaps Ingress ing's annotations name, as keys of set */
+void kngx_ctl_ingress_configmaps(json_t *ing, json_t *set);
 
 /* controller_model.c: the store as a generator model */
 kngx_model_t *kngx_ctl_store_model(kngx_ctl_watch_t *w);

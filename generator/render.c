@@ -235,6 +235,11 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
     kngx_ann_emit_access(r->b, ann, r->certs_dir);
     kngx_ann_emit(r->b, ann, route, r->certs_dir);
 
+    if (kngx_ann_add_headers(ann)) {
+        /* nginx inherits no add_header into a location with its own */
+        kngx_buf_printf(r->b, "        " KNGX_ANN_HSTS);
+    }
+
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
         || kngx_ann_connection(ann)
         || kngx_ann_upstream_headers(NULL, ann, NULL))

@@ -22,6 +22,8 @@
  *   auth_external.c  auth-url, auth-signin, ... (auth_request)
  *   auth_tls.c   auth-tls-* (client certificates)
  *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
+ *   headers.c    custom-headers, and the ConfigMap of headers that
+ *                auth-proxy-set-headers reads too
  *   http.c       what they need at http level (maps, zones)
  *
  * A family parses its own keys into a typed conf (created when the first
@@ -33,8 +35,8 @@
  * lenient default (balance.c).
  *
  * An Ingress carrying an access-control annotation kubengx does not
- * implement (auth-cache-*, auth-keepalive*, auth-proxy-set-headers,
- * satisfy, ModSecurity) is not served
+ * implement (auth-cache-*, auth-keepalive*, satisfy, ModSecurity) is
+ * not served
  * at all (fail closed), so that a protected route never becomes public
  * during a migration, unless the caller ignores unsupported annotations
  * (--unsupported-annotations=ignore).
@@ -111,7 +113,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  12
+#define KNGX_ANN_NFAMILIES  13
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -166,7 +168,11 @@ enum {
 
 enum {
     KNGX_EX_URL = 1, KNGX_EX_SIGNIN, KNGX_EX_METHOD, KNGX_EX_PARAM,
-    KNGX_EX_HEADERS, KNGX_EX_REDIRECT, KNGX_EX_COOKIE
+    KNGX_EX_HEADERS, KNGX_EX_REDIRECT, KNGX_EX_COOKIE, KNGX_EX_PROXY_HEADERS
+};
+
+enum {
+    KNGX_HD_CUSTOM = 1
 };
 
 enum {
@@ -225,9 +231,8 @@ int kngx_ann_unsupported_parse(const char *s, int *ignore);
 "      --unsupported-annotations refuse|ignore\n"                           \
 "                           refuse (default): an Ingress with an access-\n"  \
 "                           control annotation kubengx does not implement\n" \
-"                           (auth-cache-*, auth-keepalive*, auth-proxy-\n" \
-"                           set-headers, satisfy, ModSecurity) is not\n"   \
-"                           served (fail closed);\n"                       \
+"                           (auth-cache-*, auth-keepalive*, satisfy,\n"   \
+"                           ModSecurity) is not served (fail closed);\n"   \
 "                           ignore: served without it (a warning)\n"
 
 /* "honoured", "different", "elsewhere", "not supported", ... */
@@ -319,6 +324,31 @@ extern const kngx_ann_family_t  kngx_ann_auth_family;
 extern const kngx_ann_family_t  kngx_ann_external_family;
 extern const kngx_ann_family_t  kngx_ann_limits_family;
 extern const kngx_ann_family_t  kngx_ann_tls_family;
+extern const kngx_ann_family_t  kngx_ann_headers_family;
+
+
+/* headers.c: one header of a ConfigMap, checked */
+typedef struct {
+    const char               *name;      /* an HTTP token without "$" */
+    const char               *value;     /* an nginx double-quoted string,
+                                            its "$" known variables */
+} kngx_ann_header_t;
+
+/* headers.c: the headers of ConfigMap v ("NAME" or "NS/NAME" of ctx->ing's
+ * namespace) into *out (n in *n); KNGX_ANN_OK, _BAD or _NOMEM */
+int kngx_ann_headers_configmap(kngx_ann_ctx_t *ctx, const char *v,
+    kngx_ann_header_t **out, size_t *n);
+
+/* headers.c: whether ann's families write add_header in its locations
+ * (CORS, external auth's Set-Cookie, custom-headers) */
+int kngx_ann_add_headers(const kngx_ann_t *ann);
+
+/* what a block (location, if) that writes its own add_header writes as
+ * well, since nginx then inherits none from the server and http levels:
+ * the settings' Strict-Transport-Security ($kubengx_hsts, always
+ * defined: empty on http and when hsts is off, settings_render.c) */
+#define KNGX_ANN_HSTS                                                       \
+    "add_header Strict-Transport-Security $kubengx_hsts always;\n"
 
 
 /* a file an Ingress's annotations need beside the certificates */

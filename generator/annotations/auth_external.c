@@ -22,6 +22,13 @@
  *   auth-always-set-cookie      "true": the auth answer's Set-Cookie goes
  *                               to the client with every status (else
  *                               only with 2xx and 3xx, as ingress-nginx)
+ *   auth-proxy-set-headers      a ConfigMap of the Ingress's namespace
+ *                               whose data are headers sent to the auth
+ *                               URL (headers.c checks it: names HTTP
+ *                               tokens, values whose "$" are variables
+ *                               nginx defines); a missing one, another
+ *                               namespace's or a bad header refuses the
+ *                               Ingress: it is not served (fail closed)
  *
  * The URLs may use the variables ingress-nginx's documentation uses:
  * $host, $http_host, $scheme, $request_uri, $escaped_request_uri (the
@@ -40,7 +47,9 @@
  * path, so no route meets them, and a client asking for one gets 404).
  * The auth request carries the client's headers (cookies) without its
  * body, X-Original-URL, X-Original-Method, X-Original-URI,
- * X-Auth-Request-Redirect and X-Real-IP, as ingress-nginx; its answer:
+ * X-Auth-Request-Redirect and X-Real-IP, as ingress-nginx, then the
+ * auth-proxy-set-headers ones (a name kubengx sets itself is refused:
+ * nginx would send both); its answer:
  * 2xx lets the request through, 401 and 403 are the client's answer (401
  * goes to auth-signin when given), anything else is 500.  A URL whose
  * host is a name or $host is resolved per request through the plan's
@@ -51,6 +60,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "annotations.h"
 #include "escape.h"
@@ -69,6 +79,8 @@ typedef struct {
     char              param[64];
     char              headers[KNGX_EXT_HEADERS][64];
     size_t            nheaders;
+    kngx_ann_header_t *proxy;       /* auth-proxy-set-headers */
+    size_t            nproxy;
     unsigned          name;         /* the host needs the resolver */
     unsigned          always_cookie;
     char              id[KNGX_NAME_CERT_MAX + 1];   /* NS_NAME */
@@ -313,6 +325,43 @@ kngx_ann_ext_headers(kngx_ann_ctx_t *ctx, kngx_ann_ext_t *c, const char *v)
 }
 
 
+/* the headers the auth location sets itself (kngx_ann_ext_locations) */
+static const char *const  kngx_ext_own[] = {
+    "Host", "Content-Length", "X-Original-URI", "X-Original-URL",
+    "X-Original-Method", "X-Auth-Request-Redirect", "X-Sent-From",
+    "X-Real-IP", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host",
+    NULL
+};
+
+
+static int
+kngx_ann_ext_proxy_headers(kngx_ann_ctx_t *ctx, kngx_ann_ext_t *c,
+    const char *v)
+{
+    size_t  i, j;
+    int     rc;
+
+    rc = kngx_ann_headers_configmap(ctx, v, &c->proxy, &c->nproxy);
+    if (rc != KNGX_ANN_OK) {
+        return rc;
+    }
+
+    for (i = 0; i < c->nproxy; i++) {
+        for (j = 0; kngx_ext_own[j]; j++) {
+            if (strcasecmp(c->proxy[i].name, kngx_ext_own[j]) == 0) {
+                ctx->why = "names a ConfigMap with a header kubengx sends "
+                           "to the auth URL itself (Host, Content-Length, "
+                           "X-Original-*, X-Auth-Request-Redirect, "
+                           "X-Sent-From, X-Real-IP, X-Forwarded-*):";
+                return KNGX_ANN_BAD;
+            }
+        }
+    }
+
+    return KNGX_ANN_OK;
+}
+
+
 static int
 kngx_ann_ext_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 {
@@ -339,6 +388,9 @@ kngx_ann_ext_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 
     case KNGX_EX_COOKIE:
         return kngx_ann_bool(ctx, v, &c->always_cookie);
+
+    case KNGX_EX_PROXY_HEADERS:
+        return kngx_ann_ext_proxy_headers(ctx, c, v);
 
     default:    /* KNGX_EX_REDIRECT */
         c->redirect = kngx_ann_ext_text(ctx, v, strlen(v));
@@ -509,6 +561,8 @@ static void
 kngx_ann_ext_locations(kngx_buf_t *b, const kngx_ann_ext_t *c,
     const char *resolver)
 {
+    size_t  i;
+
     kngx_buf_printf(b,
         "    location = \"/_kubengx|auth|%s\" {\n"
         "        internal;\n", c->id);
@@ -531,7 +585,15 @@ kngx_ann_ext_locations(kngx_buf_t *b, const kngx_ann_ext_t *c,
         "        proxy_set_header X-Real-IP $remote_addr;\n"
         "        proxy_set_header X-Forwarded-For $remote_addr;\n"
         "        proxy_set_header X-Forwarded-Proto $scheme;\n"
-        "        proxy_set_header X-Forwarded-Host $kubengx_host;\n"
+        "        proxy_set_header X-Forwarded-Host $kubengx_host;\n",
+        c->host, c->redirect ? c->redirect : "$request_uri");
+
+    for (i = 0; i < c->nproxy; i++) {
+        kngx_buf_printf(b, "        proxy_set_header \"%s\" %s;\n",
+                        c->proxy[i].name, c->proxy[i].value);
+    }
+
+    kngx_buf_printf(b,
         "        proxy_method %s;\n"
         "        proxy_http_version 1.1;\n"
         "        proxy_ssl_server_name on;\n"
@@ -539,13 +601,13 @@ kngx_ann_ext_locations(kngx_buf_t *b, const kngx_ann_ext_t *c,
         "        set $kubengx_auth_url \"%s\";\n"
         "        proxy_pass $kubengx_auth_url;\n"
         "    }\n",
-        c->host, c->redirect ? c->redirect : "$request_uri",
         c->method[0] ? c->method : "GET", c->url);
 
     if (c->signin) {
         kngx_buf_printf(b, "    location @kubengx_signin_%s {\n"
                         "        add_header Set-Cookie $kubengx_auth_cookie;"
                         "\n"
+                        "        " KNGX_ANN_HSTS
                         "        return 302 \"%s\";\n"
                         "    }\n", c->id, c->signin);
     }

@@ -288,6 +288,7 @@ kngx_ann_cors_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
         "            add_header Access-Control-Allow-Headers \"%s\" "
         "always;\n"
         "            add_header Access-Control-Max-Age %ld always;\n"
+        "            " KNGX_ANN_HSTS
         "            return 204;\n"
         "        }\n",
         c->methods[0] ? c->methods : KNGX_CORS_METHODS,

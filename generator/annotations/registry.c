@@ -50,7 +50,8 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_balance_family, &kngx_ann_backend_family,
     &kngx_ann_limits_family, &kngx_ann_logging_family,
     &kngx_ann_access_family, &kngx_ann_auth_family,
-    &kngx_ann_external_family, &kngx_ann_tls_family
+    &kngx_ann_external_family, &kngx_ann_tls_family,
+    &kngx_ann_headers_family
 };
 
 
@@ -72,7 +73,10 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     A("auth-keepalive-timeout"),
     D("auth-method", external, KNGX_EX_METHOD,
       EXT_NOTE),
-    A("auth-proxy-set-headers"),
+    D("auth-proxy-set-headers", external, KNGX_EX_PROXY_HEADERS,
+      "a ConfigMap of the Ingress's own namespace; header names HTTP "
+      "tokens, values without \"$\" except variables nginx defines; a "
+      "missing or bad one: not served"),
     H("auth-realm", auth, KNGX_AU_REALM),
     D("auth-request-redirect", external, KNGX_EX_REDIRECT,
       EXT_NOTE),
@@ -126,7 +130,10 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
       "answered by nginx (add_header, preflight 204), not Lua"),
     D("cors-max-age", cors, KNGX_CO_MAXAGE,
       "answered by nginx (add_header, preflight 204), not Lua"),
-    U("custom-headers", NOT_YET),
+    D("custom-headers", headers, KNGX_HD_CUSTOM,
+      "add_header ... always (ingress-nginx: more_set_headers, which "
+      "replaces a backend's header); a ConfigMap of the Ingress's own "
+      "namespace, checked as auth-proxy-set-headers"),
     U("custom-http-errors", NOT_YET),
     U("default-backend", NOT_YET),
     H("denylist-source-range", access, KNGX_AC_DENY),

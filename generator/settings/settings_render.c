@@ -19,7 +19,10 @@
  *   each TLS server (kngx_settings_tls): ssl_protocols (TLSv1.2 TLSv1.3
  *       unless set), ciphers, session cache, tickets and timeout, and
  *       Strict-Transport-Security (its value a map of $https at http
- *       level, empty on http: a server may listen on both);
+ *       level, empty on http: a server may listen on both; the map is
+ *       written with hsts off too, empty, since a location that writes
+ *       its own add_header inherits none and writes this one itself,
+ *       annotations.h's KNGX_ANN_HSTS);
  *   listen parameters: http2 on the TLS listeners, proxy_protocol with
  *       use-proxy-protocol;
  *   upstream blocks: keepalive, keepalive_timeout, keepalive_requests;
@@ -204,6 +207,11 @@ static void
 kngx_set_hsts(kngx_buf_t *b, const kngx_settings_t *s)
 {
     if (s->hsts == 0) {
+        /* defined all the same: a location with its own add_header
+         * writes the header too (annotations.h, KNGX_ANN_HSTS) */
+        kngx_buf_printf(b, "map $https $kubengx_hsts {\n"
+                        "    default \"\";\n"
+                        "}\n");
         return;
     }
 

@@ -87,11 +87,12 @@ def test_registry_covers_ingress_nginx(kubengx):
 def test_access_control_fails_closed_in_the_table(kubengx):
     rows = {re.match(r"^\| `([a-z0-9-]+)`", l).group(1): l
             for l in registry()}
-    for k in ("satisfy", "auth-proxy-set-headers", "auth-cache-key",
-              "auth-keepalive", "enable-modsecurity"):
+    for k in ("satisfy", "auth-cache-key", "auth-keepalive",
+              "enable-modsecurity"):
         assert "fails closed" in rows[k], rows[k]
     # implemented (annotations/access.c, auth_*.c): no longer fail closed
     for k in ("auth-url", "auth-type", "auth-tls-secret",
+              "auth-proxy-set-headers",
               "whitelist-source-range", "denylist-source-range",
               "allowlist-source-range"):
         assert "fails closed" not in rows[k], rows[k]

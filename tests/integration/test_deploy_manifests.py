@@ -164,6 +164,7 @@ def test_clusterrole_is_least_privilege(main_docs):
     assert got == {
         ("", "services", ()): READ,
         ("", "secrets", ()): READ,
+        ("", "configmaps", ()): READ,
         ("discovery.k8s.io", "endpointslices", ()): READ,
         ("networking.k8s.io", "ingresses", ()): READ,
         ("networking.k8s.io", "ingressclasses", ()): READ,

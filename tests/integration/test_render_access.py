@@ -472,7 +472,6 @@ NOT_IMPLEMENTED = {
     "auth-keepalive-requests": "100",
     "auth-keepalive-share-vars": "true",
     "auth-keepalive-timeout": "60",
-    "auth-proxy-set-headers": "default/auth-headers",
     "enable-modsecurity": "true",
     "enable-owasp-core-rules": "true",
     "satisfy": "any",
