@@ -2,8 +2,9 @@
 /*
  * kubectl kubengx lint and migrate: `kubengx lint` (cmd_lint.c) and
  * `kubengx migrate` (cmd_migrate.c), the same rules and output, on the
- * live objects: the Ingresses, Services, IngressClasses and
- * kubernetes.io/tls Secrets the API lists (all namespaces), written as one
+ * live objects: the Ingresses, Services, IngressClasses, Secrets (every
+ * type: TLS, basic-auth users, CAs) and ConfigMaps (of headers) the API
+ * lists (all namespaces), written as one
  * JSON List to a file "cluster" in a private temporary directory, which
  * the command reads like any input.
  */
@@ -27,8 +28,10 @@ static const struct {
     { "/apis/networking.k8s.io/v1/ingresses", "Ingress",
       "networking.k8s.io/v1" },
     { "/api/v1/services", "Service", "v1" },
-    { "/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls", "Secret",
-      "v1" },
+    /* every type: TLS, basic-auth users, CAs of proxy-ssl-secret and
+     * auth-tls-secret (annotations/); ConfigMaps of headers */
+    { "/api/v1/secrets", "Secret", "v1" },
+    { "/api/v1/configmaps", "ConfigMap", "v1" },
 };
 
 
@@ -140,8 +143,8 @@ const kngx_command_t  kngx_kubectl_lint = {
 
 "Usage: kubectl kubengx lint [OPTIONS]\n"
 "\n"
-"`kubengx lint` on the cluster's Ingresses, Services, IngressClasses and\n"
-"kubernetes.io/tls Secrets (all namespaces), listed through the API:\n"
+"`kubengx lint` on the cluster's Ingresses, Services, IngressClasses,\n"
+"Secrets and ConfigMaps (all namespaces), listed through the API:\n"
 "the same rules, findings and output (\"cluster:1: ...\": the objects are\n"
 "read as one List).  See `kubengx lint --help` for the findings.\n",
 
@@ -165,8 +168,8 @@ const kngx_command_t  kngx_kubectl_migrate = {
 
 "Usage: kubectl kubengx migrate [OPTIONS]\n"
 "\n"
-"`kubengx migrate` on the cluster's Ingresses, Services, IngressClasses\n"
-"and kubernetes.io/tls Secrets (all namespaces), listed through the API:\n"
+"`kubengx migrate` on the cluster's Ingresses, Services, IngressClasses,\n"
+"Secrets and ConfigMaps (all namespaces), listed through the API:\n"
 "for each Ingress of --from-class (default nginx) what kubengx does with\n"
 "it and its annotations, then a summary.  See `kubengx migrate --help`.\n",
 

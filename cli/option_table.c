@@ -335,9 +335,9 @@ const kngx_option_t  kngx_options[] = {
 
     { "filename", required_argument, 'f', M, "Input", "FILE|-", NULL,
       KNGX_FIELD(files), kngx_opt_file, 0, 0,
-      "what `kubectl get ingress,service,secret -A -o yaml` printed (a "
-      "kind: List; plain manifests too), or - for stdin; repeatable, at "
-      "least one" },
+      "what `kubectl get ingress,service,secret,configmap -A -o yaml` "
+      "printed (a kind: List; plain manifests too), or - for stdin; "
+      "repeatable, at least one" },
 
     { "from-class", required_argument, 0, M | KM, "Input", "NAME", "nginx",
       KNGX_FIELD(from_class), kngx_opt_string, 0, 0,

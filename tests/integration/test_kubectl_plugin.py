@@ -11,6 +11,7 @@ after a scale-up (a new EndpointSlice); `conf` shows the config nginx
 runs; `status` the pod, the leader, its reloads; `lint` the findings of
 the live objects; `migrate` says it is not there yet; bad usage exits 2."""
 
+import base64
 import json
 import os
 import subprocess
@@ -193,6 +194,27 @@ def test_migrate_the_live_objects_and_bad_usage(cluster):
     assert "proxy-body-size" in p.stdout
     p = run("migrate", "--from-class", "other", check=False)
     assert p.returncode == 0, p.stdout
+    # what an Ingress references is read too: a basic-auth Secret (type
+    # Opaque) and a ConfigMap of headers; served, so exit 0
+    api.delete("/apis/networking.k8s.io/v1/namespaces/default/ingresses/"
+               "legacy")
+    api.create({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                "metadata": {"name": "users", "namespace": "default"},
+                "data": {"auth": base64.b64encode(
+                    b"u:$apr1$qv1GuB/z$JXg6vbMnqy0aDVmnd0omV/\n").decode()}})
+    api.create({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "hdrs", "namespace": "default"},
+                "data": {"X-Team": "shop"}})
+    api.create(ingress("guarded", [rule("g.example.com",
+                                        path("/", "web", 80))],
+                       cls="nginx", annotations={
+                           "nginx.ingress.kubernetes.io/auth-type": "basic",
+                           "nginx.ingress.kubernetes.io/auth-secret": "users",
+                           "nginx.ingress.kubernetes.io/custom-headers":
+                           "hdrs"}))
+    p = run("migrate", check=False)
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    assert "Ingress default/guarded (cluster" in p.stdout, p.stdout
     p = run("frobnicate", check=False)
     assert p.returncode != 0 and "unknown command" in p.stderr
     p = run("backends", "--bogus", check=False)
