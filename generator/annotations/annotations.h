@@ -304,6 +304,9 @@ typedef struct {
     char           ciphers[256];
     const char    *ca_file;         /* the plan's: the NAME of
                                        CERTS/NAME.pem */
+    const char    *cert_file;       /* the plan's: the client
+                                       certificate, CERTS/NAME.pem (key
+                                       and chain), or NULL */
     unsigned       service_upstream:1;  /* the Service's ClusterIP, not
                                            its endpoints */
 } kngx_ann_backend_t;

@@ -12,7 +12,12 @@
  *                           namespace: ca.crt verifies the backend
  *                           (proxy_ssl_trusted_certificate), tls.crt and
  *                           tls.key are the client certificate
- *                           (plan_backend.c resolves it)
+ *                           (proxy_ssl_certificate, _key: one file, the
+ *                           key and the chain; plan_backend.c resolves
+ *                           and checks them); the upstream is one of its
+ *                           own (plan_upstream.c), so that no keepalive
+ *                           connection or TLS session made with the
+ *                           certificate serves another Ingress
  *   proxy-ssl-verify        "on"/"off" (needs a ca.crt); "on" turns TLS
  *                           session reuse off for the location (sessions
  *                           are kept per upstream server, shared with
@@ -215,6 +220,12 @@ kngx_ann_backend_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
     if (c->ca_file) {
         kngx_buf_printf(b, KNGX_LOC "%s_ssl_trusted_certificate "
                         "\"%s/%s.pem\";\n", m, certs, c->ca_file);
+    }
+
+    if (c->cert_file) {
+        kngx_buf_printf(b, KNGX_LOC "%s_ssl_certificate \"%s/%s.pem\";\n"
+                        KNGX_LOC "%s_ssl_certificate_key \"%s/%s.pem\";\n",
+                        m, certs, c->cert_file, m, certs, c->cert_file);
     }
 
     if (c->verify == 1 && c->ca_file) {

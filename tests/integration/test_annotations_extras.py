@@ -1,0 +1,208 @@
+"""ingress-nginx's annotations beyond the first set (generator/annotations/):
+proxy-ssl-secret's client certificate, each through a real nginx in
+front of a real backend, and their good and bad values in the rendered
+text.  Certificates are made here by the openssl CLI: a CA, a client
+certificate it signs, a server certificate for the backend."""
+
+import base64
+import os
+
+import pytest
+
+import harness
+from manifests import (endpoint, ingress, path, render, rule, service,
+                       slice_, svc_port, write_manifests)
+from modes import ModeStack
+
+P = "nginx.ingress.kubernetes.io/"
+
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def openssl(*args):
+    harness.run(["openssl", *map(str, args)], check=True)
+
+
+def read(p):
+    with open(p, "rb") as f:
+        return f.read()
+
+
+class Pki:
+    """A CA and certificates it signs (files in d)."""
+
+    def __init__(self, d, name="ca"):
+        self.d = d
+        d.mkdir(exist_ok=True)
+        self.key = d / ("%s.key" % name)
+        self.crt = d / ("%s.crt" % name)
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", 2,
+                "-subj", "/CN=kubengx test %s" % name, "-keyout", self.key,
+                "-out", self.crt)
+
+    def issue(self, cn, server=False):
+        """(cert_pem, key_pem, cert_path, key_path) of cn signed by the
+        CA."""
+        key = self.d / ("%s.key" % cn)
+        csr = self.d / ("%s.csr" % cn)
+        crt = self.d / ("%s.crt" % cn)
+        ext = self.d / ("%s.ext" % cn)
+        ext.write_text("subjectAltName=DNS:%s\nextendedKeyUsage=%s\n"
+                       % (cn, "serverAuth" if server else "clientAuth"))
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
+                "-keyout", key, "-out", csr)
+        openssl("x509", "-req", "-in", csr, "-CA", self.crt, "-CAkey",
+                self.key, "-CAcreateserial", "-days", 2, "-extfile", ext,
+                "-out", crt)
+        return read(crt), read(key), crt, key
+
+
+def secret(name, **keys):
+    """A Secret of default with data keys (ca_crt -> ca.crt, ...)."""
+    data = {k.replace("_", "."): b64(v) for k, v in keys.items()}
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": "default"},
+            "data": data}
+
+
+# --- proxy-ssl-secret: the client certificate ------------------------------
+
+@pytest.fixture
+def mtls(tmp_path, nginx_factory):
+    """A real nginx speaking TLS that asks every client for a certificate
+    signed by a CA made here (ssl_verify_client on): 200 and the client's
+    subject with one, nginx's 400 without.  Returns (port, pki)."""
+    pki = Pki(tmp_path / "pki")
+    _, _, scrt, skey = pki.issue("backend.example.com", server=True)
+    port = harness.free_port()
+    http = """
+    server {
+        listen 127.0.0.1:%d ssl;
+        ssl_certificate %s;
+        ssl_certificate_key %s;
+        ssl_client_certificate %s;
+        ssl_verify_client on;
+        location / {
+            add_header X-Backend mtls always;
+            return 200 "client=$ssl_client_s_dn\\n";
+        }
+    }
+""" % (port, scrt, skey, pki.crt)
+    nginx_factory(http=http, ports=[port], name="mtls-backend", module=False)
+    return port, pki
+
+
+def mtls_objects(port, pki, ann_of):
+    """Service web (one port named https) to the mTLS backend, Secret
+    "client" (tls.crt, tls.key signed by the CA, and ca.crt) and Secret
+    "ca-only"; one Ingress per (name, annotations) of ann_of."""
+    crt, key, _, _ = pki.issue("ingress-client")
+    ca = read(pki.crt)
+    objs = [service("web", [svc_port("https", 443, port)]),
+            slice_("web", [endpoint("127.0.0.1")], [("https", port)]),
+            secret("client", tls_crt=crt, tls_key=key, ca_crt=ca),
+            secret("ca-only", ca_crt=ca)]
+    for name, ann in ann_of:
+        a = {P + "backend-protocol": "HTTPS"}
+        a.update(ann)
+        objs.append(ingress(name, [rule(name + ".example.com",
+                                        path("/", "web", 443))],
+                            annotations=a))
+    return objs
+
+
+@pytest.mark.parametrize("mode", ["static", "module"])
+def test_client_certificate_reaches_mtls_backend(tmp_path, nginx_factory,
+                                                 kube_api, mtls, mode):
+    port, pki = mtls
+    objs = mtls_objects(port, pki, [
+        ("with", {P + "proxy-ssl-secret": "default/client",
+                  P + "proxy-ssl-verify": "on",
+                  P + "proxy-ssl-name": "backend.example.com"}),
+        ("caonly", {P + "proxy-ssl-secret": "default/ca-only"}),
+        ("without", {})])
+    s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
+    s.up(objs)
+    assert "proxy_ssl_certificate " in s.conf, s.conf
+    assert not s.warnings(), s.err
+    s.wait_backend("with.example.com", "/x", "mtls")
+    r = s.get("with.example.com", "/x")
+    assert r.status == 200 and b"CN=ingress-client" in r.body, r
+    # the backend's nginx answers 400 to a client without a certificate,
+    # whether the Ingress shares the Service's upstream or has its own
+    for host in ("caonly.example.com", "without.example.com"):
+        r = s.get(host, "/x")
+        assert r.status == 400 and b"certificate" in r.body, (host, r)
+    # and again after them: no connection made with the certificate is
+    # lent to another Ingress (keepalive, TLS sessions)
+    assert s.get("without.example.com", "/x").status == 400
+    # the key and chain were written once, 0600, beside the other
+    # certificates
+    pem = [f for f in os.listdir(s.outdir / "certs")
+           if "client" in f and not f.startswith("ca+")]
+    assert len(pem) == 1, pem
+    st = os.stat(s.outdir / "certs" / pem[0])
+    assert st.st_mode & 0o777 == 0o600
+
+
+def render_one(tmp_path, objs):
+    f = write_manifests(tmp_path, objs)
+    return render(f, None, endpoints="cluster-ip")
+
+
+@pytest.mark.parametrize("keys,why", [
+    ("mismatch", "not usable by nginx"),
+    ("garbage", "PEM"),
+    ("crt-only", "tls.crt and tls.key"),
+    ("key-only", "tls.crt and tls.key"),
+])
+def test_bad_client_certificate_refuses_the_ingress(tmp_path, kubengx, keys,
+                                                    why):
+    pki = Pki(tmp_path / "pki")
+    crt, key, _, _ = pki.issue("a")
+    _, other, _, _ = pki.issue("b")
+    data = {"mismatch": dict(tls_crt=crt, tls_key=other),
+            "garbage": dict(tls_crt=b"-----BEGIN CERTIFICATE-----\nxx\n",
+                            tls_key=key),
+            "crt-only": dict(tls_crt=crt),
+            "key-only": dict(tls_key=key)}[keys]
+    objs = [service("web", [svc_port(None, 443, 8443)],
+                    cluster_ip="10.0.0.1"),
+            secret("client", ca_crt=read(pki.crt), **data),
+            ingress("t", [rule("t.example.com", path("/", "web", 443))],
+                    annotations={P + "backend-protocol": "HTTPS",
+                                 P + "proxy-ssl-secret": "default/client"})]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert "t.example.com" not in conf and "proxy_ssl_certificate" not in conf
+    assert any("default/t" in x and "proxy-ssl-secret" in x and why in x
+               for x in err.splitlines()), err
+
+
+def test_client_certificate_text(tmp_path, kubengx):
+    """GRPCS writes grpc_ssl_certificate; two Ingresses with one Secret
+    share its file; the upstream differs from one without it."""
+    pki = Pki(tmp_path / "pki")
+    crt, key, _, _ = pki.issue("a")
+    objs = [service("web", [svc_port(None, 443, 8443)],
+                    cluster_ip="10.0.0.1"),
+            secret("client", tls_crt=crt, tls_key=key)]
+    for name, proto, sec in (("g", "GRPCS", True), ("h", "HTTPS", True),
+                             ("n", "HTTPS", False)):
+        a = {P + "backend-protocol": proto}
+        if sec:
+            a[P + "proxy-ssl-secret"] = "default/client"
+        objs.append(ingress(name, [rule(name + ".example.com",
+                                        path("/", "web", 443))],
+                            annotations=a))
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert conf.count("grpc_ssl_certificate ") == 1, conf
+    assert conf.count("grpc_ssl_certificate_key ") == 1
+    assert conf.count("    proxy_ssl_certificate ") == 1
+    assert "__cc-" in conf
+    ups = [l.split()[1] for l in conf.splitlines()
+           if l.startswith("upstream ")]
+    assert len(ups) == len(set(ups)) == 3, ups
