@@ -21,6 +21,7 @@
  *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
  *   auth_external.c  auth-url, auth-signin, ... (auth_request)
  *   auth_tls.c   auth-tls-* (client certificates)
+ *   ssl.c        ssl-ciphers, ssl-prefer-server-ciphers (the https server)
  *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
  *   http.c       what they need at http level (maps, zones)
  *
@@ -47,6 +48,7 @@
 
 #include "load.h"
 #include "render.h"
+#include "settings/settings.h"
 
 
 #define KNGX_ANN_PREFIX      "nginx.ingress.kubernetes.io/"
@@ -111,7 +113,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  12
+#define KNGX_ANN_NFAMILIES  13
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -172,6 +174,10 @@ enum {
 enum {
     KNGX_LI_RPS = 1, KNGX_LI_RPM, KNGX_LI_CONN, KNGX_LI_MULT, KNGX_LI_WHITE,
     KNGX_LI_RATE, KNGX_LI_AFTER
+};
+
+enum {
+    KNGX_SL_CIPHERS = 1, KNGX_SL_PREFER
 };
 
 enum {
@@ -290,6 +296,21 @@ extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_backend_family;
 extern const kngx_ann_family_t  kngx_ann_logging_family;
 
+/* the longest cipher list an annotation may hold, with its NUL */
+#define KNGX_ANN_CIPHERS_LEN  256
+
+/* ssl.c: an OpenSSL cipher list that OpenSSL accepts into out;
+ * KNGX_ANN_OK, _BAD (ctx->why) or _NOMEM */
+int kngx_ann_ciphers(kngx_ann_ctx_t *ctx, const char *v, char *out,
+    size_t size);
+
+extern const kngx_ann_family_t  kngx_ann_ssl_family;
+
+/* ssl.c: s, or tmp holding s with ssl-ciphers and ssl-prefer-server-
+ * ciphers of ann (the Ingress owning a host's tls entry) */
+const kngx_settings_t *kngx_ann_ssl_settings(const kngx_ann_t *ann,
+    const kngx_settings_t *s, kngx_settings_t *tmp);
+
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
  * files of proxy-ssl-secret (plan_backend.c) */
 typedef struct {
@@ -301,7 +322,7 @@ typedef struct {
     long           depth;
     const char    *name;
     char           protocols[64];
-    char           ciphers[256];
+    char           ciphers[KNGX_ANN_CIPHERS_LEN];
     const char    *ca_file;         /* the plan's: the NAME of
                                        CERTS/NAME.pem */
     const char    *cert_file;       /* the plan's: the client

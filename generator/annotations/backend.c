@@ -26,7 +26,8 @@
  *   proxy-ssl-name          a DNS name (the name verified and sent in SNI)
  *   proxy-ssl-server-name   "on"/"off": send SNI
  *   proxy-ssl-protocols     of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3
- *   proxy-ssl-ciphers       an OpenSSL cipher list ([A-Za-z0-9:+!_-])
+ *   proxy-ssl-ciphers       an OpenSSL cipher list OpenSSL accepts
+ *                           (ssl.c checks it)
  *   service-upstream        "true": proxy to the Service's ClusterIP
  *                           (plan_upstream.c), not to its endpoints
  *
@@ -147,22 +148,7 @@ kngx_ann_backend_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
                                   sizeof(c->protocols));
 
     default:    /* KNGX_BE_CIPHERS */
-        for (s = v; *s; s++) {
-            if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
-                  || (*s >= '0' && *s <= '9') || strchr(":+!_-", *s)))
-            {
-                break;
-            }
-        }
-
-        if (*s || s == v || strlen(v) >= sizeof(c->ciphers)) {
-            ctx->why = "must be an OpenSSL cipher list ([A-Za-z0-9:+!_-]), "
-                       "not";
-            return KNGX_ANN_BAD;
-        }
-
-        memcpy(c->ciphers, v, strlen(v) + 1);
-        return KNGX_ANN_OK;
+        return kngx_ann_ciphers(ctx, v, c->ciphers, sizeof(c->ciphers));
     }
 }
 

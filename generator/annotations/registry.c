@@ -35,6 +35,8 @@
 #define NOT_YET   "not implemented yet"
 #define TLS_NOTE  "verified per host from the oldest Ingress asking; " \
                   "\"on\" checked per location (400 or the error page)"
+#define SSL_NOTE  "per host, from the Ingress that owns the host's tls " \
+                  "entry; a cipher list OpenSSL refuses refuses the Ingress"
 #define LIMIT_NOTE "503; each replica counts on its own, as ingress-nginx"
 #define EXT_NOTE  "auth_request; $escaped_request_uri keeps a request URI " \
                   "with & # + % ; only up to the first of them"
@@ -50,7 +52,8 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_balance_family, &kngx_ann_backend_family,
     &kngx_ann_limits_family, &kngx_ann_logging_family,
     &kngx_ann_access_family, &kngx_ann_auth_family,
-    &kngx_ann_external_family, &kngx_ann_tls_family
+    &kngx_ann_external_family, &kngx_ann_tls_family,
+    &kngx_ann_ssl_family
 };
 
 
@@ -222,9 +225,9 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     E("session-cookie-path", AFFINITY),
     E("session-cookie-samesite", AFFINITY),
     E("session-cookie-secure", AFFINITY),
-    U("ssl-ciphers", NOT_YET),
+    D("ssl-ciphers", ssl, KNGX_SL_CIPHERS, SSL_NOTE),
     E("ssl-passthrough", "honoured with --enable-ssl-passthrough (stream)"),
-    U("ssl-prefer-server-ciphers", NOT_YET),
+    D("ssl-prefer-server-ciphers", ssl, KNGX_SL_PREFER, SSL_NOTE),
     D("ssl-redirect", redirect, KNGX_RD_SSL,
       "308 (ingress-nginx: 308 too); decided per host by the Ingress "
       "that owns the host's tls entry"),

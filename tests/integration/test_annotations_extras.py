@@ -206,3 +206,100 @@ def test_client_certificate_text(tmp_path, kubengx):
     ups = [l.split()[1] for l in conf.splitlines()
            if l.startswith("upstream ")]
     assert len(ups) == len(set(ups)) == 3, ups
+
+
+# --- ssl-ciphers, ssl-prefer-server-ciphers ---------------------------------
+
+def tls12_with(stack, host, cipher):
+    """A TLSv1.2 handshake by curl offering the one cipher: the status,
+    or None when the handshake fails."""
+    import subprocess
+    p = subprocess.run(
+        ["curl", "-sS", "-k", "-o", "/dev/null", "-w", "%{http_code}",
+         "--max-time", "10", "--tlsv1.2", "--tls-max", "1.2", "--ciphers",
+         cipher, "--resolve", "%s:%d:127.0.0.1" % (host, stack.https_port),
+         "https://%s:%d/" % (host, stack.https_port)],
+        capture_output=True, text=True, timeout=20)
+    return int(p.stdout) if p.returncode == 0 else None
+
+
+A128 = "ECDHE-RSA-AES128-GCM-SHA256"
+A256 = "ECDHE-RSA-AES256-GCM-SHA384"
+
+
+def test_ssl_ciphers_restrict_the_host(tmp_path, nginx_factory, kubengx,
+                                       backends):
+    from manifests import Stack, secret_tls, self_signed
+    bk = backends("a")
+    _, port = bk.host_port("a")
+    crt, key = self_signed(tmp_path, "c.example.com",
+                           ["c.example.com", "d.example.com"])
+    objs = [service("web", [svc_port(None, 80, 8080)]),
+            slice_("web", [endpoint("127.0.0.1")], [(None, port)]),
+            secret_tls("c-tls", crt, key),
+            # the owner of c's tls entry: its list is the host's
+            ingress("owner", [rule("c.example.com", path("/", "web", 80))],
+                    tls=[{"hosts": ["c.example.com"],
+                          "secretName": "c-tls"}],
+                    annotations={P + "ssl-ciphers": A128,
+                                 P + "ssl-prefer-server-ciphers": "true"},
+                    created="2020-01-01T00:00:00Z"),
+            # a younger Ingress of the same host: its list is not used
+            ingress("younger", [rule("c.example.com",
+                                     path("/y", "web", 80))],
+                    annotations={P + "ssl-ciphers": A256},
+                    created="2021-01-01T00:00:00Z"),
+            # another host keeps the default list
+            ingress("other", [rule("d.example.com", path("/", "web", 80))],
+                    tls=[{"hosts": ["d.example.com"],
+                          "secretName": "c-tls"}])]
+    stack = Stack(tmp_path, nginx_factory)
+    stack.up(objs, tls=True)
+    assert "ssl_ciphers %s;" % A128 in stack.conf, stack.conf
+    assert "ssl_prefer_server_ciphers on;" in stack.conf
+    assert A256 not in stack.conf
+    assert tls12_with(stack, "c.example.com", A128) == 200
+    assert tls12_with(stack, "c.example.com", A256) is None
+    assert tls12_with(stack, "d.example.com", A256) == 200
+
+
+@pytest.mark.parametrize("key,value,why", [
+    ("ssl-ciphers", "NO-SUCH-CIPHER", "no cipher"),
+    ("ssl-ciphers", "HIGH;evil", "cipher list"),
+    ("ssl-ciphers", "HIGH ALL", "cipher list"),
+    ("ssl-ciphers", "", "cipher list"),
+    ("ssl-prefer-server-ciphers", "yes", "true"),
+    ("proxy-ssl-ciphers", "NO-SUCH-CIPHER", "no cipher"),
+])
+def test_bad_ssl_values_refuse_the_ingress(tmp_path, kubengx, key, value,
+                                           why):
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                    annotations={P + key: value})]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert "t.example.com" not in conf
+    assert any("default/t" in x and key in x and why in x
+               for x in err.splitlines()), err
+
+
+@pytest.mark.parametrize("key,value,line", [
+    ("ssl-ciphers", "HIGH:!aNULL:!MD5", "ssl_ciphers HIGH:!aNULL:!MD5;"),
+    ("ssl-ciphers", "ECDHE+AESGCM:@STRENGTH",
+     "ssl_ciphers ECDHE+AESGCM:@STRENGTH;"),
+    ("ssl-prefer-server-ciphers", "false", "ssl_prefer_server_ciphers off;"),
+])
+def test_good_ssl_values(tmp_path, kubengx, key, value, line):
+    from manifests import secret_tls, self_signed
+    crt, k = self_signed(tmp_path, "t.example.com")
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            secret_tls("t-tls", crt, k),
+            ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                    tls=[{"hosts": ["t.example.com"], "secretName": "t-tls"}],
+                    annotations={P + key: value})]
+    f = write_manifests(tmp_path, objs)
+    rc, _, err, conf = render(f, tmp_path / "out", "--check",
+                              endpoints="cluster-ip")
+    assert rc == 0, err
+    assert line in conf, conf
+    assert conf.count("ssl_ciphers") <= 1
