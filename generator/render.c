@@ -532,18 +532,11 @@ static void
 kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
     const char *name)
 {
-    kngx_settings_t  tmp;
-
     kngx_buf_printf(r->b,
         "    ssl_certificate \"%s/%s.pem\";\n"
         "    ssl_certificate_key \"%s/%s.pem\";\n",
         r->certs_dir, name, r->certs_dir, name);
-
-    /* ssl-ciphers of the Ingress that owns the host's tls entry */
-    kngx_settings_tls(r->b, srv ? kngx_ann_ssl_settings(
-                                      kngx_plan_ann(r->p, srv->tls_owner),
-                                      r->s, &tmp)
-                                : r->s);
+    kngx_ann_ssl_tls(r->b, r->p, srv, r->s);
 
     if (srv) {
         kngx_ann_tls_server(r->b, srv, r->certs_dir);

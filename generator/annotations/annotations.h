@@ -306,10 +306,11 @@ int kngx_ann_ciphers(kngx_ann_ctx_t *ctx, const char *v, char *out,
 
 extern const kngx_ann_family_t  kngx_ann_ssl_family;
 
-/* ssl.c: s, or tmp holding s with ssl-ciphers and ssl-prefer-server-
- * ciphers of ann (the Ingress owning a host's tls entry) */
-const kngx_settings_t *kngx_ann_ssl_settings(const kngx_ann_t *ann,
-    const kngx_settings_t *s, kngx_settings_t *tmp);
+/* ssl.c: kngx_settings_tls() of s for https server srv (NULL: the
+ * default server), with ssl-ciphers and ssl-prefer-server-ciphers of the
+ * Ingress that owns srv's tls entry */
+void kngx_ann_ssl_tls(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_server_t *srv, const kngx_settings_t *s);
 
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
  * files of proxy-ssl-secret (plan_backend.c) */

@@ -12,8 +12,8 @@
  * the host's tls entry (plan_tls.c: the oldest that routes the host and
  * names it under tls) decides, as for ssl-redirect; the same keys on the
  * other Ingresses of the host are not used.  Its values replace the
- * settings ConfigMap's for that server (render.c asks
- * kngx_ann_ssl_settings()).
+ * settings ConfigMap's for that server (render.c calls
+ * kngx_ann_ssl_tls() where it would call kngx_settings_tls()).
  *
  * A cipher list is checked by OpenSSL itself (SSL_CTX_set_cipher_list,
  * which also refuses a list that selects no cipher), after a check of
@@ -34,6 +34,13 @@ typedef struct {
     char           ciphers[KNGX_ANN_CIPHERS_LEN];
     int            prefer;          /* 0 unset, 1 "false", 2 "true" */
 } kngx_ann_ssl_t;
+
+
+static const kngx_ann_ssl_t *
+kngx_ann_ssl(const kngx_ann_t *ann)
+{
+    return ann ? ann->conf[kngx_ann_ssl_family.index] : NULL;
+}
 
 
 int
@@ -102,28 +109,31 @@ kngx_ann_ssl_parse(kngx_ann_ctx_t *ctx, void *conf, int id, const char *v)
 }
 
 
-const kngx_settings_t *
-kngx_ann_ssl_settings(const kngx_ann_t *ann, const kngx_settings_t *s,
-    kngx_settings_t *tmp)
+void
+kngx_ann_ssl_tls(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_server_t *srv, const kngx_settings_t *s)
 {
     const kngx_ann_ssl_t  *c;
+    kngx_settings_t        tmp;
 
-    c = ann ? ann->conf[kngx_ann_ssl_family.index] : NULL;
+    c = srv ? kngx_ann_ssl(kngx_plan_ann(p, srv->tls_owner)) : NULL;
+
     if (c == NULL) {
-        return s;
+        kngx_settings_tls(b, s);
+        return;
     }
 
-    *tmp = *s;
+    tmp = *s;
 
     if (c->ciphers[0]) {
-        tmp->ssl_ciphers = c->ciphers;
+        tmp.ssl_ciphers = c->ciphers;
     }
 
     if (c->prefer) {
-        tmp->ssl_prefer_server_ciphers = c->prefer - 1;
+        tmp.ssl_prefer_server_ciphers = c->prefer - 1;
     }
 
-    return tmp;
+    kngx_settings_tls(b, &tmp);
 }
 
 
