@@ -539,7 +539,9 @@ kngx_plan_run(kngx_plan_t *p)
         }
     }
 
-    if (kngx_ann_tls_plan(p, &p->catch_all) != 0) {
+    if (kngx_ann_tls_plan(p, &p->catch_all) != 0
+        || kngx_ann_www_plan(p) != 0)
+    {
         return -1;
     }
 

@@ -498,6 +498,7 @@ kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 
     if (!srv->wildcard) {
         kngx_buf_printf(r->b, "    server_name \"%s\";\n", srv->host);
+        kngx_ann_www_server(r->b, srv, r->o);
         return;
     }
 

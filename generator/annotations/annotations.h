@@ -22,6 +22,7 @@
  *   auth_external.c  auth-url, auth-signin, ... (auth_request)
  *   auth_tls.c   auth-tls-* (client certificates)
  *   ssl.c        ssl-ciphers, ssl-prefer-server-ciphers (the https server)
+ *   www.c        from-to-www-redirect (a second name of a host)
  *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
  *   http.c       what they need at http level (maps, zones)
  *
@@ -113,7 +114,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  13
+#define KNGX_ANN_NFAMILIES  14
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -178,6 +179,10 @@ enum {
 
 enum {
     KNGX_SL_CIPHERS = 1, KNGX_SL_PREFER
+};
+
+enum {
+    KNGX_WW_FROM_TO = 1
 };
 
 enum {
@@ -311,6 +316,17 @@ extern const kngx_ann_family_t  kngx_ann_ssl_family;
  * Ingress that owns srv's tls entry */
 void kngx_ann_ssl_tls(kngx_buf_t *b, const kngx_plan_t *p,
     const kngx_server_t *srv, const kngx_settings_t *s);
+
+extern const kngx_ann_family_t  kngx_ann_www_family;
+
+/* www.c: the alias of each host whose Ingress asks for from-to-www-
+ * redirect, when no other host has it (srv->www_from); warnings for the
+ * others.  Before the servers are sorted.  -1 when out of memory */
+int kngx_ann_www_plan(kngx_plan_t *p);
+
+/* www.c: srv's alias: a server_name and its 308 (after server_name) */
+void kngx_ann_www_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const kngx_render_opts_t *o);
 
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
  * files of proxy-ssl-secret (plan_backend.c) */

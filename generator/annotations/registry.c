@@ -53,7 +53,7 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_limits_family, &kngx_ann_logging_family,
     &kngx_ann_access_family, &kngx_ann_auth_family,
     &kngx_ann_external_family, &kngx_ann_tls_family,
-    &kngx_ann_ssl_family
+    &kngx_ann_ssl_family, &kngx_ann_www_family
 };
 
 
@@ -146,7 +146,10 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     H("enable-rewrite-log", logging, KNGX_LG_REWRITE),
     D("force-ssl-redirect", redirect, KNGX_RD_FORCE_SSL,
       "308 like ssl-redirect; only hosts with a tls entry have https"),
-    U("from-to-www-redirect", NOT_YET),
+    D("from-to-www-redirect", www, KNGX_WW_FROM_TO,
+      "308 keeping the scheme; not when any Ingress routes the other "
+      "name or a wildcard matching it (a warning); wildcard hosts get "
+      "none"),
     U("global-rate-limit", "no shared rate limit store in kubengx"),
     U("global-rate-limit-ignored-cidrs",
       "no shared rate limit store in kubengx"),

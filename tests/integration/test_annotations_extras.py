@@ -303,3 +303,114 @@ def test_good_ssl_values(tmp_path, kubengx, key, value, line):
     assert rc == 0, err
     assert line in conf, conf
     assert conf.count("ssl_ciphers") <= 1
+
+
+# --- from-to-www-redirect ---------------------------------------------------
+
+def web_svc(bk, name, svc, ns="default"):
+    _, port = bk.host_port(name)
+    return [service(svc, [svc_port(None, 80, 8080)], ns=ns),
+            slice_(svc, [endpoint("127.0.0.1")], [(None, port)], ns=ns)]
+
+
+WWW = {P + "from-to-www-redirect": "true"}
+
+
+def test_from_to_www_redirect(tmp_path, nginx_factory, kubengx, backends):
+    from manifests import Stack, secret_tls, self_signed
+    bk = backends("a", "b")
+    crt, key = self_signed(tmp_path, "t.example.com",
+                           ["t.example.com", "www.t.example.com"])
+    old, new = "2020-01-01T00:00:00Z", "2021-01-01T00:00:00Z"
+    objs = web_svc(bk, "a", "web") + web_svc(bk, "b", "other", ns="ns-b") \
+        + web_svc(bk, "b", "web", ns="ns-e") + [
+        secret_tls("t-tls", crt, key),
+        # www.a -> a, and b -> www.b
+        ingress("a", [rule("a.example.com", path("/", "web", 80))],
+                annotations=WWW),
+        ingress("b", [rule("www.b.example.com", path("/", "web", 80))],
+                annotations=WWW),
+        # the other name is a host of another namespace: no redirect
+        ingress("c", [rule("c.example.com", path("/", "web", 80))],
+                annotations=WWW),
+        ingress("c-www", [rule("www.c.example.com",
+                               path("/", "other", 80))], ns="ns-b"),
+        # a wildcard of another namespace serves the other name
+        ingress("d", [rule("d.example.com", path("/", "web", 80))],
+                annotations=WWW),
+        ingress("d-any", [rule("*.d.example.com", path("/", "other", 80))],
+                ns="ns-b"),
+        # a namespace that does not own the host cannot redirect for it
+        ingress("e", [rule("e.example.com", path("/", "web", 80))],
+                created=old),
+        ingress("e", [rule("e.example.com", path("/", "web", 80))],
+                ns="ns-e", annotations=WWW, created=new),
+        # https: the same server, the same certificate
+        ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                tls=[{"hosts": ["t.example.com"], "secretName": "t-tls"}],
+                annotations=dict(WWW, **{P + "ssl-redirect": "false"}))]
+    stack = Stack(tmp_path, nginx_factory)
+    stack.up(objs, tls=True)
+
+    def loc(host, path="/x?q=1"):
+        r = stack.get(path, host)
+        return r.status, r.headers.get("location")
+
+    port = stack.http_port
+    assert loc("www.a.example.com") == (
+        308, "http://a.example.com:%d/x?q=1" % port)
+    assert stack.backend_of("/x", "a.example.com") == "a"
+    assert loc("b.example.com", "/p/") == (
+        308, "http://www.b.example.com:%d/p/" % port)
+    assert stack.backend_of("/x", "www.b.example.com") == "a"
+    # conflicts: the other name keeps its own routes
+    assert stack.backend_of("/x", "www.c.example.com") == "b"
+    assert stack.backend_of("/x", "www.d.example.com") == "b"
+    assert stack.get("/x", "www.e.example.com").status == 404
+    assert "www.e.example.com" not in stack.conf
+    w = [x for x in stack.warnings() if "from-to-www-redirect" in x]
+    assert any("default/c" in x and "www.c.example.com" in x for x in w), w
+    assert any("default/d" in x and "*.d.example.com" in x for x in w), w
+    assert len(w) == 2, w
+    r = stack.https("www.t.example.com", "/s")
+    assert r.status == 308, r
+    assert r.headers["location"] == "https://t.example.com:%d/s" \
+        % stack.https_port
+    assert loc("www.t.example.com", "/s") == (
+        308, "http://t.example.com:%d/s" % port)
+
+
+def test_www_redirect_contested_alias(tmp_path, kubengx):
+    """example.com and www.www.example.com both want www.example.com:
+    the older Ingress keeps it; a wildcard host gets none."""
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("old", [rule("example.com", path("/", "web", 80))],
+                    annotations=WWW, created="2020-01-01T00:00:00Z"),
+            ingress("new", [rule("www.www.example.com",
+                                 path("/", "web", 80))],
+                    annotations=WWW, created="2021-01-01T00:00:00Z"),
+            ingress("wild", [rule("*.w.example.com", path("/", "web", 80))],
+                    annotations=WWW)]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert conf.count('server_name "www.example.com";') == 1, conf
+    assert "return 308 $scheme://example.com$request_uri;" in conf
+    assert any("default/new" in x and "already redirects" in x
+               for x in err.splitlines()), err
+    assert any("default/wild" in x and "wildcard" in x
+               for x in err.splitlines()), err
+
+
+@pytest.mark.parametrize("value,ok", [("true", True), ("false", False),
+                                      ("yes", None), ("", None)])
+def test_www_redirect_values(tmp_path, kubengx, value, ok):
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                    annotations={P + "from-to-www-redirect": value})]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    if ok is None:
+        assert "t.example.com" not in conf
+        assert "from-to-www-redirect" in err and "not served" in err, err
+    else:
+        assert ("www.t.example.com" in conf) == ok, conf
