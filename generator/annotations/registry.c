@@ -180,7 +180,9 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("opentracing-trust-incoming-span", "no tracing module in kubengx"),
     H("permanent-redirect", redirect, KNGX_RD_PERM),
     H("permanent-redirect-code", redirect, KNGX_RD_PERM_CODE),
-    U("preserve-trailing-slash", NOT_YET),
+    D("preserve-trailing-slash", redirect, KNGX_RD_TRAILING,
+      "the https redirect always keeps the URI as sent, as \"true\" asks "
+      "(ingress-nginx without it drops a trailing \"/\")"),
     H("proxy-body-size", proxy, KNGX_PX_BODY),
     H("proxy-buffer-size", proxy, KNGX_PX_BUFSIZE),
     H("proxy-buffering", proxy, KNGX_PX_BUFFERING),

@@ -414,3 +414,40 @@ def test_www_redirect_values(tmp_path, kubengx, value, ok):
         assert "from-to-www-redirect" in err and "not served" in err, err
     else:
         assert ("www.t.example.com" in conf) == ok, conf
+
+
+# --- preserve-trailing-slash ------------------------------------------------
+
+@pytest.mark.parametrize("value", ["true", "false", None])
+def test_ssl_redirect_keeps_the_trailing_slash(tmp_path, nginx_factory,
+                                               kubengx, backends, value):
+    """kubengx's http -> https redirect keeps the request URI as sent:
+    what preserve-trailing-slash "true" asks, whatever its value."""
+    from manifests import Stack, secret_tls, self_signed
+    bk = backends("a")
+    crt, key = self_signed(tmp_path, "s.example.com")
+    ann = {P + "preserve-trailing-slash": value} if value else {}
+    objs = web_svc(bk, "a", "web") + [
+        secret_tls("s-tls", crt, key),
+        ingress("s", [rule("s.example.com", path("/", "web", 80))],
+                tls=[{"hosts": ["s.example.com"], "secretName": "s-tls"}],
+                annotations=ann)]
+    stack = Stack(tmp_path, nginx_factory)
+    stack.up(objs, tls=True)
+    assert not stack.warnings(), stack.err
+    for uri in ("/dir/", "/dir/?q=a/", "/", "/file"):
+        r = stack.get(uri, "s.example.com")
+        assert r.status == 308, r
+        assert r.headers["location"] == "https://s.example.com:%d%s" % (
+            stack.https_port, uri)
+
+
+def test_preserve_trailing_slash_bad_value(tmp_path, kubengx):
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                    annotations={P + "preserve-trailing-slash": "sure"})]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert "t.example.com" not in conf
+    assert any("default/t" in x and "preserve-trailing-slash" in x
+               and "not served" in x for x in err.splitlines()), err
