@@ -605,6 +605,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     kngx_render_routes(r, srv);
     kngx_settings_locations(r->b, r->s);
     kngx_ann_ext_server(r->b, srv, r->p->resolver);
+    kngx_ann_mirror_server(r->b, srv, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
 }
 
@@ -697,6 +698,7 @@ kngx_render_catch_all(kngx_render_t *r, int https)
     kngx_render_routes(r, &r->p->catch_all);
     kngx_settings_locations(r->b, r->s);
     kngx_ann_ext_server(r->b, &r->p->catch_all, r->p->resolver);
+    kngx_ann_mirror_server(r->b, &r->p->catch_all, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
 
     if (https && r->p->default_cert == NULL) {

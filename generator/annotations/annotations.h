@@ -23,6 +23,7 @@
  *   auth_tls.c   auth-tls-* (client certificates)
  *   ssl.c        ssl-ciphers, ssl-prefer-server-ciphers (the https server)
  *   www.c        from-to-www-redirect (a second name of a host)
+ *   mirror.c     mirror-target, mirror-host, mirror-request-body
  *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
  *   http.c       what they need at http level (maps, zones)
  *
@@ -114,7 +115,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  14
+#define KNGX_ANN_NFAMILIES  15
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -183,6 +184,10 @@ enum {
 
 enum {
     KNGX_WW_FROM_TO = 1
+};
+
+enum {
+    KNGX_MI_TARGET = 1, KNGX_MI_HOST, KNGX_MI_BODY
 };
 
 enum {
@@ -459,6 +464,21 @@ int kngx_ann_ssl_redirect(const kngx_ann_t *ann);
 /* an nginx double-quoted string for a value of a checked alphabet that
  * may hold "$" (rewrite replacements); -1 if it does not fit */
 int kngx_ann_quote(const char *s, char *out, size_t size);
+
+/* auth_external.c: an http(s) URL as auth-url takes it (mirror.c too):
+ * *url and *host (its authority) fit for nginx double quotes, *name: the
+ * host is resolved per request.  KNGX_ANN_OK or _BAD (ctx->why) */
+int kngx_ann_ext_url(kngx_ann_ctx_t *ctx, const char *v, const char **url,
+    const char **host, unsigned *name);
+
+extern const kngx_ann_family_t  kngx_ann_mirror_family;
+
+/* mirror.c: whether ann's mirror-target host is resolved per request */
+int kngx_ann_mirror_resolver(const kngx_ann_t *ann);
+
+/* mirror.c: the mirror locations of srv's Ingresses */
+void kngx_ann_mirror_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const char *resolver);
 
 /* auth_external.c: whether ann's auth-url host is resolved per request */
 int kngx_ann_ext_resolver(const kngx_ann_t *ann);

@@ -53,7 +53,7 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_limits_family, &kngx_ann_logging_family,
     &kngx_ann_access_family, &kngx_ann_auth_family,
     &kngx_ann_external_family, &kngx_ann_tls_family,
-    &kngx_ann_ssl_family, &kngx_ann_www_family
+    &kngx_ann_ssl_family, &kngx_ann_www_family, &kngx_ann_mirror_family
 };
 
 
@@ -170,9 +170,11 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("load-balance", balance, KNGX_BAL_LB,
       "round_robin, least_conn, ewma; another value: a warning and round "
       "robin"),
-    U("mirror-host", NOT_YET),
-    U("mirror-request-body", NOT_YET),
-    U("mirror-target", NOT_YET),
+    H("mirror-host", mirror, KNGX_MI_HOST),
+    H("mirror-request-body", mirror, KNGX_MI_BODY),
+    D("mirror-target", mirror, KNGX_MI_TARGET,
+      "a URL as auth-url takes it (no $escaped_request_uri); a name is "
+      "resolved per request"),
     S("modsecurity-snippet"),
     U("modsecurity-transaction-id", "no ModSecurity in kubengx"),
     U("opentelemetry-operation-name", "no tracing module in kubengx"),

@@ -451,3 +451,129 @@ def test_preserve_trailing_slash_bad_value(tmp_path, kubengx):
     assert "t.example.com" not in conf
     assert any("default/t" in x and "preserve-trailing-slash" in x
                and "not served" in x for x in err.splitlines()), err
+
+
+# --- mirror-target, mirror-host, mirror-request-body -----------------------
+
+@pytest.fixture
+def mirror_backend():
+    """An HTTP server that records every request it gets: (port, list of
+    (method, path, headers, body))."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    seen = []
+
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def _any(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            seen.append((self.command, self.path,
+                         {k.lower(): v for k, v in self.headers.items()},
+                         body))
+            self.send_response(204)
+            self.end_headers()
+
+        do_GET = do_POST = do_PUT = _any
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv.server_address[1], seen
+    srv.shutdown()
+    srv.server_close()
+
+
+def test_mirror_gets_a_copy(tmp_path, nginx_factory, kubengx, backends,
+                            mirror_backend):
+    from manifests import Stack
+    bk = backends("a")
+    mport, seen = mirror_backend
+    target = "http://127.0.0.1:%d$request_uri" % mport
+    objs = web_svc(bk, "a", "web") + [
+        # ingress-nginx's documented form
+        ingress("m", [rule("m.example.com", path("/", "web", 80))],
+                annotations={P + "mirror-target": target,
+                             P + "mirror-host": "mirror.example.com"}),
+        ingress("nobody", [rule("n.example.com", path("/", "web", 80))],
+                annotations={P + "mirror-target": target,
+                             P + "mirror-request-body": "off"}),
+        ingress("plain", [rule("p.example.com", path("/", "web", 80))])]
+    stack = Stack(tmp_path, nginx_factory)
+    stack.up(objs)
+    assert not stack.warnings(), stack.err
+
+    r = stack.get("/api/x?q=1", "m.example.com", method="POST",
+                  body=b"payload")
+    assert r.status == 200 and r.backend == "a", r
+    assert r.json()["body"] == "payload"
+    harness.wait_for(lambda: len(seen) == 1, 10, "the mirror's copy")
+    method, p, headers, body = seen[0]
+    assert (method, p, body) == ("POST", "/api/x?q=1", b"payload"), seen
+    assert headers["host"] == "mirror.example.com"
+
+    r = stack.get("/b", "n.example.com", method="POST", body=b"secret")
+    assert r.status == 200 and r.json()["body"] == "secret"
+    harness.wait_for(lambda: len(seen) == 2, 10, "the second copy")
+    method, p, headers, body = seen[1]
+    assert (method, p, body) == ("POST", "/b", b""), seen
+    assert headers["host"] == "127.0.0.1:%d" % mport
+    assert "content-length" not in headers or \
+        headers["content-length"] == "0", headers
+
+    # no copy of a route without the annotation; the mirror location is
+    # not reachable from outside
+    assert stack.backend_of("/c", "p.example.com") == "a"
+    assert stack.get("/_kubengx|mirror|default_m", "m.example.com").status \
+        == 404
+    assert len(seen) == 2, seen
+
+
+@pytest.mark.parametrize("ann,why", [
+    ({P + "mirror-target": "ftp://m.example.com/"}, "http"),
+    ({P + "mirror-target": "http://m.example.com/$uri"}, "http"),
+    ({P + "mirror-target": "http://m.example.com/\"x"}, "http"),
+    ({P + "mirror-target": "http://m.example.com$escaped_request_uri"},
+     "escaped_request_uri"),
+    ({P + "mirror-host": "m.example.com"}, "need mirror-target"),
+    ({P + "mirror-target": "http://m.example.com$request_uri",
+      P + "mirror-host": "bad host"}, "DNS name"),
+    ({P + "mirror-target": "http://m.example.com$request_uri",
+      P + "mirror-request-body": "maybe"}, "on"),
+])
+def test_bad_mirror_values(tmp_path, kubengx, ann, why):
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("t", [rule("t.example.com", path("/", "web", 80))],
+                    annotations=ann)]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert "t.example.com" not in conf
+    assert any("default/t" in x and "mirror" in x and why in x
+               for x in err.splitlines()), err
+
+
+def test_good_mirror_values_load(tmp_path, kubengx):
+    from manifests import directive_problems
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("t", [rule("t.example.com", path("/", "web", 80),
+                                path("/b", "web", 80))],
+                    annotations={
+                        P + "mirror-target":
+                            "https://mirror.ns.svc.cluster.local$request_uri",
+                        P + "mirror-request-body": "on"})]
+    f = write_manifests(tmp_path, objs)
+    rc, _, err, conf = render(f, tmp_path / "out", "--check",
+                              "--resolver", "127.0.0.1",
+                              endpoints="cluster-ip")
+    assert rc == 0, err
+    assert conf.count('location = "/_kubengx|mirror|default_t"') == 1, conf
+    # every location of the Ingress mirrors (Prefix /b has its exact twin)
+    assert conf.count('mirror "/_kubengx|mirror|default_t";') \
+        == conf.count("proxy_pass http://default_web") >= 2, conf
+    assert "resolver 127.0.0.1" in conf
+    assert not directive_problems(conf), directive_problems(conf)
