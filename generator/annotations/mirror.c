@@ -239,28 +239,34 @@ kngx_ann_mirror_location(kngx_buf_t *b, const kngx_ann_mirror_t *c,
 }
 
 
+/* whether route i is the first in srv of an Ingress with ann's conf */
+static int
+kngx_ann_mirror_first(const kngx_server_t *srv, size_t i)
+{
+    size_t  j;
+
+    for (j = 0; j < i; j++) {
+        if (srv->routes[j].target.ann == srv->routes[i].target.ann) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 void
 kngx_ann_mirror_server(kngx_buf_t *b, const kngx_server_t *srv,
     const char *resolver)
 {
-    const kngx_ann_mirror_t  *c, *d;
-    size_t                    i, j;
+    const kngx_ann_mirror_t  *c;
+    size_t                    i;
 
+    /* once per Ingress (one kngx_ann_t each) */
     for (i = 0; i < srv->nroutes; i++) {
         c = kngx_ann_mirror(srv->routes[i].target.ann);
-        if (c == NULL) {
-            continue;
-        }
 
-        /* once per Ingress */
-        for (j = 0; j < i; j++) {
-            d = kngx_ann_mirror(srv->routes[j].target.ann);
-            if (d && strcmp(d->id, c->id) == 0) {
-                break;
-            }
-        }
-
-        if (j == i) {
+        if (c && kngx_ann_mirror_first(srv, i)) {
             kngx_ann_mirror_location(b, c, resolver);
         }
     }
