@@ -84,6 +84,9 @@ def mtls(tmp_path, nginx_factory):
         ssl_certificate_key %s;
         ssl_client_certificate %s;
         ssl_verify_client on;
+        # TLSv1.2 and a session cache: sessions nginx resumes as a client
+        ssl_protocols TLSv1.2;
+        ssl_session_cache shared:mtls:1m;
         location / {
             add_header X-Backend mtls always;
             return 200 "client=$ssl_client_s_dn\\n";
@@ -118,9 +121,10 @@ def test_client_certificate_reaches_mtls_backend(tmp_path, nginx_factory,
                                                  kube_api, mtls, mode):
     port, pki = mtls
     objs = mtls_objects(port, pki, [
-        ("with", {P + "proxy-ssl-secret": "default/client",
-                  P + "proxy-ssl-verify": "on",
-                  P + "proxy-ssl-name": "backend.example.com"}),
+        ("with", {P + "proxy-ssl-secret": "default/client"}),
+        ("verified", {P + "proxy-ssl-secret": "default/client",
+                      P + "proxy-ssl-verify": "on",
+                      P + "proxy-ssl-name": "backend.example.com"}),
         ("caonly", {P + "proxy-ssl-secret": "default/ca-only"}),
         ("without", {})])
     s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
@@ -128,15 +132,17 @@ def test_client_certificate_reaches_mtls_backend(tmp_path, nginx_factory,
     assert "proxy_ssl_certificate " in s.conf, s.conf
     assert not s.warnings(), s.err
     s.wait_backend("with.example.com", "/x", "mtls")
-    r = s.get("with.example.com", "/x")
-    assert r.status == 200 and b"CN=ingress-client" in r.body, r
-    # the backend's nginx answers 400 to a client without a certificate,
-    # whether the Ingress shares the Service's upstream or has its own
+    for host in ("with.example.com", "verified.example.com"):
+        r = s.get(host, "/x")
+        assert r.status == 200 and b"CN=ingress-client" in r.body, (host, r)
+    # the backend's nginx answers 400 to a client without a certificate:
+    # an Ingress without one never gets a connection or a TLS session
+    # made with it (without the certificate's own upstream, caonly and
+    # without would resume "with"'s session and get 200)
     for host in ("caonly.example.com", "without.example.com"):
         r = s.get(host, "/x")
         assert r.status == 400 and b"certificate" in r.body, (host, r)
-    # and again after them: no connection made with the certificate is
-    # lent to another Ingress (keepalive, TLS sessions)
+    assert s.get("with.example.com", "/x").status == 200
     assert s.get("without.example.com", "/x").status == 400
     # the key and chain were written once, 0600, beside the other
     # certificates
