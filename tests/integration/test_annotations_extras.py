@@ -116,9 +116,12 @@ def mtls_objects(port, pki, ann_of):
     return objs
 
 
-@pytest.mark.parametrize("mode", ["static", "module"])
+@pytest.mark.parametrize("mode,flags", [
+    ("static", ()), ("module", ()),
+    ("module", ("--upstreams", "dispatch"))])
 def test_client_certificate_reaches_mtls_backend(tmp_path, nginx_factory,
-                                                 kube_api, mtls, mode):
+                                                 kube_api, mtls, mode,
+                                                 flags):
     port, pki = mtls
     objs = mtls_objects(port, pki, [
         ("with", {P + "proxy-ssl-secret": "default/client"}),
@@ -128,8 +131,9 @@ def test_client_certificate_reaches_mtls_backend(tmp_path, nginx_factory,
         ("caonly", {P + "proxy-ssl-secret": "default/ca-only"}),
         ("without", {})])
     s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
-    s.up(objs)
+    s.up(objs, *flags)
     assert "proxy_ssl_certificate " in s.conf, s.conf
+    assert ("kubengx_dispatch__p-https__cc-" in s.conf) == bool(flags)
     assert not s.warnings(), s.err
     s.wait_backend("with.example.com", "/x", "mtls")
     for host in ("with.example.com", "verified.example.com"):
