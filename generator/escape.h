@@ -64,6 +64,9 @@ int kngx_name_variant(char *out, size_t size, const char *balance,
 int kngx_name_variant_proto(char *out, size_t size, const char *proto,
     const char *ca);
 
+/* append "__cc-CERT" (escaped): a client certificate's own upstream */
+int kngx_name_variant_cert(char *out, size_t size, const char *cert);
+
 /* NS_SVC_PORT + variant; port_name NULL or "": the port number */
 int kngx_name_upstream(char *out, size_t size, const char *ns,
     const char *svc, const char *port_name, int port, const char *variant);

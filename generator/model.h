@@ -561,6 +561,10 @@ typedef struct {
     const char            *cert_name;     /* file base under certs/
                                              (names.c), or NULL */
     unsigned               redirect:1;    /* http -> https 308 */
+    const char            *www_from;      /* a name redirected (308) to
+                                             this host: from-to-www-
+                                             redirect (annotations/www.c),
+                                             or NULL */
     unsigned               external:1;    /* a route proxies to an
                                              ExternalName: needs the
                                              resolver */

@@ -24,7 +24,10 @@
  *               for backends not spoken to in plain HTTP/1.1, so that
  *               keepalive connections (and TLS sessions) are never
  *               shared between protocols or verification settings; then
- *               p-svc for service-upstream (the ClusterIP).
+ *               p-svc for service-upstream (the ClusterIP); then
+ *               cc-CERTFILE (escaped) for a client certificate
+ *               (proxy-ssl-secret).  Each of these follows "__", which
+ *               no escaped part holds: the segments read back apart.
  *   cert file   NS_SECRET.  File names hold at most 255 bytes: a longer
  *               name is cut to KNGX_NAME_CUT bytes and ends with "__"
  *               and the SHA-256 of "NS/SECRET" in hex; "__" never occurs
@@ -167,6 +170,16 @@ kngx_name_variant_proto(char *out, size_t size, const char *proto,
 
     return (kngx_name_put(out, size, &n, "-ca-", 4) == 0
             && kngx_name_part(out, size, &n, ca, 0) == 0) ? 0 : -1;
+}
+
+
+int
+kngx_name_variant_cert(char *out, size_t size, const char *cert)
+{
+    size_t  n = strlen(out);
+
+    return (kngx_name_put(out, size, &n, "__cc-", 5) == 0
+            && kngx_name_part(out, size, &n, cert, 0) == 0) ? 0 : -1;
 }
 
 

@@ -345,8 +345,10 @@ kngx_plan_select(kngx_plan_t *p)
             if (rc == 0) {
                 p->ingresses[p->ningresses++] = &m->ingresses[i];
 
-                /* an auth-url host resolved per request */
-                if (kngx_ann_ext_resolver(anns[i])
+                /* an auth-url or mirror-target host resolved per
+                 * request */
+                if ((kngx_ann_ext_resolver(anns[i])
+                     || kngx_ann_mirror_resolver(anns[i]))
                     && kngx_plan_resolver(p) != 0)
                 {
                     return -1;
@@ -539,7 +541,9 @@ kngx_plan_run(kngx_plan_t *p)
         }
     }
 
-    if (kngx_ann_tls_plan(p, &p->catch_all) != 0) {
+    if (kngx_ann_tls_plan(p, &p->catch_all) != 0
+        || kngx_ann_www_plan(p) != 0)
+    {
         return -1;
     }
 

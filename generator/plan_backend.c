@@ -6,8 +6,11 @@
  * file certs/ca+NAME.pem that verifies the backends.  A Secret not in
  * the input, a ca.crt nginx would not load (which would fail the whole
  * config), or proxy-ssl-verify "on" without a ca.crt refuse the Ingress
- * with a warning.  The client certificate (tls.crt, tls.key) is not
- * used yet.
+ * with a warning.  tls.crt and tls.key, when the Secret holds either, are
+ * the client certificate nginx presents to the backend: checked and
+ * written as a TLS Secret's are (plan_tls.c: certs/NAME.pem, the key and
+ * the chain, mode 0600); one without the other, garbage, or a key that
+ * does not match refuse the Ingress with a warning.
  */
 
 #include <stdlib.h>
@@ -109,6 +112,24 @@ kngx_plan_ca_file(kngx_plan_t *p, const kngx_secret_t *sec)
 }
 
 
+/* sec's client certificate into c (none when sec holds neither tls.crt
+ * nor tls.key): NULL, or why not; *nomem when out of memory */
+static const char *
+kngx_plan_client_cert(kngx_plan_t *p, const kngx_secret_t *sec,
+    kngx_ann_backend_t *c, int *nomem)
+{
+    const char  *why;
+
+    if (sec->cert == NULL && sec->key == NULL) {
+        return NULL;
+    }
+
+    c->cert_file = kngx_plan_cert_file(p, sec, &why, nomem);
+
+    return c->cert_file ? NULL : why;
+}
+
+
 /*
  * ing's proxy-ssl-secret.  Returns 0 usable (or none), 1 the Ingress is
  * refused (warned), -1 out of memory.
@@ -120,6 +141,7 @@ kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
     kngx_ann_backend_t   *c = kngx_ann_backend(ann);
     const kngx_secret_t  *sec;
     const char           *why, *name;
+    int                   nomem = 0;
 
     if (c == NULL || c->secret == NULL) {
         return 0;
@@ -145,6 +167,13 @@ kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
 
         c->ca_file = name;
         why = NULL;
+    }
+
+    if (why == NULL && sec) {
+        why = kngx_plan_client_cert(p, sec, c, &nomem);
+        if (nomem) {
+            return -1;
+        }
     }
 
     if (why == NULL) {

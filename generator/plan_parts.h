@@ -11,7 +11,7 @@
  *   plan_tls.c       TLS Secrets -> certificates and https servers
  *   plan_canary.c    canary Ingresses -> the canary of a route; cookie
  *                    affinity annotations
- *   plan_backend.c   proxy-ssl-secret -> a CA file
+ *   plan_backend.c   proxy-ssl-secret -> a CA file, a client certificate
  */
 
 #ifndef KNGX_PLAN_PARTS_H
@@ -68,6 +68,8 @@ int kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
 /* plan_tls.c */
 int kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing);
 int kngx_plan_default_cert(kngx_plan_t *p);
+const char *kngx_plan_cert_file(kngx_plan_t *p, const kngx_secret_t *sec,
+    const char **why, int *nomem);
 
 /* plan_canary.c */
 int kngx_plan_canary(kngx_plan_t *p, const kngx_ingress_t *ing,

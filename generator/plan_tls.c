@@ -329,6 +329,33 @@ kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing)
 }
 
 
+/*
+ * The key-and-chain file of sec for another use than a TLS host (the
+ * client certificate of a proxy-ssl-secret, plan_backend.c): the same
+ * checks and the same file as a TLS Secret.  Its name, or NULL with the
+ * reason in *why (or *nomem set when out of memory).
+ */
+const char *
+kngx_plan_cert_file(kngx_plan_t *p, const kngx_secret_t *sec,
+    const char **why, int *nomem)
+{
+    const kngx_cert_t  *c;
+
+    *why = kngx_plan_secret_usable(p, sec, nomem);
+    if (*why) {
+        return NULL;
+    }
+
+    c = kngx_plan_cert(p, sec);
+    if (c == NULL) {
+        *nomem = 1;
+        return NULL;
+    }
+
+    return c->name;
+}
+
+
 int
 kngx_plan_default_cert(kngx_plan_t *p)
 {

@@ -335,7 +335,8 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     kngx_ann_balance(kngx_plan_ann(p, ing), &balance, &hash_by);
 
-    /* backend-protocol, proxy-ssl-verify: an upstream of their own */
+    /* backend-protocol, proxy-ssl-verify, a client certificate: an
+     * upstream of their own */
     kngx_ann_pass(kngx_plan_ann(p, ing), &scheme);
     bc = kngx_ann_backend(kngx_plan_ann(p, ing));
 
@@ -355,6 +356,10 @@ kngx_plan_upstream(kngx_plan_t *p, const kngx_ingress_t *ing,
                                                              : NULL) != 0)
         || (svc_up && kngx_name_variant_proto(variant, sizeof(variant),
                                               "svc", NULL) != 0)
+        || (strcmp(scheme, "http") != 0 && strcmp(scheme, "grpc") != 0
+            && bc && bc->cert_file
+            && kngx_name_variant_cert(variant, sizeof(variant),
+                                      bc->cert_file) != 0)
         || kngx_name_upstream(name, sizeof(name), svc->meta.ns,
                               svc->meta.name, sp ? sp->name : NULL, port,
                               variant) != 0)

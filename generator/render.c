@@ -468,6 +468,7 @@ kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 
     if (!srv->wildcard) {
         kngx_buf_printf(r->b, "    server_name \"%s\";\n", srv->host);
+        kngx_ann_www_server(r->b, srv, r->o);
         return;
     }
 
@@ -506,7 +507,7 @@ kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
         "    ssl_certificate \"%s/%s.pem\";\n"
         "    ssl_certificate_key \"%s/%s.pem\";\n",
         r->certs_dir, name, r->certs_dir, name);
-    kngx_settings_tls(r->b, r->s);
+    kngx_ann_ssl_tls(r->b, r->p, srv, r->s);
 
     if (srv) {
         kngx_ann_tls_server(r->b, srv, r->certs_dir);
@@ -618,6 +619,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     kngx_render_routes(r, srv);
     kngx_settings_locations(r->b, r->s);
     kngx_ann_ext_server(r->b, srv, r->p->resolver);
+    kngx_ann_mirror_server(r->b, srv, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
 }
 
@@ -710,6 +712,7 @@ kngx_render_catch_all(kngx_render_t *r, int https)
     kngx_render_routes(r, &r->p->catch_all);
     kngx_settings_locations(r->b, r->s);
     kngx_ann_ext_server(r->b, &r->p->catch_all, r->p->resolver);
+    kngx_ann_mirror_server(r->b, &r->p->catch_all, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
 
     if (https && r->p->default_cert == NULL) {

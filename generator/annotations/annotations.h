@@ -21,6 +21,9 @@
  *   auth_basic.c auth-type basic, auth-secret(-type), auth-realm
  *   auth_external.c  auth-url, auth-signin, ... (auth_request)
  *   auth_tls.c   auth-tls-* (client certificates)
+ *   ssl.c        ssl-ciphers, ssl-prefer-server-ciphers (the https server)
+ *   www.c        from-to-www-redirect (a second name of a host)
+ *   mirror.c     mirror-target, mirror-host, mirror-request-body
  *   limits.c     limit-rps, limit-rpm, limit-connections, limit-rate, ...
  *   headers.c    custom-headers, and the ConfigMap of headers that
  *                auth-proxy-set-headers reads too
@@ -49,6 +52,7 @@
 
 #include "load.h"
 #include "render.h"
+#include "settings/settings.h"
 
 
 #define KNGX_ANN_PREFIX      "nginx.ingress.kubernetes.io/"
@@ -113,7 +117,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  13
+#define KNGX_ANN_NFAMILIES  16
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -127,7 +131,7 @@ enum {
 
 enum {
     KNGX_RD_PERM = 1, KNGX_RD_PERM_CODE, KNGX_RD_TEMP, KNGX_RD_TEMP_CODE,
-    KNGX_RD_SSL, KNGX_RD_FORCE_SSL
+    KNGX_RD_SSL, KNGX_RD_FORCE_SSL, KNGX_RD_TRAILING
 };
 
 enum {
@@ -181,6 +185,18 @@ enum {
 };
 
 enum {
+    KNGX_SL_CIPHERS = 1, KNGX_SL_PREFER
+};
+
+enum {
+    KNGX_WW_FROM_TO = 1
+};
+
+enum {
+    KNGX_MI_TARGET = 1, KNGX_MI_HOST, KNGX_MI_BODY
+};
+
+enum {
     KNGX_TL_SECRET = 1, KNGX_TL_VERIFY, KNGX_TL_DEPTH, KNGX_TL_ERROR_PAGE,
     KNGX_TL_PASS, KNGX_TL_MATCH_CN
 };
@@ -220,6 +236,10 @@ typedef struct kngx_ann_s  kngx_ann_t;
 
 /* every key ingress-nginx documents, sorted by name; n in *n */
 const kngx_ann_key_t *kngx_ann_keys(size_t *n);
+
+/* registry.c: the families in the order of their index (a family's index
+ * is its position: tests/unit/test_gen_annotations.c checks it) */
+const kngx_ann_family_t *const *kngx_ann_family_list(size_t *n);
 
 /* the entry of a key without the prefix, or NULL */
 const kngx_ann_key_t *kngx_ann_key(const char *name);
@@ -295,6 +315,33 @@ extern const kngx_ann_family_t  kngx_ann_cors_family;
 extern const kngx_ann_family_t  kngx_ann_backend_family;
 extern const kngx_ann_family_t  kngx_ann_logging_family;
 
+/* the longest cipher list an annotation may hold, with its NUL */
+#define KNGX_ANN_CIPHERS_LEN  256
+
+/* ssl.c: an OpenSSL cipher list that OpenSSL accepts into out;
+ * KNGX_ANN_OK, _BAD (ctx->why) or _NOMEM */
+int kngx_ann_ciphers(kngx_ann_ctx_t *ctx, const char *v, char *out,
+    size_t size);
+
+extern const kngx_ann_family_t  kngx_ann_ssl_family;
+
+/* ssl.c: kngx_settings_tls() of s for https server srv (NULL: the
+ * default server), with ssl-ciphers and ssl-prefer-server-ciphers of the
+ * Ingress that owns srv's tls entry */
+void kngx_ann_ssl_tls(kngx_buf_t *b, const kngx_plan_t *p,
+    const kngx_server_t *srv, const kngx_settings_t *s);
+
+extern const kngx_ann_family_t  kngx_ann_www_family;
+
+/* www.c: the alias of each host whose Ingress asks for from-to-www-
+ * redirect, when no other host has it (srv->www_from); warnings for the
+ * others.  Before the servers are sorted.  -1 when out of memory */
+int kngx_ann_www_plan(kngx_plan_t *p);
+
+/* www.c: srv's alias: a server_name and its 308 (after server_name) */
+void kngx_ann_www_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const kngx_render_opts_t *o);
+
 /* backend.c: backend-protocol and proxy-ssl-*; the plan fills in the
  * files of proxy-ssl-secret (plan_backend.c) */
 typedef struct {
@@ -306,9 +353,12 @@ typedef struct {
     long           depth;
     const char    *name;
     char           protocols[64];
-    char           ciphers[256];
+    char           ciphers[KNGX_ANN_CIPHERS_LEN];
     const char    *ca_file;         /* the plan's: the NAME of
                                        CERTS/NAME.pem */
+    const char    *cert_file;       /* the plan's: the client
+                                       certificate, CERTS/NAME.pem (key
+                                       and chain), or NULL */
     unsigned       service_upstream:1;  /* the Service's ClusterIP, not
                                            its endpoints */
 } kngx_ann_backend_t;
@@ -448,6 +498,21 @@ int kngx_ann_ssl_redirect(const kngx_ann_t *ann);
 /* an nginx double-quoted string for a value of a checked alphabet that
  * may hold "$" (rewrite replacements); -1 if it does not fit */
 int kngx_ann_quote(const char *s, char *out, size_t size);
+
+/* auth_external.c: an http(s) URL as auth-url takes it (mirror.c too):
+ * *url and *host (its authority) fit for nginx double quotes, *name: the
+ * host is resolved per request.  KNGX_ANN_OK or _BAD (ctx->why) */
+int kngx_ann_ext_url(kngx_ann_ctx_t *ctx, const char *v, const char **url,
+    const char **host, unsigned *name);
+
+extern const kngx_ann_family_t  kngx_ann_mirror_family;
+
+/* mirror.c: whether ann's mirror-target host is resolved per request */
+int kngx_ann_mirror_resolver(const kngx_ann_t *ann);
+
+/* mirror.c: the mirror locations of srv's Ingresses */
+void kngx_ann_mirror_server(kngx_buf_t *b, const kngx_server_t *srv,
+    const char *resolver);
 
 /* auth_external.c: whether ann's auth-url host is resolved per request */
 int kngx_ann_ext_resolver(const kngx_ann_t *ann);

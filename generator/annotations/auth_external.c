@@ -168,8 +168,9 @@ bad:
 }
 
 
-/* a URL of the alphabet above; *host its authority, *name: resolved */
-static int
+/* a URL of the alphabet above; *host its authority, *name: resolved
+ * (mirror.c uses it too) */
+int
 kngx_ann_ext_url(kngx_ann_ctx_t *ctx, const char *v, const char **url,
     const char **host, unsigned *name)
 {

@@ -12,7 +12,12 @@
  *                           namespace: ca.crt verifies the backend
  *                           (proxy_ssl_trusted_certificate), tls.crt and
  *                           tls.key are the client certificate
- *                           (plan_backend.c resolves it)
+ *                           (proxy_ssl_certificate, _key: one file, the
+ *                           key and the chain; plan_backend.c resolves
+ *                           and checks them); the upstream is one of its
+ *                           own (plan_upstream.c), so that no keepalive
+ *                           connection or TLS session made with the
+ *                           certificate serves another Ingress
  *   proxy-ssl-verify        "on"/"off" (needs a ca.crt); "on" turns TLS
  *                           session reuse off for the location (sessions
  *                           are kept per upstream server, shared with
@@ -21,7 +26,8 @@
  *   proxy-ssl-name          a DNS name (the name verified and sent in SNI)
  *   proxy-ssl-server-name   "on"/"off": send SNI
  *   proxy-ssl-protocols     of TLSv1 TLSv1.1 TLSv1.2 TLSv1.3
- *   proxy-ssl-ciphers       an OpenSSL cipher list ([A-Za-z0-9:+!_-])
+ *   proxy-ssl-ciphers       an OpenSSL cipher list OpenSSL accepts
+ *                           (ssl.c checks it)
  *   service-upstream        "true": proxy to the Service's ClusterIP
  *                           (plan_upstream.c), not to its endpoints
  *
@@ -142,22 +148,7 @@ kngx_ann_backend_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
                                   sizeof(c->protocols));
 
     default:    /* KNGX_BE_CIPHERS */
-        for (s = v; *s; s++) {
-            if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')
-                  || (*s >= '0' && *s <= '9') || strchr(":+!_-", *s)))
-            {
-                break;
-            }
-        }
-
-        if (*s || s == v || strlen(v) >= sizeof(c->ciphers)) {
-            ctx->why = "must be an OpenSSL cipher list ([A-Za-z0-9:+!_-]), "
-                       "not";
-            return KNGX_ANN_BAD;
-        }
-
-        memcpy(c->ciphers, v, strlen(v) + 1);
-        return KNGX_ANN_OK;
+        return kngx_ann_ciphers(ctx, v, c->ciphers, sizeof(c->ciphers));
     }
 }
 
@@ -215,6 +206,12 @@ kngx_ann_backend_emit(kngx_buf_t *b, const void *conf, const kngx_route_t *r,
     if (c->ca_file) {
         kngx_buf_printf(b, KNGX_LOC "%s_ssl_trusted_certificate "
                         "\"%s/%s.pem\";\n", m, certs, c->ca_file);
+    }
+
+    if (c->cert_file) {
+        kngx_buf_printf(b, KNGX_LOC "%s_ssl_certificate \"%s/%s.pem\";\n"
+                        KNGX_LOC "%s_ssl_certificate_key \"%s/%s.pem\";\n",
+                        m, certs, c->cert_file, m, certs, c->cert_file);
     }
 
     if (c->verify == 1 && c->ca_file) {

@@ -15,6 +15,10 @@
  * tls entry serves http as well as https on that host; force-ssl-redirect
  * "true" on the Ingress that owns a host redirects http to https even
  * when kubengx has no certificate for it (TLS ends before kubengx).
+ *
+ * preserve-trailing-slash: "true"/"false", checked.  kubengx's https
+ * redirect always keeps the request URI as sent ($request_uri), which is
+ * what "true" asks; ingress-nginx without it drops one trailing "/".
  */
 
 #include <string.h>
@@ -146,6 +150,11 @@ kngx_ann_redirect_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
         c->ssl = (int) on;
         c->ssl_set = 1;
         return KNGX_ANN_OK;
+
+    case KNGX_RD_TRAILING:
+        /* the https redirect keeps $request_uri as sent (render.c):
+         * "true" is what it does; checked, nothing to write */
+        return kngx_ann_bool(ctx, v, &on);
 
     default:    /* KNGX_RD_FORCE_SSL */
         if (kngx_ann_bool(ctx, v, &on) != KNGX_ANN_OK) {

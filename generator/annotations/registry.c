@@ -35,6 +35,8 @@
 #define NOT_YET   "not implemented yet"
 #define TLS_NOTE  "verified per host from the oldest Ingress asking; " \
                   "\"on\" checked per location (400 or the error page)"
+#define SSL_NOTE  "per host, from the Ingress that owns the host's tls " \
+                  "entry; a cipher list OpenSSL refuses refuses the Ingress"
 #define LIMIT_NOTE "503; each replica counts on its own, as ingress-nginx"
 #define EXT_NOTE  "auth_request; $escaped_request_uri keeps a request URI " \
                   "with & # + % ; only up to the first of them"
@@ -51,7 +53,8 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_limits_family, &kngx_ann_logging_family,
     &kngx_ann_access_family, &kngx_ann_auth_family,
     &kngx_ann_external_family, &kngx_ann_tls_family,
-    &kngx_ann_headers_family
+    &kngx_ann_headers_family, &kngx_ann_ssl_family, &kngx_ann_www_family,
+    &kngx_ann_mirror_family
 };
 
 
@@ -150,7 +153,10 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     H("enable-rewrite-log", logging, KNGX_LG_REWRITE),
     D("force-ssl-redirect", redirect, KNGX_RD_FORCE_SSL,
       "308 like ssl-redirect; only hosts with a tls entry have https"),
-    U("from-to-www-redirect", NOT_YET),
+    D("from-to-www-redirect", www, KNGX_WW_FROM_TO,
+      "308 keeping the scheme; not when any Ingress routes the other "
+      "name or a wildcard matching it (a warning); wildcard hosts get "
+      "none"),
     U("global-rate-limit", "no shared rate limit store in kubengx"),
     U("global-rate-limit-ignored-cidrs",
       "no shared rate limit store in kubengx"),
@@ -171,9 +177,11 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("load-balance", balance, KNGX_BAL_LB,
       "round_robin, least_conn, ewma; another value: a warning and round "
       "robin"),
-    U("mirror-host", NOT_YET),
-    U("mirror-request-body", NOT_YET),
-    U("mirror-target", NOT_YET),
+    H("mirror-host", mirror, KNGX_MI_HOST),
+    H("mirror-request-body", mirror, KNGX_MI_BODY),
+    D("mirror-target", mirror, KNGX_MI_TARGET,
+      "a URL as auth-url takes it (no $escaped_request_uri); a name is "
+      "resolved per request"),
     S("modsecurity-snippet"),
     U("modsecurity-transaction-id", "no ModSecurity in kubengx"),
     U("opentelemetry-operation-name", "no tracing module in kubengx"),
@@ -181,7 +189,9 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     U("opentracing-trust-incoming-span", "no tracing module in kubengx"),
     H("permanent-redirect", redirect, KNGX_RD_PERM),
     H("permanent-redirect-code", redirect, KNGX_RD_PERM_CODE),
-    U("preserve-trailing-slash", NOT_YET),
+    D("preserve-trailing-slash", redirect, KNGX_RD_TRAILING,
+      "the https redirect always keeps the URI as sent, as \"true\" asks "
+      "(ingress-nginx without it drops a trailing \"/\")"),
     H("proxy-body-size", proxy, KNGX_PX_BODY),
     H("proxy-buffer-size", proxy, KNGX_PX_BUFSIZE),
     H("proxy-buffering", proxy, KNGX_PX_BUFFERING),
@@ -229,9 +239,9 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     E("session-cookie-path", AFFINITY),
     E("session-cookie-samesite", AFFINITY),
     E("session-cookie-secure", AFFINITY),
-    U("ssl-ciphers", NOT_YET),
+    D("ssl-ciphers", ssl, KNGX_SL_CIPHERS, SSL_NOTE),
     E("ssl-passthrough", "honoured with --enable-ssl-passthrough (stream)"),
-    U("ssl-prefer-server-ciphers", NOT_YET),
+    D("ssl-prefer-server-ciphers", ssl, KNGX_SL_PREFER, SSL_NOTE),
     D("ssl-redirect", redirect, KNGX_RD_SSL,
       "308 (ingress-nginx: 308 too); decided per host by the Ingress "
       "that owns the host's tls entry"),
@@ -249,6 +259,14 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     H("whitelist-source-range", access, KNGX_AC_ALLOW),
     H("x-forwarded-prefix", rewrite, KNGX_RW_PREFIX),
 };
+
+
+const kngx_ann_family_t *const *
+kngx_ann_family_list(size_t *n)
+{
+    *n = sizeof(kngx_ann_families) / sizeof(kngx_ann_families[0]);
+    return kngx_ann_families;
+}
 
 
 const kngx_ann_key_t *

@@ -523,6 +523,9 @@ ALLOWED_DIRECTIVES = {
     "proxy_cookie_path", "limit_req_zone", "limit_req", "limit_conn_zone",
     "limit_conn", "rewrite_log",
     "grpc_ssl_session_reuse", "limit_req_status", "limit_conn_status",
+    "proxy_ssl_certificate", "proxy_ssl_certificate_key",
+    "grpc_ssl_certificate", "grpc_ssl_certificate_key", "mirror",
+    "mirror_request_body", "proxy_pass_request_body",
 }
 
 

@@ -396,7 +396,7 @@ def test_unknown_and_unsupported_are_warned(tmp_path, kubengx):
         ing("w", "w.example.com", {
             P + "load-balanse": "ewma",
             P + "server-snippet": "return 200 x;",
-            P + "mirror-target": "http://m/",
+            P + "enable-opentelemetry": "true",
             P + "completely-made-up": "1",
             P + "canary": "true", P + "affinity": "cookie"})])
     rc, _, err, conf = render(f, None, "--watch-without-class",
@@ -406,7 +406,8 @@ def test_unknown_and_unsupported_are_warned(tmp_path, kubengx):
     assert any("load-balanse" in x and "did you mean " + P + "load-balance"
                in x for x in w), w
     assert any("server-snippet" in x and "not supported" in x for x in w)
-    assert any("mirror-target" in x and "not supported" in x for x in w)
+    assert any("enable-opentelemetry" in x and "not supported" in x
+               for x in w)
     assert any("completely-made-up" in x and "unknown" in x for x in w)
     # canary and affinity belong to another part of kubengx (plan_canary.c:
     # a canary without a primary route is its warning, not the registry's)

@@ -83,6 +83,34 @@ test_regex_refused(void **state)
 
 
 static void
+test_family_indexes(void **state)
+{
+    const kngx_ann_family_t *const  *f;
+    const kngx_ann_key_t            *k;
+    size_t                           n, i, nk;
+
+    f = kngx_ann_family_list(&n);
+    assert_int_equal(n, KNGX_ANN_NFAMILIES);
+
+    for (i = 0; i < n; i++) {
+        if (f[i]->index != i) {
+            fail_msg("family %s has index %zu at position %zu", f[i]->name,
+                     (size_t) f[i]->index, i);
+        }
+    }
+
+    /* every family the table names is in the list */
+    k = kngx_ann_keys(&nk);
+    for (i = 0; i < nk; i++) {
+        if (k[i].family) {
+            assert_true(k[i].family->index < n);
+            assert_ptr_equal(f[k[i].family->index], k[i].family);
+        }
+    }
+}
+
+
+static void
 test_registry(void **state)
 {
     const kngx_ann_key_t  *k;
@@ -183,6 +211,7 @@ main(void)
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_regex_accepted),
         cmocka_unit_test(test_regex_refused),
+        cmocka_unit_test(test_family_indexes),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_parse),
     };

@@ -306,6 +306,23 @@ test_regressions(void **state)
     assert_string_equal(a, "__lb-least-conn");
     assert_int_equal(kngx_name_variant(a, sizeof(a), NULL, NULL), 0);
     assert_string_equal(a, "");
+
+    /* a client certificate: a segment of its own after "__", so that a
+     * CA name holding "-cc-" never reads as one */
+    assert_int_equal(kngx_name_variant(a, sizeof(a), NULL, NULL), 0);
+    assert_int_equal(kngx_name_variant_proto(a, sizeof(a), "https",
+                                             "ca+ns_x"), 0);
+    assert_int_equal(kngx_name_variant_cert(a, sizeof(a), "ns_c"), 0);
+    assert_string_equal(a, "__p-https-ca-ca.2bns.5fx__cc-ns.5fc");
+    assert_int_equal(kngx_name_variant(b, sizeof(b), NULL, NULL), 0);
+    assert_int_equal(kngx_name_variant_proto(b, sizeof(b), "https",
+                                             "ca+ns_x-cc-ns.5fc"), 0);
+    assert_string_not_equal(a, b);
+    assert_int_equal(kngx_name_variant(b, sizeof(b), NULL, NULL), 0);
+    assert_int_equal(kngx_name_variant_proto(b, sizeof(b), "https", NULL),
+                     0);
+    assert_int_equal(kngx_name_variant_cert(b, sizeof(b), "ns_c"), 0);
+    assert_string_equal(b, "__p-https__cc-ns.5fc");
 }
 
 
