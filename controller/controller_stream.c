@@ -42,6 +42,7 @@ kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
     c->sync.stream.reserved[0] = c->sync.ro.http_port;
     c->sync.stream.reserved[1] = c->sync.ro.https_port;
     c->sync.stream.reserved[2] = c->http.port;
+    c->sync.stream.reserved[3] = c->sync.ro.h2c_port;
     c->sync.ro.https_hop = kngx_stream_https_hop(&c->sync.stream, hop,
                                                  sizeof(hop));
     c->nginx.stream = &c->sync.stream;

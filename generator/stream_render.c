@@ -248,23 +248,6 @@ kngx_srender_upstreams(kngx_srender_t *r)
 }
 
 
-/* "PORT", "ADDR:PORT" or "[ADDR]:PORT" of --listen-address */
-static void
-kngx_srender_listen(const kngx_render_opts_t *ro, int port, char *out,
-    size_t size)
-{
-    const char  *addr = ro->listen_address;
-
-    if (addr == NULL) {
-        snprintf(out, size, "%d", port);
-
-    } else {
-        snprintf(out, size, strchr(addr, ':') && addr[0] != '['
-                 ? "[%s]:%d" : "%s:%d", addr, port);
-    }
-}
-
-
 static void
 kngx_srender_entries(kngx_srender_t *r)
 {
@@ -279,7 +262,8 @@ kngx_srender_entries(kngx_srender_t *r)
             continue;
         }
 
-        kngx_srender_listen(r->ro, e->listen, listen, sizeof(listen));
+        kngx_listen_addr(r->ro->listen_address, e->listen, listen,
+                         sizeof(listen));
 
         kngx_buf_printf(r->b, "# %s/%s:%d %s\n"
                         "server {\n"
@@ -365,7 +349,8 @@ kngx_srender_passthrough(kngx_srender_t *r)
         }
     }
 
-    kngx_srender_listen(r->ro, r->ro->https_port, listen, sizeof(listen));
+    kngx_listen_addr(r->ro->listen_address, r->ro->https_port, listen,
+                     sizeof(listen));
 
     kngx_buf_printf(r->b, "}\n\n"
         "server {\n"
