@@ -62,16 +62,20 @@ kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
 int
 kngx_ctl_stream_build(kngx_ctl_sync_t *s)
 {
-    kngx_ctl_job_t  *t = &s->job;
+    kngx_ctl_job_t      *t = &s->job;
+    kngx_render_opts_t   ro;
 
     if (t->stream) {
         return 0;
     }
 
-    /* built also without the flags: it warns about the annotation */
+    /* built also without the flags: it warns about the annotation; the
+     * job's settings (use-proxy-protocol on the https port) */
 
-    t->stream = kngx_stream_build(t->p->model, t->p, &s->conf.stream,
-                                  &s->conf.ro);
+    ro = s->conf.ro;
+    ro.settings = t->settings;
+
+    t->stream = kngx_stream_build(t->p->model, t->p, &s->conf.stream, &ro);
 
     return t->stream ? 0 : -1;
 }
