@@ -9,13 +9,13 @@ that clash are refused, the flag's and a tcp-services entry's."""
 
 import json
 import subprocess
-from concurrent import futures
 
 import pytest
 
 import harness
 import manifests as m
 from modes import ModeStack
+from test_annotations_grpc import grpc_backend  # noqa: F401
 from test_controller import Controller, controllers  # noqa: F401
 
 grpc = pytest.importorskip("grpc")
@@ -43,23 +43,6 @@ def h2c_get(port, host, path="/"):
         k, _, v = line.partition(":")
         headers[k.strip().lower()] = v.strip()
     return version.decode(), int(lines[0].split()[1]), headers, body
-
-
-@pytest.fixture
-def grpc_backend():
-    """A gRPC server on 127.0.0.1 whose one method answers b"g1:" + the
-    request's bytes."""
-    def who(request, context):
-        return b"g1:" + request
-
-    handler = grpc.method_handlers_generic_handler("kubengx.test.Echo", {
-        "Who": grpc.unary_unary_rpc_method_handler(who)})
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    server.add_generic_rpc_handlers((handler,))
-    port = server.add_insecure_port("127.0.0.1:0")
-    server.start()
-    yield port
-    server.stop(0)
 
 
 def objects(bk, grpc_port):
@@ -135,7 +118,7 @@ def test_h2c_port_serves_http2_and_grpc(tmp_path, nginx_factory, kube_api,
     bk = backends("a", "b")
     h2c = harness.free_port()
     s = ModeStack(tmp_path, nginx_factory, kube_api, mode)
-    s.up(objects(bk, grpc_backend), "--watch-without-class",
+    s.up(objects(bk, grpc_backend[0]), "--watch-without-class",
          "--h2c-port", str(h2c))
     # every http server: the default server, a, b, grpc
     assert s.conf.count("listen 127.0.0.1:%d http2" % h2c) == 4, s.conf

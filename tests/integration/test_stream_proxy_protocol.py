@@ -10,10 +10,8 @@ proxy-real-ip-cidr, and the sender's own address otherwise."""
 import json
 import os
 import re
-import shutil
 import socket
 import ssl
-import tempfile
 
 import pytest
 
@@ -23,21 +21,11 @@ from stream_util import (pem_to_der, pod_slice, service,  # noqa: F401
                          stream_backends, stream_load)
 from test_controller import Controller
 from test_module_watch import api_line
-from test_stream_render import PT
+from test_stream_render import PT, hop_dir, two_hosts  # noqa: F401
 
 
 TRUSTED = "127.0.0.2"           # the load balancer: in proxy-real-ip-cidr
 OTHER = "127.0.0.3"             # not in it
-
-
-@pytest.fixture
-def hop_dir():
-    """A short directory the workers can reach (unix socket paths are
-    limited to 107 bytes, and pytest's tmp_path is private to root)."""
-    d = tempfile.mkdtemp(prefix="kngx-pp-")
-    os.chmod(d, 0o755)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def tls_through_proxy(port, host, proxy, source, data=None, path="/pp"):
@@ -101,15 +89,7 @@ class World:
             pod_slice("secure", "secure-1", h, [("", tl, "TCP")]),
             service("web", [(None, 80, 8080, "TCP")]),
             pod_slice("web", "web-1", wh, [("", wp, "TCP")]),
-            m.secret_tls("www", self.www_cert, self.www_key),
-            m.ingress("secure", [m.rule("secure.example.com",
-                                        m.path("/", "secure", 443))],
-                      annotations={PT: "true"}),
-            m.ingress("www", [m.rule("www.example.com",
-                                     m.path("/", "web", 80))],
-                      tls=[{"hosts": ["www.example.com"],
-                            "secretName": "www"}]),
-            self.settings()]
+        ] + two_hosts(self.www_cert, self.www_key) + [self.settings()]
 
     def flags(self):
         return ["--enable-ssl-passthrough", "--ssl-passthrough-dir",

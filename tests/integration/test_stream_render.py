@@ -42,6 +42,20 @@ def hop_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def two_hosts(www_cert, www_key):
+    """secure.example.com passed through to Service secure (port 443),
+    www.example.com terminated with Secret www and proxied to Service web
+    (port 80)."""
+    return [m.secret_tls("www", www_cert, www_key),
+            m.ingress("secure", [m.rule("secure.example.com",
+                                        m.path("/", "secure", 443))],
+                      annotations={PT: "true"}),
+            m.ingress("www", [m.rule("www.example.com",
+                                     m.path("/", "web", 80))],
+                      tls=[{"hosts": ["www.example.com"],
+                            "secretName": "www"}])]
+
+
 class World:
     """Backends and the objects of a cluster that exposes them: a
     database over TCP, DNS over UDP and TCP, a TLS service for
@@ -87,14 +101,7 @@ class World:
             pod_slice("secure", "secure-1", h, [("https", tl, "TCP")]),
             service("web", [("http", 80, "http", "TCP")]),
             pod_slice("web", "web-1", wh, [("http", wp, "TCP")]),
-            m.secret_tls("www", self.www_cert, self.www_key),
-            m.ingress("secure", [m.rule("secure.example.com",
-                                        m.path("/", "secure", 443))],
-                      annotations={PT: "true"}),
-            m.ingress("www", [m.rule("www.example.com",
-                                     m.path("/", "web", 80))],
-                      tls=[{"hosts": ["www.example.com"],
-                            "secretName": "www"}]),
+        ] + two_hosts(self.www_cert, self.www_key) + [
             configmap("tcp-services", tcp_data),
             configmap("udp-services", udp_data),
         ]
