@@ -7,11 +7,8 @@ passthrough host; the https server's X-Real-IP, X-Forwarded-For and
 access log show the header's address only when the sender is in
 proxy-real-ip-cidr, and the sender's own address otherwise."""
 
-import json
 import os
 import re
-import socket
-import ssl
 
 import pytest
 
@@ -21,7 +18,8 @@ from stream_util import (pem_to_der, pod_slice, service,  # noqa: F401
                          stream_backends, stream_load)
 from test_controller import Controller
 from test_module_watch import api_line
-from test_stream_render import PT, hop_dir, two_hosts  # noqa: F401
+from test_stream_render import (PT, hop_dir, https_get,  # noqa: F401
+                                tls_connect, two_hosts)
 
 
 TRUSTED = "127.0.0.2"           # the load balancer: in proxy-real-ip-cidr
@@ -30,27 +28,13 @@ OTHER = "127.0.0.3"             # not in it
 
 def tls_through_proxy(port, host, proxy, source, data=None, path="/pp"):
     """From source: a PROXY v1 line (without CRLF), then TLS with SNI
-    host.  data None: GET / over HTTP/1.1, returns (head, JSON body,
-    certificate); else send data, return (answer, certificate)."""
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    raw.settimeout(10)
-    raw.bind((source, 0))
-    raw.connect(("127.0.0.1", port))
-    raw.sendall(proxy.encode() + b"\r\n")
-    with ctx.wrap_socket(raw, server_hostname=host) as s:
-        cert = s.getpeercert(binary_form=True)
-        if data is not None:
-            s.sendall(data)
-            return s.recv(100), cert
-        s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-                   "\r\n" % (path, host)).encode())
-        with s.makefile("rb") as f:
-            got = f.read()
-    head, _, body = got.partition(b"\r\n\r\n")
-    return head.decode(), json.loads(body), cert
+    host.  data None: GET path, returns (head, JSON body, certificate);
+    else send data, return (answer, certificate)."""
+    if data is None:
+        return https_get(port, host, path, source, proxy)
+    with tls_connect(port, host, source, proxy) as s:
+        s.sendall(data)
+        return s.recv(100), s.getpeercert(binary_form=True)
 
 
 class World:

@@ -132,9 +132,10 @@ class World:
                                             else []))
 
 
-def https_get(port, host, path="/", source="127.0.0.2"):
-    """GET over TLS from the source address given (not 127.0.0.1: the
-    address the backend is told must be the client's, not nginx's)."""
+def tls_connect(port, host, source, proxy=None):
+    """A TLS connection (not verified) with SNI host to 127.0.0.1:port
+    from the source address given, after a PROXY v1 line when proxy is
+    given (the line without CRLF)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -142,7 +143,15 @@ def https_get(port, host, path="/", source="127.0.0.2"):
     raw.settimeout(10)
     raw.bind((source, 0))
     raw.connect(("127.0.0.1", port))
-    with ctx.wrap_socket(raw, server_hostname=host) as s:
+    if proxy:
+        raw.sendall(proxy.encode() + b"\r\n")
+    return ctx.wrap_socket(raw, server_hostname=host)
+
+
+def https_get(port, host, path="/", source="127.0.0.2", proxy=None):
+    """GET over TLS from the source address given (not 127.0.0.1: the
+    address the backend is told must be the client's, not nginx's)."""
+    with tls_connect(port, host, source, proxy) as s:
         s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                    % (path, host)).encode())
         with s.makefile("rb") as f:
