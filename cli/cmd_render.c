@@ -422,6 +422,7 @@ kngx_render_run(kngx_options_t *o)
 
     o->stream.reserved[0] = o->ro.http_port;
     o->stream.reserved[1] = o->ro.https_port;
+    o->stream.reserved[3] = o->ro.h2c_port;
     o->ro.https_hop = kngx_stream_https_hop(&o->stream, hop, sizeof(hop));
 
     m = kngx_model_load_paths(o->ns, o->files.items, o->files.n);

@@ -478,6 +478,14 @@ const kngx_option_t  kngx_options[] = {
       KNGX_FIELD(ro.https_port), kngx_opt_int, 1, 65535,
       "(default 443)" },
 
+    { "h2c-port", required_argument, 0, R | C, "Routing", "PORT", NULL,
+      KNGX_FIELD(ro.h2c_port), kngx_opt_int, 0, 65535,
+      "every http server (the default server too) also speaks HTTP/2 "
+      "without TLS on PORT (h2c with prior knowledge: gRPC clients on "
+      "insecure channels, curl --http2-prior-knowledge); HTTP/1.1 is "
+      "refused there (nginx 1.22's listen ... http2), hence a port of its "
+      "own (default: none)" },
+
     { "listen-address", required_argument, 0, R | C, "Routing", "ADDR",
       NULL, KNGX_FIELD(ro.listen_address), kngx_opt_string, 0, 0,
       "listen on ADDR only (default: all IPv4 addresses; [::] for IPv6)" },

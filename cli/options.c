@@ -6,7 +6,8 @@
  * by their own setters), then reads argv with getopt_long over the rows
  * the subcommand takes.  A bad value, an unknown option or a stray
  * argument is a message naming the subcommand and the option, and exit
- * status 2 (KNGX_EXIT_USAGE).
+ * status 2 (KNGX_EXIT_USAGE); so are two of the ports nginx and the
+ * controller listen on that are the same.
  */
 
 #include <getopt.h>
@@ -288,6 +289,45 @@ kngx_options_argv(const kngx_command_t *cmd, int argc, char **argv,
 }
 
 
+/*
+ * The ports of render and the controller serve one purpose each (0:
+ * off); the TCP/UDP services ConfigMaps' ports are refused per entry
+ * when they take one (stream.h, reserved).
+ */
+static int
+kngx_options_ports(const kngx_command_t *cmd, const kngx_options_t *o)
+{
+    static const char  *names[] = {
+        "--http-port", "--https-port", "--h2c-port", "--metrics-port",
+        "--status-port"
+    };
+
+    int                 ports[5], ctl;
+    size_t              i, j;
+
+    ctl = (cmd->cmd & KNGX_CMD_CONTROLLER) != 0;
+
+    ports[0] = o->ro.http_port;
+    ports[1] = o->ro.https_port;
+    ports[2] = o->ro.h2c_port;
+    ports[3] = ctl ? o->ctl.http.port : 0;
+    ports[4] = ctl ? o->ctl.nginx.status_port : 0;
+
+    for (i = 0; i < 5; i++) {
+        for (j = i + 1; j < 5; j++) {
+            if (ports[i] != 0 && ports[i] == ports[j]) {
+                fprintf(stderr, "kubengx %s: %s and %s are both %d: "
+                        "give each its own port\n", cmd->name, names[i],
+                        names[j], ports[i]);
+                return -1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
 int
 kngx_options_read(const kngx_command_t *cmd, int argc, char **argv,
     kngx_options_t *o)
@@ -311,6 +351,12 @@ kngx_options_read(const kngx_command_t *cmd, int argc, char **argv,
     rc = kngx_options_argv(cmd, argc, argv, o, lo);
 
     free(lo);
+
+    if (rc == 0 && (cmd->cmd & (KNGX_CMD_RENDER | KNGX_CMD_CONTROLLER))
+        && kngx_options_ports(cmd, o) != 0)
+    {
+        return -1;
+    }
 
     return rc;
 }

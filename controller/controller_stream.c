@@ -42,6 +42,7 @@ kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
     c->sync.stream.reserved[0] = c->sync.ro.http_port;
     c->sync.stream.reserved[1] = c->sync.ro.https_port;
     c->sync.stream.reserved[2] = c->http.port;
+    c->sync.stream.reserved[3] = c->sync.ro.h2c_port;
     c->sync.ro.https_hop = kngx_stream_https_hop(&c->sync.stream, hop,
                                                  sizeof(hop));
     c->nginx.stream = &c->sync.stream;
@@ -61,16 +62,20 @@ kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
 int
 kngx_ctl_stream_build(kngx_ctl_sync_t *s)
 {
-    kngx_ctl_job_t  *t = &s->job;
+    kngx_ctl_job_t      *t = &s->job;
+    kngx_render_opts_t   ro;
 
     if (t->stream) {
         return 0;
     }
 
-    /* built also without the flags: it warns about the annotation */
+    /* built also without the flags: it warns about the annotation; the
+     * job's settings (use-proxy-protocol on the https port) */
 
-    t->stream = kngx_stream_build(t->p->model, t->p, &s->conf.stream,
-                                  &s->conf.ro);
+    ro = s->conf.ro;
+    ro.settings = t->settings;
+
+    t->stream = kngx_stream_build(t->p->model, t->p, &s->conf.stream, &ro);
 
     return t->stream ? 0 : -1;
 }

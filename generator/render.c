@@ -33,6 +33,9 @@
  *   server { listen HTTP default_server; ... }  the catch-all: rules
  *                                               without host, the default
  *                                               backend, else 404
+ *                                               (every http server also
+ *                                               listens on --h2c-port when
+ *                                               given: render_listen.c)
  *   server { listen HTTPS ssl default_server; } when any https is served:
  *                                               the default certificate,
  *                                               else ssl_reject_handshake
@@ -100,8 +103,9 @@ typedef struct {
     const kngx_render_opts_t  *o;
     const kngx_settings_t     *s;
     const char                *host;     /* the server's, for metrics */
-    char                       http_listen[300];
-    char                       https_listen[1100];
+    char                       http_listen[KNGX_LISTEN_SIZE];
+    char                       https_listen[KNGX_LISTEN_HTTPS_SIZE];
+    char                       h2c_listen[KNGX_LISTEN_SIZE];
     const char                *certs_dir;    /* quoted-safe */
 } kngx_render_t;
 
@@ -461,6 +465,19 @@ kngx_render_hop(kngx_render_t *r)
 }
 
 
+/* "server {" and its plain listeners: http, and h2c when asked */
+static void
+kngx_render_open(kngx_render_t *r, const char *dflt)
+{
+    kngx_buf_printf(r->b, "server {\n    listen %s%s;\n", r->http_listen,
+                    dflt);
+
+    if (r->h2c_listen[0]) {
+        kngx_buf_printf(r->b, "    listen %s%s;\n", r->h2c_listen, dflt);
+    }
+}
+
+
 static void
 kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 {
@@ -524,7 +541,7 @@ kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
 static void
 kngx_render_redirect_forwarded(kngx_render_t *r, const kngx_server_t *srv)
 {
-    kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+    kngx_render_open(r, "");
 
     if (srv->tls) {
         kngx_buf_printf(r->b, "    listen %s ssl%s;\n", r->https_listen,
@@ -573,7 +590,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 
     } else if (srv->redirect && !srv->tls) {
         /* force-ssl-redirect without a certificate: TLS ends before us */
-        kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+        kngx_render_open(r, "");
         kngx_render_server_name(r, srv);
         kngx_buf_printf(r->b, "    return 308 https://$host$request_uri;\n"
                         "}\n\n");
@@ -582,15 +599,15 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     } else if (srv->tls && (!srv->redirect || r->s->ssl_redirect == 0)) {
         /* ssl-redirect "false" (annotation or ConfigMap): the routes over
          * http and https */
-        kngx_buf_printf(r->b, "server {\n    listen %s;\n"
-                        "    listen %s ssl%s;\n", r->http_listen,
-                        r->https_listen, h2);
+        kngx_render_open(r, "");
+        kngx_buf_printf(r->b, "    listen %s ssl%s;\n", r->https_listen,
+                        h2);
         kngx_render_server_name(r, srv);
         kngx_render_cert(r, srv, srv->cert_name);
         kngx_render_hop(r);
 
     } else if (srv->tls) {
-        kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+        kngx_render_open(r, "");
         kngx_render_server_name(r, srv);
 
         if (r->o->https_port == 443) {
@@ -609,7 +626,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         kngx_render_hop(r);
 
     } else {
-        kngx_buf_printf(r->b, "server {\n    listen %s;\n", r->http_listen);
+        kngx_render_open(r, "");
         kngx_render_server_name(r, srv);
     }
 
@@ -624,78 +641,14 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
 }
 
 
-/* the listen addresses (--listen-address, ports); an error or NULL */
-static const char *
-kngx_render_listen(kngx_render_t *r, const kngx_render_opts_t *o)
-{
-    const char  *addr = o->listen_address;
-    size_t       i;
-
-    if (addr) {
-        if (strlen(addr) > 253) {
-            return "--listen-address is longer than 253 characters";
-        }
-
-        /* an IP address (IPv6 in brackets) or a host name */
-        for (i = 0; addr[i]; i++) {
-            char  c = addr[i];
-
-            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-                  || (c >= '0' && c <= '9') || c == '.' || c == ':'
-                  || c == '[' || c == ']' || c == '-'))
-            {
-                return "--listen-address must be an IP address or a name";
-            }
-        }
-
-        if (strchr(addr, ':') && addr[0] != '[') {
-            snprintf(r->http_listen, sizeof(r->http_listen), "[%s]:%d", addr,
-                     o->http_port);
-            snprintf(r->https_listen, sizeof(r->https_listen), "[%s]:%d", addr,
-                     o->https_port);
-        } else {
-            snprintf(r->http_listen, sizeof(r->http_listen), "%s:%d", addr,
-                     o->http_port);
-            snprintf(r->https_listen, sizeof(r->https_listen), "%s:%d", addr,
-                     o->https_port);
-        }
-
-    } else {
-        snprintf(r->http_listen, sizeof(r->http_listen), "%d", o->http_port);
-        snprintf(r->https_listen, sizeof(r->https_listen), "%d", o->https_port);
-    }
-
-    if (o->https_hop) {
-        if (!kngx_ngx_safe(o->https_hop) || strpbrk(o->https_hop, "\"\\ ")
-            || o->https_hop[0] != '/' || strlen(o->https_hop) > 1024)
-        {
-            return "the https hop socket path must be absolute, without "
-                   "quotes, backslashes, spaces, $, {, }, ;, control or "
-                   "non-ASCII bytes";
-        }
-
-        snprintf(r->https_listen, sizeof(r->https_listen),
-                 "unix:%s proxy_protocol", o->https_hop);
-
-    } else {
-        strcat(r->https_listen, kngx_settings_listen(r->s));
-    }
-
-    strcat(r->http_listen, kngx_settings_listen(r->s));
-
-    return NULL;
-}
-
-
 /* the default server (hosts without a rule of their own), and with TLS
  * and no default certificate one that refuses the handshake */
 static void
 kngx_render_catch_all(kngx_render_t *r, int https)
 {
     kngx_buf_printf(r->b,
-        "# default server: requests for hosts without a rule of their own\n"
-        "server {\n"
-        "    listen %s default_server;\n", r->http_listen);
+        "# default server: requests for hosts without a rule of their own\n");
+    kngx_render_open(r, " default_server");
 
     if (r->p->default_cert) {
         kngx_buf_printf(r->b, "    listen %s ssl%s default_server;\n",
@@ -758,7 +711,8 @@ kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o, size_t *len,
         return NULL;
     }
 
-    *err = kngx_render_listen(&r, o);
+    *err = kngx_render_listens(o, r.s, r.http_listen, r.https_listen,
+                               r.h2c_listen);
     if (*err) {
         return NULL;
     }

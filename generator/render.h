@@ -34,6 +34,10 @@ typedef struct {
     const char          *version;         /* KUBENGX_VERSION */
     int                  http_port;       /* 80 */
     int                  https_port;      /* 443 */
+    int                  h2c_port;        /* --h2c-port: every http server
+                                             also speaks HTTP/2 without TLS
+                                             (prior knowledge) there; 0:
+                                             off */
     const char          *listen_address;  /* NULL: all IPv4 addresses */
     const char          *certs_dir;       /* written in ssl_certificate;
                                              absolute; NULL: "certs" */
@@ -69,6 +73,19 @@ char *kngx_render(const kngx_plan_t *p, const kngx_render_opts_t *o,
  * of memory.
  */
 int kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket);
+
+/* render_listen.c: the listen addresses of the http, https and h2c
+ * servers (KNGX_LISTEN_SIZE each, https KNGX_LISTEN_HTTPS_SIZE) with
+ * their parameters from s; an error or NULL */
+#define KNGX_LISTEN_SIZE        300
+#define KNGX_LISTEN_HTTPS_SIZE  1100
+
+const char *kngx_render_listens(const kngx_render_opts_t *o,
+    const struct kngx_settings_s *s, char *http, char *https, char *h2c);
+
+/* "PORT", "ADDR:PORT" or "[ADDR]:PORT" of --listen-address (addr NULL:
+ * every IPv4 address) */
+void kngx_listen_addr(const char *addr, int port, char *out, size_t size);
 
 /* render_http.c: the http-level text before the servers */
 void kngx_render_http(kngx_buf_t *b, const kngx_plan_t *p,

@@ -44,7 +44,7 @@
 #define KNGX_HOP_HTTPS         "kubengx-https.sock"
 #define KNGX_HOP_PASSTHROUGH   "kubengx-passthrough.sock"
 
-#define KNGX_STREAM_RESERVED   3
+#define KNGX_STREAM_RESERVED   4
 
 
 /* Debian's stream module (libnginx-mod-stream) */
@@ -58,8 +58,9 @@ typedef struct {
     const char          *hop_dir;         /* absolute, for the sockets */
     const char          *ngx_stream_module;   /* NULL or "": none */
     int                  reserved[KNGX_STREAM_RESERVED];  /* the http,
-                                             https and health ports (0:
-                                             none): not for ConfigMaps */
+                                             https, health and h2c ports
+                                             (0: none): not for
+                                             ConfigMaps */
 } kngx_stream_opts_t;
 
 

@@ -42,7 +42,7 @@
 
 /* kngx_stream_opts_t.reserved, in this order */
 static const char  *kngx_reserved_names[KNGX_STREAM_RESERVED] = {
-    "http", "https", "health"
+    "http", "https", "health", "h2c"
 };
 
 

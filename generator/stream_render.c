@@ -16,7 +16,8 @@
  *   --enable-ssl-passthrough:
  *   map $ssl_preread_server_name $kubengx_sni_hop { ... }
  *   map $ssl_preread_server_name $kubengx_passthrough { ... }
- *   server { listen HTTPS; ssl_preread on; proxy_protocol on;
+ *   server { listen HTTPS [proxy_protocol]; [set_real_ip_from CIDR;]
+ *            ssl_preread on; proxy_protocol on;
  *            proxy_pass $kubengx_sni_hop; }
  *   server { listen unix:HOP_PASSTHROUGH proxy_protocol; ssl_preread on;
  *            proxy_pass $kubengx_passthrough; }
@@ -26,7 +27,11 @@
  * to the https servers' hop (render.c) for the other hosts, and for
  * passthrough hosts to a second stream server that takes the header off
  * (nginx sends PROXY per server, not per upstream) and forwards the
- * untouched TLS bytes to the host's Service.
+ * untouched TLS bytes to the host's Service.  With use-proxy-protocol
+ * (the settings ConfigMap) the https port takes the load balancer's
+ * PROXY header first, and its client address replaces the peer's when
+ * the peer is in proxy-real-ip-cidr (nobody without it), as on the http
+ * listeners; the header sent on names that client.
  *
  * An entry's server, as ingress-nginx writes it: proxy_timeout 600s,
  * three tries on other endpoints, and for UDP one response datagram per
@@ -42,6 +47,7 @@
 
 #include "stream.h"
 #include "escape.h"
+#include "settings/settings.h"
 
 
 typedef struct {
@@ -248,23 +254,6 @@ kngx_srender_upstreams(kngx_srender_t *r)
 }
 
 
-/* "PORT", "ADDR:PORT" or "[ADDR]:PORT" of --listen-address */
-static void
-kngx_srender_listen(const kngx_render_opts_t *ro, int port, char *out,
-    size_t size)
-{
-    const char  *addr = ro->listen_address;
-
-    if (addr == NULL) {
-        snprintf(out, size, "%d", port);
-
-    } else {
-        snprintf(out, size, strchr(addr, ':') && addr[0] != '['
-                 ? "[%s]:%d" : "%s:%d", addr, port);
-    }
-}
-
-
 static void
 kngx_srender_entries(kngx_srender_t *r)
 {
@@ -279,7 +268,8 @@ kngx_srender_entries(kngx_srender_t *r)
             continue;
         }
 
-        kngx_srender_listen(r->ro, e->listen, listen, sizeof(listen));
+        kngx_listen_addr(r->ro->listen_address, e->listen, listen,
+                         sizeof(listen));
 
         kngx_buf_printf(r->b, "# %s/%s:%d %s\n"
                         "server {\n"
@@ -334,9 +324,12 @@ static void
 kngx_srender_passthrough(kngx_srender_t *r)
 {
     const kngx_passthrough_t  *pt;
+    const kngx_settings_t     *set;
     char                       listen[320];
     const char                *dir = r->so->hop_dir;
     size_t                     i;
+
+    set = r->ro->settings ? r->ro->settings : kngx_settings_default();
 
     kngx_buf_printf(r->b,
         "# TLS passthrough: SNI picks the hop, both keep the client\n"
@@ -365,11 +358,24 @@ kngx_srender_passthrough(kngx_srender_t *r)
         }
     }
 
-    kngx_srender_listen(r->ro, r->ro->https_port, listen, sizeof(listen));
+    kngx_listen_addr(r->ro->listen_address, r->ro->https_port, listen,
+                     sizeof(listen));
 
     kngx_buf_printf(r->b, "}\n\n"
         "server {\n"
-        "    listen %s;\n"
+        "    listen %s%s;\n", listen, kngx_settings_listen(set));
+
+    /* use-proxy-protocol: the client of the load balancer's header, only
+     * from proxy-real-ip-cidr (stream realip); it is the address of the
+     * header sent on, so the hops see it as well */
+    if (set->use_proxy_protocol == 1) {
+        for (i = 0; i < set->proxy_real_ip_cidr.n; i++) {
+            kngx_buf_printf(r->b, "    set_real_ip_from %s;\n",
+                            set->proxy_real_ip_cidr.items[i]);
+        }
+    }
+
+    kngx_buf_printf(r->b,
         "    ssl_preread on;\n"
         "    proxy_protocol on;\n"
         "    proxy_pass $kubengx_sni_hop;\n"
@@ -379,7 +385,7 @@ kngx_srender_passthrough(kngx_srender_t *r)
         "    set_real_ip_from unix:;\n"
         "    ssl_preread on;\n"
         "    proxy_pass $kubengx_passthrough;\n"
-        "}\n\n", listen, dir);
+        "}\n\n", dir);
 }
 
 

@@ -428,6 +428,12 @@ def test_full(rendered):
         assert sp == [{"name": name, "port": port, "targetPort": name, "protocol": proto}]
     stream_role = named(docs, "Role", "kubengx-stream")
     assert rules_by_resource(stream_role["rules"]) == {("", "configmaps", ()): READ}
+    # h2c: the flag, the container port, the Service port
+    assert args["h2c-port"] == "8081"
+    assert (ports["h2c"]["containerPort"], ports["h2c"]["protocol"]) == (8081, "TCP")
+    assert [p for p in svc["spec"]["ports"] if p["name"] == "h2c"] == [
+        {"name": "h2c", "port": 8081, "targetPort": "h2c", "protocol": "TCP",
+         "appProtocol": "kubernetes.io/h2c"}]
     assert named(docs, "RoleBinding", "kubengx-stream")["roleRef"]["name"] == "kubengx-stream"
 
 
@@ -537,6 +543,9 @@ def test_flags_are_controller_flags(rendered, kubengx):
     ("udp.8080=default/dns:53", "udp: port 8080 is also the http, https, metrics or "
                                 "webhook port"),
     ("tcp.db=default/db:5432", 'tcp: key "db" is not a port number'),
+    ("controller.containerPort.h2c=8443",
+     "controller.containerPort.h2c: 8443 is also the http, https or metrics port"),
+    ("controller.containerPort.h2c=81", "controller.containerPort.h2c: 81 is below 1024"),
 ])
 def test_bad_values_are_refused(helm, setting, message):
     p = template(helm, None, "--set", setting, check=False)

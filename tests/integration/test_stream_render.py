@@ -42,6 +42,20 @@ def hop_dir():
     shutil.rmtree(d, ignore_errors=True)
 
 
+def two_hosts(www_cert, www_key):
+    """secure.example.com passed through to Service secure (port 443),
+    www.example.com terminated with Secret www and proxied to Service web
+    (port 80)."""
+    return [m.secret_tls("www", www_cert, www_key),
+            m.ingress("secure", [m.rule("secure.example.com",
+                                        m.path("/", "secure", 443))],
+                      annotations={PT: "true"}),
+            m.ingress("www", [m.rule("www.example.com",
+                                     m.path("/", "web", 80))],
+                      tls=[{"hosts": ["www.example.com"],
+                            "secretName": "www"}])]
+
+
 class World:
     """Backends and the objects of a cluster that exposes them: a
     database over TCP, DNS over UDP and TCP, a TLS service for
@@ -87,14 +101,7 @@ class World:
             pod_slice("secure", "secure-1", h, [("https", tl, "TCP")]),
             service("web", [("http", 80, "http", "TCP")]),
             pod_slice("web", "web-1", wh, [("http", wp, "TCP")]),
-            m.secret_tls("www", self.www_cert, self.www_key),
-            m.ingress("secure", [m.rule("secure.example.com",
-                                        m.path("/", "secure", 443))],
-                      annotations={PT: "true"}),
-            m.ingress("www", [m.rule("www.example.com",
-                                     m.path("/", "web", 80))],
-                      tls=[{"hosts": ["www.example.com"],
-                            "secretName": "www"}]),
+        ] + two_hosts(self.www_cert, self.www_key) + [
             configmap("tcp-services", tcp_data),
             configmap("udp-services", udp_data),
         ]
@@ -125,9 +132,10 @@ class World:
                                             else []))
 
 
-def https_get(port, host, path="/", source="127.0.0.2"):
-    """GET over TLS from the source address given (not 127.0.0.1: the
-    address the backend is told must be the client's, not nginx's)."""
+def tls_connect(port, host, source, proxy=None):
+    """A TLS connection (not verified) with SNI host to 127.0.0.1:port
+    from the source address given, after a PROXY v1 line when proxy is
+    given (the line without CRLF)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -135,7 +143,15 @@ def https_get(port, host, path="/", source="127.0.0.2"):
     raw.settimeout(10)
     raw.bind((source, 0))
     raw.connect(("127.0.0.1", port))
-    with ctx.wrap_socket(raw, server_hostname=host) as s:
+    if proxy:
+        raw.sendall(proxy.encode() + b"\r\n")
+    return ctx.wrap_socket(raw, server_hostname=host)
+
+
+def https_get(port, host, path="/", source="127.0.0.2", proxy=None):
+    """GET over TLS from the source address given (not 127.0.0.1: the
+    address the backend is told must be the client's, not nginx's)."""
+    with tls_connect(port, host, source, proxy) as s:
         s.sendall(("GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                    % (path, host)).encode())
         with s.makefile("rb") as f:

@@ -121,14 +121,17 @@ app.kubernetes.io/component: controller
 {{- fail (printf "controller.admissionWebhooks.failurePolicy: %q is neither Fail nor Ignore" $c.admissionWebhooks.failurePolicy) -}}
 {{- end -}}
 {{- $wp := int $c.admissionWebhooks.port -}}
-{{- if has $wp (list (int $c.containerPort.http) (int $c.containerPort.https) (int $c.metrics.port)) -}}
-{{- fail (printf "controller.admissionWebhooks.port: %d is also nginx's http/https port or the metrics port (ingress-nginx's 8443 is kubengx's https port)" $wp) -}}
+{{- if has $wp (list (int $c.containerPort.http) (int $c.containerPort.https) (int $c.containerPort.h2c) (int $c.metrics.port)) -}}
+{{- fail (printf "controller.admissionWebhooks.port: %d is also nginx's http/https port, its h2c port or the metrics port (ingress-nginx's 8443 is kubengx's https port)" $wp) -}}
 {{- end -}}
 {{- end -}}
 {{- range $name, $port := $c.containerPort -}}
-{{- if lt (int $port) 1024 -}}
+{{- if and (or (ne $name "h2c") $port) (lt (int $port) 1024) -}}
 {{- fail (printf "controller.containerPort.%s: %v is below 1024; nginx runs as uid 101 without capabilities and binds unprivileged ports (8080/8443; the Service maps 80/443 to them)" $name $port) -}}
 {{- end -}}
+{{- end -}}
+{{- if and $c.containerPort.h2c (has (int $c.containerPort.h2c) (list (int $c.containerPort.http) (int $c.containerPort.https) (int $c.metrics.port))) -}}
+{{- fail (printf "controller.containerPort.h2c: %v is also the http, https or metrics port" $c.containerPort.h2c) -}}
 {{- end -}}
 {{- range $proto := list "tcp" "udp" -}}
 {{- range $port, $target := index $.Values $proto -}}
@@ -138,8 +141,8 @@ app.kubernetes.io/component: controller
 {{- if or (lt (atoi $port) 1024) (gt (atoi $port) 65535) -}}
 {{- fail (printf "%s: port %s is outside 1024-65535; nginx runs as uid 101 without capabilities and binds unprivileged ports only" $proto $port) -}}
 {{- end -}}
-{{- if has (atoi $port) (list (int $c.containerPort.http) (int $c.containerPort.https) (int $c.metrics.port) (int $c.admissionWebhooks.port)) -}}
-{{- fail (printf "%s: port %s is also the http, https, metrics or webhook port" $proto $port) -}}
+{{- if has (atoi $port) (list (int $c.containerPort.http) (int $c.containerPort.https) (int $c.containerPort.h2c) (int $c.metrics.port) (int $c.admissionWebhooks.port)) -}}
+{{- fail (printf "%s: port %s is also the http, https, metrics or webhook port (or the h2c port)" $proto $port) -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}

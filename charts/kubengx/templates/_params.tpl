@@ -8,6 +8,9 @@ named in controller.extraArgs replaces the one rendered here.
 {{- $flags = append $flags (list "conf-dir" "/var/lib/kubengx") -}}
 {{- $flags = append $flags (list "http-port" $c.containerPort.http) -}}
 {{- $flags = append $flags (list "https-port" $c.containerPort.https) -}}
+{{- if $c.containerPort.h2c }}
+{{- $flags = append $flags (list "h2c-port" $c.containerPort.h2c) -}}
+{{- end }}
 {{- $flags = append $flags (list "metrics-port" $c.metrics.port) -}}
 {{- if $c.workerProcesses }}
 {{- $flags = append $flags (list "worker-processes" $c.workerProcesses) -}}

@@ -90,6 +90,14 @@ spec:
           {{- if $c.hostPort.enabled }}
           hostPort: {{ $c.hostPort.ports.https }}
           {{- end }}
+        {{- if $c.containerPort.h2c }}
+        - name: h2c
+          containerPort: {{ $c.containerPort.h2c }}
+          protocol: TCP
+          {{- if and $c.hostPort.enabled $c.hostPort.ports.h2c }}
+          hostPort: {{ $c.hostPort.ports.h2c }}
+          {{- end }}
+        {{- end }}
         - name: {{ $c.metrics.portName }}
           containerPort: {{ $c.metrics.port }}
           protocol: TCP
