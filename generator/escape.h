@@ -137,4 +137,11 @@ int kngx_resolv_conf_read(const char *path, char *out, size_t size);
 int kngx_tls_check(const char *cert, size_t cert_len, const char *key,
     size_t key_len, char *why, size_t size);
 
+/*
+ * Whether OpenSSL (and so nginx's ssl_ciphers, proxy_ssl_ciphers) takes
+ * the cipher list v: 1 yes, 0 no (it selects no cipher), -1 out of
+ * memory.  The caller checks its alphabet first.
+ */
+int kngx_tls_ciphers_ok(const char *v);
+
 #endif /* KNGX_ESCAPE_H */

@@ -244,3 +244,24 @@ kngx_tls_check(const char *cert, size_t cert_len, const char *key,
 
     return rc;
 }
+
+
+int
+kngx_tls_ciphers_ok(const char *v)
+{
+    SSL_CTX  *ctx;
+    int       ok;
+
+    ctx = SSL_CTX_new(TLS_method());
+    if (ctx == NULL) {
+        ERR_clear_error();
+        return -1;
+    }
+
+    ok = SSL_CTX_set_cipher_list(ctx, v);
+
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+
+    return ok ? 1 : 0;
+}

@@ -24,10 +24,8 @@
 
 #include <string.h>
 
-#include <openssl/err.h>
-#include <openssl/ssl.h>
-
 #include "annotations.h"
+#include "escape.h"
 
 
 typedef struct {
@@ -48,7 +46,6 @@ kngx_ann_ciphers(kngx_ann_ctx_t *ctx, const char *v, char *out,
     size_t size)
 {
     const char  *s;
-    SSL_CTX     *ssl;
     int          ok;
 
     for (s = v; *s; s++) {
@@ -65,16 +62,11 @@ kngx_ann_ciphers(kngx_ann_ctx_t *ctx, const char *v, char *out,
         return KNGX_ANN_BAD;
     }
 
-    ssl = SSL_CTX_new(TLS_method());
-    if (ssl == NULL) {
-        ERR_clear_error();
+    ok = kngx_tls_ciphers_ok(v);
+
+    if (ok < 0) {
         return KNGX_ANN_NOMEM;
     }
-
-    ok = SSL_CTX_set_cipher_list(ssl, v);
-
-    SSL_CTX_free(ssl);
-    ERR_clear_error();
 
     if (!ok) {
         ctx->why = "selects no cipher OpenSSL knows:";

@@ -119,7 +119,7 @@ static const kngx_set_key_t  kngx_set_keys[] = {
     { "proxy-send-timeout", F(proxy_send_timeout), kngx_set_time, 0, 0,
       NULL },
     { "server-tokens", F(server_tokens), kngx_set_bool, 0, 0, NULL },
-    { "ssl-ciphers", F(ssl_ciphers), kngx_set_chars, 0, 0,
+    { "ssl-ciphers", F(ssl_ciphers), kngx_set_ciphers, 0, 0,
       kngx_set_ciphers_chars },
     { "ssl-prefer-server-ciphers", F(ssl_prefer_server_ciphers),
       kngx_set_bool, 0, 0, NULL },

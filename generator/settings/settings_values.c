@@ -409,6 +409,31 @@ kngx_set_chars(const kngx_set_key_t *k, const char *v, void *field,
 }
 
 
+/* ssl-ciphers: OpenSSL's alphabet, then a list OpenSSL takes */
+const char *
+kngx_set_ciphers(const kngx_set_key_t *k, const char *v, void *field,
+    kngx_settings_t *s, char *buf, size_t size)
+{
+    const char  *why;
+
+    why = kngx_set_chars(k, v, field, s, buf, size);
+    if (why) {
+        return why;
+    }
+
+    switch (kngx_tls_ciphers_ok(v)) {
+    case 1:
+        return NULL;
+    case 0:
+        *(const char **) field = NULL;
+        return "selects no cipher OpenSSL knows";
+    default:
+        *(const char **) field = NULL;
+        return "could not be checked: out of memory";
+    }
+}
+
+
 /*
  * log-format-upstream: printable ASCII; every $variable one nginx
  * defines (variables.c), else nginx -t would refuse the whole config

@@ -52,6 +52,8 @@ const char *kngx_set_protocols(const kngx_set_key_t *k, const char *v,
     void *field, kngx_settings_t *s, char *buf, size_t size);
 const char *kngx_set_chars(const kngx_set_key_t *k, const char *v,
     void *field, kngx_settings_t *s, char *buf, size_t size);
+const char *kngx_set_ciphers(const kngx_set_key_t *k, const char *v,
+    void *field, kngx_settings_t *s, char *buf, size_t size);
 const char *kngx_set_log_format(const kngx_set_key_t *k, const char *v,
     void *field, kngx_settings_t *s, char *buf, size_t size);
 const char *kngx_set_buffers(const kngx_set_key_t *k, const char *v,

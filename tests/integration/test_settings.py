@@ -627,6 +627,12 @@ def test_bad_values_refused_alone(stack, backends, tmp_path):
         # the bad value did not reach the text
         if len(value) > 3:
             assert value not in c, (key, c)
+    # in OpenSSL's alphabet but selecting no cipher: nginx would refuse it
+    rc, c, err = conf_of(stack, tmp_path, bk, {"ssl-ciphers": "NO-SUCH",
+                                               "proxy-body-size": "3m"},
+                         tls=True)
+    assert rc == 0 and "data.ssl-ciphers: selects no cipher" in err, err
+    assert "NO-SUCH" not in c and "client_max_body_size 3m;" in c
 
 
 def test_unknown_key_and_missing_configmap(stack, backends, tmp_path):
