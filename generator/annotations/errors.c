@@ -17,9 +17,10 @@
  *                       the request with ingress-nginx's X-Code,
  *                       X-Format, X-Original-URI, X-Namespace,
  *                       X-Ingress-Name, X-Service-Name, X-Service-Port
- *                       and X-Request-ID, and the client the original
- *                       code with its body; without any default backend,
- *                       nginx's own page for the code
+ *                       and X-Request-ID, for "/" (ingress-nginx keeps
+ *                       the query; X-Original-URI has it), and the client
+ *                       the original code with its body; without any
+ *                       default backend, nginx's own page for the code
  *   disable-proxy-intercept-errors  "true": proxy_intercept_errors off
  *                       in the Ingress's locations (the codes still
  *                       apply to nginx's own errors)
@@ -406,7 +407,7 @@ kngx_er_location(kngx_buf_t *b, const kngx_plan_t *p, const kngx_er_loc_t *l)
         "        proxy_set_header Host $kubengx_host;\n"
         "        proxy_set_header X-Forwarded-For $remote_addr;\n"
         "        proxy_set_header Connection \"\";\n"
-        "        rewrite ^ / break;\n", l->code);
+        "        rewrite ^ /? break;\n", l->code);
     kngx_er_pass(b, p, u);
     kngx_buf_printf(b, "    }\n");
 }
