@@ -25,6 +25,9 @@
  *               keepalive connections (and TLS sessions) are never
  *               shared between protocols or verification settings; then
  *               p-svc for service-upstream (the ClusterIP).
+ *   error page  @kubengx_custom_CODE_UPSTREAM, @kubengx_defbe_UPSTREAM
+ *               (annotations/errors.c): a fixed prefix, a three-digit
+ *               code and an upstream name stay injective.
  *   cert file   NS_SECRET.  File names hold at most 255 bytes: a longer
  *               name is cut to KNGX_NAME_CUT bytes and ends with "__"
  *               and the SHA-256 of "NS/SECRET" in hex; "__" never occurs
