@@ -142,3 +142,36 @@ def test_alias_render_is_deterministic(tmp_path, backends):
     assert ('server_name "h0.example.com" "a0.example.com" '
             '"m.example.com" "z0.example.com";') in confs[0], confs[0]
     assert confs[0].count('"m.example.com"') == 1
+
+
+# --- the controller: the conflict as an Event -------------------------------
+
+from test_controller import controllers, routed_to  # noqa: E402,F401
+
+
+def test_controller_serves_aliases_and_posts_the_conflict(kube_api, backends,
+                                                          controllers):
+    import harness
+    from manifests import backend_service, ingress_class
+    bk = backends("a", "b")
+    api = kube_api()
+    for o in ([ingress_class("kubengx")] + backend_service(bk, "svc-a", "a")
+              + backend_service(bk, "svc-b", "b")):
+        api.create(o)
+    api.create(ingress("owner", [rule("v.example.com",
+                                      path("/", "svc-a", 80))],
+                       created=NEW))
+    api.create(aliased("grab", "default", "g.example.com", "svc-b", 80,
+                       "v.example.com, w.example.com"))
+    ctl = controllers(api, args=["--no-leader-elect"]).wait_ready()
+    harness.wait_for(routed_to(ctl, "w.example.com", "/", "b"), 10,
+                     "the alias")
+    assert ctl.get("/", host="v.example.com").backend == "a"
+
+    def events():
+        evs = api.get("/api/v1/namespaces/default/events")["items"]
+        return {e["reason"]: e["message"] for e in evs
+                if e["involvedObject"]["name"] == "grab"}
+    harness.wait_for(lambda: "AliasConflict" in events(), 10, "the Event")
+    msg = events()["AliasConflict"]
+    assert ALIAS in msg and "v.example.com" in msg, msg
