@@ -143,7 +143,7 @@ kngx_plan_shared_list(kngx_plan_t *p, const kngx_ingress_t *ing,
     kngx_shared_t **list)
 {
     kngx_shared_t  *sh;
-    const char     *v, *s, *e, *why;
+    const char     *v, *l, *s, *why;
     char            ns[64];
     size_t          len;
 
@@ -154,21 +154,7 @@ kngx_plan_shared_list(kngx_plan_t *p, const kngx_ingress_t *ing,
         return 0;
     }
 
-    for (s = v; *s; s = *e ? e + 1 : e) {
-        e = strchr(s, ',');
-        if (e == NULL) {
-            e = s + strlen(s);
-        }
-
-        while (s < e && (*s == ' ' || *s == '\t')) {
-            s++;
-        }
-
-        len = (size_t) (e - s);
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
-            len--;
-        }
-
+    for (l = v; kngx_ann_list_next(&l, &s, &len); /* void */ ) {
         if (len == 0) {
             continue;
         }

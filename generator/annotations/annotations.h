@@ -453,6 +453,10 @@ void kngx_ann_ext_server(kngx_buf_t *b, const kngx_server_t *srv,
 /* limits.c: the zones of the served Ingresses' rate limits */
 void kngx_ann_limits_http(kngx_buf_t *b, const kngx_plan_t *p);
 
+/* hosts.c: the next item of a comma-separated list *s (moved past it),
+ * blanks around it trimmed, in *item and *len; 0 at the list's end */
+int kngx_ann_list_next(const char **s, const char **item, size_t *len);
+
 /* hosts.c: the server-alias names of ann (lowercased, checked), *n of
  * them */
 const char *const *kngx_ann_aliases(const kngx_ann_t *ann, size_t *n);

@@ -62,7 +62,7 @@ kngx_ann_errors_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
     const char *v)
 {
     kngx_ann_errors_t  *c = conf;
-    const char         *s, *e;
+    const char         *s;
     unsigned            on;
     long                code;
     char                one[8];
@@ -94,18 +94,7 @@ kngx_ann_errors_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
     c->ncodes = 0;
     c->has_codes = 1;
 
-    for (s = v; *s; s = *e ? e + 1 : e) {
-        e = strchr(s, ',');
-        if (e == NULL) {
-            e = s + strlen(s);
-        }
-
-        s += strspn(s, " \t");
-        len = (size_t) (e - s);
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
-            len--;
-        }
-
+    while (kngx_ann_list_next(&v, &s, &len)) {
         if (len == 0 || len >= sizeof(one) || c->ncodes == KNGX_ER_MAX) {
             goto bad;
         }

@@ -30,12 +30,43 @@ typedef struct {
 } kngx_ann_hosts_t;
 
 
+int
+kngx_ann_list_next(const char **s, const char **item, size_t *len)
+{
+    const char  *p = *s, *e;
+    size_t       n;
+
+    if (*p == '\0') {
+        return 0;
+    }
+
+    e = strchr(p, ',');
+    if (e == NULL) {
+        e = p + strlen(p);
+    }
+
+    *s = *e ? e + 1 : e;
+
+    p += strspn(p, " \t");             /* stops at the comma */
+    n = (size_t) (e - p);
+
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) {
+        n--;
+    }
+
+    *item = p;
+    *len = n;
+
+    return 1;
+}
+
+
 static int
 kngx_ann_hosts_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
     const char *v)
 {
     kngx_ann_hosts_t  *c = conf;
-    const char        *s, *e, *why;
+    const char        *s, *why;
     char               one[256], host[256];
     size_t             len, i;
 
@@ -47,21 +78,7 @@ kngx_ann_hosts_parse(kngx_ann_ctx_t *ctx, void *conf, int id,
 
     c->n = 0;
 
-    for (s = v; *s; s = *e ? e + 1 : e) {
-        e = strchr(s, ',');
-        if (e == NULL) {
-            e = s + strlen(s);
-        }
-
-        while (s < e && (*s == ' ' || *s == '\t')) {
-            s++;
-        }
-
-        len = (size_t) (e - s);
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
-            len--;
-        }
-
+    while (kngx_ann_list_next(&v, &s, &len)) {
         if (len == 0) {
             continue;
         }
