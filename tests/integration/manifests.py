@@ -523,6 +523,7 @@ ALLOWED_DIRECTIVES = {
     "proxy_cookie_path", "limit_req_zone", "limit_req", "limit_conn_zone",
     "limit_conn", "rewrite_log",
     "grpc_ssl_session_reuse", "limit_req_status", "limit_conn_status",
+    "k8s_unavailable_error_page",
 }
 
 

@@ -178,3 +178,30 @@ def test_missing_default_backend_service_is_a_warning(
     assert get(s, "/x").backend == "app"
     r = get(s, "/x?status=404")
     assert r.status == 404 and r.backend is None, r
+
+
+@pytest.mark.parametrize("mode", ["static", "module"])
+def test_rendered_text_is_only_known_directives(tmp_path, backends, mode):
+    """Every annotation of this file and server-alias, with hostile values
+    beside good ones: only kubengx's directives reach the text, nginx -t
+    accepts it (module: with the module loaded), the names are quoted."""
+    from manifests import directive_problems, render, write_manifests
+    bk = backends("app", "err")
+    objs, pa = app(bk, {P + "custom-http-errors": "404,503",
+                        P + "default-backend": "errsvc",
+                        P + "server-alias": 'a.example.com, pwn";evil '
+                                            '{, b.example.com;pwn'})
+    objs.append(ingress("bad", [rule("b2.example.com",
+                                     path("/", "app", pa))], ns=NS,
+                        annotations={P + "default-backend": "x;pwn",
+                                     P + "custom-http-errors": "404;pwn"}))
+    d = write_manifests(tmp_path / "in", objs)
+    flags = ["--check"] + (["--module", harness.MODULE]
+                           if mode == "module" else [])
+    rc, _, err, conf = render([d], tmp_path / "out", *flags,
+                              endpoints=mode)
+    assert rc == 0, err
+    assert not directive_problems(conf), conf
+    assert "pwn" not in conf and "evil" not in conf
+    assert '"e.example.com" "a.example.com";' in conf
+    assert "b2.example.com" not in conf      # the bad Ingress: not served
