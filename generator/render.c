@@ -285,9 +285,10 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
 
     kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
                               route, "        ");
-    kngx_ann_errors_location(r->b, r->p, r->s, route);
+    kngx_ann_errors_location(r->b, r->p, r->s, route, 0);
     kngx_ann_emit_access(r->b, ann, r->certs_dir);
     kngx_ann_emit(r->b, ann, route, r->certs_dir);
+    kngx_ann_errors_location(r->b, r->p, r->s, route, 1);
 
     if (kngx_ann_vhost(ann) || kngx_ann_forwarded_prefix(ann)
         || kngx_ann_connection(ann)

@@ -472,10 +472,12 @@ kngx_target_t *kngx_ann_default_backend(const kngx_ann_t *ann,
 
 struct kngx_settings_s;
 
-/* errors.c: error_page and proxy_intercept_errors in a location of route
- * r whose Ingress has error annotations (s: the ConfigMap's codes) */
+/* errors.c: in a location of route r whose Ingress has error
+ * annotations (s: the ConfigMap's codes): pages 0, the variables of the
+ * named locations (before the other families' directives); pages 1,
+ * proxy_intercept_errors and error_page (after them) */
 void kngx_ann_errors_location(kngx_buf_t *b, const kngx_plan_t *p,
-    const struct kngx_settings_s *s, const kngx_route_t *r);
+    const struct kngx_settings_s *s, const kngx_route_t *r, int pages);
 
 /* errors.c: the named locations of the error pages srv's routes and the
  * ConfigMap's custom-http-errors go to */

@@ -180,9 +180,36 @@ kngx_ann_errors_codes(const kngx_ann_errors_t *c, const kngx_settings_t *s,
 }
 
 
+/* the route's names for the X- headers of the named locations (names
+ * checked: DNS labels) */
+static void
+kngx_ann_errors_vars(kngx_buf_t *b, const kngx_ingress_t *ing,
+    const kngx_backend_t *be)
+{
+    kngx_buf_printf(b, "        set $kubengx_err_ns \"%s\";\n"
+                    "        set $kubengx_err_ing \"%s\";\n"
+                    "        set $kubengx_err_svc \"%s\";\n",
+                    ing->meta.ns, ing->meta.name, be->service);
+
+    if (be->port_name) {
+        kngx_buf_printf(b, "        set $kubengx_err_port \"%s\";\n",
+                        be->port_name);
+    } else {
+        kngx_buf_printf(b, "        set $kubengx_err_port \"%d\";\n",
+                        be->port_number);
+    }
+}
+
+
+/*
+ * A location of route r whose Ingress has error annotations: pages 0,
+ * the variables (in the rewrite phase: before any "break"); pages 1,
+ * proxy_intercept_errors and error_page, after the other families' (an
+ * auth-signin's error_page 401 is found first)
+ */
 void
 kngx_ann_errors_location(kngx_buf_t *b, const kngx_plan_t *p,
-    const kngx_settings_t *s, const kngx_route_t *r)
+    const kngx_settings_t *s, const kngx_route_t *r, int pages)
 {
     const kngx_ann_errors_t  *c = kngx_ann_errors_conf(r->target.ann);
     const kngx_backend_t     *be = r->target.backend;
@@ -198,21 +225,12 @@ kngx_ann_errors_location(kngx_buf_t *b, const kngx_plan_t *p,
     codes = kngx_ann_errors_codes(c, s, &n);
     u = kngx_ann_errors_ups(c, p);
 
-    if (n && u && be && be->service) {
-        /* for the X- headers of the named location (names checked) */
-        kngx_buf_printf(b, "        set $kubengx_err_ns \"%s\";\n"
-                        "        set $kubengx_err_ing \"%s\";\n"
-                        "        set $kubengx_err_svc \"%s\";\n",
-                        r->target.ingress->meta.ns,
-                        r->target.ingress->meta.name, be->service);
-
-        if (be->port_name) {
-            kngx_buf_printf(b, "        set $kubengx_err_port \"%s\";\n",
-                            be->port_name);
-        } else {
-            kngx_buf_printf(b, "        set $kubengx_err_port \"%d\";\n",
-                            be->port_number);
+    if (!pages) {
+        if (n && u && be && be->service) {
+            kngx_ann_errors_vars(b, r->target.ingress, be);
         }
+
+        return;
     }
 
     if (n) {
