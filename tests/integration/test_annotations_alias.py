@@ -175,3 +175,25 @@ def test_controller_serves_aliases_and_posts_the_conflict(kube_api, backends,
     harness.wait_for(lambda: "AliasConflict" in events(), 10, "the Event")
     msg = events()["AliasConflict"]
     assert ALIAS in msg and "v.example.com" in msg, msg
+
+
+def test_merge_ownership_still_one_server_per_name(tmp_path, nginx_factory,
+                                                   kube_api, backends):
+    """--host-ownership merge lets every namespace add routes to a host,
+    but an alias still never names a host a rule routes: the rule's
+    server keeps the name; lint says the same."""
+    from manifests import lint
+    bk = backends("victim", "attacker")
+    objs, pv = tenant(bk, "victim", "team", "web")
+    more, pa = tenant(bk, "attacker", "evil", "web")
+    objs += more + [
+        aliased("grab", "evil", "evil.example.com", "web", pa,
+                "victim.example.com", created=OLD),
+        ingress("site", [rule("victim.example.com", path("/", "web", pv))],
+                ns="team", created=NEW)]
+    s = ModeStack(tmp_path, nginx_factory, kube_api, "static")
+    s.up(objs, "--host-ownership", "merge")
+    assert len(warns(s, "evil/grab", FIELD, "a rule host wins")) == 1, s.err
+    assert s.get("victim.example.com", "/").backend == "victim"
+    rc, out, err = lint([str(tmp_path / "static" / "in1")])
+    assert "evil/grab" in out + err and ALIAS in out + err, (out, err)
