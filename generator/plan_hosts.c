@@ -316,7 +316,7 @@ kngx_plan_refuse_host(kngx_plan_t *p, const kngx_ingress_t *ing,
 }
 
 
-/* ---- server-alias --------------------------------------------------------- */
+/* ---- server-alias -------------------------------------------------------- */
 
 /*
  * The names of server-alias (annotations/hosts.c) are host claims, after

@@ -152,10 +152,9 @@ def test_no_default_backend_nginx_page(tmp_path, nginx_factory, kube_api,
 def test_bad_values_refuse_the_ingress(tmp_path, nginx_factory, kube_api,
                                        backends, ann, value, why):
     bk = backends("app", "err")
-    objs, _ = app(bk, {P + ann: value})
-    objs.append(ingress("other", [rule("o.example.com", path("/", "app",
-                                                             bk.host_port("app")[1]))],
-                        ns=NS))
+    objs, pa = app(bk, {P + ann: value})
+    objs.append(ingress("other", [rule("o.example.com",
+                                       path("/", "app", pa))], ns=NS))
     s = ModeStack(tmp_path, nginx_factory, kube_api, "static")
     s.up(objs)
     w = [l for l in s.warnings() if "shop/site" in l and P + ann in l]
