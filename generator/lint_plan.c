@@ -5,7 +5,8 @@
  * judge them with one piece of code: host ownership (--host-ownership),
  * tls entries for hosts their Ingress does not route, ExternalNames that
  * are addresses, annotations render ignores, refuses or does not know
- * (annotations/); and whether any Ingress of
+ * (annotations/), server-alias names left out (plan_hosts.c,
+ * annotations/hosts.c); and whether any Ingress of
  * the input is served at all.
  */
 
@@ -54,6 +55,8 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
         { "unknown-annotation", KNGX_DIAG_WARNING },
         { "unsupported-annotation", KNGX_DIAG_WARNING },
         { "fail-closed", KNGX_DIAG_ERROR },
+        { "alias-conflict", KNGX_DIAG_WARNING },
+        { "bad-alias", KNGX_DIAG_WARNING },
     };
     const kngx_diag_t     *d;
     const kngx_ingress_t  *ing;

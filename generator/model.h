@@ -577,8 +577,13 @@ typedef struct {
     const kngx_ingress_t  *owner;         /* that Ingress */
     kngx_shared_t         *shared;        /* namespaces the owner shares
                                              the host with */
+    const char           **aliases;       /* server-alias names that
+                                             won their claim, sorted
+                                             (plan_hosts.c) */
+    size_t                 naliases;
 
     /* private */
+    size_t                 aliases_cap;
     size_t                 routes_cap;
     size_t                *route_index;   /* routes by (path, type) while
                                              rules are planned */
@@ -664,6 +669,9 @@ typedef struct {
     kngx_upstream_t      **upstreams;  /* sorted by name */
     size_t                 nupstreams;
     size_t                 ups_cap;
+
+    kngx_target_t          flag_default;   /* --default-backend (404
+                                              without one) */
 
     kngx_cert_t           *certs;      /* sorted by name; includes the
                                           default certificate */

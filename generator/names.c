@@ -28,6 +28,9 @@
  *               cc-CERTFILE (escaped) for a client certificate
  *               (proxy-ssl-secret).  Each of these follows "__", which
  *               no escaped part holds: the segments read back apart.
+ *   error page  @kubengx_custom_CODE_UPSTREAM, @kubengx_defbe_UPSTREAM
+ *               (annotations/errors.c): a fixed prefix, a three-digit
+ *               code and an upstream name stay injective.
  *   cert file   NS_SECRET.  File names hold at most 255 bytes: a longer
  *               name is cut to KNGX_NAME_CUT bytes and ends with "__"
  *               and the SHA-256 of "NS/SECRET" in hex; "__" never occurs

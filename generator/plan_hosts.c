@@ -13,9 +13,12 @@
  * routes to it; they always serve the catch-all server.  In merge mode
  * every namespace may add routes to every host.  Exact hosts and
  * wildcards are different hosts: owning "*.example.com" gives no say
- * over "a.example.com", which wins over the wildcard in nginx.
+ * over "a.example.com", which wins over the wildcard in nginx.  The
+ * names of server-alias annotations are claims too, after the rule
+ * hosts (kngx_plan_aliases()).
  */
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan_parts.h"
@@ -131,13 +134,16 @@ kngx_plan_server_find(kngx_plan_t *p, const char *host)
 
 /* ---- ownership ----------------------------------------------------------- */
 
+static int kngx_plan_aliases(kngx_plan_t *p);
+
+
 /* the namespaces of ing's kubengx.io/host-shared-with; warns once */
 static int
 kngx_plan_shared_list(kngx_plan_t *p, const kngx_ingress_t *ing,
     kngx_shared_t **list)
 {
     kngx_shared_t  *sh;
-    const char     *v, *s, *e, *why;
+    const char     *v, *l, *s, *why;
     char            ns[64];
     size_t          len;
 
@@ -148,21 +154,7 @@ kngx_plan_shared_list(kngx_plan_t *p, const kngx_ingress_t *ing,
         return 0;
     }
 
-    for (s = v; *s; s = *e ? e + 1 : e) {
-        e = strchr(s, ',');
-        if (e == NULL) {
-            e = s + strlen(s);
-        }
-
-        while (s < e && (*s == ' ' || *s == '\t')) {
-            s++;
-        }
-
-        len = (size_t) (e - s);
-        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) {
-            len--;
-        }
-
+    for (l = v; kngx_ann_list_next(&l, &s, &len); /* void */ ) {
         if (len == 0) {
             continue;
         }
@@ -283,7 +275,7 @@ kngx_plan_claims(kngx_plan_t *p)
         }
     }
 
-    return 0;
+    return kngx_plan_aliases(p);
 }
 
 
@@ -321,6 +313,209 @@ kngx_plan_refuse_host(kngx_plan_t *p, const kngx_ingress_t *ing,
                srv->host, srv->owner_ns, srv->owner->meta.ns,
                srv->owner->meta.name, ing->meta.ns, srv->owner_ns,
                KNGX_ANN_SHARED_WITH);
+}
+
+
+/* ---- server-alias -------------------------------------------------------- */
+
+/*
+ * The names of server-alias (annotations/hosts.c) are host claims, after
+ * every rule host: a name that a served Ingress's rule routes belongs to
+ * that rule (an alias must not give a second server the same name, and
+ * must not capture a host another namespace owns); of the Ingresses that
+ * ask for the same alias, the oldest gets it.  An alias joins the server
+ * of its Ingress's first host that the Ingress's namespace may add to.
+ * A name that its own Ingress routes is left out silently; every other
+ * alias left out gets a warning naming the Ingress and the annotation.
+ */
+
+#define KNGX_ALIAS_FIELD  "metadata.annotations[" KNGX_ANN_PREFIX          \
+                          "server-alias]"
+
+typedef struct {
+    const char            *host;
+    const kngx_ingress_t  *ing;
+    size_t                 order;       /* the Ingress's age, then the
+                                           alias's place in its list */
+} kngx_alias_claim_t;
+
+
+static int
+kngx_alias_claim_cmp(const void *a, const void *b)
+{
+    const kngx_alias_claim_t  *x = a, *y = b;
+    int                        rc = strcmp(x->host, y->host);
+
+    if (rc) {
+        return rc;
+    }
+
+    return x->order < y->order ? -1 : x->order > y->order;
+}
+
+
+/* whether ing has a rule for host (lowercased), and the server of its
+ * first host its namespace may add to in *first (NULL: none) */
+static int
+kngx_plan_alias_hosts(kngx_plan_t *p, const kngx_ingress_t *ing,
+    const char *alias, kngx_server_t **first)
+{
+    kngx_server_t  *srv;
+    const char     *why;
+    char            host[256];
+    size_t          i;
+    int             own = 0;
+
+    *first = NULL;
+
+    for (i = 0; i < ing->nrules; i++) {
+        if (ing->rules[i].host == NULL
+            || kngx_host_check(ing->rules[i].host, host, sizeof(host),
+                               &why) != 0)
+        {
+            continue;
+        }
+
+        own |= (strcmp(host, alias) == 0);
+
+        srv = kngx_plan_server_find(p, host);
+
+        if (*first == NULL && srv
+            && kngx_plan_host_allowed(p, srv, ing->meta.ns))
+        {
+            *first = srv;
+        }
+    }
+
+    return own;
+}
+
+
+/* the claims sorted by name are added in that order: each server's
+ * aliases come out sorted */
+static int
+kngx_plan_alias_add(kngx_plan_t *p, kngx_server_t *srv, const char *host)
+{
+    const char  **a;
+    size_t        cap;
+
+    if (srv->naliases == srv->aliases_cap) {
+        cap = srv->aliases_cap ? srv->aliases_cap * 2 : 4;
+        a = kube_arena_calloc(p->arena, cap, sizeof(char *));
+        if (a == NULL) {
+            return -1;
+        }
+
+        if (srv->naliases) {
+            memcpy(a, srv->aliases, srv->naliases * sizeof(char *));
+        }
+
+        srv->aliases = a;
+        srv->aliases_cap = cap;
+    }
+
+    srv->aliases[srv->naliases++] = host;
+
+    return 0;
+}
+
+
+static int
+kngx_plan_alias_claim(kngx_plan_t *p, const kngx_alias_claim_t *c,
+    const kngx_alias_claim_t **won)
+{
+    kngx_server_t  *srv, *to;
+    int             own;
+
+    own = kngx_plan_alias_hosts(p, c->ing, c->host, &to);
+    srv = kngx_plan_server_find(p, c->host);
+
+    if (srv) {
+        if (own) {
+            return 0;       /* its own host: the server has the name */
+        }
+
+        return kngx_plan_warn(p, c->ing, KNGX_ALIAS_FIELD, 0,
+                   "alias-conflict", "alias %s is a host that Ingress "
+                   "%s/%s routes (namespace %s owns it); a rule host wins "
+                   "over an alias; that alias is left out", c->host,
+                   srv->owner->meta.ns, srv->owner->meta.name,
+                   srv->owner_ns);
+    }
+
+    if (*won) {
+        return kngx_plan_warn(p, c->ing, KNGX_ALIAS_FIELD, 0,
+                   "alias-conflict", "alias %s is already an alias of the "
+                   "older Ingress %s/%s; that alias is left out", c->host,
+                   (*won)->ing->meta.ns, (*won)->ing->meta.name);
+    }
+
+    if (to == NULL) {
+        return kngx_plan_warn(p, c->ing, KNGX_ALIAS_FIELD, 0,
+                   "alias-conflict", "alias %s: the Ingress has no rule "
+                   "host of its own that the alias could name; that alias "
+                   "is left out", c->host);
+    }
+
+    *won = c;
+
+    return kngx_plan_alias_add(p, to, c->host);
+}
+
+
+static int
+kngx_plan_aliases(kngx_plan_t *p)
+{
+    const kngx_alias_claim_t  *won = NULL;
+    kngx_alias_claim_t        *claims;
+    const char *const         *names;
+    size_t                     i, j, n, total = 0;
+    int                        rc = 0;
+
+    for (i = 0; i < p->ningresses; i++) {
+        if (!kngx_ingress_is_canary(p->ingresses[i])) {
+            (void) kngx_ann_aliases(kngx_plan_ann(p, p->ingresses[i]), &n);
+            total += n;
+        }
+    }
+
+    if (total == 0) {
+        return 0;
+    }
+
+    claims = malloc(total * sizeof(kngx_alias_claim_t));
+    if (claims == NULL) {
+        return -1;
+    }
+
+    for (i = 0, total = 0; i < p->ningresses; i++) {
+        if (kngx_ingress_is_canary(p->ingresses[i])) {
+            continue;       /* a canary serves its primaries' hosts */
+        }
+
+        names = kngx_ann_aliases(kngx_plan_ann(p, p->ingresses[i]), &n);
+
+        for (j = 0; j < n; j++) {
+            claims[total].host = names[j];
+            claims[total].ing = p->ingresses[i];
+            claims[total].order = total;
+            total++;
+        }
+    }
+
+    qsort(claims, total, sizeof(kngx_alias_claim_t), kngx_alias_claim_cmp);
+
+    for (i = 0; i < total && rc == 0; i++) {
+        if (i > 0 && strcmp(claims[i].host, claims[i - 1].host) != 0) {
+            won = NULL;
+        }
+
+        rc = kngx_plan_alias_claim(p, &claims[i], &won);
+    }
+
+    free(claims);
+
+    return rc;
 }
 
 

@@ -15,6 +15,8 @@
  *   answers requests that match no route in the catch-all server and in
  *   the servers of that Ingress's own hosts (hosts it may add to, see
  *   plan_hosts.c); otherwise --default-backend; otherwise 404.
+ * - The default-backend annotation: its Service's upstream, for the
+ *   error pages of the Ingress's routes (annotations/errors.c).
  * - Twins: proxy_pass sets nginx's auto_redirect on a location whose name
  *   ends in "/", and nginx then answers "/p" with a 301 to "/p/" unless a
  *   location "= /p" exists, also for "location = /p/".  A Prefix "/p"
@@ -28,6 +30,10 @@
 #include <string.h>
 
 #include "plan_parts.h"
+
+
+#define KNGX_DEFBE_FIELD  "metadata.annotations[" KNGX_ANN_PREFIX           \
+                          "default-backend]"
 
 
 /*
@@ -239,6 +245,70 @@ kngx_plan_path(kngx_plan_t *p, const kngx_ingress_t *ing,
 }
 
 
+/*
+ * The default-backend annotation (annotations/errors.c): a Service of the
+ * Ingress's namespace, its first port, spoken to in plain HTTP as
+ * --default-backend is.  Not found, without ports, or an ExternalName:
+ * a warning, and the routes go without it.
+ */
+static int
+kngx_plan_ann_default(kngx_plan_t *p, const kngx_ingress_t *ing)
+{
+    kngx_target_t         *t;
+    kngx_backend_t        *be;
+    const kngx_service_t  *svc;
+    const char            *name, *why = NULL;
+
+    t = kngx_ann_default_backend(kngx_plan_ann(p, ing), &name);
+    if (t == NULL) {
+        return 0;
+    }
+
+    t->action = KNGX_ACTION_NOT_FOUND;      /* none */
+
+    if (name == NULL || kngx_ingress_is_canary(ing)) {
+        return 0;
+    }
+
+    svc = kngx_model_service(p->model, ing->meta.ns, name);
+
+    if (svc == NULL) {
+        why = "is not in the input";
+    } else if (svc->type == KNGX_SVC_EXTERNAL_NAME) {
+        why = "is an ExternalName";
+    } else if (svc->nports == 0) {
+        why = "has no ports";
+    }
+
+    if (why) {
+        return kngx_plan_warn(p, ing, KNGX_DEFBE_FIELD, 0, "no-service",
+                              "Service %s/%s %s; the routes go without a "
+                              "default backend", ing->meta.ns, name, why);
+    }
+
+    be = kube_arena_calloc(p->arena, 1, sizeof(kngx_backend_t));
+    if (be == NULL) {
+        return -1;
+    }
+
+    be->kind = KNGX_BACKEND_SERVICE;
+    be->field = KNGX_DEFBE_FIELD;
+    be->service = name;
+
+    if (svc->ports[0].name[0]) {
+        be->port_name = svc->ports[0].name;
+    } else {
+        be->port_number = svc->ports[0].port;
+    }
+
+    if (kngx_plan_target(p, NULL, ing->meta.ns, be, t) < 0) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
 int
 kngx_plan_ingress_rules(kngx_plan_t *p, const kngx_ingress_t *ing)
 {
@@ -247,6 +317,10 @@ kngx_plan_ingress_rules(kngx_plan_t *p, const kngx_ingress_t *ing)
     const char                 *why;
     char                        host[256];
     size_t                      i, j;
+
+    if (kngx_plan_ann_default(p, ing) != 0) {
+        return -1;
+    }
 
     for (i = 0; i < ing->nrules; i++) {
         rule = &ing->rules[i];
@@ -359,8 +433,24 @@ kngx_plan_defaults(kngx_plan_t *p, const kngx_ingress_t *ing)
 }
 
 
+static int kngx_plan_flag_target(kngx_plan_t *p, kngx_target_t *t);
+
+
+/* --default-backend, also kept in p->flag_default (annotations/errors.c) */
 int
 kngx_plan_flag_default(kngx_plan_t *p, kngx_target_t *t)
+{
+    int  rc;
+
+    rc = kngx_plan_flag_target(p, t);
+    p->flag_default = *t;
+
+    return rc;
+}
+
+
+static int
+kngx_plan_flag_target(kngx_plan_t *p, kngx_target_t *t)
 {
     const char      *s = p->opts.default_backend;
     const char      *slash, *colon, *why;

@@ -236,8 +236,10 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
 
     kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
                               route, "        ");
+    kngx_ann_errors_location(r->b, r->p, r->s, route, 0);
     kngx_ann_emit_access(r->b, ann, r->certs_dir);
     kngx_ann_emit(r->b, ann, route, r->certs_dir);
+    kngx_ann_errors_location(r->b, r->p, r->s, route, 1);
 
     if (kngx_ann_add_headers(ann)) {
         /* nginx inherits no add_header into a location with its own */
@@ -478,25 +480,13 @@ kngx_render_open(kngx_render_t *r, const char *dflt)
 }
 
 
+/* server_name with the host's aliases (annotations/hosts.c), and the
+ * other name of from-to-www-redirect (annotations/www.c) */
 static void
 kngx_render_server_name(kngx_render_t *r, const kngx_server_t *srv)
 {
-    const char  *s;
-
-    if (!srv->wildcard) {
-        kngx_buf_printf(r->b, "    server_name \"%s\";\n", srv->host);
-        kngx_ann_www_server(r->b, srv, r->o);
-        return;
-    }
-
-    /* "*.foo.com" -> "~^[^.]+\.foo\.com$" (labels are [a-z0-9-]) */
-    kngx_buf_printf(r->b, "    server_name \"~^[^.]+");
-
-    for (s = srv->host + 1; *s; s++) {
-        kngx_buf_printf(r->b, *s == '.' ? "\\." : "%c", *s);
-    }
-
-    kngx_buf_printf(r->b, "$\";\n");
+    kngx_ann_server_name(r->b, srv);
+    kngx_ann_www_server(r->b, srv, r->o);
 }
 
 
@@ -634,7 +624,7 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     kngx_render_proxy_headers(r, "    ", NULL);
     kngx_render_resolver(r, srv);
     kngx_render_routes(r, srv);
-    kngx_settings_locations(r->b, r->s);
+    kngx_ann_errors_server(r->b, r->p, r->s, srv);
     kngx_ann_ext_server(r->b, srv, r->p->resolver);
     kngx_ann_mirror_server(r->b, srv, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");
@@ -663,7 +653,7 @@ kngx_render_catch_all(kngx_render_t *r, int https)
     kngx_render_proxy_headers(r, "    ", NULL);
     kngx_render_resolver(r, &r->p->catch_all);
     kngx_render_routes(r, &r->p->catch_all);
-    kngx_settings_locations(r->b, r->s);
+    kngx_ann_errors_server(r->b, r->p, r->s, &r->p->catch_all);
     kngx_ann_ext_server(r->b, &r->p->catch_all, r->p->resolver);
     kngx_ann_mirror_server(r->b, &r->p->catch_all, r->p->resolver);
     kngx_buf_printf(r->b, "}\n\n");

@@ -120,27 +120,36 @@ kngx_names_hash(const kngx_plan_t *p, size_t *max_size, size_t *bucket)
 {
     kngx_hname_t    *names;
     unsigned short  *test;
-    size_t           i, n, longest, need, size, b;
+    const char      *h;
+    size_t           i, a, n, longest, need, size, b;
     int              rc = 0;
 
     *max_size = 0;
     *bucket = 0;
 
-    names = malloc((p->nservers + 1) * sizeof(kngx_hname_t));
+    for (i = 0, n = p->nservers + 1; i < p->nservers; i++) {
+        n += p->servers[i].naliases;
+    }
+
+    names = malloc(n * sizeof(kngx_hname_t));
     if (names == NULL) {
         return -1;
     }
 
-    /* the exact hosts, and "_" of the default servers */
+    /* the exact hosts and aliases, and "_" of the default servers */
     n = 0;
     longest = 1;
     kngx_names_add(&names[n++], "_");
 
     for (i = 0; i < p->nservers; i++) {
-        if (!p->servers[i].wildcard) {
-            kngx_names_add(&names[n++], p->servers[i].host);
-            longest = names[n - 1].size > longest ? names[n - 1].size
-                                                  : longest;
+        for (a = 0; a <= p->servers[i].naliases; a++) {
+            h = a ? p->servers[i].aliases[a - 1] : p->servers[i].host;
+
+            if (h[0] != '*') {
+                kngx_names_add(&names[n++], h);
+                longest = names[n - 1].size > longest ? names[n - 1].size
+                                                      : longest;
+            }
         }
     }
 

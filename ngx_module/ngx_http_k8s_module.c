@@ -92,6 +92,13 @@ static ngx_command_t  ngx_http_k8s_commands[] = {
       0,
       NULL },
 
+    { ngx_string("k8s_unavailable_error_page"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_k8s_loc_conf_t, unavailable_error_page),
+      NULL },
+
     { ngx_string("k8s_status"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_k8s_status,
@@ -318,6 +325,7 @@ ngx_http_k8s_create_loc_conf(ngx_conf_t *cf)
     klcf->metrics_route = NGX_CONF_UNSET_PTR;
     klcf->canary = NGX_CONF_UNSET_PTR;
     klcf->affinity = NGX_CONF_UNSET_PTR;
+    klcf->unavailable_error_page = NGX_CONF_UNSET;
 
     return klcf;
 }
@@ -334,6 +342,8 @@ ngx_http_k8s_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                              NULL);
     ngx_conf_merge_ptr_value(conf->canary, prev->canary, NULL);
     ngx_conf_merge_ptr_value(conf->affinity, prev->affinity, NULL);
+    ngx_conf_merge_value(conf->unavailable_error_page,
+                         prev->unavailable_error_page, 0);
 
     return NGX_CONF_OK;
 }

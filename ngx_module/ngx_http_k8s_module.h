@@ -179,12 +179,14 @@ typedef struct {
 
 
 /* per location: k8s_backend, k8s_metrics_route, k8s_canary,
- * k8s_affinity */
+ * k8s_affinity, k8s_unavailable_error_page */
 typedef struct {
     ngx_http_k8s_key_t          *backend;   /* k8s_backend */
     ngx_http_k8s_mroute_t       *metrics_route;
     ngx_http_k8s_canary_loc_t   *canary;
     ngx_http_k8s_affinity_t     *affinity;
+    ngx_flag_t                   unavailable_error_page;
+                                 /* k8s_unavailable_error_page */
 } ngx_http_k8s_loc_conf_t;
 
 

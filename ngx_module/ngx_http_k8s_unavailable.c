@@ -15,6 +15,10 @@
  * configuration, and keeps the client connection.  error_page does not
  * apply to this answer (an error_page redirect started from inside a
  * header filter could not complete); $upstream_status shows the 502.
+ * With "k8s_unavailable_error_page on" in the location, the request is
+ * not marked as redirected: nginx's own 502 goes through the location's
+ * error_page 502 when it has one (kubengx's default-backend annotation),
+ * else the filter sends the 503 as before.
  */
 
 
@@ -53,7 +57,8 @@ void
 ngx_http_k8s_unavailable(ngx_http_request_t *r, ngx_log_t *log,
     ngx_http_k8s_key_t *key, ngx_uint_t state)
 {
-    ngx_http_k8s_ctx_t  *ctx;
+    ngx_http_k8s_ctx_t       *ctx;
+    ngx_http_k8s_loc_conf_t  *klcf;
 
     ngx_http_k8s_unavailable_log(log, key, state);
 
@@ -71,8 +76,12 @@ ngx_http_k8s_unavailable(ngx_http_request_t *r, ngx_log_t *log,
 
     ctx->unavailable = 1;
 
-    /* nginx's 502 is replaced by the filter, never redirected first */
-    r->error_page = 1;
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_k8s_module);
+
+    if (!klcf->unavailable_error_page) {
+        /* nginx's 502 is replaced by the filter, never redirected first */
+        r->error_page = 1;
+    }
 }
 
 
@@ -133,6 +142,9 @@ ngx_http_k8s_unavailable_filter(ngx_http_request_t *r)
      */
 
     ngx_http_clean_header(r);
+
+    /* no error_page from inside a header filter */
+    r->error_page = 1;
 
     rc = ngx_http_special_response_handler(r, NGX_HTTP_SERVICE_UNAVAILABLE);
 

@@ -28,6 +28,10 @@
  *   headers.c    custom-headers, and the ConfigMap of headers that
  *                auth-proxy-set-headers reads too
  *   http.c       what they need at http level (maps, zones)
+ *   hosts.c      server-alias (more server names; their claims:
+ *                plan_hosts.c)
+ *   errors.c     default-backend, custom-http-errors,
+ *                disable-proxy-intercept-errors (error_page)
  *
  * A family parses its own keys into a typed conf (created when the first
  * of its keys is seen), checks values, and writes its own directives
@@ -117,7 +121,7 @@ struct kngx_ann_family_s {
                                const kngx_ingress_t *ing);
 };
 
-#define KNGX_ANN_NFAMILIES  16
+#define KNGX_ANN_NFAMILIES  18
 
 /* the key numbers of each family (registry.c names them) */
 enum {
@@ -199,6 +203,15 @@ enum {
 enum {
     KNGX_TL_SECRET = 1, KNGX_TL_VERIFY, KNGX_TL_DEPTH, KNGX_TL_ERROR_PAGE,
     KNGX_TL_PASS, KNGX_TL_MATCH_CN
+};
+
+
+enum {
+    KNGX_HO_ALIAS = 1
+};
+
+enum {
+    KNGX_ER_DEFAULT = 1, KNGX_ER_CODES, KNGX_ER_NO_INTERCEPT
 };
 
 
@@ -399,6 +412,8 @@ int kngx_ann_add_headers(const kngx_ann_t *ann);
  * defined: empty on http and when hsts is off, settings_render.c) */
 #define KNGX_ANN_HSTS                                                       \
     "add_header Strict-Transport-Security $kubengx_hsts always;\n"
+extern const kngx_ann_family_t  kngx_ann_hosts_family;
+extern const kngx_ann_family_t  kngx_ann_errors_family;
 
 
 /* a file an Ingress's annotations need beside the certificates */
@@ -532,6 +547,37 @@ void kngx_ann_ext_server(kngx_buf_t *b, const kngx_server_t *srv,
 
 /* limits.c: the zones of the served Ingresses' rate limits */
 void kngx_ann_limits_http(kngx_buf_t *b, const kngx_plan_t *p);
+
+/* hosts.c: the next item of a comma-separated list *s (moved past it),
+ * blanks around it trimmed, in *item and *len; 0 at the list's end */
+int kngx_ann_list_next(const char **s, const char **item, size_t *len);
+
+/* hosts.c: the server-alias names of ann (lowercased, checked), *n of
+ * them */
+const char *const *kngx_ann_aliases(const kngx_ann_t *ann, size_t *n);
+
+/* hosts.c: the server_name line of srv: its host and its aliases */
+void kngx_ann_server_name(kngx_buf_t *b, const kngx_server_t *srv);
+
+/* errors.c: the plan's target of default-backend (the plan fills it
+ * in: plan_routes.c), the Service's name in *service; NULL when ann has
+ * no error annotations */
+kngx_target_t *kngx_ann_default_backend(const kngx_ann_t *ann,
+    const char **service);
+
+struct kngx_settings_s;
+
+/* errors.c: in a location of route r whose Ingress has error
+ * annotations (s: the ConfigMap's codes): pages 0, the variables of the
+ * named locations (before the other families' directives); pages 1,
+ * proxy_intercept_errors and error_page (after them) */
+void kngx_ann_errors_location(kngx_buf_t *b, const kngx_plan_t *p,
+    const struct kngx_settings_s *s, const kngx_route_t *r, int pages);
+
+/* errors.c: the named locations of the error pages srv's routes and the
+ * ConfigMap's custom-http-errors go to */
+void kngx_ann_errors_server(kngx_buf_t *b, const kngx_plan_t *p,
+    const struct kngx_settings_s *s, const kngx_server_t *srv);
 
 /* http.c: what the annotations of the served Ingresses need at http
  * level (maps, zones) */

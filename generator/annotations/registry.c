@@ -54,7 +54,7 @@ static const kngx_ann_family_t *const  kngx_ann_families[] = {
     &kngx_ann_access_family, &kngx_ann_auth_family,
     &kngx_ann_external_family, &kngx_ann_tls_family,
     &kngx_ann_headers_family, &kngx_ann_ssl_family, &kngx_ann_www_family,
-    &kngx_ann_mirror_family
+    &kngx_ann_mirror_family, &kngx_ann_hosts_family, &kngx_ann_errors_family
 };
 
 
@@ -137,10 +137,14 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
       "add_header ... always (ingress-nginx: more_set_headers, which "
       "replaces a backend's header); a ConfigMap of the Ingress's own "
       "namespace, checked as auth-proxy-set-headers"),
-    U("custom-http-errors", NOT_YET),
-    U("default-backend", NOT_YET),
+    D("custom-http-errors", errors, KNGX_ER_CODES,
+      "to the default-backend annotation's Service, else --default-"
+      "backend; with neither, nginx's own page for the code"),
+    D("default-backend", errors, KNGX_ER_DEFAULT,
+      "nginx's own 502, 503, 504 of the route go to it (error_page): a "
+      "Service without endpoints, refused or timed out connections"),
     H("denylist-source-range", access, KNGX_AC_DENY),
-    U("disable-proxy-intercept-errors", NOT_YET),
+    H("disable-proxy-intercept-errors", errors, KNGX_ER_NO_INTERCEPT),
     H("enable-access-log", logging, KNGX_LG_ACCESS),
     D("enable-cors", cors, KNGX_CO_ENABLE,
       "answered by nginx (add_header, preflight 204), not Lua"),
@@ -225,7 +229,10 @@ static const kngx_ann_key_t  kngx_ann_table[] = {
     D("rewrite-target", rewrite, KNGX_RW_TARGET,
       "makes the Ingress's own paths regexes, not every path of the host"),
     A("satisfy"),
-    U("server-alias", NOT_YET),
+    D("server-alias", hosts, KNGX_HO_ALIAS,
+      "a host claim like a rule host: an alias that another Ingress's "
+      "rule host or an older alias has, or with no host of its own "
+      "Ingress to join, is left out with a warning"),
     S("server-snippet"),
     D("service-upstream", backend, KNGX_BE_SERVICE_UPSTREAM,
       "\"true\": the ClusterIP, as --endpoints cluster-ip does, in every "

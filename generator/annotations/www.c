@@ -71,9 +71,32 @@ kngx_ann_www_on(const kngx_ann_t *ann)
 }
 
 
+/* the server having name as a server-alias (dot: name's first ".", for
+ * a wildcard alias), or NULL */
+static const kngx_server_t *
+kngx_www_alias_of(const kngx_plan_t *p, const char *name, const char *dot)
+{
+    size_t  i, k;
+
+    for (i = 0; i < p->nservers; i++) {
+        for (k = 0; k < p->servers[i].naliases; k++) {
+            if (strcmp(p->servers[i].aliases[k], name) == 0
+                || (dot && p->servers[i].aliases[k][0] == '*'
+                    && strcmp(p->servers[i].aliases[k] + 1, dot) == 0))
+            {
+                return &p->servers[i];
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
 /*
  * Why alias (of host, asked by ing) cannot be claimed, or NULL: a served
- * host, a wildcard host matching it, or the alias of another host.
+ * host, a wildcard host matching it, a server-alias, or the alias of
+ * another host.
  */
 static const char *
 kngx_ann_www_taken(kngx_plan_t *p, const char *host, const char *alias,
@@ -101,6 +124,16 @@ kngx_ann_www_taken(kngx_plan_t *p, const char *host, const char *alias,
                      srv->owner ? srv->owner->meta.name : "");
             return why;
         }
+    }
+
+    /* a server-alias of a host (annotations/hosts.c), or one of its
+     * wildcard aliases matching it */
+    srv = kngx_www_alias_of(p, alias, dot);
+    if (srv) {
+        snprintf(why, size, "%s has it as a server-alias (%s/%s)", srv->host,
+                 srv->owner ? srv->owner->meta.ns : "",
+                 srv->owner ? srv->owner->meta.name : "");
+        return why;
     }
 
     /* the one other host whose alias this can be */

@@ -143,8 +143,6 @@ void kngx_settings_http(kngx_buf_t *b, const kngx_settings_t *s);
 void kngx_settings_server(kngx_buf_t *b, const kngx_settings_t *s);
 /* in every server that listens with ssl */
 void kngx_settings_tls(kngx_buf_t *b, const kngx_settings_t *s);
-/* the named locations of custom-http-errors, in every server */
-void kngx_settings_locations(kngx_buf_t *b, const kngx_settings_t *s);
 /* listen parameters after "ssl" (" http2"), and after a plain listen
  * (" proxy_protocol") */
 const char *kngx_settings_tls_listen(const kngx_settings_t *s);

@@ -14,8 +14,8 @@
  *       set), block-cidrs (deny) and the maps of block-user-agents and
  *       block-referers;
  *   each server (kngx_settings_server): the 403 of a blocked user agent
- *       or referer, custom-http-errors (their named locations too:
- *       kngx_settings_locations);
+ *       or referer, custom-http-errors (their named locations, to
+ *       --default-backend: annotations/errors.c);
  *   each TLS server (kngx_settings_tls): ssl_protocols (TLSv1.2 TLSv1.3
  *       unless set), ciphers, session cache, tickets and timeout, and
  *       Strict-Transport-Security (its value a map of $https at http
@@ -295,24 +295,13 @@ kngx_settings_server(kngx_buf_t *b, const kngx_settings_t *s)
         return;
     }
 
-    /* the backend's answer with such a status is replaced by nginx's */
+    /* the backend's answer with such a status is replaced by the
+     * default backend's or nginx's (annotations/errors.c) */
 
     kngx_buf_printf(b, "    proxy_intercept_errors on;\n");
 
     for (i = 0; i < s->ncustom_http_errors; i++) {
         kngx_buf_printf(b, "    error_page %d @kubengx_error_%d;\n",
-                        s->custom_http_errors[i], s->custom_http_errors[i]);
-    }
-}
-
-
-void
-kngx_settings_locations(kngx_buf_t *b, const kngx_settings_t *s)
-{
-    size_t  i;
-
-    for (i = 0; i < s->ncustom_http_errors; i++) {
-        kngx_buf_printf(b, "    location @kubengx_error_%d { return %d; }\n",
                         s->custom_http_errors[i], s->custom_http_errors[i]);
     }
 }

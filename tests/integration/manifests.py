@@ -526,6 +526,7 @@ ALLOWED_DIRECTIVES = {
     "proxy_ssl_certificate", "proxy_ssl_certificate_key",
     "grpc_ssl_certificate", "grpc_ssl_certificate_key", "mirror",
     "mirror_request_body", "proxy_pass_request_body",
+    "k8s_unavailable_error_page",
 }
 
 

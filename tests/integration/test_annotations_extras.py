@@ -411,6 +411,26 @@ def test_www_redirect_contested_alias(tmp_path, kubengx):
                for x in err.splitlines()), err
 
 
+@pytest.mark.parametrize("alias", ["www.example.com", "*.example.com"])
+def test_www_redirect_not_over_a_server_alias(tmp_path, kubengx, alias):
+    """A server-alias (annotations/hosts.c) of another host, exact or a
+    wildcard matching it, keeps the www name: no redirect, a warning, and
+    nginx gets each name once."""
+    objs = [service("web", [svc_port(None, 80, 8080)], cluster_ip="10.0.0.1"),
+            ingress("aliased", [rule("shop.example.org", path("/", "web", 80))],
+                    annotations={P + "server-alias": alias},
+                    created="2020-01-01T00:00:00Z"),
+            ingress("www", [rule("example.com", path("/", "web", 80))],
+                    annotations=WWW, created="2021-01-01T00:00:00Z")]
+    rc, _, err, conf = render_one(tmp_path, objs)
+    assert rc == 0, err
+    assert '"www.example.com";' not in conf or alias != "www.example.com" \
+        or conf.count('"www.example.com"') == 1, conf
+    assert "return 308 $scheme://example.com$request_uri;" not in conf, conf
+    assert any("default/www" in x and "server-alias" in x
+               for x in err.splitlines()), err
+
+
 @pytest.mark.parametrize("value,ok", [("true", True), ("false", False),
                                       ("yes", None), ("", None)])
 def test_www_redirect_values(tmp_path, kubengx, value, ok):

@@ -5,7 +5,8 @@
  * groups, spaces, bytes outside ASCII), counting capture groups as PCRE2
  * does; the registry is sorted and finds each key;
  * near-miss keys find their neighbour; one Ingress's annotations parse
- * into the families, bad values refuse it, access control fails closed.
+ * into the families, bad values refuse it, access control fails closed;
+ * comma lists (server-alias, custom-http-errors) come apart trimmed.
  */
 
 #include <stdarg.h>
@@ -162,6 +163,43 @@ parse(kube_arena_t *a, kngx_diags_t *d, kngx_kv_t *kv, size_t n,
 
 
 static void
+test_list_next(void **state)
+{
+    static const struct {
+        const char  *v;
+        const char  *want;      /* the items, "|" after each */
+    } cases[] = {
+        { "a.example.com, *.b.example.com",
+          "a.example.com|*.b.example.com|" },
+        { " 404 ,503,", "404|503|" },
+        { ",x", "|x|" },
+        { "a,,b", "a||b|" },
+        { "\t \t", "|" },
+        { "", "" },
+    };
+    const char  *s, *item;
+    char         got[128];
+    size_t       i, len, n;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s = cases[i].v;
+        n = 0;
+        got[0] = '\0';
+
+        while (kngx_ann_list_next(&s, &item, &len)) {
+            assert_true(n + len + 2 < sizeof(got));
+            memcpy(got + n, item, len);
+            n += len;
+            got[n++] = '|';
+            got[n] = '\0';
+        }
+
+        assert_string_equal(got, cases[i].want);
+    }
+}
+
+
+static void
 test_parse(void **state)
 {
     kngx_kv_t      good[] = {
@@ -214,6 +252,7 @@ main(void)
         cmocka_unit_test(test_family_indexes),
         cmocka_unit_test(test_registry),
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_list_next),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
