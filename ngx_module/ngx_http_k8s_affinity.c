@@ -283,16 +283,28 @@ invalid:
 
 /* the side (0 primary, 1 canary) the request's cookie names; -1: none */
 
+ngx_int_t
+ngx_http_k8s_cookie(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *value)
+{
+#if (nginx_version >= 1023000)
+    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
+                                             value)
+           ? NGX_OK : NGX_DECLINED;
+#else
+    return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,
+                                             value)
+           == NGX_DECLINED ? NGX_DECLINED : NGX_OK;
+#endif
+}
+
+
 int
 ngx_http_k8s_affinity_side(ngx_http_request_t *r, ngx_http_k8s_affinity_t *af)
 {
     uint64_t   v;
     ngx_str_t  value;
 
-    if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &af->name,
-                                          &value)
-        == NGX_DECLINED)
-    {
+    if (ngx_http_k8s_cookie(r, &af->name, &value) != NGX_OK) {
         return -1;
     }
 
@@ -315,9 +327,7 @@ ngx_http_k8s_affinity_init(ngx_http_k8s_peer_data_t *kpd,
     kpd->affinity = af;
     kpd->side = side;
 
-    if (ngx_http_parse_multi_header_lines(&kpd->request->headers_in.cookies,
-                                          &af->name, &value)
-        != NGX_DECLINED
+    if (ngx_http_k8s_cookie(kpd->request, &af->name, &value) == NGX_OK
         && kube_affinity_parse((char *) value.data, value.len,
                                &kpd->cookie) == 0
         && (kpd->cookie & 1) == side)

@@ -486,10 +486,7 @@ ngx_http_k8s_canary_route(ngx_http_request_t *r, ngx_http_k8s_key_t *primary)
         name.data = (u_char *) c->settings.cookie;
         name.len = ngx_strlen(c->settings.cookie);
 
-        if (ngx_http_parse_multi_header_lines(&r->headers_in.cookies, &name,
-                                              &cookie)
-            != NGX_DECLINED)
-        {
+        if (ngx_http_k8s_cookie(r, &name, &cookie) == NGX_OK) {
             req.cookie = (const char *) cookie.data;
             req.cookie_len = cookie.len;
         }

@@ -114,6 +114,14 @@ void ngx_http_k8s_canary_watch_free(struct ngx_http_k8s_watcher_s *w);
 /* ngx_http_k8s_affinity.c */
 char *ngx_http_k8s_affinity(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+/*
+ * ngx_http_k8s_affinity.c: the value of cookie name in r's Cookie header
+ * lines: NGX_OK, or NGX_DECLINED when there is none (nginx 1.23.0 keeps
+ * the lines in a list and changed ngx_http_parse_multi_header_lines())
+ */
+ngx_int_t ngx_http_k8s_cookie(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
+
 int ngx_http_k8s_affinity_side(ngx_http_request_t *r,
     ngx_http_k8s_affinity_t *af);
 
