@@ -287,8 +287,7 @@ ngx_int_t
 ngx_http_k8s_cookie(ngx_http_request_t *r, ngx_str_t *name, ngx_str_t *value)
 {
 #if (nginx_version >= 1023000)
-    return ngx_http_parse_multi_header_lines(r, r->headers_in.cookie, name,
-                                             value)
+    return ngx_http_parse_cookie_lines(r, r->headers_in.cookie, name, value)
            ? NGX_OK : NGX_DECLINED;
 #else
     return ngx_http_parse_multi_header_lines(&r->headers_in.cookies, name,

@@ -117,7 +117,7 @@ char *ngx_http_k8s_affinity(ngx_conf_t *cf, ngx_command_t *cmd,
 /*
  * ngx_http_k8s_affinity.c: the value of cookie name in r's Cookie header
  * lines: NGX_OK, or NGX_DECLINED when there is none (nginx 1.23.0 keeps
- * the lines in a list and changed ngx_http_parse_multi_header_lines())
+ * the lines in a list and reads them with ngx_http_parse_cookie_lines())
  */
 ngx_int_t ngx_http_k8s_cookie(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value);

@@ -4,6 +4,7 @@ condition with a deadline.  conftest.py turns these into fixtures."""
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -18,6 +19,19 @@ NGINX = os.environ.get("KUBENGX_NGINX", "/usr/sbin/nginx")
 MODULE = os.path.join(BUILD, "ngx_http_k8s_module.so")
 KUBENGX = os.path.join(BUILD, "kubengx")
 PYTHON = "/usr/bin/python3"
+
+_nginx_version = None
+
+
+def nginx_version():
+    """The version of NGINX (KUBENGX_NGINX) as a tuple, e.g. (1, 22, 1)."""
+    global _nginx_version
+    if _nginx_version is None:
+        p = subprocess.run([NGINX, "-v"], capture_output=True, text=True,
+                           timeout=30)
+        m = re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", p.stderr)
+        _nginx_version = tuple(int(x) for x in m.groups())
+    return _nginx_version
 
 
 # --- sanitizers ------------------------------------------------------------

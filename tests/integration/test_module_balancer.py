@@ -127,8 +127,13 @@ def test_without_keepalive_connections_are_new(nginx_factory, backends,
                                                tmp_path):
     b = backends("a")
     port = harness.free_port()
+    # nginx 1.29.7 made "keepalive 32 local" the default of an upstream
+    # block; "keepalive 0" (refused by older nginx) turns it off
+    upstream = "k8s_service shop/web port=http;"
+    if harness.nginx_version() >= (1, 29, 7):
+        upstream += " keepalive 0;"
     n = start(nginx_factory, tmp_path, {"shop/web:http": [b.addrs["a"]]},
-              port)
+              port, upstream=upstream)
     peers = {n.get("/").json()["peer"] for _ in range(3)}
     assert len(peers) == 3, peers
 
