@@ -5,7 +5,8 @@
  * judge them with one piece of code: host ownership (--host-ownership),
  * tls entries for hosts their Ingress does not route, ExternalNames that
  * are addresses, annotations render ignores, refuses or does not know
- * (annotations/); and whether any Ingress of
+ * (annotations/), annotations that name a Secret or ConfigMap not in the
+ * input; and whether any Ingress of
  * the input is served at all.
  */
 
@@ -13,6 +14,7 @@
 #include <string.h>
 
 #include "lint.h"
+#include "annotations/annotations.h"
 
 
 static int
@@ -51,6 +53,7 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
         { "tls-not-routed", KNGX_DIAG_WARNING },
         { "bad-external", KNGX_DIAG_ERROR },
         { "bad-annotation", KNGX_DIAG_WARNING },
+        { KNGX_ANN_MISSING, KNGX_DIAG_WARNING },
         { "unknown-annotation", KNGX_DIAG_WARNING },
         { "unsupported-annotation", KNGX_DIAG_WARNING },
         { "fail-closed", KNGX_DIAG_ERROR },

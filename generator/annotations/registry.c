@@ -365,6 +365,14 @@ kngx_ann_warn(kngx_ann_ctx_t *ctx, const char *code, const char *fmt, ...)
 }
 
 
+/* the code of a KNGX_ANN_BAD value: a missing object, or a bad value */
+static const char *
+kngx_ann_bad_code(const kngx_ann_ctx_t *ctx)
+{
+    return ctx->missing ? KNGX_ANN_MISSING : "bad-annotation";
+}
+
+
 /* one key that is not a family's: a warning, and what it does */
 static int
 kngx_ann_other(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const char *name,
@@ -427,6 +435,7 @@ kngx_ann_one(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const kngx_kv_t *kv,
 
     ctx->key = kv->key;
     ctx->why = NULL;
+    ctx->missing = 0;
 
     k = kngx_ann_key(kv->key + KNGX_ANN_PREFIX_LEN);
 
@@ -449,9 +458,10 @@ kngx_ann_one(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const kngx_kv_t *kv,
 
     if (rc == KNGX_ANN_BAD) {
         ann->refused = 1;
-        return kngx_ann_warn(ctx, "bad-annotation",
-                             "%s %s; the Ingress is not served", ctx->why,
-                             kngx_msg_quote(kv->value));
+        return kngx_ann_warn(ctx, kngx_ann_bad_code(ctx),
+                             "%s %s; the Ingress is not served%s", ctx->why,
+                             kngx_msg_quote(kv->value),
+                             ctx->missing ? " until it exists" : "");
     }
 
     return rc;
@@ -502,13 +512,15 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
 
         ctx.key = KNGX_ANN_PREFIX;      /* finish() names its key */
         ctx.why = NULL;
+        ctx.missing = 0;
 
         rc = kngx_ann_families[i]->finish(&ctx, ann->conf[i]);
 
         if (rc == KNGX_ANN_BAD) {
             ann->refused = 1;
-            if (kngx_ann_warn(&ctx, "bad-annotation",
-                              "%s; the Ingress is not served", ctx.why)
+            if (kngx_ann_warn(&ctx, kngx_ann_bad_code(&ctx),
+                              "%s; the Ingress is not served%s", ctx.why,
+                              ctx.missing ? " until it exists" : "")
                 != 0)
             {
                 return -1;
