@@ -510,7 +510,8 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
             continue;
         }
 
-        ctx.key = KNGX_ANN_PREFIX;      /* finish() names its key */
+        ctx.key = KNGX_ANN_PREFIX;      /* finish() names its key (or
+                                           sets it) */
         ctx.why = NULL;
         ctx.missing = 0;
 
