@@ -735,6 +735,23 @@ def test_migrate_bad_value_exits_non_zero(tmp_path, kubengx):
     assert "proxy-body-size" in out and "NOT SERVED: bad value" in out
 
 
+def test_migrate_missing_secret_is_not_served(tmp_path, kubengx):
+    """auth-secret naming a Secret the input does not hold: not served
+    (counted with the refused ones), said as such."""
+    f = write_manifests(tmp_path, [ingress(
+        "auth", [rule("a.example.com", path("/", "web", 80))], cls="nginx",
+        annotations={P + "auth-type": "basic",
+                     P + "auth-secret": "basic-auth"})], fmt="list")
+    rc, out, err = migrate("-f", f)
+    assert rc == 1, (out, err)
+    assert "! metadata.annotations[%sauth-secret]: auth-secret names a " \
+        "Secret that does not exist" % P in out, out
+    assert "=> not served: a Secret or ConfigMap its annotations name is " \
+        "not in the input" in out, out
+    assert "NOT SERVED: object missing" in out
+    assert "0 served, 0 fail closed, 1 refused" in out, out
+
+
 # --- backends: HTTPS, proxy-ssl-* -----------------------------------------
 
 @pytest.fixture
