@@ -902,3 +902,23 @@ def test_controller_posts_annotation_events(kube_api, backends, controllers):
     assert "did you mean" in ev["UnknownAnnotation"], ev
     # not served: the catch-all answers
     assert ctl.get("/", host="g.example.com").backend is None
+
+    # a ConfigMap an annotation names that does not exist yet: its own
+    # reason; served once it is created
+    api.create(ingress("later", [rule("l.example.com",
+                                      path("/", "svc-a", 80))],
+                       annotations={P + "custom-headers": "later-headers"}))
+
+    def later():
+        evs = api.get("/api/v1/namespaces/default/events")["items"]
+        return [e["message"] for e in evs
+                if e["involvedObject"]["name"] == "later"
+                and e["reason"] == "NoAnnotationObject"]
+    harness.wait_for(later, 10, "the NoAnnotationObject Event")
+    assert "custom-headers" in later()[0] and "later-headers" in later()[0]
+    assert ctl.get("/", host="l.example.com").backend is None
+    api.create({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "later-headers", "namespace": "default"},
+                "data": {"X-Later": "yes"}})
+    harness.wait_for(routed_to(ctl, "l.example.com", "/", "a"), 10,
+                     "the Ingress served once its ConfigMap exists")
