@@ -66,7 +66,8 @@ struct kngx_ctl_review_s {
 };
 
 
-/* plan warnings about what another object's write fixes: not refused */
+/* plan warnings about what another object's write fixes: not refused, a
+ * warning each in the answer */
 static const char  *kngx_review_later[] = {
     "no-service", "no-port", "no-endpoints", "no-cluster-ip", "terminating",
     "no-secret", "bad-external", "no-resolver", "tls-not-routed",
