@@ -4,7 +4,9 @@
  *
  *   kngx_ctl_stream_conf()    after the options: the hop directory (the
  *                             conf dir), the ports ConfigMaps may not
- *                             take, the ConfigMaps' watches
+ *                             take (http, https, health, h2c, and
+ *                             --status-port with the module), the
+ *                             ConfigMaps' watches
  *                             (controller.c)
  *   kngx_ctl_stream_build()   a job's stream config from its model and
  *                             plan; kngx_ctl_stream_final() folds its
@@ -43,6 +45,9 @@ kngx_ctl_stream_conf(kngx_ctl_conf_t *c, const kngx_stream_opts_t *so)
     c->sync.stream.reserved[1] = c->sync.ro.https_port;
     c->sync.stream.reserved[2] = c->http.port;
     c->sync.stream.reserved[3] = c->sync.ro.h2c_port;
+    /* the module's status server (controller_nginx.c) */
+    c->sync.stream.reserved[4] = c->nginx.module ? c->nginx.status_port
+                                                 : 0;
     c->sync.ro.https_hop = kngx_stream_https_hop(&c->sync.stream, hop,
                                                  sizeof(hop));
     c->nginx.stream = &c->sync.stream;

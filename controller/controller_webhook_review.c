@@ -18,7 +18,10 @@
  * (--host-ownership namespace), and whatever the plan comes to refuse
  * later, but those a later write of another object fixes
  * (kngx_review_later: a Service, its port or endpoints, a Secret, not
- * there yet).  Problems of other Ingresses do not count.
+ * there yet, and a Secret or ConfigMap an annotation names,
+ * KNGX_ANN_MISSING): those allow it with a warning each (kubectl prints
+ * them), so that `kubectl apply -f dir/` may send the Ingress first.
+ * Problems of other Ingresses do not count.
  *
  * Then the config rendered from that plan is tested with nginx -t, as a
  * child whose output is read from the loop (the way controller_job.c
@@ -40,13 +43,19 @@
 #include "controller_sync_int.h"    /* kngx_ctl_job_message() */
 #include "controller_webhook_int.h"
 #include "load.h"
+#include "annotations/annotations.h"    /* KNGX_ANN_MISSING */
 
 
 #define KNGX_REVIEW_SRC  "AdmissionReview"
 
+/* at most this many warnings in an answer (kube-apiserver keeps 4 KB of
+ * them) */
+#define KNGX_REVIEW_WARNINGS  8
+
 
 struct kngx_ctl_review_s {
     json_t              *uid;
+    json_t              *warnings;      /* the later problems, strings */
     char                 key[512];      /* "ns/name" */
     uint64_t             deadline;
     unsigned             running:1;
@@ -57,23 +66,26 @@ struct kngx_ctl_review_s {
 };
 
 
-/* plan warnings about what another object's write fixes: not refused */
+/* plan warnings about what another object's write fixes: not refused, a
+ * warning each in the answer */
 static const char  *kngx_review_later[] = {
     "no-service", "no-port", "no-endpoints", "no-cluster-ip", "terminating",
-    "no-secret", "bad-external", "no-resolver", "tls-not-routed", NULL
+    "no-secret", "bad-external", "no-resolver", "tls-not-routed",
+    KNGX_ANN_MISSING, NULL
 };
 
 
 /* ---- the answer ---------------------------------------------------------- */
 
+/* allowed: with rv's warnings and warning (NULL: none) */
 static int
-kngx_review_answer(json_t *uid, int allowed, const char *message,
+kngx_review_answer(kngx_ctl_review_t *rv, int allowed, const char *message,
     const char *warning, kngx_buf_t *out)
 {
-    json_t  *resp, *review, *st;
+    json_t  *resp, *review, *st, *warnings;
     char    *text;
 
-    resp = json_pack("{s:O?,s:b}", "uid", uid, "allowed", allowed);
+    resp = json_pack("{s:O?,s:b}", "uid", rv->uid, "allowed", allowed);
     if (resp == NULL) {
         return -1;
     }
@@ -83,8 +95,19 @@ kngx_review_answer(json_t *uid, int allowed, const char *message,
                        "message", message);
         json_object_set_new(resp, "status", st);
 
-    } else if (warning) {
-        json_object_set_new(resp, "warnings", json_pack("[s]", warning));
+    } else if (warning || json_array_size(rv->warnings)) {
+        warnings = rv->warnings ? json_copy(rv->warnings) : json_array();
+        if (warnings == NULL
+            || (warning
+                && json_array_append_new(warnings, json_string(warning))
+                   != 0))
+        {
+            json_decref(warnings);
+            json_decref(resp);
+            return -1;
+        }
+
+        json_object_set_new(resp, "warnings", warnings);
     }
 
     review = json_pack("{s:s,s:s,s:o}", "apiVersion", "admission.k8s.io/v1",
@@ -148,28 +171,61 @@ kngx_review_is_later(const char *code)
 }
 
 
-/* the problems about the reviewed Ingress, "field: message; ..." */
-static void
-kngx_review_problems(const kngx_diags_t *ds, kngx_buf_t *msg)
+/*
+ * The problems about the reviewed Ingress, "field: message [code]; ...",
+ * and those a later write fixes, one warning each; -1 out of memory.
+ */
+static int
+kngx_review_problems(const kngx_diags_t *ds, kngx_buf_t *msg,
+    json_t *warnings)
 {
     const kngx_diag_t  *d;
+    json_t             *js;
+    kngx_buf_t          w = { NULL, 0, 0, 0 };
     size_t              i;
+    int                 rc = 0;
 
-    for (i = 0; i < ds->n; i++) {
+    for (i = 0; i < ds->n && rc == 0; i++) {
         d = &ds->items[i];
 
         if (d->severity == KNGX_DIAG_INFO || d->src.file == NULL
-            || strcmp(d->src.file, KNGX_REVIEW_SRC) != 0
-            || kngx_review_is_later(d->code))
+            || strcmp(d->src.file, KNGX_REVIEW_SRC) != 0)
         {
             continue;
         }
 
-        kngx_buf_printf(msg, "%s%s%s%s [%s]", msg->len ? "; " : "",
-                        d->field ? d->field : "",
-                        d->field ? ": " : "", d->message,
-                        d->code ? d->code : "error");
+        if (!kngx_review_is_later(d->code)) {
+            kngx_buf_printf(msg, "%s%s%s%s [%s]", msg->len ? "; " : "",
+                            d->field ? d->field : "",
+                            d->field ? ": " : "", d->message,
+                            d->code ? d->code : "error");
+            continue;
+        }
+
+        if (json_array_size(warnings) >= KNGX_REVIEW_WARNINGS) {
+            continue;
+        }
+
+        w.len = 0;
+        kngx_buf_printf(&w, "%s%s%s [%s]", d->field ? d->field : "",
+                        d->field ? ": " : "", d->message, d->code);
+
+        if (w.nomem) {
+            rc = -1;
+            break;
+        }
+
+        /* NULL (bytes that are not UTF-8): that warning is left out */
+        js = json_string(w.data);
+
+        if (js && json_array_append_new(warnings, js) != 0) {
+            rc = -1;
+        }
     }
+
+    kngx_buf_free(&w);
+
+    return rc;
 }
 
 
@@ -278,7 +334,7 @@ kngx_review_check(kngx_ctl_review_ctx_t *ctx, kngx_ctl_review_t *rv,
     }
 
     if (!kngx_review_ours(ctx, m, obj)) {
-        rc = kngx_review_answer(rv->uid, 1, NULL, NULL, out) ? -1 : 1;
+        rc = kngx_review_answer(rv, 1, NULL, NULL, out) ? -1 : 1;
         goto done;
     }
 
@@ -287,23 +343,23 @@ kngx_review_check(kngx_ctl_review_ctx_t *ctx, kngx_ctl_review_t *rv,
         goto done;
     }
 
-    kngx_review_problems(&m->diags, &msg);
-    kngx_review_problems(&p->diags, &msg);
-
-    if (msg.nomem) {
+    if (kngx_review_problems(&m->diags, &msg, rv->warnings) != 0
+        || kngx_review_problems(&p->diags, &msg, rv->warnings) != 0
+        || msg.nomem)
+    {
         goto done;
     }
 
     if (msg.len) {
         kngx_ctl_log("webhook: Ingress %s rejected: %.*s", rv->key,
                      (int) msg.len, msg.data);
-        rc = kngx_review_answer(rv->uid, 0, msg.data, NULL, out) ? -1 : 1;
+        rc = kngx_review_answer(rv, 0, msg.data, NULL, out) ? -1 : 1;
         goto done;
     }
 
     if (p->failed) {
         /* the options, not this Ingress (the sync logs them) */
-        rc = kngx_review_answer(rv->uid, 1, NULL, NULL, out) ? -1 : 1;
+        rc = kngx_review_answer(rv, 1, NULL, NULL, out) ? -1 : 1;
         goto done;
     }
 
@@ -375,6 +431,12 @@ kngx_ctl_review_start(kngx_ctl_review_ctx_t *ctx, const char *body,
     }
 
     r->uid = json_incref(json_object_get(req, "uid"));
+    r->warnings = json_array();
+    if (r->warnings == NULL) {
+        kngx_ctl_review_free(ctx, r);
+        json_decref(review);
+        return -1;
+    }
     r->run.pid = -1;
     r->run.fd = -1;
     r->deadline = now + ctx->conf.test_ms;
@@ -388,16 +450,16 @@ kngx_ctl_review_start(kngx_ctl_review_ctx_t *ctx, const char *body,
         || op == NULL || strcmp(op, "DELETE") == 0
         || strcmp(op, "CONNECT") == 0)
     {
-        rc = kngx_review_answer(r->uid, 1, NULL, NULL, out) ? -1 : 1;
+        rc = kngx_review_answer(r, 1, NULL, NULL, out) ? -1 : 1;
 
     } else if (!kngx_ctl_watch_synced(ctx->watch)) {
         /* nothing to compare with yet (the pod is not ready either) */
-        rc = kngx_review_answer(r->uid, 1, NULL, "kubengx has not listed "
+        rc = kngx_review_answer(r, 1, NULL, "kubengx has not listed "
                                 "the cluster yet; the Ingress was not "
                                 "checked", out) ? -1 : 1;
 
     } else if (kngx_review_key(req, obj, r->key, sizeof(r->key)) != 0) {
-        rc = kngx_review_answer(r->uid, 0, "metadata.name: an Ingress needs "
+        rc = kngx_review_answer(r, 0, "metadata.name: an Ingress needs "
                                 "a name and a namespace", NULL, out)
              ? -1 : 1;
 
@@ -494,7 +556,7 @@ kngx_ctl_review_step(kngx_ctl_review_ctx_t *ctx, kngx_ctl_review_t *rv,
         ctx->testing--;
 
         if (rc == 0) {
-            return kngx_review_answer(rv->uid, 1, NULL, NULL, out) ? -1 : 1;
+            return kngx_review_answer(rv, 1, NULL, NULL, out) ? -1 : 1;
         }
 
         kngx_ctl_job_message(err, line, sizeof(line));
@@ -503,7 +565,7 @@ kngx_ctl_review_step(kngx_ctl_review_ctx_t *ctx, kngx_ctl_review_t *rv,
         kngx_ctl_log("webhook: Ingress %s rejected: %s", rv->key, line);
 
         rc = msg.nomem
-             || kngx_review_answer(rv->uid, 0, msg.data, NULL, out) ? -1 : 1;
+             || kngx_review_answer(rv, 0, msg.data, NULL, out) ? -1 : 1;
         kngx_buf_free(&msg);
         return rc;
     }
@@ -518,7 +580,7 @@ kngx_ctl_review_step(kngx_ctl_review_ctx_t *ctx, kngx_ctl_review_t *rv,
     kngx_ctl_log("webhook: Ingress %s: nginx -t did not finish in time; "
                  "allowed", rv->key);
 
-    return kngx_review_answer(rv->uid, 1, NULL, "kubengx could not test "
+    return kngx_review_answer(rv, 1, NULL, "kubengx could not test "
                               "the configuration with nginx -t in time; "
                               "the controller tests it before applying it",
                               out) ? -1 : 1;
@@ -540,5 +602,6 @@ kngx_ctl_review_free(kngx_ctl_review_ctx_t *ctx, kngx_ctl_review_t *rv)
 
     free(rv->conf);
     json_decref(rv->uid);
+    json_decref(rv->warnings);
     free(rv);
 }

@@ -5,8 +5,9 @@
  * judge them with one piece of code: host ownership (--host-ownership),
  * tls entries for hosts their Ingress does not route, ExternalNames that
  * are addresses, annotations render ignores, refuses or does not know
- * (annotations/), server-alias names left out (plan_hosts.c,
- * annotations/hosts.c); and whether any Ingress of
+ * (annotations/), annotations that name a Secret or ConfigMap not in the
+ * input, server-alias names left out (plan_hosts.c, annotations/hosts.c);
+ * and whether any Ingress of
  * the input is served at all.
  */
 
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "lint.h"
+#include "annotations/annotations.h"
 
 
 static int
@@ -52,6 +54,7 @@ kngx_lint_rule_plan(kngx_lint_t *l, const kngx_model_t *m,
         { "tls-not-routed", KNGX_DIAG_WARNING },
         { "bad-external", KNGX_DIAG_ERROR },
         { "bad-annotation", KNGX_DIAG_WARNING },
+        { KNGX_ANN_MISSING, KNGX_DIAG_WARNING },
         { "unknown-annotation", KNGX_DIAG_WARNING },
         { "unsupported-annotation", KNGX_DIAG_WARNING },
         { "fail-closed", KNGX_DIAG_ERROR },

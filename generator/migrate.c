@@ -160,7 +160,9 @@ kngx_migrate_keys(const kngx_ingress_t *ing, size_t *n)
 }
 
 
-/* the problems kubengx render would report about values and paths */
+/* the problems kubengx render would report about values and paths: 0
+ * served, 1 a value refused, 2 only Secrets or ConfigMaps missing, -1
+ * out of memory */
 static int
 kngx_migrate_values(const kngx_model_t *m, const kngx_ingress_t *ing,
     kngx_ann_t **ann)
@@ -170,7 +172,7 @@ kngx_migrate_values(const kngx_model_t *m, const kngx_ingress_t *ing,
     const char    *why;
     unsigned       groups;
     size_t         i, j;
-    int            bad = 0;
+    int            bad = 0, other = 0;
 
     memset(&diags, 0, sizeof(diags));
 
@@ -182,12 +184,17 @@ kngx_migrate_values(const kngx_model_t *m, const kngx_ingress_t *ing,
 
     for (i = 0; i < diags.n; i++) {
         if (strcmp(diags.items[i].code, "bad-annotation") == 0) {
-            printf("  ! %s: %s\n", diags.items[i].field,
-                   diags.items[i].message);
+            other = 1;
+
+        } else if (strcmp(diags.items[i].code, KNGX_ANN_MISSING) != 0) {
+            continue;
         }
+
+        printf("  ! %s: %s\n", diags.items[i].field,
+               diags.items[i].message);
     }
 
-    bad = (*ann)->refused;
+    bad = (*ann)->refused ? (other ? 1 : 2) : 0;
 
     for (i = 0; i < ing->nrules; i++) {
         for (j = 0; kngx_ann_wants_regex(ing) && j < ing->rules[i].npaths;
@@ -332,6 +339,13 @@ kngx_migrate_ingress(kngx_migrate_t *mg, const kngx_model_t *m,
         printf("  => not served: access control kubengx does not "
                "implement (fails closed; --unsupported-annotations=ignore "
                "serves it without)\n\n");
+
+    } else if (bad == 2) {
+        mg->nrefused++;
+        snprintf(row->result, sizeof(row->result),
+                 "NOT SERVED: object missing");
+        printf("  => not served: a Secret or ConfigMap its annotations "
+               "name is not in the input (served once it exists)\n\n");
 
     } else if (bad) {
         mg->nrefused++;

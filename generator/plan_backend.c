@@ -4,9 +4,10 @@
  * annotation (annotations/backend.c): its ca.crt, loaded with OpenSSL
  * the way nginx's proxy_ssl_trusted_certificate loads it, becomes the
  * file certs/ca+NAME.pem that verifies the backends.  A Secret not in
- * the input, a ca.crt nginx would not load (which would fail the whole
- * config), or proxy-ssl-verify "on" without a ca.crt refuse the Ingress
- * with a warning.  tls.crt and tls.key, when the Secret holds either, are
+ * the input (code KNGX_ANN_MISSING: its later write fixes it), a ca.crt
+ * nginx would not load (which would fail the whole config), or
+ * proxy-ssl-verify "on" without a ca.crt refuse the Ingress with a
+ * warning.  tls.crt and tls.key, when the Secret holds either, are
  * the client certificate nginx presents to the backend: checked and
  * written as a TLS Secret's are (plan_tls.c: certs/NAME.pem, the key and
  * the chain, mode 0600); one without the other, garbage, or a key that
@@ -140,7 +141,7 @@ kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
 {
     kngx_ann_backend_t   *c = kngx_ann_backend(ann);
     const kngx_secret_t  *sec;
-    const char           *why, *name;
+    const char           *why, *name, *code = "bad-annotation";
     int                   nomem = 0;
 
     if (c == NULL || c->secret == NULL) {
@@ -151,6 +152,7 @@ kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     if (sec == NULL) {
         why = "is not in the input";
+        code = KNGX_ANN_MISSING;
 
     } else if (sec->ca == NULL) {
         why = c->verify == 1 ? "has no ca.crt, which proxy-ssl-verify "
@@ -182,7 +184,7 @@ kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
 
     return kngx_plan_warn(p, ing, "metadata.annotations["
                           KNGX_ANN_PREFIX "proxy-ssl-secret]", 0,
-                          "bad-annotation", "Secret %s/%s %s; the Ingress "
-                          "is not served", ing->meta.ns,
-                          kngx_msg_quote(c->secret), why) ? -1 : 1;
+                          code, "Secret %s/%s %s; the Ingress is not "
+                          "served%s", ing->meta.ns, kngx_msg_quote(c->secret),
+                          why, sec ? "" : " until it exists") ? -1 : 1;
 }

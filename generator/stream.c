@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "stream.h"
+#include "settings/settings.h"
 
 
 int
@@ -23,7 +24,10 @@ kngx_stream_t *
 kngx_stream_build(const kngx_model_t *m, const kngx_plan_t *p,
     const kngx_stream_opts_t *so, const kngx_render_opts_t *ro)
 {
-    kngx_stream_t  *s;
+    kngx_stream_t          *s;
+    const kngx_settings_t  *set;
+
+    set = ro->settings ? ro->settings : kngx_settings_default();
 
     s = calloc(1, sizeof(kngx_stream_t));
     if (s == NULL) {
@@ -37,9 +41,10 @@ kngx_stream_build(const kngx_model_t *m, const kngx_plan_t *p,
     }
 
     if ((so->tcp_configmap
-         && kngx_stream_configmap(s, m, so, so->tcp_configmap, 0) != 0)
+         && kngx_stream_configmap(s, m, so, set, so->tcp_configmap, 0) != 0)
         || (so->udp_configmap
-            && kngx_stream_configmap(s, m, so, so->udp_configmap, 1) != 0)
+            && kngx_stream_configmap(s, m, so, set, so->udp_configmap, 1)
+               != 0)
         || kngx_stream_passthrough(s, p, so) != 0
         || kngx_stream_render(s, p, so, ro) != 0)
     {

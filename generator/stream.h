@@ -44,7 +44,7 @@
 #define KNGX_HOP_HTTPS         "kubengx-https.sock"
 #define KNGX_HOP_PASSTHROUGH   "kubengx-passthrough.sock"
 
-#define KNGX_STREAM_RESERVED   4
+#define KNGX_STREAM_RESERVED   5
 
 
 /* Debian's stream module (libnginx-mod-stream) */
@@ -58,9 +58,9 @@ typedef struct {
     const char          *hop_dir;         /* absolute, for the sockets */
     const char          *ngx_stream_module;   /* NULL or "": none */
     int                  reserved[KNGX_STREAM_RESERVED];  /* the http,
-                                             https, health and h2c ports
-                                             (0: none): not for
-                                             ConfigMaps */
+                                             https, health, h2c and
+                                             status ports (0: none):
+                                             not for ConfigMaps */
 } kngx_stream_opts_t;
 
 
@@ -136,8 +136,11 @@ int kngx_configmap_keep(kngx_model_t *m, const kngx_source_t *src,
     json_t *obj, kngx_lines_t *lines);
 const kngx_configmap_t *kngx_configmap_find(const kngx_model_t *m,
     const char *ns_name);
+/* set: the settings (proxy-real-ip-cidr: whose PROXY header is
+ * believed) */
 int kngx_stream_configmap(kngx_stream_t *s, const kngx_model_t *m,
-    const kngx_stream_opts_t *so, const char *ns_name, int udp);
+    const kngx_stream_opts_t *so, const struct kngx_settings_s *set,
+    const char *ns_name, int udp);
 
 /* "NS/NAME" of a ConfigMap flag, checked; 0, or -1 with *why */
 int kngx_stream_configmap_arg(const char *arg, const char **why);

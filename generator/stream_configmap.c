@@ -23,7 +23,9 @@
  *                (listen ... proxy_protocol); the second: send it to the
  *                backend (proxy_protocol on); case-insensitive, either
  *                may be empty; TCP only (for UDP ingress-nginx ignores
- *                them with a warning, and so does kubengx).
+ *                them with a warning, and so does kubengx).  The first
+ *                without proxy-real-ip-cidr in the settings: a warning
+ *                (every sender's header is believed, stream_render.c).
  *
  * The Service must be in the input (or watched) and not an ExternalName.
  * A bad entry is refused alone, with a warning naming the ConfigMap and
@@ -38,11 +40,12 @@
 
 #include "stream.h"
 #include "escape.h"
+#include "settings/settings.h"
 
 
 /* kngx_stream_opts_t.reserved, in this order */
 static const char  *kngx_reserved_names[KNGX_STREAM_RESERVED] = {
-    "http", "https", "health", "h2c"
+    "http", "https", "health", "h2c", "status"
 };
 
 
@@ -243,6 +246,7 @@ kngx_stream_configmap_arg(const char *arg, const char **why)
 typedef struct {
     kngx_stream_t           *s;
     const kngx_stream_opts_t *so;
+    const kngx_settings_t   *set;
     const kngx_configmap_t  *cm;
     const kngx_model_t      *m;
     const char              *key;
@@ -270,8 +274,8 @@ kngx_cm_warn(kngx_cm_ctx_t *c, const char *code, const char *fmt, ...)
 
     return kngx_diag_add(&c->s->diags, c->s->arena, KNGX_DIAG_WARNING,
                          &c->cm->src, c->line, obj, field, code, "%s%s",
-                         msg, strcmp(code, "proxy-udp") == 0 ? ""
-                                                             : "; not served");
+                         msg, strncmp(code, "proxy-", 6) == 0 ? ""
+                                                              : "; not served");
 }
 
 
@@ -442,6 +446,15 @@ kngx_cm_entry(kngx_cm_ctx_t *c, const char *value)
         proxy[0] = proxy[1] = 0;
     }
 
+    if (proxy[0] && c->set->proxy_real_ip_cidr.n == 0
+        && kngx_cm_warn(c, "proxy-trust", "PROXY: proxy-real-ip-cidr is not "
+                        "set in the settings ConfigMap: the PROXY header of "
+                        "every sender is believed (as ingress-nginx does)")
+           != 0)
+    {
+        return -1;
+    }
+
     e->listen = listen;
     e->udp = c->udp;
     e->decode = proxy[0];
@@ -459,7 +472,8 @@ kngx_cm_entry(kngx_cm_ctx_t *c, const char *value)
  */
 int
 kngx_stream_configmap(kngx_stream_t *s, const kngx_model_t *m,
-    const kngx_stream_opts_t *so, const char *ns_name, int udp)
+    const kngx_stream_opts_t *so, const kngx_settings_t *set,
+    const char *ns_name, int udp)
 {
     const kngx_configmap_t  *cm;
     kngx_stream_entry_t     *entries;
@@ -487,6 +501,7 @@ kngx_stream_configmap(kngx_stream_t *s, const kngx_model_t *m,
     memset(&c, 0, sizeof(c));
     c.s = s;
     c.so = so;
+    c.set = set;
     c.cm = cm;
     c.m = m;
     c.udp = udp;

@@ -36,8 +36,10 @@
  * An entry's server, as ingress-nginx writes it: proxy_timeout 600s,
  * three tries on other endpoints, and for UDP one response datagram per
  * request (proxy_responses 1).  The first PROXY adds proxy_protocol to
- * listen and trusts the header's address from any client (ingress-nginx's
- * default proxy-real-ip-cidr, 0.0.0.0/0); the second, proxy_protocol on.
+ * listen and takes the header's address from the senders in
+ * proxy-real-ip-cidr, as the http listeners do; without it from any
+ * sender (ingress-nginx's default proxy-real-ip-cidr, 0.0.0.0/0, with a
+ * warning from stream_configmap.c); the second, proxy_protocol on.
  */
 
 #include <arpa/inet.h>
@@ -254,6 +256,29 @@ kngx_srender_upstreams(kngx_srender_t *r)
 }
 
 
+/* whose PROXY header an entry's first PROXY believes: proxy-real-ip-cidr,
+ * or (ingress-nginx's default, stream_configmap.c warns) every sender */
+static void
+kngx_srender_trust(kngx_srender_t *r)
+{
+    const kngx_settings_t  *set;
+    size_t                  i;
+
+    set = r->ro->settings ? r->ro->settings : kngx_settings_default();
+
+    if (set->proxy_real_ip_cidr.n == 0) {
+        kngx_buf_printf(r->b, "    set_real_ip_from 0.0.0.0/0;\n"
+                        "    set_real_ip_from ::/0;\n");
+        return;
+    }
+
+    for (i = 0; i < set->proxy_real_ip_cidr.n; i++) {
+        kngx_buf_printf(r->b, "    set_real_ip_from %s;\n",
+                        set->proxy_real_ip_cidr.items[i]);
+    }
+}
+
+
 static void
 kngx_srender_entries(kngx_srender_t *r)
 {
@@ -280,8 +305,7 @@ kngx_srender_entries(kngx_srender_t *r)
                         e->decode ? " proxy_protocol" : "");
 
         if (e->decode) {
-            kngx_buf_printf(r->b, "    set_real_ip_from 0.0.0.0/0;\n"
-                            "    set_real_ip_from ::/0;\n");
+            kngx_srender_trust(r);
         }
 
         if (e->encode) {

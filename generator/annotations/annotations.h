@@ -39,7 +39,9 @@
  * into numbers, enums or strings of a checked alphabet, and written
  * quoted.  A value that cannot be made safe refuses the Ingress (its
  * routes are not served) with a warning, unless the family documents a
- * lenient default (balance.c).
+ * lenient default (balance.c); so does one that names a Secret or
+ * ConfigMap that does not exist, with a code of its own
+ * (KNGX_ANN_MISSING).
  *
  * An Ingress carrying an access-control annotation kubengx does not
  * implement (auth-cache-*, auth-keepalive*, satisfy, ModSecurity) is
@@ -95,11 +97,22 @@ typedef struct {
     const char               *key;       /* the whole key, for messages */
     const char               *why;       /* a parser's reason for
                                             KNGX_ANN_BAD */
+    unsigned                  missing:1; /* with KNGX_ANN_BAD: the
+                                            Secret or ConfigMap the value
+                                            names does not exist (yet) */
 } kngx_ann_ctx_t;
 
 #define KNGX_ANN_OK     0
 #define KNGX_ANN_BAD    1              /* ctx->why says why */
 #define KNGX_ANN_NOMEM  (-1)
+
+/*
+ * The code of the warning when the value names a Secret or ConfigMap
+ * that does not exist (ctx->missing), instead of "bad-annotation": the
+ * Ingress is not served until it does, and a later write of that object
+ * fixes it (the webhook admits it, controller_webhook_review.c).
+ */
+#define KNGX_ANN_MISSING  "no-annotation-object"
 
 
 struct kngx_ann_family_s {

@@ -272,6 +272,8 @@ kngx_ann_auth_finish(kngx_ann_ctx_t *ctx, void *conf)
                                          c->secret) : NULL;
     if (sec == NULL) {
         ctx->why = "auth-secret names a Secret that does not exist";
+        ctx->key = KNGX_ANN_PREFIX "auth-secret";
+        ctx->missing = 1;
         return KNGX_ANN_BAD;
     }
 

@@ -147,8 +147,14 @@ kngx_ann_tls_finish(kngx_ann_ctx_t *ctx, void *conf)
 
     sec = ctx->model ? kngx_model_secret(ctx->model, ctx->ing->meta.ns,
                                          c->secret) : NULL;
+    if (sec == NULL) {
+        ctx->why = "auth-tls-secret names a Secret that does not exist";
+        ctx->key = KNGX_ANN_PREFIX "auth-tls-secret";
+        ctx->missing = 1;
+        return KNGX_ANN_BAD;
+    }
 
-    for (i = 0; sec && i < sec->ndata; i++) {
+    for (i = 0; i < sec->ndata; i++) {
         if (strcmp(sec->data[i].key, "ca.crt") == 0) {
             ca = sec->data[i].value;
         }

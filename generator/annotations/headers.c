@@ -161,6 +161,7 @@ kngx_ann_headers_configmap(kngx_ann_ctx_t *ctx, const char *v,
         ctx->why = cm ? "names a ConfigMap without data:"
                       : "names a ConfigMap that is not there (for render "
                         "and migrate: not in the input):";
+        ctx->missing = cm == NULL;
         return KNGX_ANN_BAD;
     }
 

@@ -372,6 +372,14 @@ kngx_ann_warn(kngx_ann_ctx_t *ctx, const char *code, const char *fmt, ...)
 }
 
 
+/* the code of a KNGX_ANN_BAD value: a missing object, or a bad value */
+static const char *
+kngx_ann_bad_code(const kngx_ann_ctx_t *ctx)
+{
+    return ctx->missing ? KNGX_ANN_MISSING : "bad-annotation";
+}
+
+
 /* one key that is not a family's: a warning, and what it does */
 static int
 kngx_ann_other(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const char *name,
@@ -434,6 +442,7 @@ kngx_ann_one(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const kngx_kv_t *kv,
 
     ctx->key = kv->key;
     ctx->why = NULL;
+    ctx->missing = 0;
 
     k = kngx_ann_key(kv->key + KNGX_ANN_PREFIX_LEN);
 
@@ -456,9 +465,10 @@ kngx_ann_one(kngx_ann_ctx_t *ctx, kngx_ann_t *ann, const kngx_kv_t *kv,
 
     if (rc == KNGX_ANN_BAD) {
         ann->refused = 1;
-        return kngx_ann_warn(ctx, "bad-annotation",
-                             "%s %s; the Ingress is not served", ctx->why,
-                             kngx_msg_quote(kv->value));
+        return kngx_ann_warn(ctx, kngx_ann_bad_code(ctx),
+                             "%s %s; the Ingress is not served%s", ctx->why,
+                             kngx_msg_quote(kv->value),
+                             ctx->missing ? " until it exists" : "");
     }
 
     return rc;
@@ -507,15 +517,18 @@ kngx_ann_parse(kube_arena_t *arena, kngx_diags_t *diags,
             continue;
         }
 
-        ctx.key = KNGX_ANN_PREFIX;      /* finish() names its key */
+        ctx.key = KNGX_ANN_PREFIX;      /* finish() names its key (or
+                                           sets it) */
         ctx.why = NULL;
+        ctx.missing = 0;
 
         rc = kngx_ann_families[i]->finish(&ctx, ann->conf[i]);
 
         if (rc == KNGX_ANN_BAD) {
             ann->refused = 1;
-            if (kngx_ann_warn(&ctx, "bad-annotation",
-                              "%s; the Ingress is not served", ctx.why)
+            if (kngx_ann_warn(&ctx, kngx_ann_bad_code(&ctx),
+                              "%s; the Ingress is not served%s", ctx.why,
+                              ctx.missing ? " until it exists" : "")
                 != 0)
             {
                 return -1;

@@ -167,7 +167,7 @@ kngx_ann_www_host(kngx_plan_t *p, const kngx_ingress_t *ing,
     char            alias[300], out[256], reason[600];
 
     if (host[0] == '*') {
-        return kngx_plan_warn(p, ing, KNGX_WWW_FIELD, 0, "conflict",
+        return kngx_plan_warn(p, ing, KNGX_WWW_FIELD, 0, "alias-conflict",
                               "the wildcard host %s gets no www redirect",
                               host);
     }
@@ -188,13 +188,13 @@ kngx_ann_www_host(kngx_plan_t *p, const kngx_ingress_t *ing,
     }
 
     if (kngx_host_check(alias, out, sizeof(out), &why) != 0) {
-        return kngx_plan_warn(p, ing, KNGX_WWW_FIELD, 0, "conflict",
+        return kngx_plan_warn(p, ing, KNGX_WWW_FIELD, 0, "alias-conflict",
                               "no www redirect for %s: %s %s", host,
                               alias, why);
     }
 
     if (kngx_ann_www_taken(p, host, out, reason, sizeof(reason))) {
-        return kngx_plan_warn(p, ing, KNGX_WWW_FIELD, 0, "conflict",
+        return kngx_plan_warn(p, ing, KNGX_WWW_FIELD, 0, "alias-conflict",
                               "no redirect from %s to %s: %s", out, host,
                               reason);
     }

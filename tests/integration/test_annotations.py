@@ -735,6 +735,23 @@ def test_migrate_bad_value_exits_non_zero(tmp_path, kubengx):
     assert "proxy-body-size" in out and "NOT SERVED: bad value" in out
 
 
+def test_migrate_missing_secret_is_not_served(tmp_path, kubengx):
+    """auth-secret naming a Secret the input does not hold: not served
+    (counted with the refused ones), said as such."""
+    f = write_manifests(tmp_path, [ingress(
+        "auth", [rule("a.example.com", path("/", "web", 80))], cls="nginx",
+        annotations={P + "auth-type": "basic",
+                     P + "auth-secret": "basic-auth"})], fmt="list")
+    rc, out, err = migrate("-f", f)
+    assert rc == 1, (out, err)
+    assert "! metadata.annotations[%sauth-secret]: auth-secret names a " \
+        "Secret that does not exist" % P in out, out
+    assert "=> not served: a Secret or ConfigMap its annotations name is " \
+        "not in the input" in out, out
+    assert "NOT SERVED: object missing" in out
+    assert "0 served, 0 fail closed, 1 refused" in out, out
+
+
 # --- backends: HTTPS, proxy-ssl-* -----------------------------------------
 
 @pytest.fixture
@@ -885,3 +902,23 @@ def test_controller_posts_annotation_events(kube_api, backends, controllers):
     assert "did you mean" in ev["UnknownAnnotation"], ev
     # not served: the catch-all answers
     assert ctl.get("/", host="g.example.com").backend is None
+
+    # a ConfigMap an annotation names that does not exist yet: its own
+    # reason; served once it is created
+    api.create(ingress("later", [rule("l.example.com",
+                                      path("/", "svc-a", 80))],
+                       annotations={P + "custom-headers": "later-headers"}))
+
+    def later():
+        evs = api.get("/api/v1/namespaces/default/events")["items"]
+        return [e["message"] for e in evs
+                if e["involvedObject"]["name"] == "later"
+                and e["reason"] == "NoAnnotationObject"]
+    harness.wait_for(later, 10, "the NoAnnotationObject Event")
+    assert "custom-headers" in later()[0] and "later-headers" in later()[0]
+    assert ctl.get("/", host="l.example.com").backend is None
+    api.create({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "later-headers", "namespace": "default"},
+                "data": {"X-Later": "yes"}})
+    harness.wait_for(routed_to(ctl, "l.example.com", "/", "a"), 10,
+                     "the Ingress served once its ConfigMap exists")

@@ -419,3 +419,34 @@ def test_names_cannot_forge_report_lines(tmp_path, kubengx):
     assert rc == 2 and out == ""
     for line in err.splitlines():
         assert line.startswith("kubengx"), line
+
+
+def test_annotation_objects_not_in_the_input(tmp_path, kubengx):
+    """A Secret or ConfigMap an annotation names that is not in the
+    input: its own code, no-annotation-object, a warning naming the
+    annotation; a malformed name stays bad-annotation."""
+    a = "nginx.ingress.kubernetes.io/"
+    objs = [svc(), ready_slice(),
+            ing("basic", annotations={a + "auth-type": "basic",
+                                      a + "auth-secret": "users"}),
+            ing("ca", paths=[path("/ca", "web", 80)],
+                annotations={a + "auth-tls-secret": "default/client-ca"},
+                tls=[{"hosts": [H], "secretName": "app-tls"}]),
+            ing("hdr", paths=[path("/hdr", "web", 80)],
+                annotations={a + "custom-headers": "headers"}),
+            ing("be", paths=[path("/be", "web", 80)],
+                annotations={a + "backend-protocol": "HTTPS",
+                             a + "proxy-ssl-secret": "default/backend-ca"}),
+            ing("bad", paths=[path("/bad", "web", 80)],
+                annotations={a + "auth-type": "basic",
+                             a + "auth-secret": "Not_A_Name"})]
+    rc, data, _ = run_json(tmp_path, objs)
+    missing = {d["name"]: d for d in find(data, "no-annotation-object")}
+    assert sorted(missing) == ["basic", "be", "ca", "hdr"], data
+    for name, key in [("basic", "auth-secret"), ("ca", "auth-tls-secret"),
+                      ("hdr", "custom-headers"), ("be", "proxy-ssl-secret")]:
+        d = missing[name]
+        assert d["severity"] == "warning", d
+        assert d["field"] == "metadata.annotations[%s%s]" % (a, key), d
+        assert "until it exists" in d["message"], d
+    assert {d["name"] for d in find(data, "bad-annotation")} == {"bad"}, data

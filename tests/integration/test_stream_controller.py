@@ -116,12 +116,20 @@ def test_controller_serves_configmaps_and_passthrough(stack, kube_api):
     cm = api.get(CM + "tcp-services")
     cm["data"] = {str(tcp): "default/db:5432",
                   str(tcp2): "default/db:5432:PROXY:PROXY",
-                  str(ctl.http_port): "default/db:5432"}
+                  str(ctl.http_port): "default/db:5432",
+                  str(ctl.status_port): "default/db:5432"}
     api.replace(cm)
     harness.wait_for(lambda: harness.port_open("127.0.0.1", tcp2), 15,
                      "the second tcp-services port")
     assert re.search(r"data\[\"%d\"\]: port %d is kubengx's own http port"
                      % (ctl.http_port, ctl.http_port), ctl.text())
+    # --status-port (the module's table) is refused alone as well, and
+    # still answers the module's status
+    assert re.search(r"data\[\"%d\"\]: port %d is kubengx's own status "
+                     r"port; not served" % (ctl.status_port, ctl.status_port),
+                     ctl.text()), ctl.text()[-3000:]
+    assert harness.http_request(ctl.status_port, "/k8s/status").status \
+        == 200
     assert tcp_name(tcp) == "t2"
     harness.wait_for(lambda: ctl.reloads() == reloads + 1, 5, "one reload")
 

@@ -9,6 +9,7 @@ proxy-real-ip-cidr, and the sender's own address otherwise."""
 
 import os
 import re
+import socket
 
 import pytest
 
@@ -216,3 +217,82 @@ def _try_www(port):
         return head.startswith("HTTP/1.1 200")
     except (OSError, ValueError):
         return False
+
+
+# --- tcp-services entries with PROXY -----------------------------------------
+
+def proxied_peer(port, source, header):
+    """From source: a PROXY v1 header, then a line, to a tcp-services
+    entry NS/SVC:PORT:PROXY:PROXY; the backend echoes the PROXY header
+    nginx sent on, which names the client nginx believed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                  source_address=(source, 0)) as s:
+        f = s.makefile("rb")
+        s.sendall(header.encode() + b"\r\nhello\n")
+        return f.readline().decode().rstrip("\n")
+
+
+def stream_entry(tmp_path, stream_backends, settings):
+    """A database Service behind a tcp-services entry with both PROXY
+    fields, and the settings ConfigMap's data (settings)."""
+    sb = stream_backends(t1="tcp:127.0.0.1:0")
+    h, t1 = sb.host_port("t1")
+    port = harness.free_port()
+    objs = [
+        service("db", [(None, 5432, 5432, "TCP")]),
+        pod_slice("db", "db-1", h, [("", t1, "TCP")]),
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": m.meta("tcp-services", "kubengx"),
+         "data": {str(port): "default/db:5432:PROXY:PROXY"}},
+        {"apiVersion": "v1", "kind": "ConfigMap",
+         "metadata": m.meta("settings", "kubengx"), "data": settings}]
+    out = tmp_path / "out"
+    src = m.write_manifests(tmp_path / "in", objs)
+    rc, _, err, _ = m.render(src, out, "--tcp-services-configmap",
+                             "kubengx/tcp-services", "--configmap",
+                             "kubengx/settings",
+                             http_port=harness.free_port(),
+                             https_port=harness.free_port())
+    assert rc == 0, err
+    with open(str(out / "kubengx-stream.conf")) as f:
+        return port, out, f.read(), err
+
+
+HEADER = "PROXY TCP4 203.0.113.7 192.0.2.1 40000 5432"
+
+
+def test_tcp_services_proxy_believes_proxy_real_ip_cidr(
+        tmp_path, stream_backends, nginx_factory):
+    """proxy-real-ip-cidr set: a tcp-services entry's first PROXY takes
+    the header's client only from a sender in it (the header sent on to
+    the backend names that client); another sender keeps its own
+    address."""
+    port, out, stream, err = stream_entry(
+        tmp_path, stream_backends, {"proxy-real-ip-cidr": TRUSTED + "/32"})
+    assert re.search(r"listen 127\.0\.0\.1:%d proxy_protocol;\n"
+                     r"    set_real_ip_from 127\.0\.0\.2/32;\n"
+                     r"    proxy_protocol on;\n" % port, stream), stream
+    assert "0.0.0.0/0" not in stream and "proxy-trust" not in err, err
+    nginx_factory(http="", main=stream_load() + "stream {\n    include "
+                  "%s/kubengx-stream.conf;\n}\n" % out, ports=[port])
+    assert re.fullmatch(r"t1 PROXY TCP4 203\.0\.113\.7 \S+ 40000 %d" % port,
+                        proxied_peer(port, TRUSTED, HEADER))
+    assert re.fullmatch(r"t1 PROXY TCP4 127\.0\.0\.3 \S+ \d+ %d" % port,
+                        proxied_peer(port, OTHER, HEADER))
+
+
+def test_tcp_services_proxy_without_cidr_believes_everyone(
+        tmp_path, stream_backends, nginx_factory):
+    """Without proxy-real-ip-cidr: ingress-nginx's behaviour (every
+    sender's header is believed), with a warning naming the entry."""
+    port, out, stream, err = stream_entry(tmp_path, stream_backends,
+                                          {"use-gzip": "false"})
+    assert ("    set_real_ip_from 0.0.0.0/0;\n"
+            "    set_real_ip_from ::/0;\n" in stream), stream
+    assert re.search(r'kubengx/tcp-services: data\["%d"\]: PROXY: '
+                     r'proxy-real-ip-cidr is not set.*every sender'
+                     % port, err), err
+    nginx_factory(http="", main=stream_load() + "stream {\n    include "
+                  "%s/kubengx-stream.conf;\n}\n" % out, ports=[port])
+    assert re.fullmatch(r"t1 PROXY TCP4 203\.0\.113\.7 \S+ 40000 %d" % port,
+                        proxied_peer(port, OTHER, HEADER))

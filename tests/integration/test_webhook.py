@@ -19,6 +19,7 @@ served without a restart; and the chart's default arguments accepted by
 a controller that starts and answers reviews."""
 
 import base64
+import hashlib
 import http.client
 import json
 import os
@@ -479,12 +480,8 @@ def test_chart_default_args_start_the_webhook(tmp_path, kube_api, backends,
 
 # --- through the API server --------------------------------------------------
 
-def test_kubectl_apply_is_refused_through_the_webhook(webhook, pki, tmp_path):
-    """The stand-in calls the webhook as kube-apiserver does (a
-    ValidatingWebhookConfiguration like the chart's, with a url): kubectl
-    apply of a bad Ingress prints the denial naming the field; a good one
-    is stored, with the warnings of none."""
-    api, _, port = webhook
+def register_webhook(api, pki, port):
+    """A ValidatingWebhookConfiguration like the chart's, with a url."""
     with open(pki["ca"], "rb") as f:
         ca = base64.b64encode(f.read()).decode()
     api.request("POST", "/apis/admissionregistration.k8s.io/v1/"
@@ -502,16 +499,30 @@ def test_kubectl_apply_is_refused_through_the_webhook(webhook, pki, tmp_path):
                        "resources": ["ingresses"], "scope": "Namespaced"}],
             "clientConfig": {"url": "https://127.0.0.1:%d/networking/v1/"
                                     "ingresses" % port, "caBundle": ca}}]})
+
+
+def kubectl(api, tmp_path, *args):
+    """The real kubectl against the stand-in."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
+    return subprocess.run(
+        ["kubectl", "--kubeconfig", api.kubeconfig, *args],
+        env=dict(os.environ, HOME=str(home), KUBECONFIG=""),
+        capture_output=True, text=True, timeout=60)
+
+
+def test_kubectl_apply_is_refused_through_the_webhook(webhook, pki, tmp_path):
+    """The stand-in calls the webhook as kube-apiserver does (a
+    ValidatingWebhookConfiguration like the chart's, with a url): kubectl
+    apply of a bad Ingress prints the denial naming the field; a good one
+    is stored, with the warnings of none."""
+    api, _, port = webhook
+    register_webhook(api, pki, port)
 
     def apply(obj):
         f = tmp_path / ("%s.yaml" % obj["metadata"]["name"])
         f.write_text(yaml.safe_dump(obj))
-        return subprocess.run(
-            ["kubectl", "--kubeconfig", api.kubeconfig, "apply", "-f", str(f)],
-            env=dict(os.environ, HOME=str(home), KUBECONFIG=""),
-            capture_output=True, text=True, timeout=60)
+        return kubectl(api, tmp_path, "apply", "-f", str(f))
 
     bad = ingress("bad-ann", [rule("ann.example.com", path("/", "web", 80))],
                   annotations={LB: "fastest"}, created=None)
@@ -531,3 +542,158 @@ def test_kubectl_apply_is_refused_through_the_webhook(webhook, pki, tmp_path):
     assert p.returncode == 0, p.stderr
     assert api.get("/apis/networking.k8s.io/v1/namespaces/default/"
                    "ingresses/blog")["metadata"]["name"] == "blog"
+
+
+# --- objects an annotation names that come later ----------------------------
+
+P = "nginx.ingress.kubernetes.io/"
+SHOP = "/apis/networking.k8s.io/v1/namespaces/default/ingresses/shop"
+
+
+def b64(text):
+    return base64.b64encode(text.encode()).decode()
+
+
+def later(name, annotations, tls=False):
+    host = "%s.example.com" % name
+    return ingress(name, [rule(host, path("/", "web", 80))],
+                   annotations=annotations,
+                   tls=[{"hosts": [host], "secretName": name + "-tls"}]
+                   if tls else None)
+
+
+def test_missing_annotation_objects_admitted_with_a_warning(webhook, pki):
+    """kubectl apply -f dir/ may send the Ingress before the Secret or
+    ConfigMap its annotations name: admitted, with a warning naming the
+    annotation and the code no-annotation-object (the sync leaves the
+    Ingress out until the object exists)."""
+    _, _, port = webhook
+    cases = [
+        ("basic", {P + "auth-type": "basic", P + "auth-secret": "basic-auth"},
+         False, "auth-secret"),
+        ("client-ca", {P + "auth-tls-secret": "default/client-ca"}, True,
+         "auth-tls-secret"),
+        ("headers", {P + "custom-headers": "default/shop-headers"}, False,
+         "custom-headers"),
+        ("ext-auth", {P + "auth-url": "http://127.0.0.1:9/auth",
+                      P + "auth-proxy-set-headers": "auth-headers"}, False,
+         "auth-proxy-set-headers"),
+        ("backend-ca", {P + "backend-protocol": "HTTPS",
+                        P + "proxy-ssl-secret": "default/backend-ca"}, False,
+         "proxy-ssl-secret"),
+    ]
+    for name, ann, tls, key in cases:
+        resp = admit(port, pki, later(name, ann, tls))
+        assert resp["allowed"] is True, (name, resp)
+        warned = [w for w in resp.get("warnings", [])
+                  if "[no-annotation-object]" in w]
+        assert len(warned) == 1, (name, resp)
+        assert key in warned[0] and "until it exists" in warned[0], warned
+
+
+def test_malformed_annotation_objects_still_rejected(webhook, pki):
+    """What a later write does not fix is refused as before: a name that
+    is not one, another namespace's Secret, a Secret without a PEM
+    ca.crt, a ConfigMap with a header value nginx cannot take."""
+    api, _, port = webhook
+    for ann, key in [
+            ({P + "auth-type": "basic", P + "auth-secret": "Not_A_Name"},
+             "auth-secret"),
+            ({P + "auth-tls-secret": "team-b/client-ca"}, "auth-tls-secret"),
+            ({P + "custom-headers": "default/bad name"}, "custom-headers")]:
+        msg = rejected(admit(port, pki, later("bad", ann, True)), key,
+                       "[bad-annotation]")
+        assert "no-annotation-object" not in msg
+
+    api.create({"apiVersion": "v1", "kind": "Secret",
+                "metadata": {"name": "no-ca", "namespace": "default"},
+                "data": {"ca.crt": b64("not a certificate\n")}})
+    api.create({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "bad-headers", "namespace": "default"},
+                "data": {"X-Trace": "$no_such_variable"}})
+    no_ca = later("no-ca", {P + "auth-tls-secret": "no-ca"}, True)
+    bad_headers = later("bad-headers", {P + "custom-headers": "bad-headers"})
+
+    def refused(obj):
+        resp = admit(port, pki, obj)
+        return not resp["allowed"] and resp["status"]["message"]
+    harness.wait_for(lambda: refused(no_ca) and refused(bad_headers), 10,
+                     "the controller to see the Secret and the ConfigMap")
+    assert "[bad-annotation]" in refused(no_ca)
+    assert "X-Trace" in refused(bad_headers)
+
+
+def test_kubectl_apply_dir_ingress_before_its_configmap(webhook, pki,
+                                                       tmp_path):
+    """kubectl apply -f dir/ sends the files in name order: the Ingress
+    with custom-headers goes before its ConfigMap.  Admitted (kubectl
+    prints the warning), then served with the ConfigMap's headers."""
+    api, ctl, port = webhook
+    register_webhook(api, pki, port)
+    d = tmp_path / "app"
+    d.mkdir()
+    ing = later("team", {P + "custom-headers": "team-headers"})
+    del ing["metadata"]["creationTimestamp"]
+    (d / "1-ingress.yaml").write_text(yaml.safe_dump(ing))
+    (d / "2-configmap.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "team-headers", "namespace": "default"},
+        "data": {"X-Team": "shop"}}))
+    p = kubectl(api, tmp_path, "apply", "-f", str(d))
+    assert p.returncode == 0, p.stderr
+    assert "ingress.networking.k8s.io/team created" in p.stdout, p.stdout
+    assert "configmap/team-headers created" in p.stdout, p.stdout
+    assert re.search(r"Warning: metadata\.annotations\[nginx\.ingress\."
+                     r"kubernetes\.io/custom-headers\]: .*\[no-annotation-"
+                     r"object\]", p.stderr), p.stderr
+
+    def served():
+        r = ctl.get("/", host="team.example.com")
+        return r.status == 200 and r.headers.get("x-team") == "shop"
+    harness.wait_for(served, 15, "team served with its ConfigMap's header")
+
+
+# --- PATCH through the API server --------------------------------------------
+
+def test_kubectl_patch_and_annotate_go_through_the_webhook(webhook, pki,
+                                                           tmp_path):
+    """kube-apiserver calls validating webhooks on PATCH with the patched
+    object: kubectl annotate, kubectl patch (merge, JSON and strategic)
+    and kubectl apply of a stored Ingress adding a bad annotation are
+    denied naming the field, the Ingress unchanged; a good annotation is
+    stored."""
+    api, ctl, port = webhook
+    register_webhook(api, pki, port)
+    before = api.get(SHOP)
+    denial = ('admission webhook "validate.ingress.kubengx.io" denied the '
+              'request: metadata.annotations[nginx.ingress.kubernetes.io/'
+              'load-balance]: ')
+    bad = {"metadata": {"annotations": {LB: "fastest"}}}
+    for args in [
+            ["annotate", "ingress", "shop", LB + "=fastest"],
+            ["patch", "ingress", "shop", "--type", "merge", "-p",
+             json.dumps(bad)],
+            ["patch", "ingress", "shop", "-p", json.dumps(bad)],
+            ["patch", "ingress", "shop", "--type", "json", "-p", json.dumps(
+                [{"op": "add", "path": "/metadata/annotations",
+                  "value": {LB: "fastest"}}])]]:
+        p = kubectl(api, tmp_path, *args)
+        assert p.returncode != 0, (args, p.stdout)
+        assert denial in p.stderr and "fastest" in p.stderr, (args, p.stderr)
+        after = api.get(SHOP)
+        assert after["metadata"]["resourceVersion"] \
+            == before["metadata"]["resourceVersion"], after
+        assert LB not in (after["metadata"].get("annotations") or {})
+
+    # kubectl apply of the stored Ingress: a strategic merge PATCH
+    shop = ingress("shop", [rule("shop.example.com", path("/", "web", 80))],
+                   annotations={LB: "fastest"}, created=None)
+    f = tmp_path / "shop.yaml"
+    f.write_text(yaml.safe_dump(shop))
+    p = kubectl(api, tmp_path, "apply", "-f", str(f))
+    assert p.returncode != 0 and denial in p.stderr, p.stderr
+
+    p = kubectl(api, tmp_path, "annotate", "ingress", "shop", LB + "=ewma")
+    assert p.returncode == 0, p.stderr
+    assert api.get(SHOP)["metadata"]["annotations"][LB] == "ewma"
+    assert ctl.get("/", host="shop.example.com").status == 200

@@ -1,6 +1,6 @@
 """Validating admission webhooks, called as kube-apiserver calls them
-(admission/plugin/webhook/validating): for a create (POST) or replace
-(PUT) of an object whose group, version, resource and operation a
+(admission/plugin/webhook/validating): for a create (POST), replace
+(PUT) or patch (PATCH) of an object whose group, version, resource and operation a
 stored ValidatingWebhookConfiguration's rules match, an AdmissionReview
 admission.k8s.io/v1 is POSTed to the webhook's clientConfig.url (HTTPS,
 trusted by its caBundle, ?timeout=Ns, within timeoutSeconds, default
@@ -10,8 +10,11 @@ the response's warnings become Warning headers; a webhook that cannot
 be called fails the request (500 "failed calling webhook") unless its
 failurePolicy is Ignore.
 
-Not done: PATCH (the store applies a patch under its lock), webhooks
-with a clientConfig.service (skipped: nothing to resolve it to; a test
+A PATCH is an UPDATE with the patched object (options PatchOptions),
+called outside the store's lock and applied only when the object did not
+change meanwhile (store.py, Store.patch), as kube-apiserver does.
+
+Not done: webhooks with a clientConfig.service (skipped: nothing to resolve it to; a test
 gives a url, a chart's configuration stays inert),
 namespaceSelector, objectSelector and matchConditions (CEL): every
 matching request is sent, which a webhook must answer anyway."""
@@ -82,14 +85,31 @@ def _call(hook, review):
     return resp
 
 
-def validate(store, res, ns, name, operation, obj, old, warnings):
-    """Call the matching webhooks on obj (CREATE or UPDATE); raises the
-    ApiError of a denial or a failed call; appends their warnings."""
+def _hooks(store, res, operation):
+    """The webhooks (with a url) whose rules match."""
     vwc = resources.find("admissionregistration.k8s.io", "v1",
                          "validatingwebhookconfigurations")
     if res is vwc:
-        return
+        return []
     configs, _, _, _ = store.list(vwc, None, lambda o: True)
+    return [hook for config in configs for hook in config.get("webhooks") or []
+            if any(_matches(r, res, operation) for r in hook.get("rules") or [])
+            and (hook.get("clientConfig") or {}).get("url")]
+
+
+def any_hook(store, res, operation):
+    """Whether a webhook is called for operation on res."""
+    return bool(_hooks(store, res, operation))
+
+
+def validate(store, res, ns, name, operation, obj, old, warnings,
+             options_kind=None):
+    """Call the matching webhooks on obj (CREATE or UPDATE); raises the
+    ApiError of a denial or a failed call; appends their warnings.
+    options_kind: the request's options (PatchOptions for a PATCH)."""
+    hooks = _hooks(store, res, operation)
+    if not hooks:
+        return
     obj = copy.deepcopy(obj)
     md = obj.setdefault("metadata", {})
     if ns is not None:
@@ -100,28 +120,24 @@ def validate(store, res, ns, name, operation, obj, old, warnings):
     obj.setdefault("apiVersion", res.api_version)
     obj.setdefault("kind", res.kind)
     name = name or md.get("name", "")
-    for config in configs:
-        for hook in config.get("webhooks") or []:
-            if not any(_matches(r, res, operation) for r in hook.get("rules") or []):
+    options_kind = options_kind or ("CreateOptions" if operation == "CREATE"
+                                    else "UpdateOptions")
+    for hook in hooks:
+        review = _review(res, ns, name, operation, obj, old, options_kind)
+        try:
+            resp = _call(hook, review)
+        except (OSError, ValueError, KeyError, ssl.SSLError) as err:
+            if hook.get("failurePolicy", "Fail") == "Ignore":
                 continue
-            if not (hook.get("clientConfig") or {}).get("url"):
-                continue        # a Service: nothing here to resolve it to
-            review = _review(res, ns, name, operation, obj, old,
-                             "CreateOptions" if operation == "CREATE" else "UpdateOptions")
-            try:
-                resp = _call(hook, review)
-            except (OSError, ValueError, KeyError, ssl.SSLError) as err:
-                if hook.get("failurePolicy", "Fail") == "Ignore":
-                    continue
-                raise apierrors.ApiError(
-                    500, "InternalError", 'Internal error occurred: failed calling webhook '
-                    '"%s": failed to call webhook: Post "%s": %s'
-                    % (hook["name"], hook["clientConfig"].get("url", ""), err))
-            warnings += ['299 - "%s"' % w.replace('"', "'")
-                         for w in resp.get("warnings") or []]
-            if not resp.get("allowed"):
-                st = resp.get("status") or {}
-                raise apierrors.ApiError(
-                    int(st.get("code") or 403), st.get("reason") or "Forbidden",
-                    'admission webhook "%s" denied the request: %s'
-                    % (hook["name"], st.get("message") or "without explanation"))
+            raise apierrors.ApiError(
+                500, "InternalError", 'Internal error occurred: failed calling webhook '
+                '"%s": failed to call webhook: Post "%s": %s'
+                % (hook["name"], hook["clientConfig"].get("url", ""), err))
+        warnings += ['299 - "%s"' % w.replace('"', "'")
+                     for w in resp.get("warnings") or []]
+        if not resp.get("allowed"):
+            st = resp.get("status") or {}
+            raise apierrors.ApiError(
+                int(st.get("code") or 403), st.get("reason") or "Forbidden",
+                'admission webhook "%s" denied the request: %s'
+                % (hook["name"], st.get("message") or "without explanation"))

@@ -513,8 +513,13 @@ class Resource:
         if ctype == PATCH_TYPES[2] and self.res.group == "events.k8s.io":
             ctype = PATCH_TYPES[1]
         body = self.h.read_json()
+        admit = None
+        if self.sub is None and admission.any_hook(self.store, self.res, "UPDATE"):
+            def admit(patched, current):
+                admission.validate(self.store, self.res, self.ns, self.name, "UPDATE",
+                                   patched, current, self.warnings, "PatchOptions")
         obj = self.store.patch(self.res, self.ns, self.name, ctype, body, self.sub, self.dry_run,
-                               self.field_validated)
+                               self.field_validated, admit)
         self.h.send_json(200, self.out(obj), self.warning_headers())
 
     def delete(self):

@@ -24,6 +24,10 @@ import apierrors
 import patch as patching
 import resources
 
+# a PATCH admitted by webhooks is applied again when the object changed
+# during the call (Store.patch)
+PATCH_TRIES = 5
+
 
 def now_rfc3339():
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -313,25 +317,46 @@ class Store:
                 return self._commit("DELETED", res.storage, key, new, old), False
             return self._commit("MODIFIED", res.storage, key, new, old), False
 
+    def _patched(self, res, ns, name, content_type, body, decode):
+        """(current object, the patch applied to it), under the lock."""
+        current = resources.from_stored(res, self.get(res, ns, name))
+        if content_type == "application/json-patch+json":
+            patched = patching.json_patch(current, body)
+        elif content_type == "application/merge-patch+json":
+            patched = patching.merge_patch(current, body)
+        else:
+            patched = patching.strategic_merge_patch(current, body, res.kind)
+        if not isinstance(patched, dict):
+            raise apierrors.bad_request("the patch did not produce an object")
+        if decode is not None:
+            patched = decode(patched)
+        patched.setdefault("metadata", {})
+        return current, patched
+
     def patch(self, res, ns, name, content_type, body, subresource=None, dry_run=False,
-              decode=None):
+              decode=None, admit=None):
         """PATCH with a merge, JSON or strategic merge patch; returns the object.
 
-        `decode(obj)` (field validation) sees the patched object first."""
-        with self.cond:
-            current = resources.from_stored(res, self.get(res, ns, name))
-            if content_type == "application/json-patch+json":
-                patched = patching.json_patch(current, body)
-            elif content_type == "application/merge-patch+json":
-                patched = patching.merge_patch(current, body)
-            else:
-                patched = patching.strategic_merge_patch(current, body, res.kind)
-            if not isinstance(patched, dict):
-                raise apierrors.bad_request("the patch did not produce an object")
-            if decode is not None:
-                patched = decode(patched)
-            patched.setdefault("metadata", {})
-            return self.update(res, ns, name, patched, subresource, dry_run)[0]
+        `decode(obj)` (field validation) sees the patched object first.
+        `admit(patched, current)` (validating webhooks, admission.py) is
+        called outside the lock, as kube-apiserver's GuaranteedUpdate calls
+        it between its read and its compare-and-swap: when the object
+        changed meanwhile, the patch is applied to the new one and admitted
+        again (at most PATCH_TRIES times, then 409 Conflict)."""
+        for _ in range(PATCH_TRIES):
+            with self.cond:
+                current, patched = self._patched(res, ns, name, content_type, body,
+                                                  decode)
+                if admit is None:
+                    return self.update(res, ns, name, patched, subresource, dry_run)[0]
+                seen = current["metadata"].get("resourceVersion")
+            admit(patched, current)
+            with self.cond:
+                now = self.get(res, ns, name)
+                if now["metadata"].get("resourceVersion") != seen:
+                    continue
+                return self.update(res, ns, name, patched, subresource, dry_run)[0]
+        raise apierrors.stale(res, name)
 
     def delete(self, res, ns, name, options=None, dry_run=False):
         """DELETE: returns (object, deleted now?)."""
