@@ -522,6 +522,21 @@ kngx_render_cert(kngx_render_t *r, const kngx_server_t *srv,
 }
 
 
+/* the 308 to https: our https port for a TLS host, else TLS ends in
+ * front of kubengx on 443 */
+static void
+kngx_render_to_https(kngx_render_t *r, const char *in, int tls)
+{
+    if (!tls || r->o->https_port == 443) {
+        kngx_buf_printf(r->b, "%sreturn 308 https://$host$request_uri;\n",
+                        in);
+    } else {
+        kngx_buf_printf(r->b, "%sreturn 308 https://$host:%d$request_uri;\n",
+                        in, r->o->https_port);
+    }
+}
+
+
 /*
  * A host that redirects http to https, when use-forwarded-headers is
  * believed: the routes on every listener, and a 308 only for a request
@@ -546,16 +561,7 @@ kngx_render_redirect_forwarded(kngx_render_t *r, const kngx_server_t *srv)
     }
 
     kngx_buf_printf(r->b, "    if ($kubengx_forwarded_proto = http) {\n");
-
-    if (!srv->tls || r->o->https_port == 443) {
-        kngx_buf_printf(r->b,
-                        "        return 308 https://$host$request_uri;\n");
-    } else {
-        kngx_buf_printf(r->b,
-            "        return 308 https://$host:%d$request_uri;\n",
-            r->o->https_port);
-    }
-
+    kngx_render_to_https(r, "        ", srv->tls);
     kngx_buf_printf(r->b, "    }\n");
 }
 
@@ -582,8 +588,8 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
         /* force-ssl-redirect without a certificate: TLS ends before us */
         kngx_render_open(r, "");
         kngx_render_server_name(r, srv);
-        kngx_buf_printf(r->b, "    return 308 https://$host$request_uri;\n"
-                        "}\n\n");
+        kngx_render_to_https(r, "    ", 0);
+        kngx_buf_printf(r->b, "}\n\n");
         return;
 
     } else if (srv->tls && (!srv->redirect || r->s->ssl_redirect == 0)) {
@@ -599,15 +605,8 @@ kngx_render_host(kngx_render_t *r, const kngx_server_t *srv)
     } else if (srv->tls) {
         kngx_render_open(r, "");
         kngx_render_server_name(r, srv);
-
-        if (r->o->https_port == 443) {
-            kngx_buf_printf(r->b,
-                "    return 308 https://$host$request_uri;\n}\n\n");
-        } else {
-            kngx_buf_printf(r->b,
-                "    return 308 https://$host:%d$request_uri;\n}\n\n",
-                r->o->https_port);
-        }
+        kngx_render_to_https(r, "    ", 1);
+        kngx_buf_printf(r->b, "}\n\n");
 
         kngx_buf_printf(r->b, "server {\n    listen %s ssl%s;\n",
                         r->https_listen, h2);
