@@ -416,35 +416,36 @@ kngx_render_proxy_headers(kngx_render_t *r, const char *in,
      * checked alphabets without quotes or "$") */
 
     if (ann == NULL) {
-        kngx_buf_printf(r->b, "%sproxy_http_version 1.1;\n", in);
+        kngx_buf_cat(r->b, in, "proxy_http_version 1.1;\n", NULL);
     }
 
-    kngx_buf_printf(r->b,
-        "%sproxy_set_header Host %s%s%s;\n"
-        "%sproxy_set_header Upgrade $http_upgrade;\n"
-        "%sproxy_set_header Connection %s%s%s;\n"
-        "%sproxy_set_header X-Real-IP $remote_addr;\n"
-        "%sproxy_set_header X-Forwarded-For %s;\n",
-        in, vhost ? "\"" : "", vhost ? vhost : "$kubengx_host",
-        vhost ? "\"" : "", in, in, conn ? "\"" : "",
-        conn ? conn : "$kubengx_connection_upgrade", conn ? "\"" : "",
-        in, in, kngx_render_xff(r));
+    /* once per server: appended, not printed (buf.c) */
+    kngx_buf_cat(r->b,
+        in, "proxy_set_header Host ", vhost ? "\"" : "",
+        vhost ? vhost : "$kubengx_host", vhost ? "\";\n" : ";\n",
+        in, "proxy_set_header Upgrade $http_upgrade;\n",
+        in, "proxy_set_header Connection ", conn ? "\"" : "",
+        conn ? conn : "$kubengx_connection_upgrade", conn ? "\";\n" : ";\n",
+        in, "proxy_set_header X-Real-IP $remote_addr;\n",
+        in, "proxy_set_header X-Forwarded-For ", kngx_render_xff(r), ";\n",
+        NULL);
 
     if (kngx_render_forwarded(r->s)) {
         /* use-forwarded-headers, from a trusted peer (render_forwarded.c) */
-        kngx_buf_printf(r->b,
-            "%sproxy_set_header X-Forwarded-Proto $kubengx_forwarded_proto;\n"
-            "%sproxy_set_header X-Forwarded-Host $kubengx_forwarded_host;\n"
-            "%sproxy_set_header X-Forwarded-Port $kubengx_forwarded_port;\n",
-            in, in, in);
+        kngx_buf_cat(r->b,
+            in, "proxy_set_header X-Forwarded-Proto "
+                "$kubengx_forwarded_proto;\n",
+            in, "proxy_set_header X-Forwarded-Host $kubengx_forwarded_host;\n",
+            in, "proxy_set_header X-Forwarded-Port $kubengx_forwarded_port;\n",
+            NULL);
 
     } else {
-        kngx_buf_printf(r->b,
-            "%sproxy_set_header X-Forwarded-Proto $scheme;\n"
-            "%sproxy_set_header X-Forwarded-Host $kubengx_host;\n"
-            "%sproxy_set_header X-Forwarded-Port %s;\n",
-            in, in, in,
-            r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+        kngx_buf_cat(r->b,
+            in, "proxy_set_header X-Forwarded-Proto $scheme;\n",
+            in, "proxy_set_header X-Forwarded-Host $kubengx_host;\n",
+            in, "proxy_set_header X-Forwarded-Port ",
+            r->o->https_hop ? "$kubengx_server_port;\n" : "$server_port;\n",
+            NULL);
     }
 
     if (prefix) {
