@@ -4,8 +4,9 @@
  * self-signed): a good pair and a chain pass; a key of another
  * certificate, a garbled PEM body, an encrypted key, no key and no
  * certificate are refused with the reason.  Cipher lists: each answer of
- * kngx_tls_ciphers_ok() (one SSL_CTX for every list) is what a new
- * SSL_CTX of its own answers, whatever lists came before.
+ * kngx_tls_ciphers_ok() (one SSL_CTX for every list, the last answer
+ * kept) is what a new SSL_CTX of its own answers, whatever lists came
+ * before, the same one included.
  */
 
 #include <stdarg.h>
@@ -247,7 +248,9 @@ test_cipher_lists(void **state)
         "HIGH:!aNULL:!MD5", "eNULL", "ECDHE-ECDSA-AES256-GCM-SHA384",
         "!ALL", "DEFAULT", "aNULL", "AES128-SHA:NO-SUCH-CIPHER",
         "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
-        "NO-SUCH-CIPHER", "@SECLEVEL=0:NULL-SHA", "DEFAULT"
+        "NO-SUCH-CIPHER", "@SECLEVEL=0:NULL-SHA", "DEFAULT", "DEFAULT",
+        "NO-SUCH-CIPHER", "NO-SUCH-CIPHER", "HIGH:!aNULL:!MD5", "!ALL",
+        "!ALL"
     };
     size_t               i, round;
     int                  yes = 0, no = 0;
