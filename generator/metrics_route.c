@@ -16,7 +16,7 @@
  * the plan keeps it (DNS names; a path kngx_ngx_safe() accepts).
  */
 
-#include <stdio.h>
+#include <string.h>
 
 #include "render.h"
 #include "escape.h"
@@ -30,6 +30,7 @@ kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
     const kngx_backend_t  *be = rt->target.backend;
     const char            *path;
     char                   q[2200], arg[2100];
+    size_t                 n;
 
     if ((p->opts.endpoints != KNGX_ENDPOINTS_MODULE && !p->opts.metrics_routes)
         || ing == NULL)
@@ -37,25 +38,36 @@ kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
         return;
     }
 
-    kngx_buf_printf(b, "%sk8s_metrics_route \"namespace=%s\" "
-                    "\"ingress=%s\"", indent, ing->meta.ns, ing->meta.name);
+    /* once per location: appended, not printed (buf.c) */
+
+    kngx_buf_cat(b, indent, "k8s_metrics_route \"namespace=", ing->meta.ns,
+                 "\" \"ingress=", ing->meta.name, "\"", NULL);
 
     if (host) {
-        kngx_buf_printf(b, " \"host=%s\"", host);
+        kngx_buf_cat(b, " \"host=", host, "\"", NULL);
     }
 
     path = rt->src ? rt->src->path : rt->path;
 
     if (path) {
-        snprintf(arg, sizeof(arg), "path=%s", path);
+        /* "path=PATH", cut to arg's size */
+        n = strlen(path);
+        if (n > sizeof(arg) - sizeof("path=")) {
+            n = sizeof(arg) - sizeof("path=");
+        }
+
+        memcpy(arg, "path=", sizeof("path=") - 1);
+        memcpy(arg + sizeof("path=") - 1, path, n);
+        arg[sizeof("path=") - 1 + n] = '\0';
+
         if (kngx_ngx_quote(arg, q, sizeof(q)) > 0) {
-            kngx_buf_printf(b, " %s", q);
+            kngx_buf_cat(b, " ", q, NULL);
         }
     }
 
     if (be && be->kind == KNGX_BACKEND_SERVICE && be->service) {
-        kngx_buf_printf(b, " \"service=%s\"", be->service);
+        kngx_buf_cat(b, " \"service=", be->service, "\"", NULL);
     }
 
-    kngx_buf_printf(b, ";\n");
+    kngx_buf_cat(b, ";\n", NULL);
 }

@@ -170,17 +170,15 @@ kngx_render_target(kngx_render_t *r, const kngx_target_t *t,
         }
 
         if (r->p->dispatch && u->kind == KNGX_UPSTREAM_MODULE) {
-            kngx_buf_printf(r->b,
-                            "%sk8s_backend %s/%s port=%s;\n"
-                            "%s%s %s://" KNGX_DISPATCH_NAME "%s;\n",
-                            indent, u->service->meta.ns,
-                            u->service->meta.name, u->module_port, indent,
-                            pass, scheme, u->variant);
+            kngx_buf_cat(r->b, indent, "k8s_backend ", u->service->meta.ns,
+                         "/", u->service->meta.name, " port=",
+                         u->module_port, ";\n", indent, pass, " ", scheme,
+                         "://" KNGX_DISPATCH_NAME, u->variant, ";\n", NULL);
             break;
         }
 
-        kngx_buf_printf(r->b, "%s%s %s://%s;\n", indent, pass, scheme,
-                        u->name);
+        kngx_buf_cat(r->b, indent, pass, " ", scheme, "://", u->name, ";\n",
+                     NULL);
         break;
 
     case KNGX_ACTION_UNAVAILABLE:
@@ -219,7 +217,8 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
         return;         /* not reached: paths are validated */
     }
 
-    kngx_buf_printf(r->b, "    location %s%s {\n", modifier, q);
+    /* the text of every location is appended, not printed (buf.c) */
+    kngx_buf_cat(r->b, "    location ", modifier, q, " {\n", NULL);
 
     if (route->twin) {
         kngx_buf_printf(r->b, "        # the path without the \"/\" of an "
@@ -229,9 +228,10 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
     if (ing && kngx_comment_safe(ing->meta.ns)
         && kngx_comment_safe(ing->meta.name))
     {
-        kngx_buf_printf(r->b, "        # Ingress %s/%s%s\n", ing->meta.ns,
-                        ing->meta.name,
-                        route->hostless ? " (rule without host)" : "");
+        kngx_buf_cat(r->b, "        # Ingress ", ing->meta.ns, "/",
+                     ing->meta.name,
+                     route->hostless ? " (rule without host)\n" : "\n",
+                     NULL);
     }
 
     kngx_render_metrics_route(r->b, r->p, route->hostless ? NULL : r->host,
@@ -259,7 +259,7 @@ kngx_render_location(kngx_render_t *r, const char *modifier,
         kngx_render_target(r, &route->target, "        ");
     }
 
-    kngx_buf_printf(r->b, "    }\n");
+    kngx_buf_cat(r->b, "    }\n", NULL);
 }
 
 
@@ -418,35 +418,36 @@ kngx_render_proxy_headers(kngx_render_t *r, const char *in,
      * checked alphabets without quotes or "$") */
 
     if (ann == NULL) {
-        kngx_buf_printf(r->b, "%sproxy_http_version 1.1;\n", in);
+        kngx_buf_cat(r->b, in, "proxy_http_version 1.1;\n", NULL);
     }
 
-    kngx_buf_printf(r->b,
-        "%sproxy_set_header Host %s%s%s;\n"
-        "%sproxy_set_header Upgrade $http_upgrade;\n"
-        "%sproxy_set_header Connection %s%s%s;\n"
-        "%sproxy_set_header X-Real-IP $remote_addr;\n"
-        "%sproxy_set_header X-Forwarded-For %s;\n",
-        in, vhost ? "\"" : "", vhost ? vhost : "$kubengx_host",
-        vhost ? "\"" : "", in, in, conn ? "\"" : "",
-        conn ? conn : "$kubengx_connection_upgrade", conn ? "\"" : "",
-        in, in, kngx_render_xff(r));
+    /* once per server: appended, not printed (buf.c) */
+    kngx_buf_cat(r->b,
+        in, "proxy_set_header Host ", vhost ? "\"" : "",
+        vhost ? vhost : "$kubengx_host", vhost ? "\";\n" : ";\n",
+        in, "proxy_set_header Upgrade $http_upgrade;\n",
+        in, "proxy_set_header Connection ", conn ? "\"" : "",
+        conn ? conn : "$kubengx_connection_upgrade", conn ? "\";\n" : ";\n",
+        in, "proxy_set_header X-Real-IP $remote_addr;\n",
+        in, "proxy_set_header X-Forwarded-For ", kngx_render_xff(r), ";\n",
+        NULL);
 
     if (kngx_render_forwarded(r->s)) {
         /* use-forwarded-headers, from a trusted peer (render_forwarded.c) */
-        kngx_buf_printf(r->b,
-            "%sproxy_set_header X-Forwarded-Proto $kubengx_forwarded_proto;\n"
-            "%sproxy_set_header X-Forwarded-Host $kubengx_forwarded_host;\n"
-            "%sproxy_set_header X-Forwarded-Port $kubengx_forwarded_port;\n",
-            in, in, in);
+        kngx_buf_cat(r->b,
+            in, "proxy_set_header X-Forwarded-Proto "
+                "$kubengx_forwarded_proto;\n",
+            in, "proxy_set_header X-Forwarded-Host $kubengx_forwarded_host;\n",
+            in, "proxy_set_header X-Forwarded-Port $kubengx_forwarded_port;\n",
+            NULL);
 
     } else {
-        kngx_buf_printf(r->b,
-            "%sproxy_set_header X-Forwarded-Proto $scheme;\n"
-            "%sproxy_set_header X-Forwarded-Host $kubengx_host;\n"
-            "%sproxy_set_header X-Forwarded-Port %s;\n",
-            in, in, in,
-            r->o->https_hop ? "$kubengx_server_port" : "$server_port");
+        kngx_buf_cat(r->b,
+            in, "proxy_set_header X-Forwarded-Proto $scheme;\n",
+            in, "proxy_set_header X-Forwarded-Host $kubengx_host;\n",
+            in, "proxy_set_header X-Forwarded-Port ",
+            r->o->https_hop ? "$kubengx_server_port;\n" : "$server_port;\n",
+            NULL);
     }
 
     if (prefix) {

@@ -27,6 +27,12 @@ void kngx_buf_printf(kngx_buf_t *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)))
 #endif
     ;
+/* the strings up to a NULL, appended as they are */
+void kngx_buf_cat(kngx_buf_t *b, ...)
+#if defined(__GNUC__)
+    __attribute__((sentinel))
+#endif
+    ;
 void kngx_buf_free(kngx_buf_t *b);
 
 

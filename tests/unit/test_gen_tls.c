@@ -3,7 +3,10 @@
  * Secret.  Keys and certificates are made here with libcrypto (P-256,
  * self-signed): a good pair and a chain pass; a key of another
  * certificate, a garbled PEM body, an encrypted key, no key and no
- * certificate are refused with the reason.
+ * certificate are refused with the reason.  Cipher lists: each answer of
+ * kngx_tls_ciphers_ok() (one SSL_CTX for every list, the last answer
+ * kept) is what a new SSL_CTX of its own answers, whatever lists came
+ * before, the same one included.
  */
 
 #include <stdarg.h>
@@ -15,8 +18,10 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "escape.h"
@@ -216,6 +221,59 @@ test_encrypted_key(void **state)
 }
 
 
+/* the answer of an SSL_CTX made for this list alone */
+static int
+ciphers_alone(const char *v)
+{
+    SSL_CTX  *ctx;
+    int       ok;
+
+    ctx = SSL_CTX_new(TLS_method());
+    assert_non_null(ctx);
+
+    ok = SSL_CTX_set_cipher_list(ctx, v);
+
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+
+    return ok ? 1 : 0;
+}
+
+
+static void
+test_cipher_lists(void **state)
+{
+    static const char  *lists[] = {
+        "ECDHE-RSA-AES128-GCM-SHA256", "NO-SUCH-CIPHER",
+        "HIGH:!aNULL:!MD5", "eNULL", "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "!ALL", "DEFAULT", "aNULL", "AES128-SHA:NO-SUCH-CIPHER",
+        "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256",
+        "NO-SUCH-CIPHER", "@SECLEVEL=0:NULL-SHA", "DEFAULT", "DEFAULT",
+        "NO-SUCH-CIPHER", "NO-SUCH-CIPHER", "HIGH:!aNULL:!MD5", "!ALL",
+        "!ALL"
+    };
+    size_t               i, round;
+    int                  yes = 0, no = 0;
+
+    (void) state;
+
+    /* twice, so that every list follows a good and a bad one */
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+            assert_int_equal(kngx_tls_ciphers_ok(lists[i]),
+                             ciphers_alone(lists[i]));
+            yes += ciphers_alone(lists[i]) == 1;
+            no += ciphers_alone(lists[i]) == 0;
+        }
+    }
+
+    /* both answers were seen */
+    assert_true(yes > 0 && no > 0);
+    assert_int_equal(kngx_tls_ciphers_ok("ECDHE-RSA-AES128-GCM-SHA256"), 1);
+    assert_int_equal(kngx_tls_ciphers_ok("NO-SUCH-CIPHER"), 0);
+}
+
+
 int
 main(void)
 {
@@ -224,6 +282,7 @@ main(void)
         cmocka_unit_test(test_mismatch),
         cmocka_unit_test(test_garbage_and_missing),
         cmocka_unit_test(test_encrypted_key),
+        cmocka_unit_test(test_cipher_lists),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
