@@ -800,18 +800,7 @@ static const cc_dir_t  cc_dirs[] = {
       "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
     { "proxy_ssl_ciphers", CC_L, 1, 1, "q", NULL, NULL },
     { "grpc_set_header", CC_L, 2, 2, "hV", NULL, NULL },
-    { "grpc_ssl_certificate", CC_L, 1, 1, "f", NULL, NULL },
-    { "grpc_ssl_certificate_key", CC_L, 1, 1, "f", NULL, NULL },
-    { "grpc_ssl_trusted_certificate", CC_L, 1, 1, "f", NULL, NULL },
-    { "grpc_ssl_verify", CC_L, 1, 1, "o", NULL, NULL },
-    { "grpc_ssl_verify_depth", CC_L, 1, 1, "n", NULL, NULL },
-    { "grpc_ssl_name", CC_L, 1, 1, "q", NULL, NULL },
-    { "grpc_ssl_server_name", CC_L, 1, 1, "o", NULL, NULL },
-    { "grpc_ssl_session_reuse", CC_L, 1, 1, "o", NULL, NULL },
-    { "grpc_ssl_protocols", CC_L, 1, 4, "w", NULL,
-      "TLSv1 TLSv1.1 TLSv1.2 TLSv1.3" },
-    { "grpc_ssl_ciphers", CC_L, 1, 1, "q", NULL, NULL },
-
+    /* grpc_ssl_X: looked up as proxy_ssl_X */
     { NULL, 0, 0, 0, NULL, NULL, NULL }
 };
 
@@ -855,7 +844,8 @@ static int
 cc_simple(cc_t *c)
 {
     const cc_dir_t  *d;
-    const char      *name = c->args[0];
+    const char      *name = c->args[0], *look;
+    char             alias[64];
     size_t           n = c->nargs - 1, i, ls;
     int              ctx = c->stack[c->depth - 1];
 
@@ -866,8 +856,15 @@ cc_simple(cc_t *c)
         return cc_fail(c, "quoted directive name \"%s\"", name);
     }
 
+    /* grpc_ssl_X as proxy_ssl_X */
+    look = name;
+    if (strncmp(name, "grpc_ssl_", 9) == 0) {
+        snprintf(alias, sizeof(alias), "proxy_ssl_%.40s", name + 9);
+        look = alias;
+    }
+
     for (d = cc_dirs; d->name; d++) {
-        if (strcmp(d->name, name) == 0 && (d->ctx & (1 << ctx))) {
+        if (strcmp(d->name, look) == 0 && (d->ctx & (1 << ctx))) {
             break;
         }
     }
