@@ -393,3 +393,23 @@ def test_the_oracle_still_refuses(tmp_path, conf_check, bad, why):
     p.write_text(bad)
     rc, out = check(conf_check, p)
     assert rc == 1 and why in out, out
+
+
+@pytest.mark.parametrize("endpoints,flags", [
+    ("module", ()), ("static", ("--metrics-routes",))])
+def test_bad_service_name_stays_in_its_quotes(tmp_path, conf_check,
+                                              endpoints, flags):
+    """Found by the render fuzz target with this oracle: the Service name
+    of a route that answers 503 for a bad name went unescaped into
+    k8s_metrics_route's quotes, so `x"; return 200 "pwned` injected a
+    directive.  Now the route serves 503 and the config passes."""
+    f = write_manifests(tmp_path, [ingress("inj", [rule(
+        "a.example.com", path("/", 'x"; return 200 "pwned', 80),
+        path("/b", "-service2\"", 80))])])
+    rc, _, err, conf = render(f, None, *flags, endpoints=endpoints)
+    assert rc == 0, err
+    assert "not a valid Service name" in err
+    assert "pwned" not in conf and "return 503;" in conf, conf
+    p = tmp_path / "kubengx.conf"
+    p.write_text(conf)
+    assert check(conf_check, p) == (0, "")
