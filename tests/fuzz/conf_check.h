@@ -1,22 +1,29 @@
 /*
- * A crude tokenizer of nginx configuration syntax (after
+ * A small tokenizer of nginx configuration syntax (after
  * src/core/ngx_conf_file.c ngx_conf_read_token) that checks a rendered
- * kubengx.conf against what the renderer (generator/render.c,
- * emit_upstream.c) makes:
+ * kubengx.conf against what the renderer (generator/render*.c,
+ * emit_upstream.c, render_canary.c, render_forwarded.c, metrics_route.c,
+ * generator/settings/settings_render.c, generator/annotations/) makes:
  *
- *   - braces balance, quotes close, every directive ends with ";" or a
- *     block, a quoted string is followed by a separator;
+ *   - braces balance, quotes (" and ') close, every directive ends with
+ *     ";" or a block, a quoted string is followed by a separator or ")";
  *   - no control bytes anywhere (but "\n" between tokens and "\t" in
- *     comments), unquoted words only from a conservative set of bytes;
- *   - every directive name is on an allow-list for its context (top
- *     level, map, upstream, server, location) with the argument counts
- *     and shapes the renderer writes;
- *   - every proxy_pass names an upstream block defined in the text, or
- *     is the ExternalName form (set $kubengx_external "NAME:PORT";
- *     proxy_pass http://$kubengx_external; resolver in the server).
+ *     comments), unquoted words only from a conservative set of bytes,
+ *     "(" and ")" only in if conditions;
+ *   - every directive is in cc_dirs for its context (top level, upstream,
+ *     server, location, if in a server or a location) with the argument
+ *     counts and shapes the renderer writes; map, geo and split_clients
+ *     hold KEY VALUE entries; blocks only where the renderer opens them;
+ *   - every name used is defined in the text: proxy_pass / grpc_pass and
+ *     set $kubengx_backend name an upstream (or are the ExternalName,
+ *     canary, auth and mirror variable forms), error_page a named
+ *     location, auth_request and mirror an exact location.
  *
- * Used by fuzz_render.c (in the fuzzer) and by its corpus checker.
- * Header-only: static functions.  Returns 0, or -1 with a reason.
+ * Used by fuzz_render.c (in the fuzzer and its corpus checker) and by
+ * conf_check_main.c (tests/integration/test_conf_oracle.py runs it over
+ * broad renders in make test: a directive the renderer learns must be
+ * added here).  Header-only: static functions.  Returns 0, or -1 with a
+ * reason.
  */
 
 #ifndef KNGX_CONF_CHECK_H
@@ -548,6 +555,39 @@ cc_metrics_route(cc_t *c, size_t n)
 }
 
 
+/* proxy_redirect / proxy_cookie_*: off, or FROM TO both quoted */
+static int
+cc_off_or_pair(cc_t *c, size_t n)
+{
+    if ((n == 1 && !c->quoted[1] && strcmp(c->args[1], "off") == 0)
+        || (n == 2 && c->quoted[1] && c->quoted[2]))
+    {
+        return 0;
+    }
+    return cc_fail(c, "%s: neither off nor two quoted strings", c->args[0]);
+}
+
+
+/* hash $KEY consistent */
+static int
+cc_hash_dir(cc_t *c, size_t n)
+{
+    (void) n;
+    return strcmp(c->args[2], "consistent") == 0 ? 0
+           : cc_fail(c, "hash \"%.100s\"", c->args[2]);
+}
+
+
+/* limit_conn ZONE N */
+static int
+cc_limit_conn(cc_t *c, size_t n)
+{
+    (void) n;
+    return cc_is_ident(c->args[1]) ? 0
+           : cc_fail(c, "limit_conn zone \"%.100s\"", c->args[1]);
+}
+
+
 /* log_format NAME [escape=json] 'FORMAT' */
 static int
 cc_log_format(cc_t *c, size_t n)
@@ -708,7 +748,7 @@ static const cc_dir_t  cc_dirs[] = {
     { "k8s_service", CC_U, 2, 5, "w", cc_k8s_service, NULL },
     { "k8s_dispatch", CC_U, 0, 3, "w", cc_k8s_dispatch, NULL },
     { "least_conn", CC_U, 0, 0, "", NULL, NULL },
-    { "hash", CC_U, 2, 2, "vw", NULL, NULL },
+    { "hash", CC_U, 2, 2, "vw", cc_hash_dir, NULL },
     { "keepalive", CC_U, 1, 1, "n", NULL, NULL },
 
     /* server */
@@ -775,16 +815,17 @@ static const cc_dir_t  cc_dirs[] = {
     { "proxy_pass_request_body", CC_L, 1, 1, "o", NULL, NULL },
     { "proxy_method", CC_L, 1, 1, "w", NULL,
       "GET HEAD POST PUT DELETE PATCH OPTIONS" },
-    { "proxy_redirect", CC_L, 1, 2, "*", NULL, NULL },
+    { "proxy_redirect", CC_L, 1, 2, "*", cc_off_or_pair, NULL },
     { "proxy_request_buffering", CC_L, 1, 1, "o", NULL, NULL },
     { "proxy_max_temp_file_size", CC_L, 1, 1, "s", NULL, NULL },
     { "proxy_next_upstream_tries", CC_L, 1, 1, "n", NULL, NULL },
     { "proxy_next_upstream_timeout", CC_L, 1, 1, "t", NULL, NULL },
-    { "proxy_cookie_domain", CC_L, 1, 2, "*", NULL, NULL },
-    { "proxy_cookie_path", CC_L, 1, 2, "*", NULL, NULL },
+    { "proxy_cookie_domain", CC_L, 1, 2, "*", cc_off_or_pair,
+      NULL },
+    { "proxy_cookie_path", CC_L, 1, 2, "*", cc_off_or_pair, NULL },
     { "limit_req", CC_L, 1, 3, "w", cc_limit_req, NULL },
     { "limit_req_status", CC_L, 1, 1, "n", NULL, NULL },
-    { "limit_conn", CC_L, 2, 2, "wn", NULL, NULL },
+    { "limit_conn", CC_L, 2, 2, "wn", cc_limit_conn, NULL },
     { "limit_conn_status", CC_L, 1, 1, "n", NULL, NULL },
     { "limit_rate", CC_L, 1, 1, "s", NULL, NULL },
     { "limit_rate_after", CC_L, 1, 1, "s", NULL, NULL },

@@ -331,6 +331,9 @@ COVERED = [
     "ssl_verify_client ", "ssl_client_certificate ",
     "Strict-Transport-Security", "gzip ", "set_real_ip_from ",
     "proxy_cookie_path ", "client_max_body_size ", "keepalive ",
+    "k8s_affinity cookie", "proxy_redirect ", "grpc_ssl_verify ",
+    "geo $realip_remote_addr $kubengx_forwarded_trusted", "log_format ",
+    "upstream kubengx_dispatch", "location ~* ", "return 503;",
 ]
 
 
