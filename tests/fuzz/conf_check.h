@@ -35,7 +35,7 @@
 #include <string.h>
 
 
-#define CC_MAX_ARGS   16
+#define CC_MAX_ARGS   32
 #define CC_MAX_TOKEN  4096
 #define CC_MAX_DEPTH  8
 #define CC_MAX_NAMES  4096
@@ -972,8 +972,10 @@ cc_if(cc_t *c, size_t n)
     if (n == 4 && (!c->quoted[3] || strcmp(c->args[4], ")") != 0)) {
         return cc_fail(c, "if operand \"%s\"", c->args[3]);
     }
-    /* ($request_method = OPTIONS), ($ssl_client_verify != SUCCESS) */
-    if (n == 3 && (l < 2 || strspn(c->args[3], CC_UPPER) != l - 1)) {
+    /* ($request_method = OPTIONS), ($kubengx_forwarded_proto = http) */
+    if (n == 3
+        && (l < 2 || strspn(c->args[3], CC_UPPER CC_LOWER) != l - 1))
+    {
         return cc_fail(c, "if operand \"%s\"", c->args[3]);
     }
     return 0;

@@ -74,7 +74,8 @@ SETTINGS_FORWARDED = {
     "use-forwarded-headers": "true", "compute-full-forwarded-for": "true",
     "forwarded-for-header": "X-Forwarded-For", "proxy-real-ip-cidr":
     "10.0.0.0/8", "disable-access-log": "true", "hsts": "false",
-    "ssl-redirect": "false", "use-http2": "false",
+    "use-http2": "false",
+    "use-gzip": "true",                 # the default gzip_types: 18 words
 }
 
 # One Ingress per annotation family (generator/annotations/)
@@ -334,6 +335,7 @@ COVERED = [
     "k8s_affinity cookie", "proxy_redirect ", "grpc_ssl_verify ",
     "geo $realip_remote_addr $kubengx_forwarded_trusted", "log_format ",
     "upstream kubengx_dispatch", "location ~* ", "return 503;",
+    "if ($kubengx_forwarded_proto = http)",
 ]
 
 
@@ -368,8 +370,8 @@ def test_inputs_cover_what_the_renderer_writes(rendered):
      'return URL "https://evil"'),
     ("server {\n    listen 80;\n    if ($host) { evil on; }\n}\n",
      'directive "evil" in if in server'),
-    ("server {\n    listen 80;\n    if ($host = x) { return 404; }\n}\n",
-     'if operand "x)"'),
+    ("server {\n    listen 80;\n    if ($host = $x) { return 404; }\n}\n",
+     'if operand "$x)"'),
     ("server {\n    listen 80;\n    location / {\n"
      "        proxy_set_header X-A evil;\n    }\n}\n",
      'proxy_set_header argument "evil" of a shape'),
