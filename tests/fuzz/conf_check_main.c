@@ -3,6 +3,7 @@
  * a command, for tests/integration/test_conf_oracle.py.  For each file
  * that fails it prints "FILE: line N: REASON" and that line of the file;
  * exits 1 if any failed, 2 if a file could not be read, else 0.
+ * conf_check --directives: the names in cc_dirs, one a line.
  *
  * Built by the test: gcc -O1 -o $BUILD/conf_check tests/fuzz/conf_check_main.c
  */
@@ -41,6 +42,13 @@ main(int argc, char **argv)
     char    *text, why[512];
     long     n;
     int      i, rc = 0;
+
+    if (argc == 2 && strcmp(argv[1], "--directives") == 0) {
+        for (i = 0; cc_dirs[i].name; i++) {
+            printf("%s\n", cc_dirs[i].name);
+        }
+        return 0;
+    }
 
     for (i = 1; i < argc; i++) {
         f = fopen(argv[i], "rb");
