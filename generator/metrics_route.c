@@ -14,11 +14,12 @@
  * route.  Locations that answer for no Ingress (the built-in 404,
  * --default-backend) are not counted.  Every value is validated before
  * the plan keeps it (DNS names; a path kngx_ngx_safe() accepts), but for
- * the Service of a route that answers 503 for a bad name: the path and
- * the Service are quoted by kngx_ngx_quote() (left out if it refuses).
+ * the Service of a route that answers 503 for a bad name: the label is
+ * left out unless the name is a DNS-1123 label.
  */
 
 #include <stdio.h>
+#include <string.h>
 
 #include "render.h"
 #include "escape.h"
@@ -55,13 +56,12 @@ kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
         }
     }
 
-    /* quoted as the path: a route to a Service name that is not valid
-     * (503) keeps the name as written */
-    if (be && be->kind == KNGX_BACKEND_SERVICE && be->service) {
-        snprintf(arg, sizeof(arg), "service=%s", be->service);
-        if (kngx_ngx_quote(arg, q, sizeof(q)) > 0) {
-            kngx_buf_printf(b, " %s", q);
-        }
+    /* a route to a Service name that is not valid (503) keeps the name as
+     * written: only a DNS-1123 label, as the module expects */
+    if (be && be->kind == KNGX_BACKEND_SERVICE && be->service
+        && kngx_dns_label_ok(be->service, strlen(be->service)))
+    {
+        kngx_buf_printf(b, " \"service=%s\"", be->service);
     }
 
     kngx_buf_printf(b, ";\n");

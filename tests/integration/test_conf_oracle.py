@@ -416,21 +416,51 @@ def test_the_oracle_still_refuses(tmp_path, conf_check, bad, why):
     assert rc == 1 and why in out, out
 
 
+def check_flags(tmp_path, endpoints):
+    """render --check (nginx -t) with the module for k8s_metrics_route."""
+    assert os.path.exists(harness.MODULE), harness.MODULE
+    return ("--check", "--nginx", harness.NGINX, "--module", harness.MODULE)
+
+
 @pytest.mark.parametrize("endpoints,flags", [
     ("module", ()), ("static", ("--metrics-routes",))])
-def test_bad_service_name_stays_in_its_quotes(tmp_path, conf_check,
-                                              endpoints, flags):
+def test_bad_service_name_stays_out_of_the_metrics_labels(
+        tmp_path, conf_check, endpoints, flags):
     """Found by the render fuzz target with this oracle: the Service name
     of a route that answers 503 for a bad name went unescaped into
     k8s_metrics_route's quotes, so `x"; return 200 "pwned` injected a
-    directive.  Now the route serves 503 and the config passes."""
+    directive.  Now the route serves 503 without a service label, the
+    config passes the oracle and nginx -t with the module."""
     f = write_manifests(tmp_path, [ingress("inj", [rule(
         "a.example.com", path("/", 'x"; return 200 "pwned', 80),
         path("/b", "-service2\"", 80))])])
-    rc, _, err, conf = render(f, None, *flags, endpoints=endpoints)
+    rc, _, err, conf = render(f, tmp_path / "o", *flags,
+                              *check_flags(tmp_path, endpoints),
+                              endpoints=endpoints,
+                              env=harness.san_env(tmp_path))
     assert rc == 0, err
     assert "not a valid Service name" in err
     assert "pwned" not in conf and "return 503;" in conf, conf
-    p = tmp_path / "kubengx.conf"
-    p.write_text(conf)
-    assert check(conf_check, p) == (0, "")
+    assert '"ingress=inj"' in conf and "service=" not in conf, conf
+    assert check(conf_check, tmp_path / "o" / "kubengx.conf") == (0, "")
+
+
+def test_long_ingress_names_load_in_the_module(tmp_path, conf_check):
+    """Found by run.sh --check-corpus (nginx -t with the module): an
+    Ingress name with a label over 63 characters, valid in Kubernetes
+    (a DNS-1123 subdomain: 253 at most, no limit per label), made
+    k8s_metrics_route and k8s_canary refuse the whole config."""
+    long = "a" * 70 + ".b" + "c" * 100
+    f = write_manifests(tmp_path, [
+        service("web", [svc_port(None, 80, 8080)]),
+        ingress(long, [rule("a.example.com", path("/", "web", 80))]),
+        ingress("c" + long, [rule("a.example.com", path("/", "web", 80))],
+                annotations={P + "canary": "true",
+                             P + "canary-weight": "10"})])
+    rc, _, err, conf = render(f, tmp_path / "o",
+                              *check_flags(tmp_path, "module"),
+                              endpoints="module",
+                              env=harness.san_env(tmp_path))
+    assert rc == 0, err
+    assert '"ingress=%s"' % long in conf and "k8s_canary default/c" in conf
+    assert check(conf_check, tmp_path / "o" / "kubengx.conf") == (0, "")
