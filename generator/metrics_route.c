@@ -13,7 +13,9 @@
  * for a resource backend).  The two locations of a Prefix path share the
  * route.  Locations that answer for no Ingress (the built-in 404,
  * --default-backend) are not counted.  Every value is validated before
- * the plan keeps it (DNS names; a path kngx_ngx_safe() accepts).
+ * the plan keeps it (DNS names; a path kngx_ngx_safe() accepts), but for
+ * the Service of a route that answers 503 for a bad name: the label is
+ * left out unless the name is a DNS-1123 label.
  */
 
 #include <string.h>
@@ -65,7 +67,11 @@ kngx_render_metrics_route(kngx_buf_t *b, const kngx_plan_t *p,
         }
     }
 
-    if (be && be->kind == KNGX_BACKEND_SERVICE && be->service) {
+    /* a route to a Service name that is not valid (503) keeps the name as
+     * written: only a DNS-1123 label, as the module expects */
+    if (be && be->kind == KNGX_BACKEND_SERVICE && be->service
+        && kngx_dns_label_ok(be->service, strlen(be->service)))
+    {
         kngx_buf_cat(b, " \"service=", be->service, "\"", NULL);
     }
 

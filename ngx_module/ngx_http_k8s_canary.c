@@ -195,7 +195,8 @@ ngx_http_k8s_canary_ing(ngx_conf_t *cf, ngx_http_k8s_canary_conf_t *kcc,
 }
 
 
-/* a DNS-1123 subdomain: labels joined by '.' */
+/* a DNS-1123 subdomain: labels joined by '.', as Kubernetes checks
+ * object names (IsDNS1123Subdomain: 253 at most, no limit per label) */
 
 static ngx_int_t
 ngx_http_k8s_canary_valid_name(ngx_str_t *s)
@@ -219,7 +220,7 @@ ngx_http_k8s_canary_valid_name(ngx_str_t *s)
         label.data = p;
         label.len = dot - p;
 
-        if (ngx_http_k8s_valid_name(&label, 63) != NGX_OK) {
+        if (ngx_http_k8s_valid_name(&label, 253) != NGX_OK) {
             return NGX_ERROR;
         }
 

@@ -383,7 +383,8 @@ ngx_http_k8s_metrics_args(ngx_conf_t *cf, ngx_http_k8s_mlabel_t *labels,
 }
 
 
-/* a DNS-1123 subdomain: DNS-1123 labels joined by '.', 253 at most */
+/* a DNS-1123 subdomain: labels joined by '.', 253 at most, as Kubernetes
+ * checks object names (IsDNS1123Subdomain: no limit per label) */
 
 static ngx_int_t
 ngx_http_k8s_metrics_subdomain(ngx_str_t *s)
@@ -404,7 +405,7 @@ ngx_http_k8s_metrics_subdomain(ngx_str_t *s)
         label.data = p;
         label.len = (dot ? dot : last) - p;
 
-        if (ngx_http_k8s_valid_name(&label, 63) != NGX_OK) {
+        if (ngx_http_k8s_valid_name(&label, 253) != NGX_OK) {
             return NGX_ERROR;
         }
 

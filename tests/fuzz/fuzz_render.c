@@ -12,9 +12,13 @@
  *   bit  2    watch Ingresses without a class
  *   bit  3    --default-backend default/web:80
  *   bit  4    --default-certificate default/tls
- *   bit  5    https port 8443, http port 8080
+ *   bit  5    https port 8443, http port 8080, h2c port 8082,
+ *             X-Forwarded-For appended
  *   bit  6    listen address 127.0.0.1 (else all)
  *   bit  7    class "other"
+ *
+ * The settings ConfigMap is default/kubengx-settings when the input
+ * holds one (as --configmap default/kubengx-settings).
  *
  * Built with -DKNGX_RENDER_MAIN instead, this file is the corpus checker
  * of run.sh --check-corpus: `render-corpus [--nginx-t MODULE] FILE...`
@@ -31,12 +35,14 @@
 
 #include "model.h"
 #include "render.h"
+#include "settings/settings.h"
 #include "conf_check.h"
 
 
 typedef struct {
     kngx_model_t        *m;
     kngx_plan_t         *p;
+    kngx_settings_t     *set;
     kngx_plan_opts_t     po;
     kngx_render_opts_t   ro;
     char                *conf;
@@ -49,6 +55,7 @@ fr_free(fr_t *r)
 {
     free(r->conf);
     kngx_plan_free(r->p);
+    kngx_settings_free(r->set);
     kngx_model_free(r->m);
     memset(r, 0, sizeof(fr_t));
 }
@@ -90,6 +97,7 @@ fr_render(fr_t *r, const uint8_t *data, size_t size)
     r->ro.version = "0.0.0-fuzz";
     r->ro.http_port = (o & 0x20) ? 8080 : 80;
     r->ro.https_port = (o & 0x20) ? 8443 : 443;
+    r->ro.h2c_port = (o & 0x20) ? 8082 : 0;
     r->ro.forwarded_for_append = (o >> 5) & 1;
     r->ro.listen_address = (o & 0x40) ? "127.0.0.1" : NULL;
     r->ro.certs_dir = "/etc/kubengx/certs";
@@ -107,6 +115,17 @@ fr_render(fr_t *r, const uint8_t *data, size_t size)
 
     if (kngx_model_nerrors(r->m)) {
         return 1;
+    }
+
+    /* as cli/cmd_render.c: before the plan (default-ssl-certificate) */
+    r->ro.settings_configmap = "default/kubengx-settings";
+    r->set = kngx_settings_build(r->m, r->ro.settings_configmap);
+    if (r->set == NULL) {
+        return -1;
+    }
+    r->ro.settings = r->set;
+    if (r->po.default_certificate == NULL) {
+        r->po.default_certificate = r->set->default_ssl_certificate;
     }
 
     r->p = kngx_plan_build(r->m, &r->po);

@@ -264,10 +264,70 @@ spec:
 """
 
 
+# The settings ConfigMap (fuzz_render.c reads default/kubengx-settings)
+# and one Ingress per annotation family, so that the fuzzer starts from
+# everything tests/fuzz/conf_check.h knows.
+A = 'nginx.ingress.kubernetes.io/'
+FAMILY_SHAPES = [
+    {'rewrite-target': '/$2', 'use-regex': 'true'},
+    {'app-root': '/app', 'enable-cors': 'true',
+     'cors-allow-origin': 'https://a.example.com'},
+    {'permanent-redirect': 'https://new.example.com/x'},
+    {'from-to-www-redirect': 'true', 'force-ssl-redirect': 'true'},
+    {'auth-url': 'http://auth.example.com/check',
+     'auth-signin': 'https://login.example.com/start',
+     'auth-response-headers': 'X-User'},
+    {'whitelist-source-range': '10.0.0.0/8', 'limit-rps': '5',
+     'limit-connections': '3', 'limit-whitelist': '10.1.0.0/16'},
+    {'backend-protocol': 'GRPC', 'mirror-target':
+     'http://m.example.com$request_uri'},
+    {'affinity': 'cookie', 'upstream-hash-by': '$request_uri',
+     'proxy-redirect-from': 'off', 'proxy-cookie-path': '/ /app'},
+    {'canary': 'true', 'canary-by-header': 'X-Canary',
+     'canary-weight': '20'},
+]
+SETTINGS = {'hsts': 'true', 'hsts-preload': 'true', 'use-gzip': 'true',
+            'use-forwarded-headers': 'true', 'enable-real-ip': 'true',
+            'proxy-real-ip-cidr': '10.0.0.0/8', 'block-cidrs': '192.0.2.1',
+            'block-user-agents': '~*bot', 'log-format-escape-json': 'true',
+            'custom-http-errors': '404,503', 'proxy-body-size': '8m',
+            'ssl-protocols': 'TLSv1.3', 'load-balance': 'ewma'}
+
+
+def families_text():
+    docs = [{'apiVersion': 'v1', 'kind': 'ConfigMap',
+             'metadata': {'name': 'kubengx-settings',
+                          'namespace': 'default'}, 'data': SETTINGS}]
+    for i, ann in enumerate(FAMILY_SHAPES):
+        host = 'canary.example.com' if 'canary' in ann else \
+            'www.f%d.example.com' % i
+        docs.append({
+            'apiVersion': 'networking.k8s.io/v1', 'kind': 'Ingress',
+            'metadata': {'name': 'f%d' % i, 'namespace': 'default',
+                         'annotations': {A + k: v for k, v in ann.items()}},
+            'spec': {'ingressClassName': 'kubengx',
+                     'rules': [{'host': host, 'http': {'paths': [
+                         {'path': '/', 'pathType': 'Prefix', 'backend': {
+                             'service': {'name': 'api-svc', 'port': {
+                                 'number': 80}}}}]}}]}})
+    docs.append({'apiVersion': 'networking.k8s.io/v1', 'kind': 'Ingress',
+                 'metadata': {'name': 'main', 'namespace': 'default'},
+                 'spec': {'ingressClassName': 'kubengx', 'rules': [{
+                     'host': 'canary.example.com', 'http': {'paths': [{
+                         'path': '/', 'pathType': 'Prefix', 'backend': {
+                             'service': {'name': 'api-svc', 'port': {
+                                 'number': 80}}}}]}}]}})
+    return '\n---\n'.join(json.dumps(d) for d in docs)
+
+
 def routing_shapes():
     # options: watch Ingresses without a class; module, then static
     put('render', 'common-module', b'\x04' + COMMON_SHAPES.encode())
     put('render', 'common-static', b'\x06' + COMMON_SHAPES.encode())
+    # module; static with the 8080/8443/8082 ports
+    fam = COMMON_SHAPES + '---\n' + families_text()
+    put('render', 'families-module', b'\x00' + fam.encode())
+    put('render', 'families-static', b'\x26' + fam.encode())
 
 
 def yaml_slice():
