@@ -342,8 +342,8 @@ COVERED = [
 ]
 
 
-# In the oracle's table but not written by the renderer of this tree:
-# nginx's own 502/503/504 to the default backend in module mode.
+# In the oracle's table but not written by the renderer of this tree
+# (none today: keep it empty unless a directive is kept for older input).
 NOT_RENDERED = set()
 
 
