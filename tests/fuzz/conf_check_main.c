@@ -9,6 +9,7 @@
  */
 
 #include "conf_check.h"
+#include "read_file.h"
 
 
 static void
@@ -38,9 +39,8 @@ cc_print_line(const char *text, size_t len, const char *why)
 int
 main(int argc, char **argv)
 {
-    FILE    *f;
     char    *text, why[512];
-    long     n;
+    size_t   n;
     int      i, rc = 0;
 
     if (argc == 2 && strcmp(argv[1], "--directives") == 0) {
@@ -51,32 +51,14 @@ main(int argc, char **argv)
     }
 
     for (i = 1; i < argc; i++) {
-        f = fopen(argv[i], "rb");
-        if (f == NULL) {
-            perror(argv[i]);
+        text = fz_read_file(argv[i], &n);
+        if (text == NULL) {
             return 2;
         }
 
-        if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0
-            || fseek(f, 0, SEEK_SET) != 0)
-        {
-            perror(argv[i]);
-            fclose(f);
-            return 2;
-        }
-
-        text = malloc((size_t) n + 1);
-        if (text == NULL || fread(text, 1, (size_t) n, f) != (size_t) n) {
-            perror(argv[i]);
-            free(text);
-            fclose(f);
-            return 2;
-        }
-        fclose(f);
-
-        if (cc_check(text, (size_t) n, why, sizeof(why)) != 0) {
+        if (cc_check(text, n, why, sizeof(why)) != 0) {
             printf("%s: %s\n", argv[i], why);
-            cc_print_line(text, (size_t) n, why);
+            cc_print_line(text, n, why);
             rc = 1;
         }
 

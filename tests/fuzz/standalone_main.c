@@ -9,6 +9,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "read_file.h"
 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -17,39 +20,30 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 main(int argc, char **argv)
 {
-    FILE     *f;
+    char     *text;
     uint8_t  *buf;
-    long      n;
+    size_t    n;
     int       i;
 
     for (i = 1; i < argc; i++) {
-        f = fopen(argv[i], "rb");
-        if (f == NULL) {
-            perror(argv[i]);
+        text = fz_read_file(argv[i], &n);
+        if (text == NULL) {
             return 2;
         }
 
-        if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0
-            || fseek(f, 0, SEEK_SET) != 0)
-        {
+        /* exactly n bytes, as libFuzzer gives them (1 if empty): valgrind
+         * sees a read past them */
+        buf = malloc(n ? n : 1);
+        if (buf == NULL) {
             perror(argv[i]);
-            fclose(f);
+            free(text);
             return 2;
         }
 
-        /* exactly n bytes, as libFuzzer gives them (1 if empty) */
-        buf = malloc(n ? (size_t) n : 1);
-        if (buf == NULL
-            || (n && fread(buf, 1, (size_t) n, f) != (size_t) n))
-        {
-            perror(argv[i]);
-            free(buf);
-            fclose(f);
-            return 2;
-        }
+        memcpy(buf, text, n);
+        free(text);
 
-        fclose(f);
-        LLVMFuzzerTestOneInput(buf, (size_t) n);
+        LLVMFuzzerTestOneInput(buf, n);
         free(buf);
     }
 

@@ -273,7 +273,7 @@ def conf_check():
     """$BUILD/conf_check from tests/fuzz/conf_check_main.c (gcc)."""
     exe = os.path.join(harness.BUILD, "conf_check")
     srcs = [os.path.join(FUZZ, f) for f in ("conf_check_main.c",
-                                             "conf_check.h")]
+                                             "conf_check.h", "read_file.h")]
     if not os.path.exists(exe) or os.path.getmtime(exe) < \
             max(os.path.getmtime(s) for s in srcs):
         subprocess.run(["gcc", "-std=gnu99", "-Wall", "-Wextra", "-Werror",
