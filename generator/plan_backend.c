@@ -71,7 +71,7 @@ kngx_plan_ca_file(kngx_plan_t *p, const kngx_secret_t *sec)
 {
     kngx_cert_t  *c;
     char          name[KNGX_NAME_CERT_MAX + 1], full[KNGX_NAME_CERT_MAX + 8];
-    size_t        i, cap;
+    size_t        i;
 
     for (i = 0; i < p->ncerts; i++) {
         if (p->certs[i].ca && p->certs[i].secret == sec) {
@@ -88,28 +88,9 @@ kngx_plan_ca_file(kngx_plan_t *p, const kngx_secret_t *sec)
     /* "+" is in no certificate name: distinct from every one of them */
     snprintf(full, sizeof(full), "ca+%s", name);
 
-    if (p->ncerts == p->certs_cap) {
-        cap = p->certs_cap ? p->certs_cap * 2 : 8;
-        c = realloc(p->certs, cap * sizeof(kngx_cert_t));
-        if (c == NULL) {
-            return NULL;
-        }
-        p->certs = c;
-        p->certs_cap = cap;
-    }
+    c = kngx_plan_cert_add(p, sec, full, 1);
 
-    c = &p->certs[p->ncerts];
-    memset(c, 0, sizeof(kngx_cert_t));
-    c->secret = sec;
-    c->ca = 1;
-    c->name = kube_arena_strdup(p->arena, full);
-    if (c->name == NULL) {
-        return NULL;
-    }
-
-    p->ncerts++;
-
-    return c->name;
+    return c ? c->name : NULL;
 }
 
 

@@ -68,6 +68,10 @@ int kngx_plan_backend_ssl(kngx_plan_t *p, const kngx_ingress_t *ing,
 /* plan_tls.c */
 int kngx_plan_tls(kngx_plan_t *p, const kngx_ingress_t *ing);
 int kngx_plan_default_cert(kngx_plan_t *p);
+/* plan_tls.c: a new entry of p->certs (name copied), or NULL (no memory) */
+kngx_cert_t *kngx_plan_cert_add(kngx_plan_t *p, const kngx_secret_t *sec,
+    const char *name, unsigned ca);
+
 const char *kngx_plan_cert_file(kngx_plan_t *p, const kngx_secret_t *sec,
     const char **why, int *nomem);
 

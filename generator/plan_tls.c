@@ -48,22 +48,12 @@ kngx_plan_secret_info(kngx_plan_t *p, const kngx_secret_t *sec)
 }
 
 
-static const kngx_cert_t *
-kngx_plan_cert(kngx_plan_t *p, const kngx_secret_t *sec)
+kngx_cert_t *
+kngx_plan_cert_add(kngx_plan_t *p, const kngx_secret_t *sec,
+    const char *name, unsigned ca)
 {
-    kngx_secret_info_t  *si;
-    kngx_cert_t         *c;
-    char                 name[KNGX_NAME_CERT_MAX + 1];
-    size_t               cap;
-
-    si = kngx_plan_secret_info(p, sec);
-    if (si == NULL) {
-        return NULL;
-    }
-
-    if (si->cert) {
-        return &p->certs[si->cert - 1];
-    }
+    kngx_cert_t  *c;
+    size_t        cap;
 
     if (p->ncerts == p->certs_cap) {
         cap = p->certs_cap ? p->certs_cap * 2 : 8;
@@ -75,21 +65,49 @@ kngx_plan_cert(kngx_plan_t *p, const kngx_secret_t *sec)
         p->certs_cap = cap;
     }
 
+    c = &p->certs[p->ncerts];
+    memset(c, 0, sizeof(kngx_cert_t));
+    c->secret = sec;
+    c->ca = ca;
+    c->name = kube_arena_strdup(p->arena, name);
+    if (c->name == NULL) {
+        return NULL;
+    }
+
+    p->ncerts++;
+
+    return c;
+}
+
+
+static const kngx_cert_t *
+kngx_plan_cert(kngx_plan_t *p, const kngx_secret_t *sec)
+{
+    kngx_secret_info_t  *si;
+    kngx_cert_t         *c;
+    char                 name[KNGX_NAME_CERT_MAX + 1];
+
+    si = kngx_plan_secret_info(p, sec);
+    if (si == NULL) {
+        return NULL;
+    }
+
+    if (si->cert) {
+        return &p->certs[si->cert - 1];
+    }
+
     if (kngx_name_cert(name, sizeof(name), sec->meta.ns, sec->meta.name)
         != 0)
     {
         return NULL;
     }
 
-    c = &p->certs[p->ncerts];
-    memset(c, 0, sizeof(kngx_cert_t));
-    c->secret = sec;
-    c->name = kube_arena_strdup(p->arena, name);
-    if (c->name == NULL) {
+    c = kngx_plan_cert_add(p, sec, name, 0);
+    if (c == NULL) {
         return NULL;
     }
 
-    si->cert = ++p->ncerts;
+    si->cert = p->ncerts;
 
     return c;
 }

@@ -38,7 +38,6 @@ typedef struct {
 } ngx_http_k8s_canary_copy_t;
 
 
-static ngx_int_t ngx_http_k8s_canary_valid_name(ngx_str_t *s);
 static ngx_int_t ngx_http_k8s_canary_ing(ngx_conf_t *cf,
     ngx_http_k8s_canary_conf_t *kcc, ngx_str_t *value);
 static ngx_http_k8s_canary_conf_t *ngx_http_k8s_canary_conf(
@@ -137,7 +136,7 @@ ngx_http_k8s_canary_ing(ngx_conf_t *cf, ngx_http_k8s_canary_conf_t *kcc,
     name.len = value->data + value->len - name.data;
 
     if (ngx_http_k8s_valid_name(&ns, 63) != NGX_OK
-        || ngx_http_k8s_canary_valid_name(&name) != NGX_OK)
+        || ngx_http_k8s_valid_subdomain(&name) != NGX_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "invalid Ingress \"%V\": expected NAMESPACE/NAME",
@@ -192,46 +191,6 @@ ngx_http_k8s_canary_ing(ngx_conf_t *cf, ngx_http_k8s_canary_conf_t *kcc,
     ing->slot = 0;
 
     return (ngx_int_t) (kcc->ings.nelts - 1);
-}
-
-
-/* a DNS-1123 subdomain: labels joined by '.', as Kubernetes checks
- * object names (IsDNS1123Subdomain: 253 at most, no limit per label) */
-
-static ngx_int_t
-ngx_http_k8s_canary_valid_name(ngx_str_t *s)
-{
-    u_char     *p, *last, *dot;
-    ngx_str_t   label;
-
-    if (s->len == 0 || s->len > 253) {
-        return NGX_ERROR;
-    }
-
-    p = s->data;
-    last = s->data + s->len;
-
-    while (p < last) {
-        dot = ngx_strlchr(p, last, '.');
-        if (dot == NULL) {
-            dot = last;
-        }
-
-        label.data = p;
-        label.len = dot - p;
-
-        if (ngx_http_k8s_valid_name(&label, 253) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        p = dot + 1;
-
-        if (dot + 1 == last) {
-            return NGX_ERROR;   /* a trailing dot */
-        }
-    }
-
-    return NGX_OK;
 }
 
 

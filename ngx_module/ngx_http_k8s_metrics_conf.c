@@ -37,7 +37,6 @@ typedef struct {
 static ngx_http_k8s_metrics_t *ngx_http_k8s_metrics_get(ngx_conf_t *cf);
 static char *ngx_http_k8s_metrics_args(ngx_conf_t *cf,
     ngx_http_k8s_mlabel_t *labels, ngx_uint_t n, ngx_str_t *text);
-static ngx_int_t ngx_http_k8s_metrics_subdomain(ngx_str_t *s);
 static ngx_int_t ngx_http_k8s_metrics_namespace(ngx_str_t *s);
 static ngx_int_t ngx_http_k8s_metrics_service(ngx_str_t *s);
 static ngx_int_t ngx_http_k8s_metrics_host(ngx_str_t *s);
@@ -54,7 +53,7 @@ static ngx_http_k8s_mlabel_t  ngx_http_k8s_route_labels[] = {
       "empty, or an Ingress host (a lowercase DNS name, \"*.\" allowed)" },
 
     { ngx_string("ingress"), ngx_string("ingress"),
-      ngx_http_k8s_metrics_subdomain, 1, "a DNS-1123 subdomain" },
+      ngx_http_k8s_valid_subdomain, 1, "a DNS-1123 subdomain" },
 
     { ngx_string("namespace"), ngx_string("namespace"),
       ngx_http_k8s_metrics_namespace, 1, "a DNS-1123 label" },
@@ -70,13 +69,13 @@ static ngx_http_k8s_mlabel_t  ngx_http_k8s_route_labels[] = {
 
 static ngx_http_k8s_mlabel_t  ngx_http_k8s_controller_labels[] = {
     { ngx_string("class"), ngx_string("controller_class"),
-      ngx_http_k8s_metrics_subdomain, 0, "a DNS-1123 subdomain" },
+      ngx_http_k8s_valid_subdomain, 0, "a DNS-1123 subdomain" },
 
     { ngx_string("namespace"), ngx_string("controller_namespace"),
       ngx_http_k8s_metrics_namespace, 0, "a DNS-1123 label" },
 
     { ngx_string("pod"), ngx_string("controller_pod"),
-      ngx_http_k8s_metrics_subdomain, 0, "a DNS-1123 subdomain" }
+      ngx_http_k8s_valid_subdomain, 0, "a DNS-1123 subdomain" }
 };
 
 
@@ -383,41 +382,6 @@ ngx_http_k8s_metrics_args(ngx_conf_t *cf, ngx_http_k8s_mlabel_t *labels,
 }
 
 
-/* a DNS-1123 subdomain: labels joined by '.', 253 at most, as Kubernetes
- * checks object names (IsDNS1123Subdomain: no limit per label) */
-
-static ngx_int_t
-ngx_http_k8s_metrics_subdomain(ngx_str_t *s)
-{
-    u_char     *p, *last, *dot;
-    ngx_str_t   label;
-
-    if (s->len == 0 || s->len > 253) {
-        return NGX_ERROR;
-    }
-
-    p = s->data;
-    last = s->data + s->len;
-
-    for ( ;; ) {
-        dot = ngx_strlchr(p, last, '.');
-
-        label.data = p;
-        label.len = (dot ? dot : last) - p;
-
-        if (ngx_http_k8s_valid_name(&label, 253) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (dot == NULL) {
-            return NGX_OK;
-        }
-
-        p = dot + 1;
-    }
-}
-
-
 static ngx_int_t
 ngx_http_k8s_metrics_namespace(ngx_str_t *s)
 {
@@ -450,7 +414,7 @@ ngx_http_k8s_metrics_host(ngx_str_t *s)
         name.len -= 2;
     }
 
-    return (s->len <= 253) ? ngx_http_k8s_metrics_subdomain(&name)
+    return (s->len <= 253) ? ngx_http_k8s_valid_subdomain(&name)
                            : NGX_ERROR;
 }
 

@@ -673,6 +673,41 @@ ngx_http_k8s_valid_name(ngx_str_t *s, size_t max)
 }
 
 
+/* a DNS-1123 subdomain: labels joined by '.', 253 at most, as Kubernetes
+ * checks object names (IsDNS1123Subdomain: no limit per label) */
+
+ngx_int_t
+ngx_http_k8s_valid_subdomain(ngx_str_t *s)
+{
+    u_char     *p, *last, *dot;
+    ngx_str_t   label;
+
+    if (s->len == 0 || s->len > 253) {
+        return NGX_ERROR;
+    }
+
+    p = s->data;
+    last = s->data + s->len;
+
+    for ( ;; ) {
+        dot = ngx_strlchr(p, last, '.');
+
+        label.data = p;
+        label.len = (dot ? dot : last) - p;
+
+        if (ngx_http_k8s_valid_name(&label, 253) != NGX_OK) {
+            return NGX_ERROR;       /* an empty label: a trailing dot too */
+        }
+
+        if (dot == NULL) {
+            return NGX_OK;
+        }
+
+        p = dot + 1;
+    }
+}
+
+
 static ngx_int_t
 ngx_http_k8s_init_process(ngx_cycle_t *cycle)
 {

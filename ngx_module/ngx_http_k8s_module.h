@@ -201,6 +201,7 @@ ngx_int_t ngx_http_k8s_parse_service(ngx_conf_t *cf, ngx_str_t *value,
 ngx_http_k8s_key_t *ngx_http_k8s_key_add(ngx_http_k8s_main_conf_t *kmcf,
     ngx_pool_t *pool, ngx_http_k8s_ref_t *ref);
 ngx_int_t ngx_http_k8s_valid_name(ngx_str_t *s, size_t max);
+ngx_int_t ngx_http_k8s_valid_subdomain(ngx_str_t *s);
 void ngx_http_k8s_timer_init(ngx_event_t *ev, ngx_connection_t *c,
     ngx_event_handler_pt handler, ngx_log_t *log);
 
